@@ -1,0 +1,19 @@
+//! Accounts: registration, login, profiles, password changes and deletion.
+
+mod model;
+mod password_policy;
+mod ports;
+mod service;
+mod throttle;
+
+pub use model::{
+    Age, Email, Gender, Password, PersonName, ProfileChanges, Role, Settable, User, Username,
+};
+pub use password_policy::PasswordPolicy;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockUserRepository;
+pub use ports::UserRepository;
+pub use service::{
+    AccountService, Credentials, LoginIdentifier, LoginOutcome, Registration, UserListing,
+};
+pub use throttle::{LoginThrottle, ThrottleLimits};

@@ -1,0 +1,417 @@
+//! Account entities and value objects; each value object is valid once constructed.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, FieldViolation};
+use crate::id::Id;
+
+/// A lower-cased, syntactically valid email address.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Validates and lower-cases `raw` (surrounding white space is ignored).
+    pub fn new(raw: &str) -> Result<Self, FieldViolation> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || FieldViolation::new("email", "must be a valid email address");
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    /// The address as stored (lower-case).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A username: 3..32 characters of `A-Z a-z 0-9 _ . -`, unique case-insensitively.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    /// Validates `raw` as given (its case is kept for display).
+    pub fn new(raw: &str) -> Result<Self, FieldViolation> {
+        let length = raw.chars().count();
+        if !(3..=32).contains(&length) {
+            return Err(FieldViolation::new(
+                "username",
+                "must be 3 to 32 characters long",
+            ));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(FieldViolation::new(
+                "username",
+                "may only contain letters, digits, '_', '.' and '-'",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The username as the user chose it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key under which uniqueness is decided.
+    pub fn lowercase(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// A password of 8..128 characters. Its text never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Checks the length rule; the rest of the policy lives in [`super::PasswordPolicy`].
+    pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
+        let length = raw.chars().count();
+        if !(8..=128).contains(&length) {
+            return Err(FieldViolation::new(
+                field,
+                "must be 8 to 128 characters long",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The secret text, for the hasher only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// An age in whole years, 0..150.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Age(u8);
+
+impl Age {
+    /// Validates `years`.
+    pub fn new(years: i64) -> Result<Self, FieldViolation> {
+        u8::try_from(years)
+            .ok()
+            .filter(|y| *y <= 150)
+            .map(Self)
+            .ok_or_else(|| FieldViolation::new("age", "must be an integer from 0 to 150"))
+    }
+
+    /// The age in years.
+    pub fn years(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Age {
+    type Error = FieldViolation;
+    fn try_from(years: i64) -> Result<Self, Self::Error> {
+        Self::new(years)
+    }
+}
+
+impl From<Age> for i64 {
+    fn from(age: Age) -> Self {
+        i64::from(age.0)
+    }
+}
+
+/// A free-text gender of at most 32 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Gender(String);
+
+impl Gender {
+    /// Validates `raw`.
+    pub fn new(raw: &str) -> Result<Self, FieldViolation> {
+        if raw.chars().count() > 32 || raw.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                "gender",
+                "must be at most 32 characters, without control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The text as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name (`name` or `full_name`) of at most 256 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Validates `raw` for the field called `field`.
+    pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
+        if raw.chars().count() > 256 || raw.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                field,
+                "must be at most 256 characters, without control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The text as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_conversions {
+    ($($ty:ident => $ctor:expr),* $(,)?) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = FieldViolation;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                $ctor(&raw)
+            }
+        }
+        impl From<$ty> for String {
+            fn from(value: $ty) -> Self {
+                value.0
+            }
+        }
+        impl fmt::Debug for $ty where $ty: Clone {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($ty), self.0)
+            }
+        }
+    )*};
+}
+
+string_conversions!(Email => Email::new, Username => Username::new);
+
+impl TryFrom<String> for Gender {
+    type Error = FieldViolation;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::new(&raw)
+    }
+}
+impl From<Gender> for String {
+    fn from(value: Gender) -> Self {
+        value.0
+    }
+}
+impl TryFrom<String> for PersonName {
+    type Error = FieldViolation;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::new(&raw, "name")
+    }
+}
+impl From<PersonName> for String {
+    fn from(value: PersonName) -> Self {
+        value.0
+    }
+}
+
+/// What an account may do beyond its own resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An ordinary account.
+    #[default]
+    User,
+    /// An administrator: sees full profiles in the user list.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as the contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// An account. It has at least one of `username` and `email`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// The account's id.
+    pub id: Id,
+    /// Its username, if it chose one.
+    pub username: Option<Username>,
+    /// Its email address, if it gave one.
+    pub email: Option<Email>,
+    /// The Argon2id PHC string of its password. Never leaves the server.
+    pub password_hash: String,
+    /// `name` (compat 000).
+    pub name: Option<PersonName>,
+    /// `full_name` (compat 002).
+    pub full_name: Option<PersonName>,
+    /// Age in years.
+    pub age: Option<Age>,
+    /// Free-text gender.
+    pub gender: Option<Gender>,
+    /// What the account may do.
+    pub role: Role,
+    /// When it registered.
+    pub created_at: DateTime<Utc>,
+    /// When its profile last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to one optional field: leave it, clear it, or set it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Settable<T> {
+    /// The request did not mention the field.
+    #[default]
+    Keep,
+    /// The request set the field to `null`.
+    Clear,
+    /// The request gave a new value.
+    Set(T),
+}
+
+impl<T> Settable<T> {
+    /// Applies the change to `current`.
+    pub fn apply(self, current: &mut Option<T>) {
+        match self {
+            Self::Keep => {}
+            Self::Clear => *current = None,
+            Self::Set(value) => *current = Some(value),
+        }
+    }
+
+    /// Whether the request mentioned the field at all.
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Self::Keep)
+    }
+}
+
+/// A validated profile update: every field may be kept, cleared or set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProfileChanges {
+    /// New username.
+    pub username: Settable<Username>,
+    /// New email.
+    pub email: Settable<Email>,
+    /// New `name`.
+    pub name: Settable<PersonName>,
+    /// New `full_name`.
+    pub full_name: Settable<PersonName>,
+    /// New age.
+    pub age: Settable<Age>,
+    /// New gender.
+    pub gender: Settable<Gender>,
+}
+
+impl ProfileChanges {
+    /// Whether the update changes nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.username.is_keep()
+            && self.email.is_keep()
+            && self.name.is_keep()
+            && self.full_name.is_keep()
+            && self.age.is_keep()
+            && self.gender.is_keep()
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(violation: FieldViolation) -> Self {
+        Error::Validation(vec![violation])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_lowercased_and_validated() {
+        assert_eq!(
+            Email::new(" Alice@Example.COM ").map(|e| e.as_str().to_owned()),
+            Ok("alice@example.com".to_owned())
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@exa_mple.com",
+            "alice@@example.com",
+            ".alice@example.com",
+            "alice@-x.com",
+        ] {
+            assert!(Email::new(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn username_rules() {
+        assert!(Username::new("ab").is_err());
+        assert!(Username::new(&"a".repeat(33)).is_err());
+        assert!(Username::new("al ice").is_err());
+        assert!(Username::new("älice").is_err());
+        let name = Username::new("Alice_1.x-y").expect("valid username");
+        assert_eq!(name.lowercase(), "alice_1.x-y");
+        assert!(Username::new(&"a".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn password_length_counts_characters_and_debug_hides_it() {
+        assert!(Password::new("1234567", "password").is_err());
+        assert!(Password::new("éééééééé", "password").is_ok());
+        assert!(Password::new(&"x".repeat(129), "password").is_err());
+        let password = Password::new("correct horse", "password").expect("valid");
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+
+    #[test]
+    fn age_and_gender_bounds() {
+        assert!(Age::new(-1).is_err());
+        assert!(Age::new(151).is_err());
+        assert_eq!(Age::new(150).map(Age::years), Ok(150));
+        assert!(Gender::new(&"g".repeat(33)).is_err());
+        assert!(Gender::new("non-binary").is_ok());
+    }
+
+    #[test]
+    fn stored_values_are_revalidated_when_read() {
+        let bad: Result<Email, _> = serde_json::from_str("\"not-an-email\"");
+        assert!(bad.is_err());
+    }
+}

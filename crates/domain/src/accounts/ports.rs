@@ -1,0 +1,32 @@
+//! The account store port.
+
+use async_trait::async_trait;
+
+use super::model::{Email, User, Username};
+use crate::error::Result;
+use crate::id::Id;
+use crate::paging::{Page, PageRequest};
+
+/// Stores accounts. Email and username (case-insensitive) are unique: the store itself decides
+/// uniqueness atomically and answers `Error::Conflict(Email | Username)`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Adds a new account; `Conflict` if its email or username is taken.
+    async fn insert(&self, user: &User) -> Result<()>;
+    /// The account with this id.
+    async fn find_by_id(&self, id: &Id) -> Result<Option<User>>;
+    /// The account with this (lower-case) email.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>>;
+    /// The account with this username, compared case-insensitively.
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User>>;
+    /// Replaces a stored account; `Conflict` if its new email or username is taken,
+    /// `NotFound` if it no longer exists.
+    async fn update(&self, user: &User) -> Result<()>;
+    /// Removes an account; false if there was none.
+    async fn delete(&self, id: &Id) -> Result<bool>;
+    /// Accounts in id order, one page at a time (the cursor is the last id seen).
+    async fn list(&self, page: &PageRequest) -> Result<Page<User>>;
+    /// Succeeds when the store can serve requests (for `/ready`).
+    async fn ping(&self) -> Result<()>;
+}

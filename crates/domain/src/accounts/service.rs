@@ -1,0 +1,439 @@
+//! The account use cases: every rule of the contract's accounts section lives here.
+
+use std::sync::Arc;
+
+#[cfg(test)]
+use super::model::Settable;
+use super::model::{Age, Email, Gender, PersonName, ProfileChanges, Role, User, Username};
+use super::password_policy::PasswordPolicy;
+use super::ports::UserRepository;
+use super::throttle::LoginThrottle;
+use crate::clock::Clock;
+#[cfg(test)]
+use crate::error::ConflictKind;
+use crate::error::{Error, FieldViolation, Result, Violations};
+use crate::id::Id;
+use crate::paging::{Page, PageRequest};
+use crate::security::PasswordHasher;
+use crate::sessions::{IssuedTokens, Principal, SessionService};
+
+/// A registration as the client sent it; [`AccountService::register`] validates every field.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    /// Requested username.
+    pub username: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Password (never logged: `Debug` of this struct is only used in tests).
+    pub password: Option<String>,
+    /// `name` (compat 000).
+    pub name: Option<String>,
+    /// `full_name` (compat 002).
+    pub full_name: Option<String>,
+    /// Age in years.
+    pub age: Option<i64>,
+    /// Free-text gender.
+    pub gender: Option<String>,
+}
+
+/// Which account a login names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginIdentifier {
+    /// The `email` field.
+    Email(String),
+    /// The `username` field.
+    Username(String),
+    /// The `identifier` field: an email if it holds `@`, else a username.
+    Either(String),
+}
+
+/// A login attempt.
+#[derive(Clone)]
+pub struct Credentials {
+    identifier: LoginIdentifier,
+    password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("identifier", &self.identifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Builds credentials from the login body's fields; empty strings count as absent.
+    pub fn from_fields(
+        email: Option<String>,
+        username: Option<String>,
+        identifier: Option<String>,
+        password: Option<String>,
+    ) -> Result<Self> {
+        let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let identifier = match (present(email), present(username), present(identifier)) {
+            (Some(email), _, _) => Some(LoginIdentifier::Email(email)),
+            (None, Some(username), _) => Some(LoginIdentifier::Username(username)),
+            (None, None, Some(either)) => Some(LoginIdentifier::Either(either)),
+            (None, None, None) => None,
+        };
+        let password = password.filter(|p| !p.is_empty());
+        match (identifier, password) {
+            (Some(identifier), Some(password)) => Ok(Self {
+                identifier,
+                password,
+            }),
+            (identifier, password) => {
+                let mut missing = Vec::new();
+                if identifier.is_none() {
+                    missing.push("email, username or identifier".to_owned());
+                }
+                if password.is_none() {
+                    missing.push("password".to_owned());
+                }
+                Err(Error::MissingParameters(missing))
+            }
+        }
+    }
+
+    /// The identifier, normalised: the key under which failures are counted when the account
+    /// is unknown.
+    fn normalised_identifier(&self) -> String {
+        match &self.identifier {
+            LoginIdentifier::Email(s)
+            | LoginIdentifier::Username(s)
+            | LoginIdentifier::Either(s) => s.trim().to_lowercase(),
+        }
+    }
+}
+
+/// A successful login: the account and its new session's tokens.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The account that logged in.
+    pub user: User,
+    /// The new session's tokens.
+    pub tokens: IssuedTokens,
+}
+
+/// The user list as the caller may see it.
+#[derive(Debug, Clone)]
+pub enum UserListing {
+    /// For ordinary accounts: usernames only.
+    UsernamesOnly(Page<Option<String>>),
+    /// For administrators: whole profiles (still without secrets).
+    Full(Page<User>),
+}
+
+/// The account use cases.
+pub struct AccountService {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    sessions: Arc<SessionService>,
+    throttle: Arc<LoginThrottle>,
+    clock: Arc<dyn Clock>,
+    policy: PasswordPolicy,
+}
+
+impl AccountService {
+    /// Wires the service to its ports.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        sessions: Arc<SessionService>,
+        throttle: Arc<LoginThrottle>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            sessions,
+            throttle,
+            clock,
+            policy: PasswordPolicy,
+        }
+    }
+
+    /// Creates an account. Reports every invalid field at once; `Conflict` if the email or
+    /// username is taken (decided atomically by the store).
+    pub async fn register(&self, form: Registration) -> Result<User> {
+        let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let (username, email, password) = (
+            present(form.username),
+            present(form.email),
+            form.password.filter(|p| !p.is_empty()),
+        );
+        let mut missing = Vec::new();
+        if username.is_none() && email.is_none() {
+            missing.push("username or email".to_owned());
+        }
+        if password.is_none() {
+            missing.push("password".to_owned());
+        }
+        let Some(password) = password.filter(|_| missing.is_empty()) else {
+            return Err(Error::MissingParameters(missing));
+        };
+
+        let mut violations = Violations::default();
+        let username = username.and_then(|u| violations.keep(Username::new(&u)));
+        let email = email.and_then(|e| violations.keep(Email::new(&e)));
+        let name = form
+            .name
+            .and_then(|n| violations.keep(PersonName::new(&n, "name")));
+        let full_name = form
+            .full_name
+            .and_then(|n| violations.keep(PersonName::new(&n, "full_name")));
+        let age = form.age.and_then(|a| violations.keep(Age::new(a)));
+        let gender = form.gender.and_then(|g| violations.keep(Gender::new(&g)));
+        let password = violations.keep(self.policy.check(
+            &password,
+            "password",
+            username.as_ref(),
+            email.as_ref(),
+        ));
+        violations.finish()?;
+        let Some(password) = password else {
+            return Err(Error::Internal("password accepted without a value".into()));
+        };
+
+        let now = self.clock.now();
+        let user = User {
+            id: Id::generate(now.timestamp()),
+            username,
+            email,
+            password_hash: self.hasher.hash(&password).await?,
+            name,
+            full_name,
+            age,
+            gender,
+            role: Role::User,
+            created_at: now,
+            updated_at: now,
+        };
+        self.users.insert(&user).await?;
+        Ok(user)
+    }
+
+    /// Checks credentials and opens a session. A wrong password and an unknown account get the
+    /// same error after the same amount of hashing work; repeated failures are throttled per
+    /// account and per `client_address`.
+    pub async fn login(
+        &self,
+        credentials: Credentials,
+        client_address: &str,
+    ) -> Result<LoginOutcome> {
+        let user = self.find_by_identifier(&credentials.identifier).await?;
+        let account_key = match &user {
+            Some(user) => format!("user:{}", user.id),
+            None => format!("unknown:{}", credentials.normalised_identifier()),
+        };
+        let now = self.clock.now();
+        self.throttle.check(&account_key, client_address, now)?;
+
+        let Some(user) = user else {
+            self.hasher.verify_dummy(&credentials.password).await?;
+            self.throttle
+                .record_failure(&account_key, client_address, now);
+            return Err(Error::InvalidCredentials);
+        };
+        let check = self
+            .hasher
+            .verify(&credentials.password, &user.password_hash)
+            .await?;
+        if !check.matches {
+            self.throttle
+                .record_failure(&account_key, client_address, now);
+            return Err(Error::InvalidCredentials);
+        }
+        self.throttle.reset_account(&account_key);
+        let user = if check.needs_rehash {
+            self.upgrade_hash(user, &credentials.password).await
+        } else {
+            user
+        };
+        let tokens = self.sessions.start(&user.id).await?;
+        Ok(LoginOutcome { user, tokens })
+    }
+
+    /// The caller's own account.
+    pub async fn profile(&self, principal: &Principal) -> Result<User> {
+        self.users
+            .find_by_id(&principal.user_id)
+            .await?
+            .ok_or(Error::Unauthorized("account no longer exists"))
+    }
+
+    /// Applies a profile update; the account must keep a username or an email.
+    pub async fn update_profile(
+        &self,
+        principal: &Principal,
+        changes: ProfileChanges,
+    ) -> Result<User> {
+        let mut user = self.profile(principal).await?;
+        if changes.is_empty() {
+            return Ok(user);
+        }
+        changes.username.apply(&mut user.username);
+        changes.email.apply(&mut user.email);
+        changes.name.apply(&mut user.name);
+        changes.full_name.apply(&mut user.full_name);
+        changes.age.apply(&mut user.age);
+        changes.gender.apply(&mut user.gender);
+        if user.username.is_none() && user.email.is_none() {
+            return Err(Error::Validation(vec![
+                FieldViolation::new("username", "an account needs a username or an email"),
+                FieldViolation::new("email", "an account needs a username or an email"),
+            ]));
+        }
+        user.updated_at = self.clock.now();
+        self.users.update(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes the caller's password after checking the current one, and ends every other
+    /// session of the account.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: Option<String>,
+        new: Option<String>,
+        client_address: &str,
+    ) -> Result<()> {
+        let (current, new) = match (
+            current.filter(|s| !s.is_empty()),
+            new.filter(|s| !s.is_empty()),
+        ) {
+            (Some(current), Some(new)) => (current, new),
+            (current, new) => {
+                let mut missing = Vec::new();
+                if current.is_none() {
+                    missing.push("current_password".to_owned());
+                }
+                if new.is_none() {
+                    missing.push("new_password".to_owned());
+                }
+                return Err(Error::MissingParameters(missing));
+            }
+        };
+        let mut user = self.profile(principal).await?;
+        self.verify_own_password(&user, &current, client_address)
+            .await?;
+        let password = self.policy.check(
+            &new,
+            "new_password",
+            user.username.as_ref(),
+            user.email.as_ref(),
+        )?;
+        if new == current {
+            return Err(Error::invalid(
+                "new_password",
+                "must differ from the current password",
+            ));
+        }
+        user.password_hash = self.hasher.hash(&password).await?;
+        user.updated_at = self.clock.now();
+        self.users.update(&user).await?;
+        self.sessions.revoke_others(principal).await
+    }
+
+    /// Deletes the caller's account and everything it owns, after checking its password.
+    pub async fn delete_account(
+        &self,
+        principal: &Principal,
+        password: Option<String>,
+        client_address: &str,
+    ) -> Result<()> {
+        let password = password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::MissingParameters(vec!["password".to_owned()]))?;
+        let user = self.profile(principal).await?;
+        self.verify_own_password(&user, &password, client_address)
+            .await?;
+        self.sessions.forget_user(&user.id).await?;
+        self.users.delete(&user.id).await?;
+        Ok(())
+    }
+
+    /// The user list: usernames for everyone, whole profiles for administrators.
+    pub async fn list_users(
+        &self,
+        principal: &Principal,
+        page: &PageRequest,
+    ) -> Result<UserListing> {
+        let caller = self.profile(principal).await?;
+        let users = self.users.list(page).await?;
+        Ok(match caller.role {
+            Role::Admin => UserListing::Full(users),
+            Role::User => UserListing::UsernamesOnly(
+                users.map(|u| u.username.map(|name| name.as_str().to_owned())),
+            ),
+        })
+    }
+
+    async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {
+        let by_email = |raw: &str| Email::new(raw).ok();
+        let by_username = |raw: &str| Username::new(raw.trim()).ok();
+        match identifier {
+            LoginIdentifier::Email(raw) => match by_email(raw) {
+                Some(email) => self.users.find_by_email(&email).await,
+                None => Ok(None),
+            },
+            LoginIdentifier::Username(raw) => match by_username(raw) {
+                Some(username) => self.users.find_by_username(&username).await,
+                None => Ok(None),
+            },
+            LoginIdentifier::Either(raw) if raw.contains('@') => match by_email(raw) {
+                Some(email) => self.users.find_by_email(&email).await,
+                None => Ok(None),
+            },
+            LoginIdentifier::Either(raw) => match by_username(raw) {
+                Some(username) => self.users.find_by_username(&username).await,
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Checks the caller's own password for a sensitive change; failures count against the
+    /// account like failed logins.
+    async fn verify_own_password(
+        &self,
+        user: &User,
+        password: &str,
+        client_address: &str,
+    ) -> Result<()> {
+        let account_key = format!("user:{}", user.id);
+        let now = self.clock.now();
+        self.throttle.check(&account_key, client_address, now)?;
+        if self
+            .hasher
+            .verify(password, &user.password_hash)
+            .await?
+            .matches
+        {
+            Ok(())
+        } else {
+            self.throttle
+                .record_failure(&account_key, client_address, now);
+            Err(Error::InvalidCredentials)
+        }
+    }
+
+    /// Re-hashes a password whose hash uses outdated parameters. Best effort: a failure here
+    /// must not fail a login whose password was right.
+    async fn upgrade_hash(&self, mut user: User, password: &str) -> User {
+        let Ok(password) = super::model::Password::new(password, "password") else {
+            return user;
+        };
+        let previous = user.password_hash.clone();
+        if let Ok(hash) = self.hasher.hash(&password).await {
+            user.password_hash = hash;
+            if self.users.update(&user).await.is_err() {
+                user.password_hash = previous;
+            }
+        }
+        user
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,524 @@
+//! Unit tests of every account rule against mocks of the ports.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use mockall::predicate::eq;
+
+use super::*;
+use crate::accounts::ports::MockUserRepository;
+use crate::accounts::throttle::ThrottleLimits;
+use crate::clock::MockClock;
+use crate::security::{
+    MockPasswordHasher, MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, PasswordCheck,
+    SecretDigest,
+};
+use crate::sessions::{MockSessionRepository, SessionSettings};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("valid time")
+}
+
+fn clock() -> Arc<MockClock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    Arc::new(clock)
+}
+
+fn alice_id() -> Id {
+    "6553f1000000000000000001".parse().expect("valid id")
+}
+
+fn stored_user(role: Role) -> User {
+    User {
+        id: alice_id(),
+        username: Some(Username::new("alice").expect("valid")),
+        email: Some(Email::new("alice@example.com").expect("valid")),
+        password_hash: "$argon2id$stored".into(),
+        name: None,
+        full_name: None,
+        age: None,
+        gender: None,
+        role,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn sessions(repo: MockSessionRepository) -> Arc<SessionService> {
+    let mut secrets = MockSecretGenerator::new();
+    secrets
+        .expect_new_secret()
+        .returning(|| Ok("refresh".into()));
+    secrets
+        .expect_digest()
+        .returning(|s| SecretDigest(format!("d-{s}")));
+    let mut issuer = MockTokenIssuer::new();
+    issuer.expect_issue().returning(|_| Ok("jwt".into()));
+    Arc::new(SessionService::new(
+        Arc::new(repo),
+        Arc::new(issuer),
+        Arc::new(MockTokenVerifier::new()),
+        Arc::new(secrets),
+        clock(),
+        SessionSettings::default(),
+    ))
+}
+
+fn service_with(
+    users: MockUserRepository,
+    hasher: MockPasswordHasher,
+    session_repo: MockSessionRepository,
+    limits: ThrottleLimits,
+) -> AccountService {
+    AccountService::new(
+        Arc::new(users),
+        Arc::new(hasher),
+        sessions(session_repo),
+        Arc::new(LoginThrottle::new(limits)),
+        clock(),
+    )
+}
+
+fn service(users: MockUserRepository, hasher: MockPasswordHasher) -> AccountService {
+    service_with(
+        users,
+        hasher,
+        MockSessionRepository::new(),
+        ThrottleLimits::default(),
+    )
+}
+
+fn registration() -> Registration {
+    Registration {
+        username: Some("alice".into()),
+        email: Some("Alice@Example.com".into()),
+        password: Some("vivid-otter-42-lamp".into()),
+        ..Registration::default()
+    }
+}
+
+fn principal() -> Principal {
+    Principal {
+        user_id: stored_user(Role::User).id,
+        session_id: Id::generate(2),
+    }
+}
+
+fn credentials(identifier: &str, password: &str) -> Credentials {
+    Credentials::from_fields(None, None, Some(identifier.into()), Some(password.into()))
+        .expect("complete credentials")
+}
+
+#[tokio::test]
+async fn register_stores_only_the_hash_and_a_lowercased_email() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .withf(|p| p.expose() == "vivid-otter-42-lamp")
+        .times(1)
+        .returning(|_| Ok("$argon2id$new".into()));
+    let mut users = MockUserRepository::new();
+    users
+        .expect_insert()
+        .withf(|u| {
+            u.password_hash == "$argon2id$new"
+                && u.email.as_ref().map(Email::as_str) == Some("alice@example.com")
+                && u.role == Role::User
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let user = service(users, hasher)
+        .register(registration())
+        .await
+        .expect("registered");
+    assert_eq!(user.username.as_ref().map(Username::as_str), Some("alice"));
+}
+
+#[tokio::test]
+async fn register_needs_a_password_and_an_identifier() {
+    let svc = service(MockUserRepository::new(), MockPasswordHasher::new());
+    let no_password = Registration {
+        password: None,
+        ..registration()
+    };
+    match svc.register(no_password).await {
+        Err(Error::MissingParameters(fields)) => assert_eq!(fields, vec!["password"]),
+        other => panic!("expected missing parameters, got {other:?}"),
+    }
+    let no_identifier = Registration {
+        username: Some("  ".into()),
+        email: None,
+        ..registration()
+    };
+    assert!(matches!(
+        svc.register(no_identifier).await,
+        Err(Error::MissingParameters(_))
+    ));
+}
+
+#[tokio::test]
+async fn register_reports_every_invalid_field_at_once() {
+    let svc = service(MockUserRepository::new(), MockPasswordHasher::new());
+    let form = Registration {
+        username: Some("a!".into()),
+        email: Some("not-an-email".into()),
+        password: Some("short".into()),
+        age: Some(200),
+        gender: Some("g".repeat(40)),
+        ..Registration::default()
+    };
+    match svc.register(form).await {
+        Err(Error::Validation(violations)) => {
+            let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+            assert_eq!(
+                fields,
+                vec!["/username", "/email", "/age", "/gender", "/password"]
+            );
+        }
+        other => panic!("expected validation failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn register_refuses_common_passwords_and_the_username() {
+    let svc = service(MockUserRepository::new(), MockPasswordHasher::new());
+    for password in ["password123", "Alice", "aliceALICE"] {
+        let form = Registration {
+            username: Some(
+                if password == "aliceALICE" {
+                    "aliceALICE"
+                } else {
+                    "alice"
+                }
+                .into(),
+            ),
+            password: Some(password.into()),
+            email: None,
+            ..Registration::default()
+        };
+        assert!(
+            matches!(svc.register(form).await, Err(Error::Validation(_))),
+            "{password} should be refused"
+        );
+    }
+}
+
+#[tokio::test]
+async fn register_passes_on_the_stores_conflict() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().returning(|_| Ok("h".into()));
+    let mut users = MockUserRepository::new();
+    users
+        .expect_insert()
+        .returning(|_| Err(Error::Conflict(ConflictKind::Email)));
+    assert!(matches!(
+        service(users, hasher).register(registration()).await,
+        Err(Error::Conflict(ConflictKind::Email))
+    ));
+}
+
+#[test]
+fn credentials_need_an_identifier_and_a_password() {
+    assert!(matches!(
+        Credentials::from_fields(None, None, None, Some("pw".into())),
+        Err(Error::MissingParameters(_))
+    ));
+    assert!(matches!(
+        Credentials::from_fields(Some("a@b.co".into()), None, None, Some(String::new())),
+        Err(Error::MissingParameters(_))
+    ));
+    let creds = Credentials::from_fields(None, Some("bob".into()), None, Some("pw".into()))
+        .expect("complete");
+    assert!(!format!("{creds:?}").contains("pw\""));
+}
+
+#[tokio::test]
+async fn unknown_account_spends_a_dummy_hash_and_gets_the_same_error() {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_username().returning(|_| Ok(None));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+    hasher.expect_verify().never();
+    let result = service(users, hasher)
+        .login(credentials("nobody", "whatever-pass"), "10.0.0.1")
+        .await;
+    assert!(matches!(result, Err(Error::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn malformed_identifier_is_an_unknown_account_not_a_validation_error() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+    let result = service(MockUserRepository::new(), hasher)
+        .login(credentials("bad@@mail", "whatever-pass"), "10.0.0.1")
+        .await;
+    assert!(matches!(result, Err(Error::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn wrong_password_gets_invalid_credentials() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_email()
+        .with(eq(Email::new("alice@example.com").expect("valid")))
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        })
+    });
+    let result = service(users, hasher)
+        .login(
+            credentials("ALICE@example.com", "wrong-password"),
+            "10.0.0.1",
+        )
+        .await;
+    assert!(matches!(result, Err(Error::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_before_any_hashing() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_username()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().times(2).returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        })
+    });
+    let limits = ThrottleLimits {
+        account_failures: 2,
+        ..ThrottleLimits::default()
+    };
+    let svc = service_with(users, hasher, MockSessionRepository::new(), limits);
+    for _ in 0..2 {
+        assert!(matches!(
+            svc.login(credentials("alice", "wrong-password"), "10.0.0.1")
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    match svc
+        .login(credentials("alice", "wrong-password"), "10.0.0.2")
+        .await
+    {
+        Err(Error::RateLimited { retry_after_secs }) => assert!(retry_after_secs > 0),
+        other => panic!("expected throttling, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_username()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
+        .expect_update()
+        .withf(|u| u.password_hash == "$argon2id$upgraded")
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: true,
+        })
+    });
+    hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok("$argon2id$upgraded".into()));
+    let mut session_repo = MockSessionRepository::new();
+    session_repo
+        .expect_create()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    let outcome = svc
+        .login(credentials("Alice", "vivid-otter-42-lamp"), "10.0.0.1")
+        .await
+        .expect("login");
+    assert_eq!(outcome.tokens.access_token, "jwt");
+    assert_eq!(outcome.tokens.refresh_token, "refresh");
+    assert_eq!(outcome.user.password_hash, "$argon2id$upgraded");
+}
+
+#[tokio::test]
+async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
+        .expect_update()
+        .withf(|u| u.password_hash == "$argon2id$changed")
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|password, _| {
+        Ok(PasswordCheck {
+            matches: password == "old-password-ok",
+            needs_rehash: false,
+        })
+    });
+    hasher
+        .expect_hash()
+        .returning(|_| Ok("$argon2id$changed".into()));
+    let me = principal();
+    let mut session_repo = MockSessionRepository::new();
+    session_repo
+        .expect_revoke_all_for_user()
+        .with(
+            eq(me.user_id.clone()),
+            eq(Some(me.session_id.clone())),
+            eq(now()),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+
+    assert!(matches!(
+        svc.change_password(
+            &me,
+            Some("wrong".into()),
+            Some("new-password-ok".into()),
+            "a"
+        )
+        .await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(matches!(
+        svc.change_password(&me, Some("old-password-ok".into()), None, "a")
+            .await,
+        Err(Error::MissingParameters(_))
+    ));
+    assert!(matches!(
+        svc.change_password(
+            &me,
+            Some("old-password-ok".into()),
+            Some("password1".into()),
+            "a"
+        )
+        .await,
+        Err(Error::Validation(_))
+    ));
+    svc.change_password(
+        &me,
+        Some("old-password-ok".into()),
+        Some("new-password-ok".into()),
+        "a",
+    )
+    .await
+    .expect("password changed");
+}
+
+#[tokio::test]
+async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users.expect_delete().times(1).returning(|_| Ok(true));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|password, _| {
+        Ok(PasswordCheck {
+            matches: password == "right-password",
+            needs_rehash: false,
+        })
+    });
+    let me = principal();
+    let mut session_repo = MockSessionRepository::new();
+    session_repo
+        .expect_delete_all_for_user()
+        .with(eq(me.user_id.clone()))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    assert!(matches!(
+        svc.delete_account(&me, Some("wrong-password".into()), "a")
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(matches!(
+        svc.delete_account(&me, None, "a").await,
+        Err(Error::MissingParameters(_))
+    ));
+    svc.delete_account(&me, Some("right-password".into()), "a")
+        .await
+        .expect("deleted");
+}
+
+#[tokio::test]
+async fn profile_update_keeps_an_identifier_and_stamps_the_change() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
+        .expect_update()
+        .withf(|u| u.age.map(Age::years) == Some(30) && u.email.is_none())
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service(users, MockPasswordHasher::new());
+    let both_cleared = ProfileChanges {
+        username: Settable::Clear,
+        email: Settable::Clear,
+        ..ProfileChanges::default()
+    };
+    assert!(matches!(
+        svc.update_profile(&principal(), both_cleared).await,
+        Err(Error::Validation(_))
+    ));
+    let changes = ProfileChanges {
+        email: Settable::Clear,
+        age: Settable::Set(Age::new(30).expect("valid")),
+        ..ProfileChanges::default()
+    };
+    let user = svc
+        .update_profile(&principal(), changes)
+        .await
+        .expect("updated");
+    assert_eq!(user.updated_at, now());
+}
+
+#[tokio::test]
+async fn user_list_shows_usernames_to_users_and_profiles_to_admins() {
+    for (role, full) in [(Role::User, false), (Role::Admin, true)] {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(stored_user(role))));
+        users.expect_list().returning(|_| {
+            Ok(Page {
+                items: vec![stored_user(Role::User)],
+                next_cursor: None,
+            })
+        });
+        let listing = service(users, MockPasswordHasher::new())
+            .list_users(&principal(), &PageRequest::first())
+            .await
+            .expect("listed");
+        match listing {
+            UserListing::Full(page) => assert!(full && page.items.len() == 1),
+            UserListing::UsernamesOnly(page) => {
+                assert!(!full);
+                assert_eq!(page.items, vec![Some("alice".to_owned())]);
+            }
+        }
+    }
+}
+
+#[test]
+fn session_lifetimes_default_to_the_contract() {
+    let settings = SessionSettings::default();
+    assert_eq!(settings.access_token_ttl, Duration::minutes(15));
+}

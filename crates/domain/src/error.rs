@@ -1,0 +1,138 @@
+//! The one error type of the domain. Each variant maps to exactly one error code of the HTTP
+//! contract; adapters translate their own failures into it.
+
+use std::fmt;
+
+/// Result of every fallible domain operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One rule a submitted value broke, named by the JSON pointer of that value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldViolation {
+    /// JSON pointer (or field name) of the offending value, e.g. `/age`.
+    pub field: String,
+    /// What is wrong with it, in words a client developer can act on.
+    pub message: String,
+}
+
+impl FieldViolation {
+    /// A violation of the field `field` (a bare name becomes the pointer `/name`).
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let field = if field.starts_with('/') || field.is_empty() {
+            field
+        } else {
+            format!("/{field}")
+        };
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// Another account already has this email address.
+    Email,
+    /// Another account already has this username (compared case-insensitively).
+    Username,
+    /// The caller already stores a value under this key.
+    DataKey,
+    /// Any other uniqueness rule, described for the client.
+    Other(String),
+}
+
+impl fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Email => f.write_str("email"),
+            Self::Username => f.write_str("username"),
+            Self::DataKey => f.write_str("key"),
+            Self::Other(what) => f.write_str(what),
+        }
+    }
+}
+
+/// Everything that can go wrong in a use case, one variant per contract error code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Required fields were absent or empty; lists their names.
+    #[error("missing parameters: {}", .0.join(", "))]
+    MissingParameters(Vec<String>),
+    /// Submitted values broke their rules; lists each violation.
+    #[error("validation failed ({} violations)", .0.len())]
+    Validation(Vec<FieldViolation>),
+    /// Wrong identifier or password: one answer for both.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A token was missing, malformed, expired, revoked or wrongly signed.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Authenticated, but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// No such resource, or one that belongs to someone else.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was broken.
+    #[error("{0} already exists")]
+    Conflict(ConflictKind),
+    /// Too many failures; the client may try again after this many seconds.
+    #[error("rate limited for {retry_after_secs}s")]
+    RateLimited {
+        /// Seconds until the next attempt can succeed.
+        retry_after_secs: u64,
+    },
+    /// The database (or another dependency) cannot be reached right now.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the text is for logs, never for clients.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error with a single violation.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldViolation::new(field, message)])
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.message)
+    }
+}
+
+/// Collects every violation of a request, so the client learns of all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// The value of `result`, or `None` after noting its violation.
+    pub fn keep<T>(&mut self, result: std::result::Result<T, FieldViolation>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
+        }
+    }
+
+    /// Notes one violation.
+    pub fn push(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// `Ok` when nothing was violated, else `Error::Validation` with every violation.
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}

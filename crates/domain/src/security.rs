@@ -1,0 +1,80 @@
+//! Ports to the crypto adapter: password hashing, access tokens and random secrets.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Password;
+use crate::error::Result;
+use crate::id::Id;
+
+/// What a password verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCheck {
+    /// The password matches the hash.
+    pub matches: bool,
+    /// The hash was made with parameters weaker than today's and should be replaced.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords (Argon2id in the real adapter), off the async workers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC string for `password`, with a fresh salt.
+    async fn hash(&self, password: &Password) -> Result<String>;
+    /// Whether `password` matches the PHC string `hash`.
+    async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck>;
+    /// Spends the time of one verification without any account, so an unknown account answers
+    /// as slowly as a known one.
+    async fn verify_dummy(&self, password: &str) -> Result<()>;
+}
+
+/// The claims an access token carries, in domain terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user the token speaks for (`sub`).
+    pub user_id: Id,
+    /// The session it belongs to (`sid`); revoking the session revokes the token.
+    pub session_id: Id,
+    /// A unique id of this token (`jti`).
+    pub token_id: String,
+    /// When it was issued (`iat`).
+    pub issued_at: DateTime<Utc>,
+    /// When it stops being valid (`exp`).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Signs access tokens.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenIssuer: Send + Sync {
+    /// The signed token for `claims`.
+    fn issue(&self, claims: &AccessClaims) -> Result<String>;
+}
+
+/// Checks access tokens: signature with the pinned algorithm, `exp`, `iss` and `aud`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenVerifier: Send + Sync {
+    /// The claims of a valid token; `Error::Unauthorized` for anything else.
+    fn verify(&self, token: &str) -> Result<AccessClaims>;
+}
+
+/// The SHA-256 digest of a secret, in hex: what the stores keep instead of the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SecretDigest(pub String);
+
+impl SecretDigest {
+    /// The digest as hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Makes random secrets (refresh tokens, API keys) and their digests.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// A new secret of 256 bits from the OS random generator, as URL-safe text.
+    fn new_secret(&self) -> Result<String>;
+    /// The digest under which `secret` is stored and looked up.
+    fn digest(&self, secret: &str) -> SecretDigest;
+}

@@ -1,0 +1,41 @@
+//! The session store port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::model::{RefreshToken, Session};
+use crate::error::Result;
+use crate::id::Id;
+use crate::security::SecretDigest;
+
+/// Stores sessions and their refresh tokens.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session with its first refresh token.
+    async fn create(&self, session: &Session, first_token: &RefreshToken) -> Result<()>;
+    /// The session with this id.
+    async fn find(&self, id: &Id) -> Result<Option<Session>>;
+    /// The refresh token with this digest, used or not.
+    async fn find_refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshToken>>;
+    /// In one atomic step: marks the token `used` as spent at `now` and stores `next`.
+    /// Returns false, storing nothing, when `used` is unknown or was already spent, so two
+    /// racing refreshes with one token cannot both succeed.
+    async fn rotate_refresh_token(
+        &self,
+        used: &SecretDigest,
+        next: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Marks one session revoked at `now` (no-op if it is gone or already revoked).
+    async fn revoke(&self, id: &Id, now: DateTime<Utc>) -> Result<()>;
+    /// Revokes every active session of a user, except `keep` if given.
+    async fn revoke_all_for_user(
+        &self,
+        user_id: &Id,
+        keep: Option<Id>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Removes every session and refresh token of a user (account deletion).
+    async fn delete_all_for_user(&self, user_id: &Id) -> Result<()>;
+}

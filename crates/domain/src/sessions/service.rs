@@ -1,0 +1,504 @@
+//! Issuing, refreshing, checking and revoking sessions and their tokens.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::model::{RefreshToken, Session};
+use super::ports::SessionRepository;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::security::{AccessClaims, SecretGenerator, TokenIssuer, TokenVerifier};
+
+/// Lifetimes of the tokens a session issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// How long an access token is valid (default 15 minutes).
+    pub access_token_ttl: Duration,
+    /// How long a session lasts from login, however often it is refreshed (default 30 days).
+    pub session_ttl: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::minutes(15),
+            session_ttl: Duration::days(30),
+        }
+    }
+}
+
+/// What a login or a refresh hands to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    /// The user the tokens speak for.
+    pub user_id: Id,
+    /// The session they belong to.
+    pub session_id: Id,
+    /// A signed JWT.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A single-use secret that buys the next pair.
+    pub refresh_token: String,
+}
+
+/// Who is making an authenticated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The caller's account.
+    pub user_id: Id,
+    /// The session whose access token they presented.
+    pub session_id: Id,
+}
+
+/// The session use cases.
+pub struct SessionService {
+    sessions: Arc<dyn SessionRepository>,
+    issuer: Arc<dyn TokenIssuer>,
+    verifier: Arc<dyn TokenVerifier>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+    settings: SessionSettings,
+}
+
+impl SessionService {
+    /// Wires the service to its ports.
+    pub fn new(
+        sessions: Arc<dyn SessionRepository>,
+        issuer: Arc<dyn TokenIssuer>,
+        verifier: Arc<dyn TokenVerifier>,
+        secrets: Arc<dyn SecretGenerator>,
+        clock: Arc<dyn Clock>,
+        settings: SessionSettings,
+    ) -> Self {
+        Self {
+            sessions,
+            issuer,
+            verifier,
+            secrets,
+            clock,
+            settings,
+        }
+    }
+
+    /// Opens a new session for `user_id` and issues its first token pair.
+    pub async fn start(&self, user_id: &Id) -> Result<IssuedTokens> {
+        let now = self.clock.now();
+        let session = Session {
+            id: Id::generate(now.timestamp()),
+            user_id: user_id.clone(),
+            created_at: now,
+            expires_at: now + self.settings.session_ttl,
+            revoked_at: None,
+        };
+        let (refresh_token, first) = self.new_refresh_token(&session)?;
+        self.sessions.create(&session, &first).await?;
+        self.issue_pair(&session, refresh_token)
+    }
+
+    /// Exchanges a refresh token for a new pair. A token presented a second time is treated as
+    /// stolen: the whole session is revoked.
+    pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens> {
+        let now = self.clock.now();
+        let digest = self.secrets.digest(presented);
+        let token = self
+            .sessions
+            .find_refresh_token(&digest)
+            .await?
+            .ok_or(Error::Unauthorized("unknown refresh token"))?;
+        if token.used_at.is_some() {
+            self.sessions.revoke(&token.session_id, now).await?;
+            return Err(Error::Unauthorized("refresh token reused; session revoked"));
+        }
+        if token.expires_at <= now {
+            return Err(Error::Unauthorized("refresh token expired"));
+        }
+        let session = self
+            .sessions
+            .find(&token.session_id)
+            .await?
+            .filter(|s| s.is_active(now))
+            .ok_or(Error::Unauthorized("session ended"))?;
+        let (refresh_token, next) = self.new_refresh_token(&session)?;
+        if !self
+            .sessions
+            .rotate_refresh_token(&digest, &next, now)
+            .await?
+        {
+            // Someone else spent this token between our read and our write: that is reuse too.
+            self.sessions.revoke(&session.id, now).await?;
+            return Err(Error::Unauthorized("refresh token reused; session revoked"));
+        }
+        self.issue_pair(&session, refresh_token)
+    }
+
+    /// The caller behind an access token, if the token is valid and its session still active.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        let claims = self.verifier.verify(access_token)?;
+        let now = self.clock.now();
+        let session = self
+            .sessions
+            .find(&claims.session_id)
+            .await?
+            .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
+            .ok_or(Error::Unauthorized("session ended"))?;
+        Ok(Principal {
+            user_id: session.user_id,
+            session_id: session.id,
+        })
+    }
+
+    /// Ends the caller's session, or every session of the caller when `everywhere`.
+    pub async fn logout(&self, principal: &Principal, everywhere: bool) -> Result<()> {
+        let now = self.clock.now();
+        if everywhere {
+            self.sessions
+                .revoke_all_for_user(&principal.user_id, None, now)
+                .await
+        } else {
+            self.sessions.revoke(&principal.session_id, now).await
+        }
+    }
+
+    /// Ends every session of the caller but the current one (after a password change).
+    pub async fn revoke_others(&self, principal: &Principal) -> Result<()> {
+        self.sessions
+            .revoke_all_for_user(
+                &principal.user_id,
+                Some(principal.session_id.clone()),
+                self.clock.now(),
+            )
+            .await
+    }
+
+    /// Forgets every session of a deleted account.
+    pub async fn forget_user(&self, user_id: &Id) -> Result<()> {
+        self.sessions.delete_all_for_user(user_id).await
+    }
+
+    fn new_refresh_token(&self, session: &Session) -> Result<(String, RefreshToken)> {
+        let secret = self.secrets.new_secret()?;
+        let record = RefreshToken {
+            digest: self.secrets.digest(&secret),
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            issued_at: self.clock.now(),
+            expires_at: session.expires_at,
+            used_at: None,
+        };
+        Ok((secret, record))
+    }
+
+    fn issue_pair(&self, session: &Session, refresh_token: String) -> Result<IssuedTokens> {
+        let now = self.clock.now();
+        let claims = AccessClaims {
+            user_id: session.user_id.clone(),
+            session_id: session.id.clone(),
+            token_id: Id::generate(now.timestamp()).to_string(),
+            issued_at: now,
+            expires_at: now + self.settings.access_token_ttl,
+        };
+        Ok(IssuedTokens {
+            user_id: session.user_id.clone(),
+            session_id: session.id.clone(),
+            access_token: self.issuer.issue(&claims)?,
+            expires_in: self.settings.access_token_ttl.num_seconds(),
+            refresh_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::MockClock;
+    use crate::security::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
+    use crate::sessions::ports::MockSessionRepository;
+    use chrono::{DateTime, Utc};
+    use mockall::predicate::eq;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("valid time")
+    }
+
+    fn user() -> Id {
+        Id::generate(1)
+    }
+
+    fn session(user_id: &Id) -> Session {
+        Session {
+            id: Id::generate(2),
+            user_id: user_id.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(30),
+            revoked_at: None,
+        }
+    }
+
+    fn token(session: &Session, used: bool) -> RefreshToken {
+        RefreshToken {
+            digest: SecretDigest("digest-of-old".into()),
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            issued_at: now(),
+            expires_at: session.expires_at,
+            used_at: used.then(now),
+        }
+    }
+
+    fn service(repo: MockSessionRepository) -> SessionService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        let mut secrets = MockSecretGenerator::new();
+        secrets
+            .expect_new_secret()
+            .returning(|| Ok("new-secret".into()));
+        secrets
+            .expect_digest()
+            .returning(|s| SecretDigest(format!("digest-of-{s}")));
+        let mut issuer = MockTokenIssuer::new();
+        issuer
+            .expect_issue()
+            .returning(|c| Ok(format!("jwt-for-{}", c.session_id)));
+        let mut verifier = MockTokenVerifier::new();
+        verifier.expect_verify().returning(|t| match t {
+            "good" => Ok(AccessClaims {
+                user_id: Id::generate(1),
+                session_id: Id::generate(2),
+                token_id: "t".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::minutes(15),
+            }),
+            _ => Err(Error::Unauthorized("bad token")),
+        });
+        SessionService::new(
+            Arc::new(repo),
+            Arc::new(issuer),
+            Arc::new(verifier),
+            Arc::new(secrets),
+            Arc::new(clock),
+            SessionSettings::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn start_stores_a_session_with_a_digest_never_the_secret() {
+        let mut repo = MockSessionRepository::new();
+        repo.expect_create()
+            .withf(|s, t| {
+                t.digest.as_str() == "digest-of-new-secret"
+                    && t.session_id == s.id
+                    && s.expires_at == now() + Duration::days(30)
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let tokens = service(repo).start(&user()).await.expect("session starts");
+        assert_eq!(tokens.refresh_token, "new-secret");
+        assert_eq!(tokens.expires_in, 900);
+        assert!(tokens.access_token.starts_with("jwt-for-"));
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_an_unused_token() {
+        let uid = user();
+        let s = session(&uid);
+        let mut repo = MockSessionRepository::new();
+        let t = token(&s, false);
+        repo.expect_find_refresh_token()
+            .returning(move |_| Ok(Some(t.clone())));
+        let found = s.clone();
+        repo.expect_find()
+            .returning(move |_| Ok(Some(found.clone())));
+        repo.expect_rotate_refresh_token()
+            .withf(|used, next, _| {
+                used.as_str() == "digest-of-old" && next.digest.as_str() == "digest-of-new-secret"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        repo.expect_revoke().never();
+        let tokens = service(repo).refresh("old").await.expect("refresh works");
+        assert_eq!(tokens.refresh_token, "new-secret");
+        assert_eq!(tokens.session_id, s.id);
+    }
+
+    #[tokio::test]
+    async fn reusing_a_refresh_token_revokes_the_session() {
+        let s = session(&user());
+        let mut repo = MockSessionRepository::new();
+        let t = token(&s, true);
+        repo.expect_find_refresh_token()
+            .returning(move |_| Ok(Some(t.clone())));
+        repo.expect_revoke()
+            .with(eq(s.id.clone()), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        repo.expect_rotate_refresh_token().never();
+        let result = service(repo).refresh("old").await;
+        assert!(matches!(result, Err(Error::Unauthorized(_))));
+    }
+
+    #[tokio::test]
+    async fn losing_a_rotation_race_counts_as_reuse() {
+        let s = session(&user());
+        let mut repo = MockSessionRepository::new();
+        let t = token(&s, false);
+        repo.expect_find_refresh_token()
+            .returning(move |_| Ok(Some(t.clone())));
+        let found = s.clone();
+        repo.expect_find()
+            .returning(move |_| Ok(Some(found.clone())));
+        repo.expect_rotate_refresh_token()
+            .returning(|_, _, _| Ok(false));
+        repo.expect_revoke().times(1).returning(|_, _| Ok(()));
+        assert!(matches!(
+            service(repo).refresh("old").await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_or_revoked_refresh_tokens_are_refused() {
+        let mut repo = MockSessionRepository::new();
+        repo.expect_find_refresh_token().returning(|_| Ok(None));
+        assert!(matches!(
+            service(repo).refresh("nope").await,
+            Err(Error::Unauthorized(_))
+        ));
+
+        let mut revoked = session(&user());
+        revoked.revoked_at = Some(now());
+        let mut repo = MockSessionRepository::new();
+        let t = token(&revoked, false);
+        repo.expect_find_refresh_token()
+            .returning(move |_| Ok(Some(t.clone())));
+        repo.expect_find()
+            .returning(move |_| Ok(Some(revoked.clone())));
+        repo.expect_rotate_refresh_token().never();
+        assert!(matches!(
+            service(repo).refresh("old").await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn authenticate_requires_an_active_session_of_the_token_user() {
+        let uid = Id::generate(1);
+        let mut repo = MockSessionRepository::new();
+        let mut s = session(&uid);
+        s.id = Id::generate(2);
+        let active = s.clone();
+        repo.expect_find()
+            .returning(move |_| Ok(Some(active.clone())));
+        let svc = service(repo);
+        let principal = svc.authenticate("good").await;
+        // Ids are random, so the claims' ids differ from the stored session's user: refused.
+        assert!(matches!(principal, Err(Error::Unauthorized(_))));
+        assert!(matches!(
+            svc.authenticate("bad").await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn authenticate_accepts_a_live_session_and_refuses_a_revoked_one() {
+        let claims_user = Id::generate(1);
+        let claims_session = Id::generate(2);
+        let live = Session {
+            id: claims_session.clone(),
+            user_id: claims_user.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(1),
+            revoked_at: None,
+        };
+        let mut verifier = MockTokenVerifier::new();
+        let (u, s) = (claims_user.clone(), claims_session.clone());
+        verifier.expect_verify().returning(move |_| {
+            Ok(AccessClaims {
+                user_id: u.clone(),
+                session_id: s.clone(),
+                token_id: "t".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::minutes(15),
+            })
+        });
+        let verifier = Arc::new(verifier);
+        let build = |stored: Session| {
+            let mut repo = MockSessionRepository::new();
+            repo.expect_find()
+                .returning(move |_| Ok(Some(stored.clone())));
+            let mut clock = MockClock::new();
+            clock.expect_now().returning(now);
+            SessionService::new(
+                Arc::new(repo),
+                Arc::new(MockTokenIssuer::new()),
+                verifier.clone(),
+                Arc::new(MockSecretGenerator::new()),
+                Arc::new(clock),
+                SessionSettings::default(),
+            )
+        };
+        let principal = build(live.clone())
+            .authenticate("any")
+            .await
+            .expect("live session");
+        assert_eq!(principal.user_id, claims_user);
+        let mut revoked = live;
+        revoked.revoked_at = Some(now());
+        assert!(matches!(
+            build(revoked).authenticate("any").await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_one_or_all_sessions() {
+        let principal = Principal {
+            user_id: user(),
+            session_id: Id::generate(3),
+        };
+        let mut repo = MockSessionRepository::new();
+        repo.expect_revoke()
+            .with(eq(principal.session_id.clone()), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        service(repo)
+            .logout(&principal, false)
+            .await
+            .expect("logout");
+
+        let mut repo = MockSessionRepository::new();
+        repo.expect_revoke_all_for_user()
+            .with(eq(principal.user_id.clone()), eq(None), eq(now()))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        service(repo)
+            .logout(&principal, true)
+            .await
+            .expect("logout all");
+    }
+
+    #[tokio::test]
+    async fn revoke_others_keeps_the_current_session() {
+        let principal = Principal {
+            user_id: user(),
+            session_id: Id::generate(3),
+        };
+        let mut repo = MockSessionRepository::new();
+        repo.expect_revoke_all_for_user()
+            .with(
+                eq(principal.user_id.clone()),
+                eq(Some(principal.session_id.clone())),
+                eq(now()),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        service(repo)
+            .revoke_others(&principal)
+            .await
+            .expect("revoked");
+    }
+}
