@@ -1,1 +1,13 @@
-//! placeholder
+//! Keygate's zero-setup store: every repository port on one crash-safe, transactional redb
+//! file under `database.path`. Uniqueness is decided inside a single write transaction, so
+//! racing writers cannot both win.
+//!
+//! Depends on `keygate-domain` only.
+#![warn(missing_docs)]
+
+mod sessions;
+mod store;
+mod tables;
+mod users;
+
+pub use store::EmbeddedStore;

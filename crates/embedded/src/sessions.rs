@@ -1,0 +1,197 @@
+//! The session store on redb.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use keygate_domain::security::SecretDigest;
+use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
+use keygate_domain::{Id, Result};
+use redb::{ReadableTable, WriteTransaction};
+
+use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::tables::{
+    child_key, children_of, REFRESH_TOKENS, REFRESH_TOKENS_BY_USER, SESSIONS, SESSIONS_BY_USER,
+};
+
+fn put_refresh_token(txn: &WriteTransaction, token: &RefreshToken) -> Result<()> {
+    txn.open_table(REFRESH_TOKENS)
+        .or_unavailable()?
+        .insert(token.digest.as_str(), encode(token)?.as_slice())
+        .or_unavailable()?;
+    txn.open_table(REFRESH_TOKENS_BY_USER)
+        .or_unavailable()?
+        .insert(
+            child_key(token.user_id.as_str(), token.digest.as_str()).as_str(),
+            (),
+        )
+        .or_unavailable()?;
+    Ok(())
+}
+
+/// The ids (the part after `/`) of every child row of `parent` in a per-user index.
+fn children(
+    txn: &WriteTransaction,
+    index: redb::TableDefinition<'static, &'static str, ()>,
+    parent: &str,
+) -> Result<Vec<String>> {
+    let table = txn.open_table(index).or_unavailable()?;
+    let (start, end) = children_of(parent);
+    let mut keys = Vec::new();
+    for entry in table.range(start.as_str()..end.as_str()).or_unavailable()? {
+        let (key, _) = entry.or_unavailable()?;
+        keys.push(key.value().to_owned());
+    }
+    Ok(keys)
+}
+
+fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()> {
+    let mut sessions = txn.open_table(SESSIONS).or_unavailable()?;
+    let stored = sessions
+        .get(id)
+        .or_unavailable()?
+        .map(|b| b.value().to_vec());
+    if let Some(bytes) = stored {
+        let mut session: Session = decode(&bytes)?;
+        if session.revoked_at.is_none() {
+            session.revoked_at = Some(now);
+            sessions
+                .insert(id, encode(&session)?.as_slice())
+                .or_unavailable()?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SessionRepository for EmbeddedStore {
+    async fn create(&self, session: &Session, first_token: &RefreshToken) -> Result<()> {
+        let (session, token) = (session.clone(), first_token.clone());
+        self.write(move |txn| {
+            txn.open_table(SESSIONS)
+                .or_unavailable()?
+                .insert(session.id.as_str(), encode(&session)?.as_slice())
+                .or_unavailable()?;
+            txn.open_table(SESSIONS_BY_USER)
+                .or_unavailable()?
+                .insert(
+                    child_key(session.user_id.as_str(), session.id.as_str()).as_str(),
+                    (),
+                )
+                .or_unavailable()?;
+            put_refresh_token(txn, &token)
+        })
+        .await
+    }
+
+    async fn find(&self, id: &Id) -> Result<Option<Session>> {
+        let id = id.clone();
+        self.read(move |txn| {
+            match txn
+                .open_table(SESSIONS)
+                .or_unavailable()?
+                .get(id.as_str())
+                .or_unavailable()?
+            {
+                Some(bytes) => decode(bytes.value()).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn find_refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshToken>> {
+        let digest = digest.clone();
+        self.read(move |txn| {
+            let table = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+            match table.get(digest.as_str()).or_unavailable()? {
+                Some(bytes) => decode(bytes.value()).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        used: &SecretDigest,
+        next: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (used, next) = (used.clone(), next.clone());
+        self.write(move |txn| {
+            let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+            let stored = tokens
+                .get(used.as_str())
+                .or_unavailable()?
+                .map(|b| b.value().to_vec());
+            let Some(bytes) = stored else {
+                return Ok(false);
+            };
+            let mut token: RefreshToken = decode(&bytes)?;
+            if token.used_at.is_some() {
+                return Ok(false);
+            }
+            token.used_at = Some(now);
+            tokens
+                .insert(used.as_str(), encode(&token)?.as_slice())
+                .or_unavailable()?;
+            drop(tokens);
+            put_refresh_token(txn, &next)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn revoke(&self, id: &Id, now: DateTime<Utc>) -> Result<()> {
+        let id = id.clone();
+        self.write(move |txn| revoke_in(txn, id.as_str(), now))
+            .await
+    }
+
+    async fn revoke_all_for_user(
+        &self,
+        user_id: &Id,
+        keep: Option<Id>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let user_id = user_id.clone();
+        self.write(move |txn| {
+            for key in children(txn, SESSIONS_BY_USER, user_id.as_str())? {
+                let Some((_, session_id)) = key.split_once('/') else {
+                    continue;
+                };
+                if keep.as_ref().is_some_and(|k| k.as_str() == session_id) {
+                    continue;
+                }
+                revoke_in(txn, session_id, now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_all_for_user(&self, user_id: &Id) -> Result<()> {
+        let user_id = user_id.clone();
+        self.write(move |txn| {
+            let session_keys = children(txn, SESSIONS_BY_USER, user_id.as_str())?;
+            let token_keys = children(txn, REFRESH_TOKENS_BY_USER, user_id.as_str())?;
+            let mut sessions = txn.open_table(SESSIONS).or_unavailable()?;
+            let mut by_user = txn.open_table(SESSIONS_BY_USER).or_unavailable()?;
+            for key in &session_keys {
+                if let Some((_, session_id)) = key.split_once('/') {
+                    sessions.remove(session_id).or_unavailable()?;
+                }
+                by_user.remove(key.as_str()).or_unavailable()?;
+            }
+            let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+            let mut tokens_by_user = txn.open_table(REFRESH_TOKENS_BY_USER).or_unavailable()?;
+            for key in &token_keys {
+                if let Some((_, digest)) = key.split_once('/') {
+                    tokens.remove(digest).or_unavailable()?;
+                }
+                tokens_by_user.remove(key.as_str()).or_unavailable()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

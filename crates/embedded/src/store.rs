@@ -1,0 +1,118 @@
+//! Opening the store and running transactions on the blocking pool.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use keygate_domain::{Error, Result};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::tables;
+
+/// The file the store keeps inside `database.path`.
+const FILE_NAME: &str = "keygate.redb";
+
+/// The embedded store. Cheap to clone; every clone shares one database file.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+/// Turns any redb failure into the domain's error. The database is a local file, so a failure
+/// means the disk or the file is unusable: the store is unavailable, not the request wrong.
+pub(crate) trait OrUnavailable<T> {
+    /// The value, or `Error::Unavailable` naming the failure (for logs only).
+    fn or_unavailable(self) -> Result<T>;
+}
+
+impl<T, E: Into<redb::Error>> OrUnavailable<T> for std::result::Result<T, E> {
+    fn or_unavailable(self) -> Result<T> {
+        self.map_err(|e| Error::Unavailable(format!("embedded store: {}", e.into())))
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `directory`. Fails if another process has it open.
+    pub fn open(directory: &Path) -> Result<Self> {
+        std::fs::create_dir_all(directory).map_err(|e| {
+            Error::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                directory.display()
+            ))
+        })?;
+        let path = directory.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Unavailable(format!(
+                "{} is already in use by another process",
+                path.display()
+            )),
+            other => Error::Unavailable(format!("cannot open {}: {other}", path.display())),
+        })?;
+        let store = Self { db: Arc::new(db) };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    fn create_tables(&self) -> Result<()> {
+        let txn = self.db.begin_write().or_unavailable()?;
+        txn.open_table(tables::USERS).or_unavailable()?;
+        txn.open_table(tables::USERS_BY_EMAIL).or_unavailable()?;
+        txn.open_table(tables::USERS_BY_USERNAME).or_unavailable()?;
+        txn.open_table(tables::SESSIONS).or_unavailable()?;
+        txn.open_table(tables::SESSIONS_BY_USER).or_unavailable()?;
+        txn.open_table(tables::REFRESH_TOKENS).or_unavailable()?;
+        txn.open_table(tables::REFRESH_TOKENS_BY_USER)
+            .or_unavailable()?;
+        txn.commit().or_unavailable()
+    }
+
+    /// Runs `work` in a read transaction on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().or_unavailable()?;
+            work(&txn)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("embedded read task failed: {e}")))?
+    }
+
+    /// Runs `work` in a write transaction on the blocking pool; commits only if it succeeds,
+    /// so a failed check leaves nothing half-written.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().or_unavailable()?;
+            let value = work(&txn)?;
+            txn.commit().or_unavailable()?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("embedded write task failed: {e}")))?
+    }
+
+    /// Succeeds when a read transaction can be opened.
+    pub(crate) async fn check(&self) -> Result<()> {
+        self.read(|_| Ok(())).await
+    }
+}
+
+/// Serialises a stored document.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode document: {e}")))
+}
+
+/// Reads a stored document back, validating it on the way.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Internal(format!("stored document is unreadable: {e}")))
+}

@@ -1,0 +1,32 @@
+//! The redb tables and the key layouts of their secondary indexes.
+
+use redb::TableDefinition;
+
+/// Accounts by id, as JSON.
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// Unique index: lower-case email → account id.
+pub const USERS_BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("users_by_email");
+/// Unique index: lower-case username → account id.
+pub const USERS_BY_USERNAME: TableDefinition<&str, &str> =
+    TableDefinition::new("users_by_username");
+/// Sessions by id, as JSON.
+pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+/// Index: `user_id/session_id` → nothing, to find a user's sessions.
+pub const SESSIONS_BY_USER: TableDefinition<&str, ()> = TableDefinition::new("sessions_by_user");
+/// Refresh tokens by digest, as JSON.
+pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh_tokens");
+/// Index: `user_id/digest` → nothing, to forget a user's refresh tokens.
+pub const REFRESH_TOKENS_BY_USER: TableDefinition<&str, ()> =
+    TableDefinition::new("refresh_tokens_by_user");
+
+/// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
+/// `/` never occurs inside either part.
+pub fn child_key(parent: &str, child: &str) -> String {
+    format!("{parent}/{child}")
+}
+
+/// The half-open key range holding every child of `parent` (`parent/` up to `parent0`,
+/// `0` being the character after `/`).
+pub fn children_of(parent: &str) -> (String, String) {
+    (format!("{parent}/"), format!("{parent}0"))
+}

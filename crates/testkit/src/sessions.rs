@@ -1,0 +1,228 @@
+//! Conformance cases of the session store.
+
+use chrono::Duration;
+use keygate_domain::security::SecretDigest;
+use keygate_domain::Id;
+
+use crate::fixtures::{now, refresh_token, session};
+use crate::Stores;
+
+/// A created session and its first refresh token can be read back.
+pub async fn created_session_and_token_can_be_found(stores: Stores) {
+    let s = session(&Id::generate(1));
+    let t = refresh_token(&s, "digest-1");
+    stores.sessions.create(&s, &t).await.unwrap();
+    assert_eq!(stores.sessions.find(&s.id).await.unwrap(), Some(s.clone()));
+    let found = stores.sessions.find_refresh_token(&t.digest).await.unwrap();
+    assert_eq!(found, Some(t));
+    let unknown = SecretDigest("unknown".into());
+    assert_eq!(
+        stores.sessions.find_refresh_token(&unknown).await.unwrap(),
+        None
+    );
+    assert_eq!(stores.sessions.find(&Id::generate(0)).await.unwrap(), None);
+}
+
+/// A token can be rotated once; the second rotation of it fails and stores nothing.
+pub async fn rotation_spends_a_token_exactly_once(stores: Stores) {
+    let s = session(&Id::generate(1));
+    let first = refresh_token(&s, "digest-1");
+    stores.sessions.create(&s, &first).await.unwrap();
+    let second = refresh_token(&s, "digest-2");
+    let at = now();
+    assert!(stores
+        .sessions
+        .rotate_refresh_token(&first.digest, &second, at)
+        .await
+        .unwrap());
+    let spent = stores
+        .sessions
+        .find_refresh_token(&first.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(spent.used_at, Some(at));
+    assert!(stores
+        .sessions
+        .find_refresh_token(&second.digest)
+        .await
+        .unwrap()
+        .is_some());
+
+    let third = refresh_token(&s, "digest-3");
+    assert!(!stores
+        .sessions
+        .rotate_refresh_token(&first.digest, &third, at)
+        .await
+        .unwrap());
+    assert_eq!(
+        stores
+            .sessions
+            .find_refresh_token(&third.digest)
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = SecretDigest("never-issued".into());
+    assert!(!stores
+        .sessions
+        .rotate_refresh_token(&unknown, &third, at)
+        .await
+        .unwrap());
+}
+
+/// Of many concurrent rotations of one token, exactly one succeeds.
+pub async fn racing_rotations_have_one_winner(stores: Stores) {
+    let s = session(&Id::generate(1));
+    let first = refresh_token(&s, "digest-0");
+    stores.sessions.create(&s, &first).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (sessions, used, next) = (
+            stores.sessions.clone(),
+            first.digest.clone(),
+            refresh_token(&s, &format!("next-{i}")),
+        );
+        tasks.push(tokio::spawn(async move {
+            sessions
+                .rotate_refresh_token(&used, &next, now())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+/// Revoking marks the session with the time; revoking again changes nothing.
+pub async fn revoke_marks_one_session(stores: Stores) {
+    let user_id = Id::generate(1);
+    let (a, b) = (session(&user_id), session(&user_id));
+    stores
+        .sessions
+        .create(&a, &refresh_token(&a, "da"))
+        .await
+        .unwrap();
+    stores
+        .sessions
+        .create(&b, &refresh_token(&b, "db"))
+        .await
+        .unwrap();
+    let at = now();
+    stores.sessions.revoke(&a.id, at).await.unwrap();
+    stores
+        .sessions
+        .revoke(&a.id, at + Duration::seconds(5))
+        .await
+        .unwrap();
+    stores.sessions.revoke(&Id::generate(0), at).await.unwrap();
+    assert_eq!(
+        stores
+            .sessions
+            .find(&a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(at)
+    );
+    assert_eq!(
+        stores
+            .sessions
+            .find(&b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+}
+
+/// Revoking all of a user's sessions spares the one named and other users' sessions.
+pub async fn revoke_all_keeps_the_named_session(stores: Stores) {
+    let user_id = Id::generate(1);
+    let other_user = Id::generate(1);
+    let (a, b, c) = (session(&user_id), session(&user_id), session(&user_id));
+    let theirs = session(&other_user);
+    for (s, d) in [(&a, "da"), (&b, "db"), (&c, "dc"), (&theirs, "dt")] {
+        stores
+            .sessions
+            .create(s, &refresh_token(s, d))
+            .await
+            .unwrap();
+    }
+    let at = now();
+    stores
+        .sessions
+        .revoke_all_for_user(&user_id, Some(b.id.clone()), at)
+        .await
+        .unwrap();
+    let revoked = |id: Id| {
+        let sessions = stores.sessions.clone();
+        async move {
+            sessions
+                .find(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        }
+    };
+    assert!(revoked(a.id.clone()).await);
+    assert!(!revoked(b.id.clone()).await);
+    assert!(revoked(c.id.clone()).await);
+    assert!(!revoked(theirs.id.clone()).await);
+    stores
+        .sessions
+        .revoke_all_for_user(&user_id, None, at)
+        .await
+        .unwrap();
+    assert!(revoked(b.id).await);
+}
+
+/// Deleting a user's sessions removes them and every refresh token they issued.
+pub async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
+    let user_id = Id::generate(1);
+    let other_user = Id::generate(1);
+    let s = session(&user_id);
+    let first = refresh_token(&s, "d1");
+    stores.sessions.create(&s, &first).await.unwrap();
+    let second = refresh_token(&s, "d2");
+    stores
+        .sessions
+        .rotate_refresh_token(&first.digest, &second, now())
+        .await
+        .unwrap();
+    let theirs = session(&other_user);
+    stores
+        .sessions
+        .create(&theirs, &refresh_token(&theirs, "dt"))
+        .await
+        .unwrap();
+
+    stores.sessions.delete_all_for_user(&user_id).await.unwrap();
+    assert_eq!(stores.sessions.find(&s.id).await.unwrap(), None);
+    assert_eq!(
+        stores
+            .sessions
+            .find_refresh_token(&first.digest)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        stores
+            .sessions
+            .find_refresh_token(&second.digest)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(stores.sessions.find(&theirs.id).await.unwrap().is_some());
+}

@@ -1,0 +1,183 @@
+//! Conformance cases of the account store.
+
+use keygate_domain::accounts::{Email, Username};
+use keygate_domain::{ConflictKind, Error, Id, PageRequest};
+
+use crate::fixtures::user;
+use crate::Stores;
+
+/// An inserted account is found by id, by email and by username in any case.
+pub async fn insert_then_find_by_id_email_and_username(stores: Stores) {
+    let alice = user("Alice", "alice@example.com");
+    stores.users.insert(&alice).await.unwrap();
+    assert_eq!(
+        stores.users.find_by_id(&alice.id).await.unwrap(),
+        Some(alice.clone())
+    );
+    let email = Email::new("alice@example.com").unwrap();
+    assert_eq!(
+        stores.users.find_by_email(&email).await.unwrap(),
+        Some(alice.clone())
+    );
+    let lower = Username::new("alice").unwrap();
+    assert_eq!(
+        stores.users.find_by_username(&lower).await.unwrap(),
+        Some(alice)
+    );
+    let unknown = Username::new("nobody").unwrap();
+    assert_eq!(stores.users.find_by_username(&unknown).await.unwrap(), None);
+    assert_eq!(
+        stores.users.find_by_id(&Id::generate(0)).await.unwrap(),
+        None
+    );
+}
+
+/// A second account with a taken email is refused as an email conflict.
+pub async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
+    stores
+        .users
+        .insert(&user("alice", "same@example.com"))
+        .await
+        .unwrap();
+    let result = stores.users.insert(&user("bob", "same@example.com")).await;
+    assert!(
+        matches!(result, Err(Error::Conflict(ConflictKind::Email))),
+        "{result:?}"
+    );
+    let bob = Username::new("bob").unwrap();
+    assert_eq!(
+        stores.users.find_by_username(&bob).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
+}
+
+/// Usernames are unique case-insensitively.
+pub async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) {
+    stores
+        .users
+        .insert(&user("Alice", "a1@example.com"))
+        .await
+        .unwrap();
+    let result = stores.users.insert(&user("aLICE", "a2@example.com")).await;
+    assert!(
+        matches!(result, Err(Error::Conflict(ConflictKind::Username))),
+        "{result:?}"
+    );
+    let email = Email::new("a2@example.com").unwrap();
+    assert_eq!(
+        stores.users.find_by_email(&email).await.unwrap(),
+        None,
+        "nothing half-written"
+    );
+}
+
+/// Sixteen concurrent inserts of one email: exactly one succeeds, the rest conflict.
+pub async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let users = stores.users.clone();
+        tasks.push(tokio::spawn(async move {
+            users
+                .insert(&user(&format!("racer{i}"), "race@example.com"))
+                .await
+        }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(Error::Conflict(ConflictKind::Email)) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+/// Changing email and username frees the old ones and claims the new ones.
+pub async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
+    let mut alice = user("alice", "alice@example.com");
+    let bob = user("bob", "bob@example.com");
+    stores.users.insert(&alice).await.unwrap();
+    stores.users.insert(&bob).await.unwrap();
+
+    alice.email = Some(Email::new("alice@new.example.com").unwrap());
+    alice.username = Some(Username::new("Alicia").unwrap());
+    stores.users.update(&alice).await.unwrap();
+    let old_email = Email::new("alice@example.com").unwrap();
+    assert_eq!(stores.users.find_by_email(&old_email).await.unwrap(), None);
+    let new_name = Username::new("alicia").unwrap();
+    assert_eq!(
+        stores.users.find_by_username(&new_name).await.unwrap(),
+        Some(alice.clone())
+    );
+    let mut carol = user("carol", "alice@example.com");
+    stores.users.insert(&carol).await.unwrap();
+
+    let mut stolen = bob.clone();
+    stolen.email = alice.email.clone();
+    let result = stores.users.update(&stolen).await;
+    assert!(
+        matches!(result, Err(Error::Conflict(ConflictKind::Email))),
+        "{result:?}"
+    );
+    carol.username = Some(Username::new("BOB").unwrap());
+    let result = stores.users.update(&carol).await;
+    assert!(
+        matches!(result, Err(Error::Conflict(ConflictKind::Username))),
+        "{result:?}"
+    );
+    assert_eq!(stores.users.find_by_id(&bob.id).await.unwrap(), Some(bob));
+}
+
+/// Updating an account that does not exist is `NotFound`.
+pub async fn update_of_a_missing_user_is_not_found(stores: Stores) {
+    let ghost = user("ghost", "ghost@example.com");
+    assert!(matches!(
+        stores.users.update(&ghost).await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+/// A deleted account's email and username can be registered again.
+pub async fn delete_frees_email_and_username(stores: Stores) {
+    let alice = user("alice", "alice@example.com");
+    stores.users.insert(&alice).await.unwrap();
+    assert!(stores.users.delete(&alice.id).await.unwrap());
+    assert!(!stores.users.delete(&alice.id).await.unwrap());
+    assert_eq!(stores.users.find_by_id(&alice.id).await.unwrap(), None);
+    stores
+        .users
+        .insert(&user("ALICE", "alice@example.com"))
+        .await
+        .unwrap();
+}
+
+/// Listing walks every account once, in id order, page by page.
+pub async fn list_pages_in_id_order(stores: Stores) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let u = user(&format!("user{i}"), &format!("user{i}@example.com"));
+        ids.push(u.id.clone());
+        stores.users.insert(&u).await.unwrap();
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = PageRequest::new(Some(2), cursor).unwrap();
+        let result = stores.users.list(&page).await.unwrap();
+        assert!(result.items.len() <= 2);
+        seen.extend(result.items.into_iter().map(|u| u.id));
+        match result.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+/// A healthy store answers `ping`.
+pub async fn ping_succeeds_on_a_healthy_store(stores: Stores) {
+    stores.users.ping().await.unwrap();
+}
