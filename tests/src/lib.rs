@@ -1,1 +1,36 @@
-//! placeholder
+//! Black-box test support: starts the real `keygate` binary on a free port with its own data
+//! directory, and speaks HTTP to it with helpers named after the contract.
+#![warn(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a panic is how a test fails
+
+mod app;
+mod reply;
+
+pub use app::{Store, TestApp};
+pub use reply::Reply;
+
+/// A password that passes the policy.
+pub const PASSWORD: &str = "vivid-otter-42-lamp";
+
+/// A name unique within this test process, for usernames and emails that must not collide.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Generates one `#[test]` per listed test function and store: `name::embedded`, and, once the
+/// MongoDB adapter exists, `name::mongo`. Each function takes the [`Store`] to run on.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn embedded() {
+                    super::$name($crate::Store::Embedded);
+                }
+            }
+        )*
+    };
+}

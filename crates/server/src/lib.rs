@@ -1,1 +1,14 @@
-//! placeholder
+//! Keygate's HTTP server: the thin actix-web layer over the domain services. It parses
+//! requests, calls a service, and maps the result onto the contract's statuses and envelope;
+//! it decides no policy. Also loads configuration and wires the adapters together.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod request_id;
+pub mod routes;
+pub mod secret;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,31 @@
+# Keygate's two everyday commands are `make run` and `make test`; both do their own set-up on a
+# fresh machine (only a Rust toolchain is assumed).
+
+CARGO ?= cargo
+
+.PHONY: run test build lint fmt check
+
+## run: start Keygate on the embedded store at http://127.0.0.1:8080 (data in ./data)
+run:
+	$(CARGO) run -p keygate-server --bin keygate -- serve
+
+## build: build the keygate binary the black-box tests start
+build:
+	$(CARGO) build -p keygate-server --bin keygate
+
+## test: formatting, lints, then every test of the workspace
+test: lint build
+	$(CARGO) test --workspace
+
+## lint: rustfmt and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt --all
+
+## check: type-check everything quickly
+check:
+	$(CARGO) check --workspace --all-targets

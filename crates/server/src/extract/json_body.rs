@@ -1,0 +1,116 @@
+//! JSON request bodies with the contract's errors: 415 for another media type, 413 past
+//! `server.max_body_bytes`, 400 `invalid_json` for anything that is not a JSON object of the
+//! expected shape.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest body the server reads, in bytes (`server.max_body_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON object body deserialised into `T`. An empty body counts as `{}`, so that a request
+/// without its fields gets `missing_parameters` rather than a parse error.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// A JSON object body that may be absent altogether (empty body gives `None`).
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return true; // no media type declared: try JSON, as the earlier systems did
+    };
+    let Ok(text) = value.to_str() else {
+        return false;
+    };
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+async fn read_body(req: HttpRequest, mut payload: Payload) -> Result<BytesMut, ApiError> {
+    let limit = req.app_data::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid_json("Request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a non-empty body: JSON syntax, then "is an object", then the shape of `T`.
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_json(format!("Request body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_json("Request body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::invalid_json(format!("Request body has a field of the wrong type: {e}"))
+    })
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::unsupported_media_type());
+            }
+            let body = read_body(req, payload).await?;
+            let bytes: &[u8] = if is_blank(&body) { b"{}" } else { &body };
+            parse_object(bytes).map(JsonBody)
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let body = read_body(req.clone(), payload).await?;
+            if is_blank(&body) {
+                return Ok(OptionalJsonBody(None));
+            }
+            if !is_json(&req) {
+                return Err(ApiError::unsupported_media_type());
+            }
+            parse_object(&body).map(|value| OptionalJsonBody(Some(value)))
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! The route table: every contract route at the root and under `/v1`, each answering 405 with
+//! the envelope for a method it does not serve, and 404 with the envelope for unknown paths.
+
+mod accounts;
+mod fallback;
+mod health;
+mod respond;
+
+use actix_web::{web, Resource};
+
+pub use fallback::{method_not_allowed, not_found};
+
+/// Registers every route, twice: under `/v1` and at the root.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1")
+            .configure(contract_routes)
+            .default_service(web::to(not_found)),
+    )
+    .configure(contract_routes);
+}
+
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+fn contract_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health").route(web::get().to(health::health)))
+        .service(resource("/ready").route(web::get().to(health::ready)))
+        .service(resource("/register").route(web::post().to(accounts::register)))
+        .service(resource("/api/register").route(web::post().to(accounts::register)))
+        .service(resource("/login").route(web::post().to(accounts::login)))
+        .service(resource("/api/token").route(web::post().to(accounts::login)))
+        .service(resource("/token/refresh").route(web::post().to(accounts::refresh)))
+        .service(resource("/logout").route(web::post().to(accounts::logout)))
+        .service(
+            resource("/profile")
+                .route(web::get().to(accounts::profile))
+                .route(web::put().to(accounts::update_profile))
+                .route(web::patch().to(accounts::update_profile))
+                .route(web::delete().to(accounts::delete_account)),
+        )
+        .service(resource("/profile/password").route(web::put().to(accounts::change_password)))
+        .service(resource("/users").route(web::get().to(accounts::list_users)));
+}

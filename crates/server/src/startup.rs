@@ -1,0 +1,162 @@
+//! Building the application from settings: store, adapters, services, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use chrono::Duration;
+use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
+use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
+use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
+use keygate_domain::SystemClock;
+use keygate_embedded::EmbeddedStore;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::routes;
+use crate::secret::{signing_secret, SecretError};
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// `database.url` names a store Keygate cannot use.
+    #[error("{0}")]
+    UnsupportedDatabase(String),
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(keygate_domain::Error),
+    /// No usable signing secret.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// Invalid hashing parameters.
+    #[error("invalid auth.hashing settings: {0}")]
+    Hashing(keygate_domain::Error),
+    /// The listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// host:port asked for.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The repositories of one store.
+struct Store {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    description: String,
+}
+
+fn open_store(settings: &Settings) -> Result<Store, StartupError> {
+    match settings.database.url.as_deref().filter(|u| !u.is_empty()) {
+        None => {
+            let store = Arc::new(
+                EmbeddedStore::open(&settings.database.path).map_err(StartupError::Store)?,
+            );
+            Ok(Store {
+                users: store.clone(),
+                sessions: store,
+                description: format!("embedded store in {}", settings.database.path.display()),
+            })
+        }
+        Some(url) => {
+            let scheme = url.split("://").next().unwrap_or("");
+            Err(StartupError::UnsupportedDatabase(format!(
+                "database.url has the scheme '{scheme}', which Keygate does not support yet: \
+                 leave database.url unset to use the embedded store"
+            )))
+        }
+    }
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Wires everything the settings call for and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = open_store(&settings)?;
+        let secret = signing_secret(&settings)?;
+        let auth = &settings.auth;
+        let clock = Arc::new(SystemClock);
+        let jwt = Arc::new(JwtTokens::new(&JwtSettings {
+            secret,
+            issuer: auth.issuer.clone(),
+            audience: auth.audience.clone(),
+        }));
+        let sessions = Arc::new(SessionService::new(
+            store.sessions.clone(),
+            jwt.clone(),
+            jwt,
+            Arc::new(OsSecrets),
+            clock.clone(),
+            SessionSettings {
+                access_token_ttl: Duration::seconds(auth.access_token_ttl_secs),
+                session_ttl: Duration::seconds(auth.session_ttl_secs),
+            },
+        ));
+        let hasher =
+            Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
+        let accounts = AccountService::new(
+            store.users.clone(),
+            hasher,
+            sessions.clone(),
+            Arc::new(LoginThrottle::new(auth.throttle.into())),
+            clock,
+        );
+        let state = web::Data::new(AppState {
+            accounts,
+            sessions,
+            store_probe: store.users,
+        });
+
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let bind_error = |source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let limit = BodyLimit(settings.server.max_body_bytes);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(limit)
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    ApiError::validation("query", &format!("invalid query string: {error}")).into()
+                }))
+                .wrap(from_fn(crate::request_id::assign))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        });
+        if let Some(workers) = settings.server.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(bind_error)?.run();
+        tracing::info!(
+            "keygate listening on http://{}:{port} ({} mode, {})",
+            settings.server.host,
+            settings.environment.as_str(),
+            store.description
+        );
+        Ok(Self { server, port })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM: graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,16 @@
+//! What every handler can reach: the domain services and a health probe of the store.
+
+use std::sync::Arc;
+
+use keygate_domain::accounts::{AccountService, UserRepository};
+use keygate_domain::sessions::SessionService;
+
+/// Shared application state, one per server.
+pub struct AppState {
+    /// Account use cases.
+    pub accounts: AccountService,
+    /// Session use cases (also used to authenticate requests).
+    pub sessions: Arc<SessionService>,
+    /// The account store, pinged by `/ready`.
+    pub store_probe: Arc<dyn UserRepository>,
+}

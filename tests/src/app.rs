@@ -1,0 +1,278 @@
+//! One running `keygate` process per test.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::reply::Reply;
+
+/// Which store the server under test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// The embedded redb store in a fresh temporary directory.
+    Embedded,
+}
+
+/// A running server, stopped when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    child: Child,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    env: Vec<(String, String)>,
+    log: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("KEYGATE_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    let path = target.join("debug").join("keygate");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo build -p keygate-server` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// What a process that failed to start printed, and how it ended.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// Every line it logged.
+    pub log: Vec<String>,
+}
+
+impl TestApp {
+    /// A fresh server on `store` with the test configuration.
+    pub fn spawn(store: Store) -> Self {
+        Self::spawn_with(store, &[])
+    }
+
+    /// A fresh server on `store` with extra environment variables.
+    pub fn spawn_with(store: Store, env: &[(&str, &str)]) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let data_dir = temp.path().to_path_buf();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        let Store::Embedded = store;
+        Self::start(data_dir, Some(temp), env)
+            .unwrap_or_else(|failure| panic!("keygate did not start:\n{}", failure.log.join("\n")))
+    }
+
+    /// Starts a server that is expected to refuse to start; returns what it logged.
+    pub fn spawn_expecting_failure(env: &[(&str, &str)]) -> StartFailure {
+        let temp = tempfile::tempdir().unwrap();
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        match Self::start(temp.path().to_path_buf(), Some(temp), env) {
+            Ok(app) => panic!("keygate started on {} but should have refused", app.base),
+            Err(failure) => failure,
+        }
+    }
+
+    fn start(
+        data_dir: PathBuf,
+        temp: Option<tempfile::TempDir>,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, StartFailure> {
+        let mut command = Command::new(binary());
+        command
+            .current_dir(workspace_root())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("KEYGATE__ENVIRONMENT", "test")
+            .env("KEYGATE__SERVER__HOST", "127.0.0.1")
+            .env("KEYGATE__SERVER__PORT", "0")
+            .env("KEYGATE__SERVER__WORKERS", "2")
+            .env("KEYGATE__DATABASE__PATH", &data_dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the keygate binary runs");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let (log, port_tx) = (log.clone(), port_tx.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(port) = listening_port(&line) {
+                        let _ = port_tx.send(Some(port));
+                    }
+                    log.lock().unwrap().push(line);
+                }
+                let _ = port_tx.send(None);
+            });
+        }
+        let port = port_rx.recv_timeout(Duration::from_secs(30)).ok().flatten();
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+            return Err(StartFailure {
+                log: log.lock().unwrap().clone(),
+            });
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            data_dir,
+            _temp: temp,
+            env,
+            log,
+            agent,
+        })
+    }
+
+    /// Stops the server and starts it again on the same data directory and settings.
+    pub fn restart(self) -> Self {
+        let mut this = self;
+        let _ = this.child.kill();
+        let _ = this.child.wait();
+        let temp = this._temp.take();
+        let (data_dir, env) = (this.data_dir.clone(), this.env.clone());
+        drop(this);
+        Self::start(data_dir, temp, env).unwrap_or_else(|failure| {
+            panic!("keygate did not restart:\n{}", failure.log.join("\n"))
+        })
+    }
+
+    /// Every line the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// A request with any method, headers and raw body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+            .unwrap();
+        let mut response = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// A JSON request, optionally with a bearer token.
+    pub fn json(&self, method: &str, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        self.request(method, path, &headers, Some(body.to_string().as_bytes()))
+    }
+
+    /// `GET path`, optionally with a bearer token.
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("authorization", b.as_str()))
+            .collect();
+        self.request("GET", path, &headers, None)
+    }
+
+    /// `POST path` with a JSON body and no token.
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.json("POST", path, None, body)
+    }
+
+    /// `POST /register` with a username, an email and the standard password.
+    pub fn register(&self, username: &str, email: &str) -> Reply {
+        self.post(
+            "/register",
+            &json!({"username": username, "email": email, "password": crate::PASSWORD}),
+        )
+    }
+
+    /// `POST /login` by username with `password`.
+    pub fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/login",
+            &json!({"username": username, "password": password}),
+        )
+    }
+
+    /// Registers a fresh user and logs in: (username, access token, refresh token).
+    pub fn signed_up_user(&self) -> (String, String, String) {
+        let username = crate::unique("user");
+        self.register(&username, &format!("{username}@example.com"))
+            .expect(201);
+        let login = self.login(&username, crate::PASSWORD);
+        login.expect(200);
+        (
+            username,
+            login.str("access_token").to_owned(),
+            login.str("refresh_token").to_owned(),
+        )
+    }
+}
+
+fn listening_port(line: &str) -> Option<u16> {
+    let rest = line.split("listening on http://").nth(1)?;
+    let address = rest.split_whitespace().next()?;
+    address.rsplit(':').next()?.parse().ok()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the whole keygate binary over HTTP, one module per part of the contract.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod errors;
+mod health;
+mod lifecycle;
+mod login;
+mod profile;
+mod register;
+mod sessions;
+mod users;
