@@ -3,7 +3,8 @@
 
 CARGO ?= cargo
 
-.PHONY: run test build lint fmt check
+.PHONY: run test build lint fmt check mongodb
+
 
 ## run: start Keygate on the embedded store at http://127.0.0.1:8080 (data in ./data)
 run:
@@ -13,9 +14,10 @@ run:
 build:
 	$(CARGO) build -p keygate-server --bin keygate
 
-## test: formatting, lints, then every test of the workspace
+## test: formatting, lints, then every test of the workspace on both stores. Starts its own
+## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set.
 test: lint build
-	$(CARGO) test --workspace
+	./scripts/with-mongodb.sh $(CARGO) test --workspace
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:
@@ -29,3 +31,7 @@ fmt:
 ## check: type-check everything quickly
 check:
 	$(CARGO) check --workspace --all-targets
+
+## mongodb: a shell with MONGODB_URI set to a fresh in-memory SecantusDB
+mongodb:
+	./scripts/with-mongodb.sh $$SHELL

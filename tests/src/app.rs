@@ -16,6 +16,20 @@ use crate::reply::Reply;
 pub enum Store {
     /// The embedded redb store in a fresh temporary directory.
     Embedded,
+    /// MongoDB at `MONGODB_URI`, on a database of its own.
+    Mongo,
+}
+
+/// The MongoDB server the tests use; they fail, never skip, without one.
+pub fn mongodb_uri() -> String {
+    std::env::var("MONGODB_URI").unwrap_or_else(|_| {
+        panic!("MONGODB_URI is not set: run `make test`, which starts a MongoDB-compatible server")
+    })
+}
+
+/// A database name no other test uses.
+pub fn fresh_database_name() -> String {
+    format!("kg_http_{}_{}", std::process::id(), crate::unique("db"))
 }
 
 /// A running server, stopped when dropped.
@@ -69,11 +83,14 @@ impl TestApp {
     pub fn spawn_with(store: Store, env: &[(&str, &str)]) -> Self {
         let temp = tempfile::tempdir().unwrap();
         let data_dir = temp.path().to_path_buf();
-        let env: Vec<(String, String)> = env
+        let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
-        let Store::Embedded = store;
+        if store == Store::Mongo && !env.iter().any(|(k, _)| k == "KEYGATE__DATABASE__URL") {
+            env.push(("KEYGATE__DATABASE__URL".into(), mongodb_uri()));
+            env.push(("KEYGATE__DATABASE__NAME".into(), fresh_database_name()));
+        }
         Self::start(data_dir, Some(temp), env)
             .unwrap_or_else(|failure| panic!("keygate did not start:\n{}", failure.log.join("\n")))
     }

@@ -6,7 +6,7 @@
 mod app;
 mod reply;
 
-pub use app::{Store, TestApp};
+pub use app::{fresh_database_name, mongodb_uri, Store, TestApp};
 pub use reply::Reply;
 
 /// A password that passes the policy.
@@ -19,8 +19,9 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Generates one `#[test]` per listed test function and store: `name::embedded`, and, once the
-/// MongoDB adapter exists, `name::mongo`. Each function takes the [`Store`] to run on.
+/// Generates one `#[test]` per listed test function and store: `name::embedded` and
+/// `name::mongo`. Each function takes the [`Store`] to run on, so both stores run the very same
+/// test bodies.
 #[macro_export]
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
@@ -29,6 +30,11 @@ macro_rules! store_tests {
                 #[test]
                 fn embedded() {
                     super::$name($crate::Store::Embedded);
+                }
+
+                #[test]
+                fn mongo() {
+                    super::$name($crate::Store::Mongo);
                 }
             }
         )*

@@ -70,6 +70,8 @@ pub struct DatabaseSettings {
     pub path: PathBuf,
     /// Database name on MongoDB.
     pub name: String,
+    /// The longest one MongoDB operation may take before the request gets 503, in ms.
+    pub timeout_ms: u64,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -79,6 +81,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("url", &self.url.as_ref().map(|_| "<set>"))
             .field("path", &self.path)
             .field("name", &self.name)
+            .field("timeout_ms", &self.timeout_ms)
             .finish()
     }
 }
@@ -210,6 +213,7 @@ impl Settings {
             .set_default("server.max_body_bytes", 1024 * 1024)?
             .set_default("database.path", "./data")?
             .set_default("database.name", "keygate")?
+            .set_default("database.timeout_ms", 5000)?
             .set_default("auth.issuer", "keygate")?
             .set_default("auth.audience", "keygate")?
             .set_default("auth.access_token_ttl_secs", 900)?

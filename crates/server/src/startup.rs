@@ -12,6 +12,7 @@ use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
 use keygate_domain::SystemClock;
 use keygate_embedded::EmbeddedStore;
+use keygate_mongo::{MongoSettings, MongoStore};
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -52,7 +53,7 @@ struct Store {
     description: String,
 }
 
-fn open_store(settings: &Settings) -> Result<Store, StartupError> {
+async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
     match settings.database.url.as_deref().filter(|u| !u.is_empty()) {
         None => {
             let store = Arc::new(
@@ -64,11 +65,34 @@ fn open_store(settings: &Settings) -> Result<Store, StartupError> {
                 description: format!("embedded store in {}", settings.database.path.display()),
             })
         }
+        Some(url) if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") => {
+            let store = MongoStore::connect(&MongoSettings {
+                url: url.to_owned(),
+                database: settings.database.name.clone(),
+                operation_timeout: std::time::Duration::from_millis(
+                    settings.database.timeout_ms.max(1),
+                ),
+            })
+            .await
+            .map_err(StartupError::Store)?;
+            let store = Arc::new(store);
+            Ok(Store {
+                users: store.clone(),
+                sessions: store,
+                description: format!("MongoDB database '{}'", settings.database.name),
+            })
+        }
         Some(url) => {
-            let scheme = url.split("://").next().unwrap_or("");
+            // Name only the scheme: the rest of a URL may hold a password.
+            let scheme = url
+                .split("://")
+                .next()
+                .filter(|s| s.len() < url.len())
+                .unwrap_or("unknown");
             Err(StartupError::UnsupportedDatabase(format!(
-                "database.url has the scheme '{scheme}', which Keygate does not support yet: \
-                 leave database.url unset to use the embedded store"
+                "database.url is a '{scheme}' URL, which Keygate cannot use: give a mongodb:// or \
+                 mongodb+srv:// URL for MongoDB, or leave database.url (and DATABASE_URI, MONGODB_URI, \
+                 MONGO_URI) unset for the embedded store"
             )))
         }
     }
@@ -83,7 +107,7 @@ pub struct Application {
 impl Application {
     /// Wires everything the settings call for and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = open_store(&settings)?;
+        let store = open_store(&settings).await?;
         let secret = signing_secret(&settings)?;
         let auth = &settings.auth;
         let clock = Arc::new(SystemClock);

@@ -5,6 +5,7 @@ mod errors;
 mod health;
 mod lifecycle;
 mod login;
+mod mongo;
 mod profile;
 mod register;
 mod sessions;

@@ -26,7 +26,10 @@ pub fn access_token(headers: &HeaderMap) -> Option<String> {
                 }
             }
             Some(_) => {}
-            None if !value.is_empty() => return Some(value.to_owned()),
+            // A lone scheme word is an empty credential, not a bare token.
+            None if !value.is_empty() && !value.eq_ignore_ascii_case("bearer") => {
+                return Some(value.to_owned())
+            }
             None => {}
         }
     }

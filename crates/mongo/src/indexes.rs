@@ -1,0 +1,73 @@
+//! Collections and their indexes. Every query the adapter makes is served by one of these.
+
+use std::time::Duration;
+
+use mongodb::bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+/// Accounts.
+pub const USERS: &str = "users";
+/// Sessions (one per login).
+pub const SESSIONS: &str = "sessions";
+/// Refresh tokens, keyed by digest.
+pub const REFRESH_TOKENS: &str = "refresh_tokens";
+
+/// The unique index on email; its name is how a duplicate-key error names the field.
+pub const USERS_EMAIL_INDEX: &str = "users_email_unique";
+/// The unique index on the lower-cased username.
+pub const USERS_USERNAME_INDEX: &str = "users_username_lower_unique";
+
+fn index(keys: Document, name: &str, options: IndexOptions) -> IndexModel {
+    let mut options = options;
+    options.name = Some(name.to_owned());
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+fn unique_sparse() -> IndexOptions {
+    // Sparse: accounts without an email (or username) do not collide on a missing field.
+    IndexOptions::builder().unique(true).sparse(true).build()
+}
+
+fn expiring() -> IndexOptions {
+    IndexOptions::builder().expire_after(Duration::ZERO).build()
+}
+
+/// Creates every index; creating an existing index with the same definition is a no-op.
+pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
+    db.collection::<Document>(USERS)
+        .create_indexes([
+            index(doc! {"email": 1}, USERS_EMAIL_INDEX, unique_sparse()),
+            index(
+                doc! {"username_lower": 1},
+                USERS_USERNAME_INDEX,
+                unique_sparse(),
+            ),
+        ])
+        .await?;
+    db.collection::<Document>(SESSIONS)
+        .create_indexes([
+            index(
+                doc! {"user_id": 1},
+                "sessions_user",
+                IndexOptions::default(),
+            ),
+            index(doc! {"expires_at": 1}, "sessions_expiry_ttl", expiring()),
+        ])
+        .await?;
+    db.collection::<Document>(REFRESH_TOKENS)
+        .create_indexes([
+            index(
+                doc! {"user_id": 1},
+                "refresh_tokens_user",
+                IndexOptions::default(),
+            ),
+            index(
+                doc! {"expires_at": 1},
+                "refresh_tokens_expiry_ttl",
+                expiring(),
+            ),
+        ])
+        .await?;
+    Ok(())
+}

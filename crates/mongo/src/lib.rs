@@ -1,0 +1,16 @@
+//! Keygate's production store: every repository port on MongoDB (the `mongodb` driver and its
+//! `bson`). Indexes are created idempotently at start-up; uniqueness comes only from unique
+//! indexes; every query uses an index; expiring sessions leave through TTL indexes.
+//!
+//! Depends on `keygate-domain` only. No driver type or driver message leaves this crate: every
+//! failure becomes a domain error (a duplicate key a `Conflict`, a lost server `Unavailable`).
+#![warn(missing_docs)]
+
+mod documents;
+mod errors;
+mod indexes;
+mod sessions;
+mod store;
+mod users;
+
+pub use store::{MongoSettings, MongoStore};

@@ -1,0 +1,99 @@
+//! The session store on MongoDB.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use keygate_domain::security::SecretDigest;
+use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
+use keygate_domain::{Id, Result};
+use mongodb::bson::doc;
+
+use crate::documents::{bson_time, object_id, RefreshTokenDocument, SessionDocument};
+use crate::store::MongoStore;
+
+#[async_trait]
+impl SessionRepository for MongoStore {
+    async fn create(&self, session: &Session, first_token: &RefreshToken) -> Result<()> {
+        let session_document = SessionDocument::from_session(session)?;
+        let token_document = RefreshTokenDocument::from_token(first_token)?;
+        self.run(self.sessions().insert_one(session_document))
+            .await?;
+        self.run(self.refresh_tokens().insert_one(token_document))
+            .await?;
+        Ok(())
+    }
+
+    async fn find(&self, id: &Id) -> Result<Option<Session>> {
+        self.run(self.sessions().find_one(doc! {"_id": object_id(id)?}))
+            .await?
+            .map(SessionDocument::into_session)
+            .transpose()
+    }
+
+    async fn find_refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshToken>> {
+        self.run(
+            self.refresh_tokens()
+                .find_one(doc! {"_id": digest.as_str()}),
+        )
+        .await?
+        .map(RefreshTokenDocument::into_token)
+        .transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        used: &SecretDigest,
+        next: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        // The conditional update is the gate: of racing rotations, exactly one matches an
+        // unspent token. Only the winner stores the next token.
+        let spent = self
+            .run(self.refresh_tokens().update_one(
+                doc! {"_id": used.as_str(), "used_at": null},
+                doc! {"$set": {"used_at": bson_time(now)}},
+            ))
+            .await?;
+        if spent.modified_count != 1 {
+            return Ok(false);
+        }
+        let next = RefreshTokenDocument::from_token(next)?;
+        self.run(self.refresh_tokens().insert_one(next)).await?;
+        Ok(true)
+    }
+
+    async fn revoke(&self, id: &Id, now: DateTime<Utc>) -> Result<()> {
+        self.run(self.sessions().update_one(
+            doc! {"_id": object_id(id)?, "revoked_at": null},
+            doc! {"$set": {"revoked_at": bson_time(now)}},
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    async fn revoke_all_for_user(
+        &self,
+        user_id: &Id,
+        keep: Option<Id>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut filter = doc! {"user_id": object_id(user_id)?, "revoked_at": null};
+        if let Some(keep) = keep {
+            filter.insert("_id", doc! {"$ne": object_id(&keep)?});
+        }
+        self.run(
+            self.sessions()
+                .update_many(filter, doc! {"$set": {"revoked_at": bson_time(now)}}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete_all_for_user(&self, user_id: &Id) -> Result<()> {
+        let user_id = object_id(user_id)?;
+        self.run(self.refresh_tokens().delete_many(doc! {"user_id": user_id}))
+            .await?;
+        self.run(self.sessions().delete_many(doc! {"user_id": user_id}))
+            .await?;
+        Ok(())
+    }
+}

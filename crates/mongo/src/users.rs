@@ -1,0 +1,91 @@
+//! The account store on MongoDB.
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use keygate_domain::accounts::{Email, User, UserRepository, Username};
+use keygate_domain::{Error, Id, Page, PageRequest, Result};
+use mongodb::bson::doc;
+use mongodb::bson::oid::ObjectId;
+
+use crate::documents::{object_id, UserDocument};
+use crate::store::MongoStore;
+
+impl MongoStore {
+    async fn find_user(&self, filter: mongodb::bson::Document) -> Result<Option<User>> {
+        self.run(self.users().find_one(filter))
+            .await?
+            .map(UserDocument::into_user)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl UserRepository for MongoStore {
+    async fn insert(&self, user: &User) -> Result<()> {
+        let document = UserDocument::from_user(user)?;
+        self.run(self.users().insert_one(document))
+            .await
+            .map(|_| ())
+    }
+
+    async fn find_by_id(&self, id: &Id) -> Result<Option<User>> {
+        self.find_user(doc! {"_id": object_id(id)?}).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>> {
+        self.find_user(doc! {"email": email.as_str()}).await
+    }
+
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User>> {
+        self.find_user(doc! {"username_lower": username.lowercase()})
+            .await
+    }
+
+    async fn update(&self, user: &User) -> Result<()> {
+        let document = UserDocument::from_user(user)?;
+        let result = self
+            .run(
+                self.users()
+                    .replace_one(doc! {"_id": object_id(&user.id)?}, document),
+            )
+            .await?;
+        if result.matched_count == 0 {
+            return Err(Error::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, id: &Id) -> Result<bool> {
+        let result = self
+            .run(self.users().delete_one(doc! {"_id": object_id(id)?}))
+            .await?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn list(&self, page: &PageRequest) -> Result<Page<User>> {
+        let filter = match page.after() {
+            Some(after) => {
+                let after = ObjectId::parse_str(after)
+                    .map_err(|_| Error::invalid("cursor", "is not a cursor this server issued"))?;
+                doc! {"_id": {"$gt": after}}
+            }
+            None => doc! {},
+        };
+        let limit = i64::try_from(page.limit() + 1).unwrap_or(i64::MAX);
+        let cursor = self
+            .run(self.users().find(filter).sort(doc! {"_id": 1}).limit(limit))
+            .await?;
+        let documents: Vec<UserDocument> = self.run(cursor.try_collect()).await?;
+        let users = documents
+            .into_iter()
+            .map(UserDocument::into_user)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(users, page.limit(), |u| {
+            u.id.to_string()
+        }))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        MongoStore::ping(self).await
+    }
+}

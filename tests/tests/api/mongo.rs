@@ -1,0 +1,226 @@
+//! MongoDB only: several instances on one database, and surviving an outage.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keygate_tests::{fresh_database_name, mongodb_uri, Store, TestApp, PASSWORD};
+
+fn two_instances_on(database: &str, extra: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let uri = mongodb_uri();
+    let mut env = vec![
+        ("KEYGATE__DATABASE__URL", uri.as_str()),
+        ("KEYGATE__DATABASE__NAME", database),
+        (
+            "KEYGATE__AUTH__JWT_SECRET",
+            "one-secret-shared-by-every-instance-0123",
+        ),
+    ];
+    env.extend_from_slice(extra);
+    (
+        TestApp::spawn_with(Store::Mongo, &env),
+        TestApp::spawn_with(Store::Mongo, &env),
+    )
+}
+
+#[test]
+fn a_user_registered_on_one_instance_logs_in_on_the_other() {
+    let (a, b) = two_instances_on(&fresh_database_name(), &[]);
+    a.register("shared", "shared@example.com").expect(201);
+    let login = b.login("shared", PASSWORD);
+    login.expect(200);
+    a.get("/profile", Some(login.str("access_token")))
+        .expect(200);
+    b.register("Shared", "other@example.com")
+        .expect_error(409, "username_taken");
+}
+
+#[test]
+fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "2")],
+    );
+    let (_, token, refresh) = a.signed_up_user();
+    b.get("/profile", Some(&token)).expect(200);
+    a.json("POST", "/logout", Some(&token), &serde_json::json!({}))
+        .expect(200);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let reply = b.get("/profile", Some(&token));
+        if reply.status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still accepted after 2 s: {}",
+            reply.text
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.post(
+        "/token/refresh",
+        &serde_json::json!({"refresh_token": refresh}),
+    )
+    .expect_error(401, "unauthorized");
+}
+
+#[test]
+fn sixteen_racing_registrations_over_two_instances_make_one_account() {
+    let (a, b) = two_instances_on(&fresh_database_name(), &[]);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let app = if i % 2 == 0 { &a } else { &b };
+                scope.spawn(move || {
+                    app.register(&format!("racer{i}"), "race@example.com")
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
+/// A SecantusDB server of this test's own, on disk so it can be stopped and started again.
+struct OwnServer {
+    python: String,
+    port: u16,
+    storage: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl OwnServer {
+    fn start() -> Self {
+        let python = std::env::var("KEYGATE_TEST_SECANTUS_PYTHON").unwrap_or_else(|_| {
+            panic!("KEYGATE_TEST_SECANTUS_PYTHON is not set: run `make test`, which installs SecantusDB")
+        });
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            python,
+            port,
+            storage: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    fn resume(&mut self) {
+        let child = Command::new(&self.python)
+            .args([
+                "-m",
+                "secantus",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+            ])
+            .arg("--storage-path")
+            .arg(self.storage.path().join("db"))
+            // Durable commits, as a real MongoDB's journal gives: the outage is a kill -9.
+            .args(["--log-level", "WARNING", "--sync-on-commit"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "SecantusDB did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn an_outage_answers_503_quickly_and_keygate_recovers_without_a_restart() {
+    let mut server = OwnServer::start();
+    let url = server.url();
+    let app = TestApp::spawn_with(
+        Store::Mongo,
+        &[
+            ("KEYGATE__DATABASE__URL", url.as_str()),
+            ("KEYGATE__DATABASE__NAME", "outage"),
+            ("KEYGATE__DATABASE__TIMEOUT_MS", "1000"),
+        ],
+    );
+    let (username, token, _) = app.signed_up_user();
+    app.get("/ready", None).expect(200);
+
+    server.stop();
+    let started = Instant::now();
+    let ready = app.get("/ready", None);
+    ready.expect_error(503, "unavailable");
+    let login = app.login(&username, PASSWORD);
+    login.expect_error(503, "unavailable");
+    app.get("/profile", Some(&token))
+        .expect_error(503, "unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "503s took {:?}",
+        started.elapsed()
+    );
+    let text = format!("{}{}", ready.text, login.text).to_lowercase();
+    assert!(
+        !text.contains("mongo") && !text.contains("127.0.0.1"),
+        "driver detail leaked: {text}"
+    );
+    app.get("/health", None).expect(200);
+
+    server.resume();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.get("/ready", None).status != 200 {
+        assert!(Instant::now() < deadline, "keygate did not recover");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.login(&username, PASSWORD).expect(200);
+    app.get("/profile", Some(&token)).expect(200);
+}
+
+#[test]
+fn an_unreachable_database_at_start_up_is_a_clear_failure() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    let failure = TestApp::spawn_expecting_failure(&[
+        ("KEYGATE__DATABASE__URL", url.as_str()),
+        ("KEYGATE__DATABASE__TIMEOUT_MS", "500"),
+    ]);
+    let log = failure.log.join("\n");
+    assert!(log.contains("cannot open the store"), "{log}");
+}
