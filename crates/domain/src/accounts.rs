@@ -11,8 +11,8 @@ pub use model::{
 };
 pub use password_policy::PasswordPolicy;
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::MockUserRepository;
-pub use ports::UserRepository;
+pub use ports::{MockUserDataEraser, MockUserRepository};
+pub use ports::{UserDataEraser, UserRepository};
 pub use service::{
     AccountService, Credentials, LoginIdentifier, LoginOutcome, Registration, UserListing,
 };

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod data;
 pub mod error;
 pub mod id;
 pub mod paging;

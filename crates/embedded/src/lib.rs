@@ -5,6 +5,7 @@
 //! Depends on `keygate-domain` only.
 #![warn(missing_docs)]
 
+mod data;
 mod sessions;
 mod store;
 mod tables;

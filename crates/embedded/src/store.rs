@@ -64,6 +64,7 @@ impl EmbeddedStore {
         txn.open_table(tables::REFRESH_TOKENS).or_unavailable()?;
         txn.open_table(tables::REFRESH_TOKENS_BY_USER)
             .or_unavailable()?;
+        txn.open_table(tables::DATA).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

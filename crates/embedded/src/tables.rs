@@ -19,6 +19,9 @@ pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("r
 pub const REFRESH_TOKENS_BY_USER: TableDefinition<&str, ()> =
     TableDefinition::new("refresh_tokens_by_user");
 
+/// Key-value entries, keyed `user_id/key`, as JSON.
+pub const DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("data");
+
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
 pub fn child_key(parent: &str, child: &str) -> String {

@@ -12,7 +12,8 @@ async fn fresh() -> Stores {
     let store = Arc::new(EmbeddedStore::open(&dir).unwrap());
     Stores {
         users: store.clone(),
-        sessions: store,
+        sessions: store.clone(),
+        data: store,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Age, Email, Gender, PersonName, Role, User, Username};
+use keygate_domain::data::{DataEntry, DataKey};
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::{Error, Id, Result};
@@ -181,6 +182,52 @@ impl RefreshTokenDocument {
             issued_at: domain_time(self.issued_at)?,
             expires_at: domain_time(self.expires_at)?,
             used_at: self.used_at.map(domain_time).transpose()?,
+        })
+    }
+}
+
+/// A key-value entry as stored in `data`; `(user_id, key)` is uniquely indexed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DataDocument {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    user_id: ObjectId,
+    key: String,
+    /// The value as JSON text (see the module doc of `data`).
+    value: String,
+    created_at: BsonDateTime,
+    updated_at: BsonDateTime,
+}
+
+impl DataDocument {
+    /// The stored text of a value.
+    pub fn value_text(value: &serde_json::Value) -> Result<String> {
+        serde_json::to_string(value)
+            .map_err(|e| Error::Internal(format!("cannot encode value: {e}")))
+    }
+
+    /// The document of `entry`, with a fresh `_id`.
+    pub fn from_entry(entry: &DataEntry) -> Result<Self> {
+        Ok(Self {
+            id: ObjectId::new(),
+            user_id: object_id(&entry.user_id)?,
+            key: entry.key.as_str().to_owned(),
+            value: Self::value_text(&entry.value)?,
+            created_at: bson_time(entry.created_at),
+            updated_at: bson_time(entry.updated_at),
+        })
+    }
+
+    /// The entry this document holds, validated.
+    pub fn into_entry(self) -> Result<DataEntry> {
+        Ok(DataEntry {
+            user_id: domain_id(self.user_id)?,
+            key: DataKey::new(&self.key)
+                .map_err(|e| Error::Internal(format!("stored key is invalid: {e}")))?,
+            value: serde_json::from_str(&self.value)
+                .map_err(|e| Error::Internal(format!("stored value is not JSON: {e}")))?,
+            created_at: domain_time(self.created_at)?,
+            updated_at: domain_time(self.updated_at)?,
         })
     }
 }

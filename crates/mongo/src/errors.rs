@@ -4,7 +4,7 @@
 use keygate_domain::{ConflictKind, Error};
 use mongodb::error::{ErrorKind, WriteFailure};
 
-use crate::indexes::{USERS_EMAIL_INDEX, USERS_USERNAME_INDEX};
+use crate::indexes::{DATA_KEY_INDEX, USERS_EMAIL_INDEX, USERS_USERNAME_INDEX};
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -14,6 +14,8 @@ fn conflict_from_message(message: &str) -> ConflictKind {
         ConflictKind::Email
     } else if message.contains(USERS_USERNAME_INDEX) {
         ConflictKind::Username
+    } else if message.contains(DATA_KEY_INDEX) {
+        ConflictKind::DataKey
     } else {
         ConflictKind::Other("document".into())
     }

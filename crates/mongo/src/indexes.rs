@@ -13,6 +13,12 @@ pub const SESSIONS: &str = "sessions";
 /// Refresh tokens, keyed by digest.
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
 
+/// Key-value entries.
+pub const DATA: &str = "data";
+
+/// The unique index on a user's data keys.
+pub const DATA_KEY_INDEX: &str = "data_user_key_unique";
+
 /// The unique index on email; its name is how a duplicate-key error names the field.
 pub const USERS_EMAIL_INDEX: &str = "users_email_unique";
 /// The unique index on the lower-cased username.
@@ -68,6 +74,13 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
                 expiring(),
             ),
         ])
+        .await?;
+    db.collection::<Document>(DATA)
+        .create_indexes([index(
+            doc! {"user_id": 1, "key": 1},
+            DATA_KEY_INDEX,
+            IndexOptions::builder().unique(true).build(),
+        )])
         .await?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! failure becomes a domain error (a duplicate key a `Conflict`, a lost server `Unavailable`).
 #![warn(missing_docs)]
 
+mod data;
 mod documents;
 mod errors;
 mod indexes;

@@ -8,7 +8,7 @@ use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
-use crate::documents::{RefreshTokenDocument, SessionDocument, UserDocument};
+use crate::documents::{DataDocument, RefreshTokenDocument, SessionDocument, UserDocument};
 use crate::errors::from_driver;
 use crate::indexes;
 
@@ -76,6 +76,10 @@ impl MongoStore {
 
     pub(crate) fn refresh_tokens(&self) -> Collection<RefreshTokenDocument> {
         self.db.collection(indexes::REFRESH_TOKENS)
+    }
+
+    pub(crate) fn data(&self) -> Collection<DataDocument> {
+        self.db.collection(indexes::DATA)
     }
 
     /// Succeeds when the server answers a `ping`.

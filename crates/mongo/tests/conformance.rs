@@ -27,7 +27,8 @@ async fn fresh() -> Stores {
     let store = Arc::new(store);
     Stores {
         users: store.clone(),
-        sessions: store,
+        sessions: store.clone(),
+        data: store,
     }
 }
 

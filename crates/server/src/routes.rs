@@ -2,6 +2,7 @@
 //! the envelope for a method it does not serve, and 404 with the envelope for unknown paths.
 
 mod accounts;
+mod data;
 mod fallback;
 mod health;
 mod respond;
@@ -41,5 +42,17 @@ fn contract_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(accounts::delete_account)),
         )
         .service(resource("/profile/password").route(web::put().to(accounts::change_password)))
-        .service(resource("/users").route(web::get().to(accounts::list_users)));
+        .service(resource("/users").route(web::get().to(accounts::list_users)))
+        .service(
+            resource("/api/data")
+                .route(web::post().to(data::create))
+                .route(web::get().to(data::list)),
+        )
+        .service(
+            // `.*` so that a key may hold `/` (sent as %2F or as is).
+            resource("/api/data/{key:.*}")
+                .route(web::get().to(data::read))
+                .route(web::put().to(data::replace))
+                .route(web::delete().to(data::delete)),
+        );
 }

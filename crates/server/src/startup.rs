@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
 use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
+use keygate_domain::data::{DataRepository, DataService};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
 use keygate_domain::SystemClock;
 use keygate_embedded::EmbeddedStore;
@@ -50,6 +51,7 @@ pub enum StartupError {
 struct Store {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    data: Arc<dyn DataRepository>,
     description: String,
 }
 
@@ -61,7 +63,8 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
             );
             Ok(Store {
                 users: store.clone(),
-                sessions: store,
+                sessions: store.clone(),
+                data: store,
                 description: format!("embedded store in {}", settings.database.path.display()),
             })
         }
@@ -78,7 +81,8 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
             let store = Arc::new(store);
             Ok(Store {
                 users: store.clone(),
-                sessions: store,
+                sessions: store.clone(),
+                data: store,
                 description: format!("MongoDB database '{}'", settings.database.name),
             })
         }
@@ -129,16 +133,19 @@ impl Application {
         ));
         let hasher =
             Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
+        let data = Arc::new(DataService::new(store.data.clone(), clock.clone()));
         let accounts = AccountService::new(
             store.users.clone(),
             hasher,
             sessions.clone(),
             Arc::new(LoginThrottle::new(auth.throttle.into())),
             clock,
-        );
+        )
+        .erasing(data.clone());
         let state = web::Data::new(AppState {
             accounts,
             sessions,
+            data,
             store_probe: store.users,
         });
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use keygate_domain::accounts::{AccountService, UserRepository};
+use keygate_domain::data::DataService;
 use keygate_domain::sessions::SessionService;
 
 /// Shared application state, one per server.
@@ -11,6 +12,8 @@ pub struct AppState {
     pub accounts: AccountService,
     /// Session use cases (also used to authenticate requests).
     pub sessions: Arc<SessionService>,
+    /// Key-value use cases.
+    pub data: Arc<DataService>,
     /// The account store, pinged by `/ready`.
     pub store_probe: Arc<dyn UserRepository>,
 }

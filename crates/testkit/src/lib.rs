@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used)] // assertions in a test suite: a panic is the failure report
 
+pub mod data;
 pub mod fixtures;
 pub mod sessions;
 pub mod users;
@@ -13,6 +14,7 @@ pub mod users;
 use std::sync::Arc;
 
 use keygate_domain::accounts::UserRepository;
+use keygate_domain::data::DataRepository;
 use keygate_domain::sessions::SessionRepository;
 
 /// One fresh, empty store seen through every port it implements.
@@ -22,6 +24,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     /// The session port.
     pub sessions: Arc<dyn SessionRepository>,
+    /// The key-value port.
+    pub data: Arc<dyn DataRepository>,
 }
 
 /// Expands to one `#[tokio::test]` per conformance case. `$fresh` is an expression that
@@ -45,6 +49,14 @@ macro_rules! conformance_tests {
             sessions::revoke_marks_one_session,
             sessions::revoke_all_keeps_the_named_session,
             sessions::delete_all_forgets_sessions_and_tokens,
+            data::data_insert_then_find_and_refuse_a_duplicate,
+            data::data_keys_are_private_to_their_owner,
+            data::data_values_and_keys_round_trip_exactly,
+            data::data_replace_changes_the_value_and_update_time,
+            data::data_delete_removes_once,
+            data::data_list_in_key_order_with_prefix_and_after,
+            data::data_delete_all_spares_other_users,
+            data::data_racing_inserts_of_one_key_have_one_winner,
         );
     };
     (@cases $fresh:expr; $($module:ident :: $case:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! Black-box tests of the whole keygate binary over HTTP, one module per part of the contract.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod data;
 mod errors;
 mod health;
 mod lifecycle;

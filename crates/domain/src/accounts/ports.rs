@@ -30,3 +30,12 @@ pub trait UserRepository: Send + Sync {
     /// Succeeds when the store can serve requests (for `/ready`).
     async fn ping(&self) -> Result<()>;
 }
+
+/// Something that keeps data owned by users and erases a user's share when the account is
+/// deleted (key-value data, APIs and their records).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserDataEraser: Send + Sync {
+    /// Removes everything `user_id` owns here.
+    async fn erase_user_data(&self, user_id: &Id) -> Result<()>;
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::model::Settable;
 use super::model::{Age, Email, Gender, PersonName, ProfileChanges, Role, User, Username};
 use super::password_policy::PasswordPolicy;
-use super::ports::UserRepository;
+use super::ports::{UserDataEraser, UserRepository};
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
 #[cfg(test)]
@@ -133,6 +133,7 @@ pub struct AccountService {
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
+    erasers: Vec<Arc<dyn UserDataEraser>>,
 }
 
 impl AccountService {
@@ -151,7 +152,15 @@ impl AccountService {
             throttle,
             clock,
             policy: PasswordPolicy,
+            erasers: Vec::new(),
         }
+    }
+
+    /// Also erases what `eraser` keeps whenever an account is deleted.
+    #[must_use]
+    pub fn erasing(mut self, eraser: Arc<dyn UserDataEraser>) -> Self {
+        self.erasers.push(eraser);
+        self
     }
 
     /// Creates an account. Reports every invalid field at once; `Conflict` if the email or
@@ -349,6 +358,11 @@ impl AccountService {
         let user = self.profile(principal).await?;
         self.verify_own_password(&user, &password, client_address)
             .await?;
+        // What the account owns goes first: if anything fails, the account is still there
+        // and the deletion can simply be retried.
+        for eraser in &self.erasers {
+            eraser.erase_user_data(&user.id).await?;
+        }
         self.sessions.forget_user(&user.id).await?;
         self.users.delete(&user.id).await?;
         Ok(())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use mockall::predicate::eq;
 
 use super::*;
-use crate::accounts::ports::MockUserRepository;
+use crate::accounts::ports::{MockUserDataEraser, MockUserRepository};
 use crate::accounts::throttle::ThrottleLimits;
 use crate::clock::MockClock;
 use crate::security::{
@@ -442,7 +442,14 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         .with(eq(me.user_id.clone()))
         .times(1)
         .returning(|_| Ok(()));
-    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    let mut eraser = MockUserDataEraser::new();
+    eraser
+        .expect_erase_user_data()
+        .with(eq(me.user_id.clone()))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default())
+        .erasing(Arc::new(eraser));
     assert!(matches!(
         svc.delete_account(&me, Some("wrong-password".into()), "a")
             .await,

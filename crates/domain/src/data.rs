@@ -1,0 +1,11 @@
+//! Per-user key-value data: every key belongs to its owner alone.
+
+mod model;
+mod ports;
+mod service;
+
+pub use model::{DataEntry, DataKey};
+pub use ports::DataRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockDataRepository;
+pub use service::DataService;

@@ -1,0 +1,113 @@
+//! Key-value entries.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::FieldViolation;
+use crate::id::Id;
+
+/// A data key: 1..256 characters, none of them a control character. Anything else printable
+/// is allowed, `/`, `.`, `$`, spaces and non-ASCII included.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DataKey(String);
+
+impl DataKey {
+    /// Validates `raw` as given (no trimming: white space is part of a key).
+    pub fn new(raw: &str) -> Result<Self, FieldViolation> {
+        let length = raw.chars().count();
+        if !(1..=256).contains(&length) {
+            return Err(FieldViolation::new(
+                "key",
+                "must be 1 to 256 characters long",
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                "key",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The key as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DataKey {
+    type Error = FieldViolation;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::new(&raw)
+    }
+}
+
+impl From<DataKey> for String {
+    fn from(key: DataKey) -> Self {
+        key.0
+    }
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey({:?})", self.0)
+    }
+}
+
+/// One stored value of one user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataEntry {
+    /// The owner.
+    pub user_id: Id,
+    /// The key, unique per owner.
+    pub key: DataKey,
+    /// Any JSON value, kept exactly as sent.
+    pub value: Value,
+    /// When the key was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When its value last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_allow_anything_printable_up_to_256_characters() {
+        for good in [
+            "a",
+            "a/b",
+            "a.b",
+            "$set",
+            "with space",
+            "ключ",
+            "🔑",
+            " lead",
+            &"k".repeat(256),
+            &"é".repeat(256),
+        ] {
+            assert!(DataKey::new(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn keys_refuse_empty_long_and_control_characters() {
+        for bad in [
+            "",
+            &"k".repeat(257),
+            "a\nb",
+            "a\u{0}b",
+            "tab\t",
+            "\u{7f}",
+            "\u{85}",
+        ] {
+            assert!(DataKey::new(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The key-value store port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::model::{DataEntry, DataKey};
+use crate::error::Result;
+use crate::id::Id;
+
+/// Stores key-value entries; `(user, key)` is unique, decided atomically by the store.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DataRepository: Send + Sync {
+    /// Adds an entry; `Conflict(DataKey)` if the user already has the key.
+    async fn insert(&self, entry: &DataEntry) -> Result<()>;
+    /// The user's entry under `key`.
+    async fn find(&self, user_id: &Id, key: &DataKey) -> Result<Option<DataEntry>>;
+    /// Replaces the value of an existing entry; `None` if there is none.
+    async fn replace_value(
+        &self,
+        user_id: &Id,
+        key: &DataKey,
+        value: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DataEntry>>;
+    /// Removes an entry; false if there was none.
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool>;
+    /// Up to `limit` of the user's entries in key order (byte order of UTF-8), starting after
+    /// `after` if given, keeping only keys that start with `prefix`.
+    async fn list(
+        &self,
+        user_id: &Id,
+        prefix: Option<String>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<DataEntry>>;
+    /// Removes every entry of a user (account deletion).
+    async fn delete_all_for_user(&self, user_id: &Id) -> Result<()>;
+}

@@ -1,0 +1,308 @@
+//! The key-value use cases.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::model::{DataEntry, DataKey};
+use super::ports::DataRepository;
+use crate::accounts::UserDataEraser;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::paging::{Page, PageRequest};
+use crate::sessions::Principal;
+
+/// The key-value use cases: every entry is reachable by its owner only; anyone else's key is
+/// simply not found.
+pub struct DataService {
+    entries: Arc<dyn DataRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Cursors are the last key seen, hex-encoded, so any key survives a query string unescaped.
+fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<String> {
+    let invalid = || Error::invalid("cursor", "is not a cursor this server issued");
+    if cursor.len() % 2 != 0 {
+        return Err(invalid());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(cursor.get(i..i + 2).ok_or_else(invalid)?, 16).map_err(|_| invalid())
+        })
+        .collect::<Result<Vec<u8>>>()?;
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+/// Parses a key from a request.
+fn key(raw: &str) -> Result<DataKey> {
+    Ok(DataKey::new(raw)?)
+}
+
+impl DataService {
+    /// Wires the service to its ports.
+    pub fn new(entries: Arc<dyn DataRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { entries, clock }
+    }
+
+    /// Stores a new key; `Conflict(DataKey)` if the caller already has it.
+    pub async fn create(
+        &self,
+        owner: &Principal,
+        raw_key: Option<String>,
+        value: Option<Value>,
+    ) -> Result<DataEntry> {
+        let mut missing = Vec::new();
+        let raw_key = raw_key.filter(|k| !k.is_empty());
+        if raw_key.is_none() {
+            missing.push("key".to_owned());
+        }
+        if value.is_none() {
+            missing.push("value".to_owned());
+        }
+        let (Some(raw_key), Some(value)) = (raw_key, value) else {
+            return Err(Error::MissingParameters(missing));
+        };
+        let now = self.clock.now();
+        let entry = DataEntry {
+            user_id: owner.user_id.clone(),
+            key: key(&raw_key)?,
+            value,
+            created_at: now,
+            updated_at: now,
+        };
+        self.entries.insert(&entry).await?;
+        Ok(entry)
+    }
+
+    /// The caller's entry under `raw_key`.
+    pub async fn get(&self, owner: &Principal, raw_key: &str) -> Result<DataEntry> {
+        self.entries
+            .find(&owner.user_id, &key(raw_key)?)
+            .await?
+            .ok_or(Error::NotFound("key"))
+    }
+
+    /// Replaces the value of one of the caller's keys.
+    pub async fn replace(
+        &self,
+        owner: &Principal,
+        raw_key: &str,
+        value: Option<Value>,
+    ) -> Result<DataEntry> {
+        let key = key(raw_key)?;
+        let value = value.ok_or_else(|| Error::MissingParameters(vec!["value".into()]))?;
+        self.entries
+            .replace_value(&owner.user_id, &key, &value, self.clock.now())
+            .await?
+            .ok_or(Error::NotFound("key"))
+    }
+
+    /// Deletes one of the caller's keys.
+    pub async fn delete(&self, owner: &Principal, raw_key: &str) -> Result<()> {
+        if self.entries.delete(&owner.user_id, &key(raw_key)?).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("key"))
+        }
+    }
+
+    /// The caller's entries in key order, optionally only those starting with `prefix`.
+    pub async fn list(
+        &self,
+        owner: &Principal,
+        prefix: Option<String>,
+        page: &PageRequest,
+    ) -> Result<Page<DataEntry>> {
+        let after = page.after().map(decode_cursor).transpose()?;
+        let prefix = prefix.filter(|p| !p.is_empty());
+        let entries = self
+            .entries
+            .list(&owner.user_id, prefix, after, page.limit() + 1)
+            .await?;
+        Ok(Page::from_overfetch(entries, page.limit(), |e| {
+            encode_cursor(e.key.as_str())
+        }))
+    }
+}
+
+#[async_trait]
+impl UserDataEraser for DataService {
+    async fn erase_user_data(&self, user_id: &Id) -> Result<()> {
+        self.entries.delete_all_for_user(user_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::MockClock;
+    use crate::data::ports::MockDataRepository;
+    use crate::error::ConflictKind;
+    use chrono::{DateTime, Utc};
+    use mockall::predicate::{always, eq};
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("valid time")
+    }
+
+    fn owner() -> Principal {
+        Principal {
+            user_id: "6553f1000000000000000001".parse().expect("id"),
+            session_id: "6553f1000000000000000002".parse().expect("id"),
+        }
+    }
+
+    fn service(repo: MockDataRepository) -> DataService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        DataService::new(Arc::new(repo), Arc::new(clock))
+    }
+
+    fn entry(key: &str) -> DataEntry {
+        DataEntry {
+            user_id: owner().user_id,
+            key: DataKey::new(key).expect("key"),
+            value: json!(1),
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_needs_a_key_and_a_value_but_null_is_a_value() {
+        let mut repo = MockDataRepository::new();
+        repo.expect_insert()
+            .withf(|e| {
+                e.value == Value::Null && e.key.as_str() == "k" && e.user_id == owner().user_id
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let svc = service(repo);
+        match svc.create(&owner(), None, None).await {
+            Err(Error::MissingParameters(fields)) => assert_eq!(fields, vec!["key", "value"]),
+            other => panic!("expected missing parameters, got {other:?}"),
+        }
+        assert!(matches!(
+            svc.create(&owner(), Some(String::new()), Some(json!(1)))
+                .await,
+            Err(Error::MissingParameters(_))
+        ));
+        assert!(matches!(
+            svc.create(&owner(), Some("a\u{1}".into()), Some(json!(1)))
+                .await,
+            Err(Error::Validation(_))
+        ));
+        svc.create(&owner(), Some("k".into()), Some(Value::Null))
+            .await
+            .expect("stored");
+    }
+
+    #[tokio::test]
+    async fn create_passes_on_a_taken_key() {
+        let mut repo = MockDataRepository::new();
+        repo.expect_insert()
+            .returning(|_| Err(Error::Conflict(ConflictKind::DataKey)));
+        assert!(matches!(
+            service(repo)
+                .create(&owner(), Some("k".into()), Some(json!(1)))
+                .await,
+            Err(Error::Conflict(ConflictKind::DataKey))
+        ));
+    }
+
+    #[tokio::test]
+    async fn reads_updates_and_deletes_only_the_owners_key() {
+        let mut repo = MockDataRepository::new();
+        let key = DataKey::new("k").expect("key");
+        repo.expect_find()
+            .with(eq(owner().user_id), eq(key.clone()))
+            .returning(|_, _| Ok(None));
+        repo.expect_replace_value()
+            .with(
+                eq(owner().user_id),
+                eq(key.clone()),
+                eq(json!([1])),
+                eq(now()),
+            )
+            .returning(|_, _, _, _| Ok(None));
+        repo.expect_delete()
+            .with(eq(owner().user_id), eq(key))
+            .returning(|_, _| Ok(false));
+        let svc = service(repo);
+        assert!(matches!(
+            svc.get(&owner(), "k").await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            svc.replace(&owner(), "k", Some(json!([1]))).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            svc.replace(&owner(), "k", None).await,
+            Err(Error::MissingParameters(_))
+        ));
+        assert!(matches!(
+            svc.delete(&owner(), "k").await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            svc.get(&owner(), &"x".repeat(257)).await,
+            Err(Error::Validation(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn list_pages_with_hex_cursors_that_survive_any_key() {
+        let mut repo = MockDataRepository::new();
+        repo.expect_list()
+            .with(
+                eq(owner().user_id),
+                eq(Some("a/".to_owned())),
+                eq(None),
+                eq(3),
+            )
+            .returning(|_, _, _, _| Ok(vec![entry("a/1"), entry("a/2 &?#"), entry("a/3")]));
+        repo.expect_list()
+            .with(always(), eq(None), eq(Some("a/2 &?#".to_owned())), eq(3))
+            .returning(|_, _, _, _| Ok(vec![entry("a/3")]));
+        let svc = service(repo);
+        let page = PageRequest::new(Some(2), None).expect("page");
+        let first = svc
+            .list(&owner(), Some("a/".into()), &page)
+            .await
+            .expect("listed");
+        assert_eq!(first.items.len(), 2);
+        let cursor = first.next_cursor.expect("more");
+        assert!(cursor.bytes().all(|b| b.is_ascii_hexdigit()));
+        let next = PageRequest::new(Some(2), Some(cursor)).expect("page");
+        let second = svc.list(&owner(), None, &next).await.expect("listed");
+        assert_eq!(second.items.len(), 1);
+        assert_eq!(second.next_cursor, None);
+        let bad = PageRequest::new(None, Some("zz".into())).expect("page");
+        assert!(matches!(
+            svc.list(&owner(), None, &bad).await,
+            Err(Error::Validation(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn erasing_a_user_removes_all_their_entries() {
+        let mut repo = MockDataRepository::new();
+        repo.expect_delete_all_for_user()
+            .with(eq(owner().user_id))
+            .times(1)
+            .returning(|_| Ok(()));
+        service(repo)
+            .erase_user_data(&owner().user_id)
+            .await
+            .expect("erased");
+    }
+}

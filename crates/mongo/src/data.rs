@@ -1,0 +1,99 @@
+//! The key-value store on MongoDB.
+//!
+//! Values are stored as their JSON text, not as BSON: BSON cannot hold every JSON value exactly
+//! (integers above 2^63, member names starting with `$` or holding `.` or NUL), and the
+//! contract promises that every value round-trips exactly. Nothing queries inside values.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use keygate_domain::data::{DataEntry, DataKey, DataRepository};
+use keygate_domain::{Id, Result};
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use serde_json::Value;
+
+use crate::documents::{bson_time, object_id, DataDocument};
+use crate::store::MongoStore;
+
+fn row(user_id: &Id, key: &DataKey) -> Result<Document> {
+    Ok(doc! {"user_id": object_id(user_id)?, "key": key.as_str()})
+}
+
+#[async_trait]
+impl DataRepository for MongoStore {
+    async fn insert(&self, entry: &DataEntry) -> Result<()> {
+        let document = DataDocument::from_entry(entry)?;
+        self.run(self.data().insert_one(document)).await.map(|_| ())
+    }
+
+    async fn find(&self, user_id: &Id, key: &DataKey) -> Result<Option<DataEntry>> {
+        self.run(self.data().find_one(row(user_id, key)?))
+            .await?
+            .map(DataDocument::into_entry)
+            .transpose()
+    }
+
+    async fn replace_value(
+        &self,
+        user_id: &Id,
+        key: &DataKey,
+        value: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DataEntry>> {
+        let update = doc! {"$set": {"value": DataDocument::value_text(value)?, "updated_at": bson_time(now)}};
+        self.run(
+            self.data()
+                .find_one_and_update(row(user_id, key)?, update)
+                .return_document(ReturnDocument::After),
+        )
+        .await?
+        .map(DataDocument::into_entry)
+        .transpose()
+    }
+
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool> {
+        let result = self.run(self.data().delete_one(row(user_id, key)?)).await?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn list(
+        &self,
+        user_id: &Id,
+        prefix: Option<String>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<DataEntry>> {
+        let prefix = prefix.unwrap_or_default();
+        // One index range scan on (user_id, key): start at whichever comes later, just past
+        // `after` or the first key with `prefix`; stop at the first key without the prefix.
+        let key_bound = match after {
+            Some(after) if after.as_str() >= prefix.as_str() => doc! {"$gt": after},
+            _ => doc! {"$gte": prefix.as_str()},
+        };
+        let filter = doc! {"user_id": object_id(user_id)?, "key": key_bound};
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let cursor = self
+            .run(self.data().find(filter).sort(doc! {"key": 1}).limit(limit))
+            .await?;
+        let documents: Vec<DataDocument> = self.run(cursor.try_collect()).await?;
+        let mut entries = Vec::with_capacity(documents.len());
+        for document in documents {
+            let entry = document.into_entry()?;
+            if !entry.key.as_str().starts_with(prefix.as_str()) {
+                break;
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    async fn delete_all_for_user(&self, user_id: &Id) -> Result<()> {
+        self.run(
+            self.data()
+                .delete_many(doc! {"user_id": object_id(user_id)?}),
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,111 @@
+//! Handlers of the per-user key-value store, `/api/data`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use keygate_domain::data::DataEntry;
+use keygate_domain::{Error, PageRequest};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::respond::{success, timestamp};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, Deferred, JsonBody};
+use crate::state::AppState;
+
+/// The `key` field of a body: absent or empty is missing, anything but a string is invalid.
+fn key_field(body: &Map<String, Value>) -> Result<Option<String>, Error> {
+    match body.get("key") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) => Ok(Some(key.clone())),
+        Some(_) => Err(Error::invalid("key", "must be a string")),
+    }
+}
+
+fn entry_times(entry: &DataEntry) -> Value {
+    json!({
+        "key": entry.key.as_str(),
+        "created_at": timestamp(entry.created_at),
+        "updated_at": timestamp(entry.updated_at),
+    })
+}
+
+/// `POST /api/data` `{"key", "value"}`; `null` is a value. Answers: 201, 400, 401, 409.
+pub async fn create(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let JsonBody(mut body) = body.get()?;
+    let key = key_field(&body)?;
+    let value = body.remove("value");
+    let entry = state.data.create(&principal, key, value).await?;
+    let mut fields = entry_times(&entry);
+    fields["message"] = Value::from("Data stored");
+    Ok(success(StatusCode::CREATED, fields))
+}
+
+/// `GET /api/data/{key}`. Answers: 200, 400, 401, 404.
+pub async fn read(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = state.data.get(&principal, &key).await?;
+    let mut fields = entry_times(&entry);
+    fields["value"] = entry.value;
+    Ok(success(StatusCode::OK, fields))
+}
+
+/// `PUT /api/data/{key}` `{"value"}`. Answers: 200, 400, 401, 404.
+pub async fn replace(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    key: web::Path<String>,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let JsonBody(mut body) = body.get()?;
+    let entry = state
+        .data
+        .replace(&principal, &key, body.remove("value"))
+        .await?;
+    let mut fields = entry_times(&entry);
+    fields["message"] = Value::from("Data updated");
+    Ok(success(StatusCode::OK, fields))
+}
+
+/// `DELETE /api/data/{key}`. Answers: 200, 400, 401, 404.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.data.delete(&principal, &key).await?;
+    Ok(success(
+        StatusCode::OK,
+        json!({"message": "Data deleted", "key": key.as_str()}),
+    ))
+}
+
+/// Query of `GET /api/data`.
+#[derive(Debug, Deserialize)]
+pub struct DataListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    prefix: Option<String>,
+}
+
+/// `GET /api/data?prefix=&limit=&cursor=`: the caller's keys in key order. Answers: 200, 400, 401.
+pub async fn list(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    query: web::Query<DataListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::new(query.limit, query.cursor)?;
+    let entries = state.data.list(&principal, query.prefix, &page).await?;
+    let items: Vec<Value> = entries.items.iter().map(entry_times).collect();
+    Ok(success(
+        StatusCode::OK,
+        json!({"entries": items, "next_cursor": entries.next_cursor}),
+    ))
+}

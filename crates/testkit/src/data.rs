@@ -1,0 +1,314 @@
+//! Conformance cases of the key-value store.
+
+use chrono::Duration;
+use keygate_domain::data::{DataEntry, DataKey};
+use keygate_domain::{ConflictKind, Error, Id};
+use serde_json::{json, Value};
+
+use crate::fixtures::now;
+use crate::Stores;
+
+fn entry(user_id: &Id, key: &str, value: Value) -> DataEntry {
+    DataEntry {
+        user_id: user_id.clone(),
+        key: DataKey::new(key).unwrap(),
+        value,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn key(text: &str) -> DataKey {
+    DataKey::new(text).unwrap()
+}
+
+/// An inserted entry is found again; a second insert of its key is a key conflict.
+pub async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
+    let user = Id::generate(1);
+    let first = entry(&user, "colour", json!("blue"));
+    stores.data.insert(&first).await.unwrap();
+    assert_eq!(
+        stores.data.find(&user, &key("colour")).await.unwrap(),
+        Some(first)
+    );
+    let again = stores
+        .data
+        .insert(&entry(&user, "colour", json!("red")))
+        .await;
+    assert!(
+        matches!(again, Err(Error::Conflict(ConflictKind::DataKey))),
+        "{again:?}"
+    );
+    assert_eq!(
+        stores
+            .data
+            .find(&user, &key("colour"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        json!("blue")
+    );
+    assert_eq!(
+        stores.data.find(&user, &key("Colour")).await.unwrap(),
+        None,
+        "keys are case-sensitive"
+    );
+}
+
+/// Two users' keys never meet, even when equal.
+pub async fn data_keys_are_private_to_their_owner(stores: Stores) {
+    let (alice, bob) = (Id::generate(1), Id::generate(1));
+    stores
+        .data
+        .insert(&entry(&alice, "k", json!(1)))
+        .await
+        .unwrap();
+    stores
+        .data
+        .insert(&entry(&bob, "k", json!(2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        stores
+            .data
+            .find(&alice, &key("k"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        json!(1)
+    );
+    assert!(stores.data.delete(&bob, &key("k")).await.unwrap());
+    assert!(stores.data.find(&alice, &key("k")).await.unwrap().is_some());
+    assert!(stores
+        .data
+        .replace_value(&bob, &key("k"), &json!(3), now())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Every kind of JSON value, and every kind of key, comes back exactly as stored.
+pub async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
+    let user = Id::generate(1);
+    let values = [
+        json!(9_007_199_254_740_992_i64),
+        json!(-9_007_199_254_740_992_i64),
+        json!(-42),
+        json!(0.1),
+        json!(-1.5e-7),
+        json!(1.0),
+        json!(true),
+        json!(false),
+        Value::Null,
+        json!(""),
+        json!("ünïcødé ✓ 漢字 🔑"),
+        json!([]),
+        json!({}),
+        json!([1, [2, [3, {"a": null}]], "x"]),
+        json!({"z": 1, "a": {"$dollar": true, "dot.ted": [1.25, "s"], "": "empty name"}, "m": []}),
+    ];
+    let keys = [
+        "plain",
+        "a/b/c",
+        "dots.and.more",
+        "$starts",
+        "with space",
+        "ключ",
+        "🔑",
+        &"k".repeat(256),
+    ];
+    for (i, value) in values.iter().enumerate() {
+        let name = format!("{}-{i}", keys[i % keys.len()]);
+        let name: String = name.chars().take(256).collect();
+        stores
+            .data
+            .insert(&entry(&user, &name, value.clone()))
+            .await
+            .unwrap();
+        let found = stores.data.find(&user, &key(&name)).await.unwrap().unwrap();
+        assert_eq!(&found.value, value, "value of {name}");
+        assert_eq!(
+            found.value.to_string(),
+            value.to_string(),
+            "exact text of {name}"
+        );
+        assert_eq!(found.key.as_str(), name);
+    }
+}
+
+/// Replacing a value keeps the creation time and stamps the change; a missing key is `None`.
+pub async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
+    let user = Id::generate(1);
+    let original = entry(&user, "k", json!({"v": 1}));
+    stores.data.insert(&original).await.unwrap();
+    let later = now() + Duration::seconds(30);
+    let replaced = stores
+        .data
+        .replace_value(&user, &key("k"), &json!([2]), later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced.value, json!([2]));
+    assert_eq!(replaced.created_at, original.created_at);
+    assert_eq!(replaced.updated_at, later);
+    assert_eq!(
+        stores.data.find(&user, &key("k")).await.unwrap(),
+        Some(replaced)
+    );
+    assert!(stores
+        .data
+        .replace_value(&user, &key("missing"), &json!(1), later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        stores
+            .data
+            .find(&user, &key("missing"))
+            .await
+            .unwrap()
+            .is_none(),
+        "replace never creates"
+    );
+}
+
+/// Deleting removes the key once; a second delete finds nothing.
+pub async fn data_delete_removes_once(stores: Stores) {
+    let user = Id::generate(1);
+    stores
+        .data
+        .insert(&entry(&user, "k", json!(1)))
+        .await
+        .unwrap();
+    assert!(stores.data.delete(&user, &key("k")).await.unwrap());
+    assert!(!stores.data.delete(&user, &key("k")).await.unwrap());
+    assert_eq!(stores.data.find(&user, &key("k")).await.unwrap(), None);
+    stores
+        .data
+        .insert(&entry(&user, "k", json!(2)))
+        .await
+        .unwrap();
+}
+
+/// Listing walks keys in byte order, after a given key, within a prefix, up to a limit.
+pub async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
+    let user = Id::generate(1);
+    let other = Id::generate(1);
+    for name in ["b", "a/2", "a/10", "a", "ab", "a/1", "é", "Z", "a0"] {
+        stores
+            .data
+            .insert(&entry(&user, name, json!(name)))
+            .await
+            .unwrap();
+    }
+    stores
+        .data
+        .insert(&entry(&other, "a/0", json!(0)))
+        .await
+        .unwrap();
+    let keys = |entries: Vec<DataEntry>| {
+        entries
+            .into_iter()
+            .map(|e| e.key.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let all = keys(stores.data.list(&user, None, None, 100).await.unwrap());
+    assert_eq!(
+        all,
+        vec!["Z", "a", "a/1", "a/10", "a/2", "a0", "ab", "b", "é"]
+    );
+    let page = keys(
+        stores
+            .data
+            .list(&user, None, Some("a/10".into()), 3)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(page, vec!["a/2", "a0", "ab"]);
+    let prefixed = keys(
+        stores
+            .data
+            .list(&user, Some("a/".into()), None, 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(prefixed, vec!["a/1", "a/10", "a/2"]);
+    let prefixed_after = keys(
+        stores
+            .data
+            .list(&user, Some("a/".into()), Some("a/1".into()), 1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(prefixed_after, vec!["a/10"]);
+    let before_prefix = keys(
+        stores
+            .data
+            .list(&user, Some("b".into()), Some("a".into()), 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(before_prefix, vec!["b"]);
+    assert!(stores
+        .data
+        .list(&user, Some("zzz".into()), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(stores
+        .data
+        .list(&Id::generate(1), None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Erasing a user's data spares everyone else's.
+pub async fn data_delete_all_spares_other_users(stores: Stores) {
+    let (alice, bob) = (Id::generate(1), Id::generate(1));
+    for name in ["x", "y", "z"] {
+        stores
+            .data
+            .insert(&entry(&alice, name, json!(1)))
+            .await
+            .unwrap();
+    }
+    stores
+        .data
+        .insert(&entry(&bob, "x", json!(2)))
+        .await
+        .unwrap();
+    stores.data.delete_all_for_user(&alice).await.unwrap();
+    assert!(stores
+        .data
+        .list(&alice, None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        stores.data.list(&bob, None, None, 10).await.unwrap().len(),
+        1
+    );
+}
+
+/// Of racing inserts of one key, exactly one wins.
+pub async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
+    let user = Id::generate(1);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (data, e) = (stores.data.clone(), entry(&user, "contested", json!(i)));
+        tasks.push(tokio::spawn(async move { data.insert(&e).await }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(Error::Conflict(ConflictKind::DataKey)) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
