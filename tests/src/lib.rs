@@ -19,6 +19,31 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Registers `count` accounts with one `email` at the same time, spread round-robin over
+/// `apps`, and asserts that exactly one wins (201) and every other one gets 409.
+#[track_caller]
+pub fn assert_one_registration_wins(apps: &[&TestApp], count: usize, email: &str) {
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|i| {
+                let app = apps[i % apps.len()];
+                scope.spawn(move || app.register(&format!("racer{i}"), email).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        count - 1,
+        "{statuses:?}"
+    );
+}
+
 /// Generates one `#[test]` per listed test function and store: `name::embedded` and
 /// `name::mongo`. Each function takes the [`Store`] to run on, so both stores run the very same
 /// test bodies.

@@ -68,28 +68,7 @@ fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
 #[test]
 fn sixteen_racing_registrations_over_two_instances_make_one_account() {
     let (a, b) = two_instances_on(&fresh_database_name(), &[]);
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..16)
-            .map(|i| {
-                let app = if i % 2 == 0 { &a } else { &b };
-                scope.spawn(move || {
-                    app.register(&format!("racer{i}"), "race@example.com")
-                        .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        15,
-        "{statuses:?}"
-    );
+    keygate_tests::assert_one_registration_wins(&[&a, &b], 16, "race@example.com");
 }
 
 /// A SecantusDB server of this test's own, on disk so it can be stopped and started again.

@@ -142,28 +142,7 @@ fn taken_email_and_username_are_409(store: Store) {
 
 fn sixteen_racing_registrations_of_one_email_make_one_account(store: Store) {
     let app = TestApp::spawn(store);
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..16)
-            .map(|i| {
-                let app = &app;
-                scope.spawn(move || {
-                    app.register(&format!("racer{i}"), "race@example.com")
-                        .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        15,
-        "{statuses:?}"
-    );
+    keygate_tests::assert_one_registration_wins(&[&app], 16, "race@example.com");
 }
 
 fn passwords_never_reach_the_log(store: Store) {
