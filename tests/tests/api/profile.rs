@@ -227,7 +227,30 @@ fn deleting_the_account_needs_the_password_and_removes_everything(store: Store) 
         .expect(201);
 }
 
+fn guessing_the_current_password_is_throttled_like_logins(store: Store) {
+    let app = TestApp::spawn_with(store, &[("KEYGATE__AUTH__THROTTLE__ACCOUNT_FAILURES", "2")]);
+    let (username, token, _) = app.signed_up_user();
+    let guess = json!({"current_password": "a-wrong-guess", "new_password": "a-brand-new-secret"});
+    for _ in 0..2 {
+        app.json("PUT", "/profile/password", Some(&token), &guess)
+            .expect_error(401, "invalid_credentials");
+    }
+    let limited = app.json("PUT", "/profile/password", Some(&token), &guess);
+    limited.expect_error(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    app.json(
+        "DELETE",
+        "/profile",
+        Some(&token),
+        &json!({"password": "a-wrong-guess"}),
+    )
+    .expect_error(429, "rate_limited");
+    app.login(&username, PASSWORD)
+        .expect_error(429, "rate_limited");
+}
+
 store_tests!(
+    guessing_the_current_password_is_throttled_like_logins,
     profile_shows_the_account_without_secrets,
     put_and_patch_change_the_profile,
     profile_changes_follow_the_registration_rules,
