@@ -91,6 +91,15 @@ impl TestApp {
             env.push(("KEYGATE__DATABASE__URL".into(), mongodb_uri()));
             env.push(("KEYGATE__DATABASE__NAME".into(), fresh_database_name()));
         }
+        if store == Store::Mongo
+            && !env
+                .iter()
+                .any(|(k, _)| k == "KEYGATE__DATABASE__TIMEOUT_MS")
+        {
+            // A busy two-core CI machine can slow the test server down; only the outage tests,
+            // which set their own deadline, are about timing.
+            env.push(("KEYGATE__DATABASE__TIMEOUT_MS".into(), "20000".into()));
+        }
         Self::start(data_dir, Some(temp), env)
             .unwrap_or_else(|failure| panic!("keygate did not start:\n{}", failure.log.join("\n")))
     }
