@@ -122,18 +122,8 @@ impl TestApp {
         temp: Option<tempfile::TempDir>,
         env: Vec<(String, String)>,
     ) -> Result<Self, StartFailure> {
-        let mut command = Command::new(binary());
+        let mut command = keygate_command(&data_dir, &env);
         command
-            .current_dir(workspace_root())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .env("KEYGATE__ENVIRONMENT", "test")
-            .env("KEYGATE__SERVER__HOST", "127.0.0.1")
-            .env("KEYGATE__SERVER__PORT", "0")
-            .env("KEYGATE__SERVER__WORKERS", "2")
-            .env("KEYGATE__DATABASE__PATH", &data_dir)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -191,6 +181,20 @@ impl TestApp {
         Self::start(data_dir, temp, env).unwrap_or_else(|failure| {
             panic!("keygate did not restart:\n{}", failure.log.join("\n"))
         })
+    }
+
+    /// Stops the server, runs `keygate <args>` on the same data and settings (an operator
+    /// command), and starts the server again.
+    pub fn run_offline(self, args: &[&str]) -> (std::process::Output, Self) {
+        let mut this = self;
+        let _ = this.child.kill();
+        let _ = this.child.wait();
+        let output = keygate_command(&this.data_dir, &this.env)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the keygate binary runs");
+        (output, this.restart())
     }
 
     /// Every line the server has logged so far.
@@ -288,6 +292,24 @@ impl TestApp {
             login.str("refresh_token").to_owned(),
         )
     }
+}
+
+/// The keygate binary with the test environment: nothing inherited but `PATH`, the test
+/// configuration, port 0, and `data_dir` as its data directory.
+fn keygate_command(data_dir: &Path, env: &[(String, String)]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .current_dir(workspace_root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("KEYGATE__ENVIRONMENT", "test")
+        .env("KEYGATE__SERVER__HOST", "127.0.0.1")
+        .env("KEYGATE__SERVER__PORT", "0")
+        .env("KEYGATE__SERVER__WORKERS", "2")
+        .env("KEYGATE__DATABASE__PATH", data_dir)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command
 }
 
 fn listening_port(line: &str) -> Option<u16> {

@@ -102,6 +102,48 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
     }
 }
 
+/// Every service the settings call for, wired to its store and adapters: what the HTTP server
+/// serves and what the operator commands use.
+pub async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupError> {
+    let store = open_store(settings).await?;
+    let secret = signing_secret(settings)?;
+    let auth = &settings.auth;
+    let clock = Arc::new(SystemClock);
+    let jwt = Arc::new(JwtTokens::new(&JwtSettings {
+        secret,
+        issuer: auth.issuer.clone(),
+        audience: auth.audience.clone(),
+    }));
+    let sessions = Arc::new(SessionService::new(
+        store.sessions.clone(),
+        jwt.clone(),
+        jwt,
+        Arc::new(OsSecrets),
+        clock.clone(),
+        SessionSettings {
+            access_token_ttl: Duration::seconds(auth.access_token_ttl_secs),
+            session_ttl: Duration::seconds(auth.session_ttl_secs),
+        },
+    ));
+    let hasher = Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
+    let data = Arc::new(DataService::new(store.data.clone(), clock.clone()));
+    let accounts = AccountService::new(
+        store.users.clone(),
+        hasher,
+        sessions.clone(),
+        Arc::new(LoginThrottle::new(auth.throttle.into())),
+        clock,
+    )
+    .erasing(data.clone());
+    let state = AppState {
+        accounts,
+        sessions,
+        data,
+        store_probe: store.users,
+    };
+    Ok((state, store.description))
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -111,43 +153,8 @@ pub struct Application {
 impl Application {
     /// Wires everything the settings call for and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = open_store(&settings).await?;
-        let secret = signing_secret(&settings)?;
-        let auth = &settings.auth;
-        let clock = Arc::new(SystemClock);
-        let jwt = Arc::new(JwtTokens::new(&JwtSettings {
-            secret,
-            issuer: auth.issuer.clone(),
-            audience: auth.audience.clone(),
-        }));
-        let sessions = Arc::new(SessionService::new(
-            store.sessions.clone(),
-            jwt.clone(),
-            jwt,
-            Arc::new(OsSecrets),
-            clock.clone(),
-            SessionSettings {
-                access_token_ttl: Duration::seconds(auth.access_token_ttl_secs),
-                session_ttl: Duration::seconds(auth.session_ttl_secs),
-            },
-        ));
-        let hasher =
-            Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
-        let data = Arc::new(DataService::new(store.data.clone(), clock.clone()));
-        let accounts = AccountService::new(
-            store.users.clone(),
-            hasher,
-            sessions.clone(),
-            Arc::new(LoginThrottle::new(auth.throttle.into())),
-            clock,
-        )
-        .erasing(data.clone());
-        let state = web::Data::new(AppState {
-            accounts,
-            sessions,
-            data,
-            store_probe: store.users,
-        });
+        let (state, description) = build_state(&settings).await?;
+        let state = web::Data::new(state);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let bind_error = |source| StartupError::Bind {
@@ -176,7 +183,7 @@ impl Application {
             "keygate listening on http://{}:{port} ({} mode, {})",
             settings.server.host,
             settings.environment.as_str(),
-            store.description
+            description
         );
         Ok(Self { server, port })
     }

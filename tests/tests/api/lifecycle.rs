@@ -66,3 +66,53 @@ fn an_unsupported_database_url_stops_start_up_with_advice() {
 }
 
 store_tests!(accounts_and_sessions_survive_a_restart);
+
+fn an_operator_can_promote_and_demote_an_admin(store: Store) {
+    let app = TestApp::spawn(store);
+    let (admin, _, _) = app.signed_up_user();
+    let (ordinary, _, _) = app.signed_up_user();
+
+    let (output, app) = app.run_offline(&["promote", &format!("{admin}@example.com")]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("'admin'"), "{said}");
+
+    let token = app.login(&admin, PASSWORD).str("access_token").to_owned();
+    assert_eq!(app.get("/profile", Some(&token)).body["role"], "admin");
+    let full = app.get("/users", Some(&token));
+    full.expect(200);
+    let users = full.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    for user in users {
+        assert!(
+            user["id"].is_string() && user["email"].is_string() && user["role"].is_string(),
+            "{user}"
+        );
+        assert!(!user.to_string().contains("argon2"), "no secrets: {user}");
+    }
+    let plain = app
+        .login(&ordinary, PASSWORD)
+        .str("access_token")
+        .to_owned();
+    let names = app.get("/users", Some(&plain));
+    assert!(names.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u.as_object().unwrap().len() == 1));
+
+    let (output, app) = app.run_offline(&["demote", &admin]);
+    assert!(output.status.success());
+    let token = app.login(&admin, PASSWORD).str("access_token").to_owned();
+    assert_eq!(app.get("/profile", Some(&token)).body["role"], "user");
+
+    let (output, _app) = app.run_offline(&["promote", "nobody-at-all"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
+}
+
+store_tests!(an_operator_can_promote_and_demote_an_admin);

@@ -384,6 +384,21 @@ impl AccountService {
         })
     }
 
+    /// Gives the account named by `identifier` (a username, or an email if it holds `@`) the
+    /// role `role`. An operator's action: no caller is checked here.
+    pub async fn set_role(&self, identifier: &str, role: Role) -> Result<User> {
+        let mut user = self
+            .find_by_identifier(&LoginIdentifier::Either(identifier.to_owned()))
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if user.role != role {
+            user.role = role;
+            user.updated_at = self.clock.now();
+            self.users.update(&user).await?;
+        }
+        Ok(user)
+    }
+
     async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {
         let by_email = |raw: &str| Email::new(raw).ok();
         let by_username = |raw: &str| Username::new(raw.trim()).ok();

@@ -529,3 +529,27 @@ fn session_lifetimes_default_to_the_contract() {
     let settings = SessionSettings::default();
     assert_eq!(settings.access_token_ttl, Duration::minutes(15));
 }
+
+#[tokio::test]
+async fn set_role_promotes_by_username_or_email_and_refuses_unknown_accounts() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_email()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users.expect_find_by_username().returning(|_| Ok(None));
+    users
+        .expect_update()
+        .withf(|u| u.role == Role::Admin)
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service(users, MockPasswordHasher::new());
+    let promoted = svc
+        .set_role("alice@example.com", Role::Admin)
+        .await
+        .expect("promoted");
+    assert_eq!(promoted.role, Role::Admin);
+    assert!(matches!(
+        svc.set_role("nobody", Role::Admin).await,
+        Err(Error::NotFound(_))
+    ));
+}

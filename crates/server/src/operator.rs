@@ -1,0 +1,41 @@
+//! Operator commands run from the `keygate` binary beside `serve`: changes no HTTP caller may
+//! make, such as granting the admin role.
+
+use keygate_domain::accounts::Role;
+
+use crate::config::Settings;
+use crate::startup::{build_state, StartupError};
+
+/// Why an operator command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// The store or the services could not be set up.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The command itself failed (unknown account, store error).
+    #[error("{0}")]
+    Domain(#[from] keygate_domain::Error),
+}
+
+/// Gives the account named by `identifier` (username, or email) the role `role`, and says
+/// what it did. With the embedded store, the server must be stopped first (one process owns
+/// the file); on MongoDB it may run beside live servers.
+pub async fn set_role(
+    settings: &Settings,
+    identifier: &str,
+    role: Role,
+) -> Result<String, OperatorError> {
+    let (state, _) = build_state(settings).await?;
+    let user = state.accounts.set_role(identifier, role).await?;
+    let name = user
+        .username
+        .as_ref()
+        .map(|u| u.as_str().to_owned())
+        .or_else(|| user.email.as_ref().map(|e| e.as_str().to_owned()))
+        .unwrap_or_else(|| user.id.to_string());
+    Ok(format!(
+        "{name} ({}) now has the role '{}'",
+        user.id,
+        role.as_str()
+    ))
+}
