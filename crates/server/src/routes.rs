@@ -26,33 +26,41 @@ fn resource(path: &str) -> Resource {
 }
 
 fn contract_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health").route(web::get().to(health::health)))
-        .service(resource("/ready").route(web::get().to(health::ready)))
-        .service(resource("/register").route(web::post().to(accounts::register)))
-        .service(resource("/api/register").route(web::post().to(accounts::register)))
-        .service(resource("/login").route(web::post().to(accounts::login)))
-        .service(resource("/api/token").route(web::post().to(accounts::login)))
-        .service(resource("/token/refresh").route(web::post().to(accounts::refresh)))
-        .service(resource("/logout").route(web::post().to(accounts::logout)))
-        .service(
-            resource("/profile")
-                .route(web::get().to(accounts::profile))
-                .route(web::put().to(accounts::update_profile))
-                .route(web::patch().to(accounts::update_profile))
-                .route(web::delete().to(accounts::delete_account)),
-        )
-        .service(resource("/profile/password").route(web::put().to(accounts::change_password)))
-        .service(resource("/users").route(web::get().to(accounts::list_users)))
-        .service(
-            resource("/api/data")
-                .route(web::post().to(data::create))
-                .route(web::get().to(data::list)),
-        )
-        .service(
-            // `.*` so that a key may hold `/` (sent as %2F or as is).
-            resource("/api/data/{key:.*}")
-                .route(web::get().to(data::read))
-                .route(web::put().to(data::replace))
-                .route(web::delete().to(data::delete)),
-        );
+    cfg.service(
+        resource("/health")
+            .route(web::get().to(health::health))
+            .route(web::head().to(health::health)),
+    )
+    .service(
+        resource("/ready")
+            .route(web::get().to(health::ready))
+            .route(web::head().to(health::ready)),
+    )
+    .service(resource("/register").route(web::post().to(accounts::register)))
+    .service(resource("/api/register").route(web::post().to(accounts::register)))
+    .service(resource("/login").route(web::post().to(accounts::login)))
+    .service(resource("/api/token").route(web::post().to(accounts::login)))
+    .service(resource("/token/refresh").route(web::post().to(accounts::refresh)))
+    .service(resource("/logout").route(web::post().to(accounts::logout)))
+    .service(
+        resource("/profile")
+            .route(web::get().to(accounts::profile))
+            .route(web::put().to(accounts::update_profile))
+            .route(web::patch().to(accounts::update_profile))
+            .route(web::delete().to(accounts::delete_account)),
+    )
+    .service(resource("/profile/password").route(web::put().to(accounts::change_password)))
+    .service(resource("/users").route(web::get().to(accounts::list_users)))
+    .service(
+        resource("/api/data")
+            .route(web::post().to(data::create))
+            .route(web::get().to(data::list)),
+    )
+    .service(
+        // `.*` so that a key may hold `/` (sent as %2F or as is).
+        resource("/api/data/{key:.*}")
+            .route(web::get().to(data::read))
+            .route(web::put().to(data::replace))
+            .route(web::delete().to(data::delete)),
+    );
 }

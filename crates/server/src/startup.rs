@@ -4,7 +4,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
@@ -171,6 +172,13 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     ApiError::validation("query", &format!("invalid query string: {error}")).into()
                 }))
+                // Bodies carry tokens, profiles and private data: no cache may keep them
+                // (RFC 6749 §5.1 requires it of token responses), and no browser may sniff them.
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::CACHE_CONTROL, "no-store"))
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
                 .wrap(from_fn(crate::request_id::assign))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))

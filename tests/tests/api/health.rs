@@ -49,7 +49,29 @@ fn every_response_carries_a_request_id_and_echoes_the_clients(store: Store) {
     assert_ne!(refused.header("x-request-id"), Some("bad id with spaces"));
 }
 
+fn responses_are_never_cached_nor_sniffed(store: Store) {
+    let app = TestApp::spawn(store);
+    let (username, _, _) = app.signed_up_user();
+    let login = app.login(&username, keygate_tests::PASSWORD);
+    for reply in [
+        &login,
+        &app.get("/health", None),
+        &app.get("/nowhere", None),
+    ] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{reply:?}");
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    }
+}
+
+fn load_balancers_may_probe_with_head(store: Store) {
+    let app = TestApp::spawn(store);
+    app.request("HEAD", "/health", &[], None).expect(200);
+    app.request("HEAD", "/v1/ready", &[], None).expect(200);
+}
+
 store_tests!(
+    responses_are_never_cached_nor_sniffed,
+    load_balancers_may_probe_with_head,
     health_answers_ok_with_an_rfc3339_timestamp,
     ready_answers_when_the_store_does,
     every_response_carries_a_request_id_and_echoes_the_clients,
