@@ -169,6 +169,48 @@ impl SessionRepository for EmbeddedStore {
         .await
     }
 
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.write(move |txn| {
+            let mut purged = 0;
+            let mut sessions = txn.open_table(SESSIONS).or_unavailable()?;
+            let mut by_user = txn.open_table(SESSIONS_BY_USER).or_unavailable()?;
+            let mut ended = Vec::new();
+            for row in sessions.iter().or_unavailable()? {
+                let (_, bytes) = row.or_unavailable()?;
+                let session: Session = decode(bytes.value())?;
+                if session.expires_at <= now {
+                    ended.push(session);
+                }
+            }
+            for session in &ended {
+                sessions.remove(session.id.as_str()).or_unavailable()?;
+                by_user
+                    .remove(child_key(session.user_id.as_str(), session.id.as_str()).as_str())
+                    .or_unavailable()?;
+                purged += 1;
+            }
+            let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+            let mut tokens_by_user = txn.open_table(REFRESH_TOKENS_BY_USER).or_unavailable()?;
+            let mut expired = Vec::new();
+            for row in tokens.iter().or_unavailable()? {
+                let (_, bytes) = row.or_unavailable()?;
+                let token: RefreshToken = decode(bytes.value())?;
+                if token.expires_at <= now {
+                    expired.push(token);
+                }
+            }
+            for token in &expired {
+                tokens.remove(token.digest.as_str()).or_unavailable()?;
+                tokens_by_user
+                    .remove(child_key(token.user_id.as_str(), token.digest.as_str()).as_str())
+                    .or_unavailable()?;
+                purged += 1;
+            }
+            Ok(purged)
+        })
+        .await
+    }
+
     async fn delete_all_for_user(&self, user_id: &Id) -> Result<()> {
         let user_id = user_id.clone();
         self.write(move |txn| {

@@ -101,6 +101,8 @@ pub struct AuthSettings {
     pub session_ttl_secs: i64,
     /// How long another instance may take to notice a revocation, in seconds.
     pub revocation_cache_ttl_secs: u64,
+    /// How often ended sessions and refresh tokens are purged from the store, in seconds.
+    pub purge_interval_secs: u64,
     /// Argon2id cost.
     pub hashing: HashingConfig,
     /// Failed-login throttling.
@@ -219,6 +221,7 @@ impl Settings {
             .set_default("auth.access_token_ttl_secs", 900)?
             .set_default("auth.session_ttl_secs", 30 * 24 * 3600)?
             .set_default("auth.revocation_cache_ttl_secs", 2)?
+            .set_default("auth.purge_interval_secs", 3600)?
             .set_default("auth.hashing.memory_kib", 19 * 1024)?
             .set_default("auth.hashing.iterations", 2)?
             .set_default("auth.hashing.parallelism", 1)?

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod maintenance;
 pub mod operator;
 pub mod request_id;
 pub mod routes;

@@ -155,6 +155,10 @@ impl Application {
     /// Wires everything the settings call for and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (state, description) = build_state(&settings).await?;
+        crate::maintenance::spawn_session_purge(
+            state.sessions.clone(),
+            std::time::Duration::from_secs(settings.auth.purge_interval_secs.max(1)),
+        );
         let state = web::Data::new(state);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);

@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             sessions::revoke_marks_one_session,
             sessions::revoke_all_keeps_the_named_session,
             sessions::delete_all_forgets_sessions_and_tokens,
+            sessions::purge_removes_only_what_has_expired,
             data::data_insert_then_find_and_refuse_a_duplicate,
             data::data_keys_are_private_to_their_owner,
             data::data_values_and_keys_round_trip_exactly,

@@ -226,3 +226,54 @@ pub async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
     );
     assert!(stores.sessions.find(&theirs.id).await.unwrap().is_some());
 }
+
+/// Purging removes ended sessions and tokens, and nothing that is still valid.
+pub async fn purge_removes_only_what_has_expired(stores: Stores) {
+    let user_id = Id::generate(1);
+    let mut ended = session(&user_id);
+    ended.created_at = now() - Duration::days(31);
+    ended.expires_at = now() - Duration::seconds(1);
+    let ended_token = refresh_token(&ended, "ended");
+    stores.sessions.create(&ended, &ended_token).await.unwrap();
+    let live = session(&user_id);
+    let live_first = refresh_token(&live, "live-1");
+    stores.sessions.create(&live, &live_first).await.unwrap();
+    let live_second = refresh_token(&live, "live-2");
+    assert!(stores
+        .sessions
+        .rotate_refresh_token(&live_first.digest, &live_second, now())
+        .await
+        .unwrap());
+
+    let purged = stores.sessions.purge_expired(now()).await.unwrap();
+    assert_eq!(purged, 2, "one ended session and its one token");
+    assert_eq!(stores.sessions.find(&ended.id).await.unwrap(), None);
+    assert_eq!(
+        stores
+            .sessions
+            .find_refresh_token(&ended_token.digest)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(stores.sessions.find(&live.id).await.unwrap().is_some());
+    let spent = stores
+        .sessions
+        .find_refresh_token(&live_first.digest)
+        .await
+        .unwrap();
+    assert!(
+        spent.is_some(),
+        "spent tokens of live sessions stay, for reuse detection"
+    );
+    assert!(stores
+        .sessions
+        .find_refresh_token(&live_second.digest)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(stores.sessions.purge_expired(now()).await.unwrap(), 0);
+    // Deleting the user later still finds nothing dangling.
+    stores.sessions.delete_all_for_user(&user_id).await.unwrap();
+    assert_eq!(stores.sessions.find(&live.id).await.unwrap(), None);
+}

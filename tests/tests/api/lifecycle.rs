@@ -116,3 +116,34 @@ fn an_operator_can_promote_and_demote_an_admin(store: Store) {
 }
 
 store_tests!(an_operator_can_promote_and_demote_an_admin);
+
+fn sessions_end_at_their_lifetime_and_are_then_purged(store: Store) {
+    let app = TestApp::spawn_with(
+        store,
+        &[
+            ("KEYGATE__AUTH__SESSION_TTL_SECS", "1"),
+            ("KEYGATE__AUTH__PURGE_INTERVAL_SECS", "1"),
+        ],
+    );
+    let (_, token, refresh) = app.signed_up_user();
+    app.get("/profile", Some(&token)).expect(200);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    app.get("/profile", Some(&token))
+        .expect_error(401, "unauthorized");
+    app.post(
+        "/token/refresh",
+        &serde_json::json!({"refresh_token": refresh}),
+    )
+    .expect_error(401, "unauthorized");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app.log().contains("purged ended sessions") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no purge logged:\n{}",
+            app.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+store_tests!(sessions_end_at_their_lifetime_and_are_then_purged);

@@ -38,4 +38,7 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<()>;
     /// Removes every session and refresh token of a user (account deletion).
     async fn delete_all_for_user(&self, user_id: &Id) -> Result<()>;
+    /// Removes sessions and refresh tokens whose `expires_at` is at or before `now`; returns
+    /// how many records went. (MongoDB's TTL indexes do this too, about once a minute.)
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
 }

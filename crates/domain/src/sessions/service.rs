@@ -173,6 +173,12 @@ impl SessionService {
             .await
     }
 
+    /// Removes ended sessions and their refresh tokens from the store; returns how many records
+    /// went. Run periodically so the store does not grow without bound.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        self.sessions.purge_expired(self.clock.now()).await
+    }
+
     /// Forgets every session of a deleted account.
     pub async fn forget_user(&self, user_id: &Id) -> Result<()> {
         self.sessions.delete_all_for_user(user_id).await

@@ -1,0 +1,24 @@
+//! Background upkeep: ended sessions and their refresh tokens leave the store periodically,
+//! so the embedded store does not grow without bound (MongoDB's TTL indexes do it as well).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keygate_domain::sessions::SessionService;
+
+/// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
+/// is logged and tried again at the next tick.
+pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(every);
+        ticks.tick().await; // the first tick is immediate
+        loop {
+            ticks.tick().await;
+            match sessions.purge_expired().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged ended sessions and refresh tokens"),
+                Err(e) => tracing::warn!("purging ended sessions failed: {e}"),
+            }
+        }
+    });
+}
