@@ -43,6 +43,32 @@ fn children(
     Ok(keys)
 }
 
+/// Removes every document of `table` that ended at or before `now`, and its row in the per-user
+/// `index`. `describe` gives a document's end, its key in `table` and its key in `index`.
+fn purge_ended<T: serde::de::DeserializeOwned>(
+    txn: &WriteTransaction,
+    table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
+    index: redb::TableDefinition<'static, &'static str, ()>,
+    now: DateTime<Utc>,
+    describe: impl Fn(&T) -> (DateTime<Utc>, String, String),
+) -> Result<u64> {
+    let mut rows = txn.open_table(table).or_unavailable()?;
+    let mut ended = Vec::new();
+    for row in rows.iter().or_unavailable()? {
+        let (_, bytes) = row.or_unavailable()?;
+        let (ends_at, row_key, index_key) = describe(&decode::<T>(bytes.value())?);
+        if ends_at <= now {
+            ended.push((row_key, index_key));
+        }
+    }
+    let mut index = txn.open_table(index).or_unavailable()?;
+    for (row_key, index_key) in &ended {
+        rows.remove(row_key.as_str()).or_unavailable()?;
+        index.remove(index_key.as_str()).or_unavailable()?;
+    }
+    Ok(ended.len() as u64)
+}
+
 fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()> {
     let mut sessions = txn.open_table(SESSIONS).or_unavailable()?;
     let stored = sessions
@@ -171,42 +197,28 @@ impl SessionRepository for EmbeddedStore {
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
         self.write(move |txn| {
-            let mut purged = 0;
-            let mut sessions = txn.open_table(SESSIONS).or_unavailable()?;
-            let mut by_user = txn.open_table(SESSIONS_BY_USER).or_unavailable()?;
-            let mut ended = Vec::new();
-            for row in sessions.iter().or_unavailable()? {
-                let (_, bytes) = row.or_unavailable()?;
-                let session: Session = decode(bytes.value())?;
-                if session.expires_at <= now {
-                    ended.push(session);
-                }
-            }
-            for session in &ended {
-                sessions.remove(session.id.as_str()).or_unavailable()?;
-                by_user
-                    .remove(child_key(session.user_id.as_str(), session.id.as_str()).as_str())
-                    .or_unavailable()?;
-                purged += 1;
-            }
-            let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
-            let mut tokens_by_user = txn.open_table(REFRESH_TOKENS_BY_USER).or_unavailable()?;
-            let mut expired = Vec::new();
-            for row in tokens.iter().or_unavailable()? {
-                let (_, bytes) = row.or_unavailable()?;
-                let token: RefreshToken = decode(bytes.value())?;
-                if token.expires_at <= now {
-                    expired.push(token);
-                }
-            }
-            for token in &expired {
-                tokens.remove(token.digest.as_str()).or_unavailable()?;
-                tokens_by_user
-                    .remove(child_key(token.user_id.as_str(), token.digest.as_str()).as_str())
-                    .or_unavailable()?;
-                purged += 1;
-            }
-            Ok(purged)
+            let sessions = purge_ended::<Session>(txn, SESSIONS, SESSIONS_BY_USER, now, |s| {
+                (
+                    s.expires_at,
+                    s.id.to_string(),
+                    child_key(s.user_id.as_str(), s.id.as_str()),
+                )
+            })?;
+            let tokens = purge_ended::<RefreshToken>(
+                txn,
+                REFRESH_TOKENS,
+                REFRESH_TOKENS_BY_USER,
+                now,
+                |t| {
+                    let digest = t.digest.as_str();
+                    (
+                        t.expires_at,
+                        digest.to_owned(),
+                        child_key(t.user_id.as_str(), digest),
+                    )
+                },
+            )?;
+            Ok(sessions + tokens)
         })
         .await
     }
