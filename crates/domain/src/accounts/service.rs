@@ -17,6 +17,11 @@ use crate::paging::{Page, PageRequest};
 use crate::security::PasswordHasher;
 use crate::sessions::{IssuedTokens, Principal, SessionService};
 
+/// A text field counts as given only when it holds more than white space.
+fn present(value: Option<String>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty())
+}
+
 /// A registration as the client sent it; [`AccountService::register`] validates every field.
 #[derive(Debug, Clone, Default)]
 pub struct Registration {
@@ -70,7 +75,6 @@ impl Credentials {
         identifier: Option<String>,
         password: Option<String>,
     ) -> Result<Self> {
-        let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let identifier = match (present(email), present(username), present(identifier)) {
             (Some(email), _, _) => Some(LoginIdentifier::Email(email)),
             (None, Some(username), _) => Some(LoginIdentifier::Username(username)),
@@ -166,7 +170,6 @@ impl AccountService {
     /// Creates an account. Reports every invalid field at once; `Conflict` if the email or
     /// username is taken (decided atomically by the store).
     pub async fn register(&self, form: Registration) -> Result<User> {
-        let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let (username, email, password) = (
             present(form.username),
             present(form.email),
@@ -400,25 +403,22 @@ impl AccountService {
     }
 
     async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {
-        let by_email = |raw: &str| Email::new(raw).ok();
-        let by_username = |raw: &str| Username::new(raw.trim()).ok();
-        match identifier {
-            LoginIdentifier::Email(raw) => match by_email(raw) {
-                Some(email) => self.users.find_by_email(&email).await,
-                None => Ok(None),
-            },
-            LoginIdentifier::Username(raw) => match by_username(raw) {
-                Some(username) => self.users.find_by_username(&username).await,
-                None => Ok(None),
-            },
-            LoginIdentifier::Either(raw) if raw.contains('@') => match by_email(raw) {
-                Some(email) => self.users.find_by_email(&email).await,
-                None => Ok(None),
-            },
-            LoginIdentifier::Either(raw) => match by_username(raw) {
-                Some(username) => self.users.find_by_username(&username).await,
-                None => Ok(None),
-            },
+        // A malformed identifier names no account: it is answered like an unknown one.
+        let (raw, is_email) = match identifier {
+            LoginIdentifier::Email(raw) => (raw, true),
+            LoginIdentifier::Username(raw) => (raw, false),
+            LoginIdentifier::Either(raw) => (raw, raw.contains('@')),
+        };
+        if is_email {
+            match Email::new(raw) {
+                Ok(email) => self.users.find_by_email(&email).await,
+                Err(_) => Ok(None),
+            }
+        } else {
+            match Username::new(raw.trim()) {
+                Ok(username) => self.users.find_by_username(&username).await,
+                Err(_) => Ok(None),
+            }
         }
     }
 
