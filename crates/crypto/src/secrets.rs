@@ -3,12 +3,16 @@
 use keygate_domain::security::{SecretDigest, SecretGenerator};
 use keygate_domain::{Error, Result};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// The alphabet of generated secrets: URL-safe and double-click selectable.
 pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// 43 base62 characters carry 256 bits (43 × log2 62 ≈ 256.03).
 const SECRET_LENGTH: usize = 43;
+
+/// The public id of an API key: 8 base62 characters (≈ 47.6 bits, unique per store).
+const PUBLIC_ID_LENGTH: usize = 8;
 
 /// The OS-random adapter of the [`SecretGenerator`] port.
 #[derive(Debug, Default, Clone, Copy)]
@@ -42,6 +46,20 @@ impl SecretGenerator for OsSecrets {
     fn digest(&self, secret: &str) -> SecretDigest {
         SecretDigest(hex::encode(Sha256::digest(secret.as_bytes())))
     }
+
+    fn new_public_id(&self) -> Result<String> {
+        Self::random_base62(PUBLIC_ID_LENGTH)
+    }
+
+    fn matches(&self, secret: &str, digest: &SecretDigest) -> bool {
+        let presented = self.digest(secret);
+        bool::from(
+            presented
+                .as_str()
+                .as_bytes()
+                .ct_eq(digest.as_str().as_bytes()),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -55,6 +73,17 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn public_ids_are_8_base62_and_matching_is_exact() {
+        let id = OsSecrets.new_public_id().expect("id");
+        assert_eq!(id.len(), 8);
+        assert!(id.bytes().all(|c| c.is_ascii_alphanumeric()));
+        let digest = OsSecrets.digest("kg_abcdefgh_secret");
+        assert!(OsSecrets.matches("kg_abcdefgh_secret", &digest));
+        assert!(!OsSecrets.matches("kg_abcdefgh_secreT", &digest));
+        assert!(!OsSecrets.matches("", &digest));
     }
 
     #[test]

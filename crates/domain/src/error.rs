@@ -40,6 +40,8 @@ pub enum ConflictKind {
     Username,
     /// The caller already stores a value under this key.
     DataKey,
+    /// Another API already has this name.
+    ApiName,
     /// Any other uniqueness rule, described for the client.
     Other(String),
 }
@@ -50,6 +52,7 @@ impl fmt::Display for ConflictKind {
             Self::Email => f.write_str("email"),
             Self::Username => f.write_str("username"),
             Self::DataKey => f.write_str("key"),
+            Self::ApiName => f.write_str("API name"),
             Self::Other(what) => f.write_str(what),
         }
     }
@@ -70,6 +73,9 @@ pub enum Error {
     /// A token was missing, malformed, expired, revoked or wrongly signed.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// An API key was missing, malformed, unknown, revoked or expired.
+    #[error("invalid API key: {0}")]
+    InvalidApiKey(&'static str),
     /// Authenticated, but not allowed to do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -79,6 +85,9 @@ pub enum Error {
     /// A uniqueness rule was broken.
     #[error("{0} already exists")]
     Conflict(ConflictKind),
+    /// A document is larger than its limit; the text says which limit, for the client.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// Too many failures; the client may try again after this many seconds.
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited {

@@ -7,11 +7,15 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod apis;
+pub mod cache;
 pub mod clock;
 pub mod data;
 pub mod error;
 pub mod id;
 pub mod paging;
+pub mod records;
+pub mod schema;
 pub mod security;
 pub mod sessions;
 

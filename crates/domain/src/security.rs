@@ -77,4 +77,8 @@ pub trait SecretGenerator: Send + Sync {
     fn new_secret(&self) -> Result<String>;
     /// The digest under which `secret` is stored and looked up.
     fn digest(&self, secret: &str) -> SecretDigest;
+    /// 8 random base62 characters: the public id of an API key.
+    fn new_public_id(&self) -> Result<String>;
+    /// Whether `secret` digests to `digest`, compared in constant time.
+    fn matches(&self, secret: &str, digest: &SecretDigest) -> bool;
 }

@@ -5,7 +5,10 @@
 //! Depends on `keygate-domain` only.
 #![warn(missing_docs)]
 
+mod api_keys;
+mod apis;
 mod data;
+mod records;
 mod sessions;
 mod store;
 mod tables;

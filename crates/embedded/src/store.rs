@@ -65,6 +65,12 @@ impl EmbeddedStore {
         txn.open_table(tables::REFRESH_TOKENS_BY_USER)
             .or_unavailable()?;
         txn.open_table(tables::DATA).or_unavailable()?;
+        txn.open_table(tables::APIS).or_unavailable()?;
+        txn.open_table(tables::APIS_BY_NAME).or_unavailable()?;
+        txn.open_table(tables::APIS_BY_OWNER).or_unavailable()?;
+        txn.open_table(tables::API_KEYS).or_unavailable()?;
+        txn.open_table(tables::API_KEYS_BY_API).or_unavailable()?;
+        txn.open_table(tables::RECORDS).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

@@ -22,6 +22,19 @@ pub const REFRESH_TOKENS_BY_USER: TableDefinition<&str, ()> =
 /// Key-value entries, keyed `user_id/key`, as JSON.
 pub const DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("data");
 
+/// API definitions by id, as JSON.
+pub const APIS: TableDefinition<&str, &[u8]> = TableDefinition::new("apis");
+/// Unique index: API name → API id.
+pub const APIS_BY_NAME: TableDefinition<&str, &str> = TableDefinition::new("apis_by_name");
+/// Index: `owner_id/api_id` → nothing, to list an owner's APIs in id order.
+pub const APIS_BY_OWNER: TableDefinition<&str, ()> = TableDefinition::new("apis_by_owner");
+/// API keys by public id (unique), as JSON.
+pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
+/// Index: `api_id/key_id` → public id, to list and revoke an API's keys.
+pub const API_KEYS_BY_API: TableDefinition<&str, &str> = TableDefinition::new("api_keys_by_api");
+/// Records keyed `api_id/endpoint/record_id`, as JSON: one range per endpoint, in id order.
+pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
 pub fn child_key(parent: &str, child: &str) -> String {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use keygate_domain::accounts::{Email, User, UserRepository, Username};
-use keygate_domain::{ConflictKind, Error, Id, Page, PageRequest, Result};
+use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
@@ -145,24 +145,24 @@ impl UserRepository for EmbeddedStore {
         .await
     }
 
-    async fn list(&self, page: &PageRequest) -> Result<Page<User>> {
-        let page = page.clone();
+    async fn list(&self, after: Option<Id>, limit: usize) -> Result<Vec<User>> {
         self.read(move |txn| {
             let users = txn.open_table(USERS).or_unavailable()?;
-            let range = match page.after() {
+            let range = match &after {
                 Some(after) => users
-                    .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+                    .range::<&str>((
+                        std::ops::Bound::Excluded(after.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .or_unavailable()?,
                 None => users.range::<&str>(..).or_unavailable()?,
             };
-            let mut items = Vec::with_capacity(page.limit() + 1);
-            for entry in range.take(page.limit() + 1) {
+            let mut items = Vec::with_capacity(limit);
+            for entry in range.take(limit) {
                 let (_, bytes) = entry.or_unavailable()?;
                 items.push(decode::<User>(bytes.value())?);
             }
-            Ok(Page::from_overfetch(items, page.limit(), |u| {
-                u.id.to_string()
-            }))
+            Ok(items)
         })
         .await
     }

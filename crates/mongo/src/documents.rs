@@ -17,7 +17,8 @@ pub fn object_id(id: &Id) -> Result<ObjectId> {
         .map_err(|e| Error::Internal(format!("id is not an ObjectId: {e}")))
 }
 
-fn domain_id(id: ObjectId) -> Result<Id> {
+/// The domain id of an ObjectId.
+pub fn domain_id(id: ObjectId) -> Result<Id> {
     id.to_hex()
         .parse()
         .map_err(|_| Error::Internal("stored ObjectId is not an id".into()))
@@ -28,7 +29,8 @@ pub fn bson_time(at: DateTime<Utc>) -> BsonDateTime {
     BsonDateTime::from_millis(at.timestamp_millis())
 }
 
-fn domain_time(at: BsonDateTime) -> Result<DateTime<Utc>> {
+/// The domain time of a BSON date.
+pub fn domain_time(at: BsonDateTime) -> Result<DateTime<Utc>> {
     DateTime::<Utc>::from_timestamp_millis(at.timestamp_millis())
         .ok_or_else(|| Error::Internal("stored date is out of range".into()))
 }

@@ -4,7 +4,10 @@
 use keygate_domain::{ConflictKind, Error};
 use mongodb::error::{ErrorKind, WriteFailure};
 
-use crate::indexes::{DATA_KEY_INDEX, USERS_EMAIL_INDEX, USERS_USERNAME_INDEX};
+use crate::indexes::{
+    APIS_NAME_INDEX, API_KEYS_PUBLIC_ID_INDEX, DATA_KEY_INDEX, USERS_EMAIL_INDEX,
+    USERS_USERNAME_INDEX,
+};
 
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -16,6 +19,10 @@ fn conflict_from_message(message: &str) -> ConflictKind {
         ConflictKind::Username
     } else if message.contains(DATA_KEY_INDEX) {
         ConflictKind::DataKey
+    } else if message.contains(APIS_NAME_INDEX) {
+        ConflictKind::ApiName
+    } else if message.contains(API_KEYS_PUBLIC_ID_INDEX) {
+        ConflictKind::Other("API key id".into())
     } else {
         ConflictKind::Other("document".into())
     }

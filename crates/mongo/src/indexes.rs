@@ -16,6 +16,18 @@ pub const REFRESH_TOKENS: &str = "refresh_tokens";
 /// Key-value entries.
 pub const DATA: &str = "data";
 
+/// User-defined API definitions.
+pub const APIS: &str = "apis";
+/// API keys (digests only).
+pub const API_KEYS: &str = "api_keys";
+/// Records of user-defined APIs.
+pub const RECORDS: &str = "records";
+
+/// The unique index on API names; its name is how a duplicate-key error names the rule.
+pub const APIS_NAME_INDEX: &str = "apis_name_unique";
+/// The unique index on API keys' public ids.
+pub const API_KEYS_PUBLIC_ID_INDEX: &str = "api_keys_public_id_unique";
+
 /// The unique index on a user's data keys.
 pub const DATA_KEY_INDEX: &str = "data_user_key_unique";
 
@@ -81,6 +93,55 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
             DATA_KEY_INDEX,
             IndexOptions::builder().unique(true).build(),
         )])
+        .await?;
+    db.collection::<Document>(APIS)
+        .create_indexes([
+            index(
+                doc! {"name": 1},
+                APIS_NAME_INDEX,
+                IndexOptions::builder().unique(true).build(),
+            ),
+            index(
+                doc! {"owner_id": 1, "_id": 1},
+                "apis_owner",
+                IndexOptions::default(),
+            ),
+        ])
+        .await?;
+    db.collection::<Document>(API_KEYS)
+        .create_indexes([
+            index(
+                doc! {"public_id": 1},
+                API_KEYS_PUBLIC_ID_INDEX,
+                IndexOptions::builder().unique(true).build(),
+            ),
+            index(
+                doc! {"digest": 1},
+                "api_keys_digest_unique",
+                IndexOptions::builder().unique(true).build(),
+            ),
+            index(
+                doc! {"api_id": 1, "_id": 1},
+                "api_keys_api",
+                IndexOptions::default(),
+            ),
+        ])
+        .await?;
+    db.collection::<Document>(RECORDS)
+        .create_indexes([
+            // Unfiltered lists, reads by id and batch deletion (prefix `api_id`).
+            index(
+                doc! {"api_id": 1, "endpoint": 1, "_id": -1},
+                "records_endpoint_newest",
+                IndexOptions::default(),
+            ),
+            // Filtered lists: one multikey entry per top-level scalar.
+            index(
+                doc! {"api_id": 1, "endpoint": 1, "fields": 1, "_id": -1},
+                "records_endpoint_fields",
+                IndexOptions::default(),
+            ),
+        ])
         .await?;
     Ok(())
 }

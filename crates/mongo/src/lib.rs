@@ -6,10 +6,15 @@
 //! failure becomes a domain error (a duplicate key a `Conflict`, a lost server `Unavailable`).
 #![warn(missing_docs)]
 
+mod api_documents;
+mod api_keys;
+mod apis;
 mod data;
 mod documents;
 mod errors;
 mod indexes;
+mod record_documents;
+mod records;
 mod sessions;
 mod store;
 mod users;

@@ -8,9 +8,11 @@ use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
+use crate::api_documents::{ApiDocument, ApiKeyDocument};
 use crate::documents::{DataDocument, RefreshTokenDocument, SessionDocument, UserDocument};
 use crate::errors::from_driver;
 use crate::indexes;
+use crate::record_documents::RecordDocument;
 
 /// How to reach the database.
 #[derive(Clone)]
@@ -80,6 +82,18 @@ impl MongoStore {
 
     pub(crate) fn data(&self) -> Collection<DataDocument> {
         self.db.collection(indexes::DATA)
+    }
+
+    pub(crate) fn apis(&self) -> Collection<ApiDocument> {
+        self.db.collection(indexes::APIS)
+    }
+
+    pub(crate) fn api_keys(&self) -> Collection<ApiKeyDocument> {
+        self.db.collection(indexes::API_KEYS)
+    }
+
+    pub(crate) fn records(&self) -> Collection<RecordDocument> {
+        self.db.collection(indexes::RECORDS)
     }
 
     /// Succeeds when the server answers a `ping`.

@@ -3,9 +3,8 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use keygate_domain::accounts::{Email, User, UserRepository, Username};
-use keygate_domain::{Error, Id, Page, PageRequest, Result};
+use keygate_domain::{Error, Id, Result};
 use mongodb::bson::doc;
-use mongodb::bson::oid::ObjectId;
 
 use crate::documents::{object_id, UserDocument};
 use crate::store::MongoStore;
@@ -62,27 +61,17 @@ impl UserRepository for MongoStore {
         Ok(result.deleted_count == 1)
     }
 
-    async fn list(&self, page: &PageRequest) -> Result<Page<User>> {
-        let filter = match page.after() {
-            Some(after) => {
-                let after = ObjectId::parse_str(after)
-                    .map_err(|_| Error::invalid("cursor", "is not a cursor this server issued"))?;
-                doc! {"_id": {"$gt": after}}
-            }
+    async fn list(&self, after: Option<Id>, limit: usize) -> Result<Vec<User>> {
+        let filter = match &after {
+            Some(after) => doc! {"_id": {"$gt": object_id(after)?}},
             None => doc! {},
         };
-        let limit = i64::try_from(page.limit() + 1).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let cursor = self
             .run(self.users().find(filter).sort(doc! {"_id": 1}).limit(limit))
             .await?;
         let documents: Vec<UserDocument> = self.run(cursor.try_collect()).await?;
-        let users = documents
-            .into_iter()
-            .map(UserDocument::into_user)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(users, page.limit(), |u| {
-            u.id.to_string()
-        }))
+        documents.into_iter().map(UserDocument::into_user).collect()
     }
 
     async fn ping(&self) -> Result<()> {

@@ -28,7 +28,10 @@ async fn fresh() -> Stores {
     Stores {
         users: store.clone(),
         sessions: store.clone(),
-        data: store,
+        data: store.clone(),
+        apis: store.clone(),
+        api_keys: store.clone(),
+        records: store,
     }
 }
 

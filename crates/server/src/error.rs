@@ -164,6 +164,14 @@ impl From<Error> for ApiError {
                 "Invalid credentials",
             ),
             Error::Unauthorized(_) => Self::unauthorized(),
+            Error::InvalidApiKey(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "Missing, unknown, revoked or expired API key",
+            ),
+            Error::TooLarge(what) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", what)
+            }
             Error::Forbidden(reason) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", capitalise(reason))
             }
@@ -179,6 +187,7 @@ impl From<Error> for ApiError {
                         ("username_taken", "Username already exists".to_owned())
                     }
                     ConflictKind::DataKey => ("key_exists", "Key already exists".to_owned()),
+                    ConflictKind::ApiName => ("conflict", "API name already exists".to_owned()),
                     ConflictKind::Other(what) => {
                         ("conflict", format!("{} already exists", capitalise(what)))
                     }

@@ -4,6 +4,6 @@ mod auth;
 mod deferred;
 mod json_body;
 
-pub use auth::{client_address, Authenticated};
+pub use auth::{client_address, Authenticated, RecordCaller};
 pub use deferred::Deferred;
 pub use json_body::{BodyLimit, JsonBody, OptionalJsonBody};

@@ -2,9 +2,11 @@
 //! the envelope for a method it does not serve, and 404 with the envelope for unknown paths.
 
 mod accounts;
+mod apis;
 mod data;
 mod fallback;
 mod health;
+mod records;
 mod respond;
 
 use actix_web::{web, Resource};
@@ -62,5 +64,32 @@ fn contract_routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(data::read))
             .route(web::put().to(data::replace))
             .route(web::delete().to(data::delete)),
+    )
+    .service(resource("/create_api").route(web::post().to(apis::create)))
+    .service(
+        resource("/api")
+            .route(web::post().to(apis::create))
+            .route(web::get().to(apis::list)),
+    )
+    // Key management before records: `keys` is never an endpoint name.
+    .service(resource("/api/{api}/keys").route(web::post().to(apis::issue_key)))
+    .service(resource("/api/{api}/keys/{key_id}").route(web::delete().to(apis::revoke_key)))
+    .service(
+        resource("/api/{api}")
+            .route(web::get().to(apis::read))
+            .route(web::patch().to(apis::change))
+            .route(web::delete().to(apis::delete)),
+    )
+    .service(
+        resource("/api/{api_name}/{endpoint}")
+            .route(web::post().to(records::create))
+            .route(web::get().to(records::list)),
+    )
+    .service(
+        resource("/api/{api_name}/{endpoint}/{record_id}")
+            .route(web::get().to(records::read))
+            .route(web::put().to(records::replace))
+            .route(web::patch().to(records::patch))
+            .route(web::delete().to(records::delete)),
     );
 }

@@ -10,11 +10,15 @@ use actix_web::{web, App, HttpServer};
 use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
 use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
+use keygate_domain::apis::{ApiKeyRepository, ApiPorts, ApiRepository, ApiService};
+use keygate_domain::cache::BoundedCache;
 use keygate_domain::data::{DataRepository, DataService};
+use keygate_domain::records::{RecordRepository, RecordService, RecordServiceSettings};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
 use keygate_domain::SystemClock;
 use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
+use keygate_schema::JsonSchemaValidator;
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -53,7 +57,34 @@ struct Store {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
     data: Arc<dyn DataRepository>,
+    apis: Arc<dyn ApiRepository>,
+    api_keys: Arc<dyn ApiKeyRepository>,
+    records: Arc<dyn RecordRepository>,
     description: String,
+}
+
+impl Store {
+    /// Every port of one adapter that implements them all.
+    fn of<S>(store: Arc<S>, description: String) -> Self
+    where
+        S: UserRepository
+            + SessionRepository
+            + DataRepository
+            + ApiRepository
+            + ApiKeyRepository
+            + RecordRepository
+            + 'static,
+    {
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            data: store.clone(),
+            apis: store.clone(),
+            api_keys: store.clone(),
+            records: store,
+            description,
+        }
+    }
 }
 
 async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
@@ -62,12 +93,8 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
             let store = Arc::new(
                 EmbeddedStore::open(&settings.database.path).map_err(StartupError::Store)?,
             );
-            Ok(Store {
-                users: store.clone(),
-                sessions: store.clone(),
-                data: store,
-                description: format!("embedded store in {}", settings.database.path.display()),
-            })
+            let description = format!("embedded store in {}", settings.database.path.display());
+            Ok(Store::of(store, description))
         }
         Some(url) if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") => {
             let store = MongoStore::connect(&MongoSettings {
@@ -80,12 +107,8 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
             .await
             .map_err(StartupError::Store)?;
             let store = Arc::new(store);
-            Ok(Store {
-                users: store.clone(),
-                sessions: store.clone(),
-                data: store,
-                description: format!("MongoDB database '{}'", settings.database.name),
-            })
+            let description = format!("MongoDB database '{}'", settings.database.name);
+            Ok(Store::of(store, description))
         }
         Some(url) => {
             // Name only the scheme: the rest of a URL may hold a password.
@@ -128,6 +151,26 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
     ));
     let hasher = Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
     let data = Arc::new(DataService::new(store.data.clone(), clock.clone()));
+    let record_settings = RecordServiceSettings {
+        revocation_cache_ttl: Duration::seconds(
+            i64::try_from(auth.revocation_cache_ttl_secs.min(86_400)).unwrap_or(2),
+        ),
+        ..RecordServiceSettings::default()
+    };
+    let verified_keys = Arc::new(BoundedCache::new(
+        record_settings.key_cache_capacity,
+        record_settings.revocation_cache_ttl,
+    ));
+    let ports = ApiPorts {
+        apis: store.apis.clone(),
+        keys: store.api_keys.clone(),
+        records: store.records.clone(),
+        schemas: Arc::new(JsonSchemaValidator),
+        secrets: Arc::new(OsSecrets),
+        clock: clock.clone(),
+    };
+    let apis = Arc::new(ApiService::new(ports.clone(), verified_keys.clone()));
+    let records = Arc::new(RecordService::new(ports, verified_keys, record_settings));
     let accounts = AccountService::new(
         store.users.clone(),
         hasher,
@@ -135,11 +178,14 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         Arc::new(LoginThrottle::new(auth.throttle.into())),
         clock,
     )
-    .erasing(data.clone());
+    .erasing(data.clone())
+    .erasing(apis.clone());
     let state = AppState {
         accounts,
         sessions,
         data,
+        apis,
+        records,
         store_probe: store.users,
     };
     Ok((state, store.description))

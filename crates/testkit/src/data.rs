@@ -6,7 +6,7 @@ use keygate_domain::{ConflictKind, Error, Id};
 use serde_json::{json, Value};
 
 use crate::fixtures::now;
-use crate::Stores;
+use crate::{case, Case, Stores};
 
 fn entry(user_id: &Id, key: &str, value: Value) -> DataEntry {
     DataEntry {
@@ -23,7 +23,7 @@ fn key(text: &str) -> DataKey {
 }
 
 /// An inserted entry is found again; a second insert of its key is a key conflict.
-pub async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
+async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
     let user = Id::generate(1);
     let first = entry(&user, "colour", json!("blue"));
     stores.data.insert(&first).await.unwrap();
@@ -57,7 +57,7 @@ pub async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
 }
 
 /// Two users' keys never meet, even when equal.
-pub async fn data_keys_are_private_to_their_owner(stores: Stores) {
+async fn data_keys_are_private_to_their_owner(stores: Stores) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     stores
         .data
@@ -90,7 +90,7 @@ pub async fn data_keys_are_private_to_their_owner(stores: Stores) {
 }
 
 /// Every kind of JSON value, and every kind of key, comes back exactly as stored.
-pub async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
+async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
     let user = Id::generate(1);
     let values = [
         json!(9_007_199_254_740_992_i64),
@@ -139,7 +139,7 @@ pub async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
 }
 
 /// Replacing a value keeps the creation time and stamps the change; a missing key is `None`.
-pub async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
+async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
     let user = Id::generate(1);
     let original = entry(&user, "k", json!({"v": 1}));
     stores.data.insert(&original).await.unwrap();
@@ -175,7 +175,7 @@ pub async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
 }
 
 /// Deleting removes the key once; a second delete finds nothing.
-pub async fn data_delete_removes_once(stores: Stores) {
+async fn data_delete_removes_once(stores: Stores) {
     let user = Id::generate(1);
     stores
         .data
@@ -193,7 +193,7 @@ pub async fn data_delete_removes_once(stores: Stores) {
 }
 
 /// Listing walks keys in byte order, after a given key, within a prefix, up to a limit.
-pub async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
+async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
     let user = Id::generate(1);
     let other = Id::generate(1);
     for name in ["b", "a/2", "a/10", "a", "ab", "a/1", "é", "Z", "a0"] {
@@ -267,7 +267,7 @@ pub async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
 }
 
 /// Erasing a user's data spares everyone else's.
-pub async fn data_delete_all_spares_other_users(stores: Stores) {
+async fn data_delete_all_spares_other_users(stores: Stores) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     for name in ["x", "y", "z"] {
         stores
@@ -295,7 +295,7 @@ pub async fn data_delete_all_spares_other_users(stores: Stores) {
 }
 
 /// Of racing inserts of one key, exactly one wins.
-pub async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
+async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
     let user = Id::generate(1);
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -312,3 +312,15 @@ pub async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
     }
     assert_eq!(won, 1);
 }
+
+/// Every case of this module; a case left out of this list fails the build (dead code).
+pub(crate) const CASES: &[Case] = &[
+    case!(data_insert_then_find_and_refuse_a_duplicate),
+    case!(data_keys_are_private_to_their_owner),
+    case!(data_values_and_keys_round_trip_exactly),
+    case!(data_replace_changes_the_value_and_update_time),
+    case!(data_delete_removes_once),
+    case!(data_list_in_key_order_with_prefix_and_after),
+    case!(data_delete_all_spares_other_users),
+    case!(data_racing_inserts_of_one_key_have_one_winner),
+];

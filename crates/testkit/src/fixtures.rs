@@ -2,6 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::accounts::{Email, Role, User, Username};
+use keygate_domain::apis::{
+    ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
+};
+use keygate_domain::records::Record;
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::Id;
@@ -50,5 +54,64 @@ pub fn refresh_token(session: &Session, digest: &str) -> RefreshToken {
         issued_at: now(),
         expires_at: session.expires_at,
         used_at: None,
+    }
+}
+
+/// A new API of `owner` called `name` with one endpoint, `items`, accepting any object.
+pub fn api(owner: &Id, name: &str) -> ApiDefinition {
+    let now = now();
+    ApiDefinition {
+        id: Id::generate_ordered(Utc::now()),
+        owner_id: owner.clone(),
+        name: ApiName::parse(name).unwrap(),
+        display_name: DisplayName::new(name, "api_name").unwrap(),
+        endpoints: vec![Endpoint {
+            name: EndpointName::new("items", "endpoint").unwrap(),
+            schema: serde_json::json!({"type": "object"}),
+        }],
+        created_at: now,
+        updated_at: now,
+        revision: 1,
+    }
+}
+
+/// A new read-write key of `api` with this public id and digest, never expiring.
+pub fn api_key(api: &ApiDefinition, public_id: &str, digest: &str) -> ApiKey {
+    ApiKey {
+        id: Id::generate_ordered(Utc::now()),
+        api_id: api.id.clone(),
+        owner_id: api.owner_id.clone(),
+        public_id: public_id.to_owned(),
+        digest: SecretDigest(digest.to_owned()),
+        scopes: Scopes::ALL,
+        created_at: now(),
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
+/// The endpoint name `name`.
+pub fn endpoint(name: &str) -> EndpointName {
+    EndpointName::new(name, "endpoint").unwrap()
+}
+
+/// A new record of `api` at `endpoint` holding `data` (an object); its id sorts after every
+/// record made before it by this function.
+pub fn record(api: &ApiDefinition, endpoint_name: &str, data: serde_json::Value) -> Record {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static TICK: AtomicI64 = AtomicI64::new(0);
+    let serde_json::Value::Object(data) = data else {
+        panic!("a record is an object")
+    };
+    let tick = TICK.fetch_add(1, Ordering::Relaxed);
+    let now = now();
+    Record {
+        id: Id::generate_ordered(now + Duration::microseconds(tick % 900_000)),
+        api_id: api.id.clone(),
+        endpoint: endpoint(endpoint_name),
+        data,
+        created_at: now,
+        updated_at: now,
+        revision: 1,
     }
 }

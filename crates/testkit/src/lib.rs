@@ -2,19 +2,29 @@
 //! the domain's port traits. Each adapter runs all of it with [`conformance_tests!`], so
 //! whatever one store does, every other store does too.
 //!
+//! Adding a case is enough to run it: each module lists its cases once in `CASES`, and this
+//! crate denies dead code, so a case that is written but not listed fails the build.
+//!
 //! A dev-only crate: depends on `keygate-domain` and nothing else of the workspace.
 #![warn(missing_docs)]
+#![deny(dead_code)]
 #![allow(clippy::unwrap_used)] // assertions in a test suite: a panic is the failure report
 
-pub mod data;
+mod apis;
+mod data;
 pub mod fixtures;
-pub mod sessions;
-pub mod users;
+mod records;
+mod sessions;
+mod users;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use keygate_domain::accounts::UserRepository;
+use keygate_domain::apis::{ApiKeyRepository, ApiRepository};
 use keygate_domain::data::DataRepository;
+use keygate_domain::records::RecordRepository;
 use keygate_domain::sessions::SessionRepository;
 
 /// One fresh, empty store seen through every port it implements.
@@ -26,46 +36,108 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionRepository>,
     /// The key-value port.
     pub data: Arc<dyn DataRepository>,
+    /// The API-definition port.
+    pub apis: Arc<dyn ApiRepository>,
+    /// The API-key port.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
+    /// The record port.
+    pub records: Arc<dyn RecordRepository>,
 }
 
-/// Expands to one `#[tokio::test]` per conformance case. `$fresh` is an expression that
-/// evaluates to a future of a fresh, empty [`Stores`].
+/// A boxed future of one case's run.
+pub type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One conformance case: its name and how to run it on a fresh store.
+#[derive(Clone, Copy)]
+pub struct Case {
+    /// `module::function`, as failures name it.
+    pub name: &'static str,
+    /// Runs the case; a panic is its failure.
+    pub run: fn(Stores) -> CaseFuture,
+}
+
+/// A [`Case`] for the async function `$case(stores: Stores)` of the current module.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! case {
+    ($case:ident) => {
+        $crate::Case {
+            name: concat!(module_path!(), "::", stringify!($case)),
+            run: |stores| Box::pin($case(stores)),
+        }
+    };
+}
+
+/// Every case of the suite. A module left out here fails the build (its `CASES` is dead code).
+pub fn all_cases() -> Vec<Case> {
+    [
+        users::CASES,
+        sessions::CASES,
+        data::CASES,
+        apis::CASES,
+        records::CASES,
+    ]
+    .concat()
+}
+
+/// Runs every case (or those whose name contains `KEYGATE_CASE`, when set), each on a fresh
+/// store from `fresh` and in a task of its own, a few at a time; then panics naming every case
+/// that failed, with its message. Prints one line per case.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Stores>,
+{
+    const AT_ONCE: usize = 4;
+    let only = std::env::var("KEYGATE_CASE").ok();
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+        .collect();
+    assert!(!cases.is_empty(), "no conformance case matches {only:?}");
+    let mut failures = Vec::new();
+    for batch in cases.chunks(AT_ONCE) {
+        let mut running = Vec::new();
+        for case in batch {
+            let stores = fresh().await;
+            running.push((case.name, tokio::spawn((case.run)(stores))));
+        }
+        for (name, task) in running {
+            match task.await {
+                Ok(()) => println!("conformance case {name} ... ok"),
+                Err(error) => {
+                    let message = match error.try_into_panic() {
+                        Ok(panic) => panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                            .unwrap_or_else(|| "panicked".to_owned()),
+                        Err(error) => error.to_string(),
+                    };
+                    println!("conformance case {name} ... FAILED");
+                    failures.push(format!("{name}: {message}"));
+                }
+            }
+        }
+    }
+    println!("{} conformance cases run", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} conformance cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Expands to one test that runs every case of the suite on fresh stores from `$fresh`, an
+/// expression that evaluates to a future of a fresh, empty [`Stores`].
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@cases $fresh;
-            users::insert_then_find_by_id_email_and_username,
-            users::duplicate_email_is_a_conflict_on_email,
-            users::duplicate_username_is_a_conflict_whatever_its_case,
-            users::racing_inserts_of_one_email_have_one_winner,
-            users::update_moves_unique_keys_and_guards_them,
-            users::update_of_a_missing_user_is_not_found,
-            users::delete_frees_email_and_username,
-            users::list_pages_in_id_order,
-            users::ping_succeeds_on_a_healthy_store,
-            sessions::created_session_and_token_can_be_found,
-            sessions::rotation_spends_a_token_exactly_once,
-            sessions::racing_rotations_have_one_winner,
-            sessions::revoke_marks_one_session,
-            sessions::revoke_all_keeps_the_named_session,
-            sessions::delete_all_forgets_sessions_and_tokens,
-            sessions::purge_removes_only_what_has_expired,
-            data::data_insert_then_find_and_refuse_a_duplicate,
-            data::data_keys_are_private_to_their_owner,
-            data::data_values_and_keys_round_trip_exactly,
-            data::data_replace_changes_the_value_and_update_time,
-            data::data_delete_removes_once,
-            data::data_list_in_key_order_with_prefix_and_after,
-            data::data_delete_all_spares_other_users,
-            data::data_racing_inserts_of_one_key_have_one_winner,
-        );
-    };
-    (@cases $fresh:expr; $($module:ident :: $case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                $crate::$module::$case($fresh.await).await;
-            }
-        )*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn conformance_suite() {
+            $crate::run_all(|| $fresh).await;
+        }
     };
 }

@@ -5,10 +5,10 @@ use keygate_domain::security::SecretDigest;
 use keygate_domain::Id;
 
 use crate::fixtures::{now, refresh_token, session};
-use crate::Stores;
+use crate::{case, Case, Stores};
 
 /// A created session and its first refresh token can be read back.
-pub async fn created_session_and_token_can_be_found(stores: Stores) {
+async fn created_session_and_token_can_be_found(stores: Stores) {
     let s = session(&Id::generate(1));
     let t = refresh_token(&s, "digest-1");
     stores.sessions.create(&s, &t).await.unwrap();
@@ -24,7 +24,7 @@ pub async fn created_session_and_token_can_be_found(stores: Stores) {
 }
 
 /// A token can be rotated once; the second rotation of it fails and stores nothing.
-pub async fn rotation_spends_a_token_exactly_once(stores: Stores) {
+async fn rotation_spends_a_token_exactly_once(stores: Stores) {
     let s = session(&Id::generate(1));
     let first = refresh_token(&s, "digest-1");
     stores.sessions.create(&s, &first).await.unwrap();
@@ -72,7 +72,7 @@ pub async fn rotation_spends_a_token_exactly_once(stores: Stores) {
 }
 
 /// Of many concurrent rotations of one token, exactly one succeeds.
-pub async fn racing_rotations_have_one_winner(stores: Stores) {
+async fn racing_rotations_have_one_winner(stores: Stores) {
     let s = session(&Id::generate(1));
     let first = refresh_token(&s, "digest-0");
     stores.sessions.create(&s, &first).await.unwrap();
@@ -100,7 +100,7 @@ pub async fn racing_rotations_have_one_winner(stores: Stores) {
 }
 
 /// Revoking marks the session with the time; revoking again changes nothing.
-pub async fn revoke_marks_one_session(stores: Stores) {
+async fn revoke_marks_one_session(stores: Stores) {
     let user_id = Id::generate(1);
     let (a, b) = (session(&user_id), session(&user_id));
     stores
@@ -144,7 +144,7 @@ pub async fn revoke_marks_one_session(stores: Stores) {
 }
 
 /// Revoking all of a user's sessions spares the one named and other users' sessions.
-pub async fn revoke_all_keeps_the_named_session(stores: Stores) {
+async fn revoke_all_keeps_the_named_session(stores: Stores) {
     let user_id = Id::generate(1);
     let other_user = Id::generate(1);
     let (a, b, c) = (session(&user_id), session(&user_id), session(&user_id));
@@ -187,7 +187,7 @@ pub async fn revoke_all_keeps_the_named_session(stores: Stores) {
 }
 
 /// Deleting a user's sessions removes them and every refresh token they issued.
-pub async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
+async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
     let user_id = Id::generate(1);
     let other_user = Id::generate(1);
     let s = session(&user_id);
@@ -228,7 +228,7 @@ pub async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
 }
 
 /// Purging removes ended sessions and tokens, and nothing that is still valid.
-pub async fn purge_removes_only_what_has_expired(stores: Stores) {
+async fn purge_removes_only_what_has_expired(stores: Stores) {
     let user_id = Id::generate(1);
     let mut ended = session(&user_id);
     ended.created_at = now() - Duration::days(31);
@@ -277,3 +277,14 @@ pub async fn purge_removes_only_what_has_expired(stores: Stores) {
     stores.sessions.delete_all_for_user(&user_id).await.unwrap();
     assert_eq!(stores.sessions.find(&live.id).await.unwrap(), None);
 }
+
+/// Every case of this module; a case left out of this list fails the build (dead code).
+pub(crate) const CASES: &[Case] = &[
+    case!(created_session_and_token_can_be_found),
+    case!(rotation_spends_a_token_exactly_once),
+    case!(racing_rotations_have_one_winner),
+    case!(revoke_marks_one_session),
+    case!(revoke_all_keeps_the_named_session),
+    case!(delete_all_forgets_sessions_and_tokens),
+    case!(purge_removes_only_what_has_expired),
+];

@@ -1,13 +1,13 @@
 //! Conformance cases of the account store.
 
 use keygate_domain::accounts::{Email, Username};
-use keygate_domain::{ConflictKind, Error, Id, PageRequest};
+use keygate_domain::{ConflictKind, Error, Id};
 
 use crate::fixtures::user;
-use crate::Stores;
+use crate::{case, Case, Stores};
 
 /// An inserted account is found by id, by email and by username in any case.
-pub async fn insert_then_find_by_id_email_and_username(stores: Stores) {
+async fn insert_then_find_by_id_email_and_username(stores: Stores) {
     let alice = user("Alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     assert_eq!(
@@ -33,7 +33,7 @@ pub async fn insert_then_find_by_id_email_and_username(stores: Stores) {
 }
 
 /// A second account with a taken email is refused as an email conflict.
-pub async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
+async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
     stores
         .users
         .insert(&user("alice", "same@example.com"))
@@ -53,7 +53,7 @@ pub async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
 }
 
 /// Usernames are unique case-insensitively.
-pub async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) {
+async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) {
     stores
         .users
         .insert(&user("Alice", "a1@example.com"))
@@ -73,7 +73,7 @@ pub async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) 
 }
 
 /// Sixteen concurrent inserts of one email: exactly one succeeds, the rest conflict.
-pub async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
+async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
     let mut tasks = Vec::new();
     for i in 0..16 {
         let users = stores.users.clone();
@@ -95,7 +95,7 @@ pub async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
 }
 
 /// Changing email and username frees the old ones and claims the new ones.
-pub async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
+async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
     let mut alice = user("alice", "alice@example.com");
     let bob = user("bob", "bob@example.com");
     stores.users.insert(&alice).await.unwrap();
@@ -131,7 +131,7 @@ pub async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
 }
 
 /// Updating an account that does not exist is `NotFound`.
-pub async fn update_of_a_missing_user_is_not_found(stores: Stores) {
+async fn update_of_a_missing_user_is_not_found(stores: Stores) {
     let ghost = user("ghost", "ghost@example.com");
     assert!(matches!(
         stores.users.update(&ghost).await,
@@ -140,7 +140,7 @@ pub async fn update_of_a_missing_user_is_not_found(stores: Stores) {
 }
 
 /// A deleted account's email and username can be registered again.
-pub async fn delete_frees_email_and_username(stores: Stores) {
+async fn delete_frees_email_and_username(stores: Stores) {
     let alice = user("alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     assert!(stores.users.delete(&alice.id).await.unwrap());
@@ -154,7 +154,7 @@ pub async fn delete_frees_email_and_username(stores: Stores) {
 }
 
 /// Listing walks every account once, in id order, page by page.
-pub async fn list_pages_in_id_order(stores: Stores) {
+async fn list_pages_in_id_order(stores: Stores) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let u = user(&format!("user{i}"), &format!("user{i}@example.com"));
@@ -162,22 +162,32 @@ pub async fn list_pages_in_id_order(stores: Stores) {
         stores.users.insert(&u).await.unwrap();
     }
     ids.sort();
-    let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut seen: Vec<Id> = Vec::new();
     loop {
-        let page = PageRequest::new(Some(2), cursor).unwrap();
-        let result = stores.users.list(&page).await.unwrap();
-        assert!(result.items.len() <= 2);
-        seen.extend(result.items.into_iter().map(|u| u.id));
-        match result.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
+        let page = stores.users.list(seen.last().cloned(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        if page.is_empty() {
+            break;
         }
+        seen.extend(page.into_iter().map(|u| u.id));
     }
     assert_eq!(seen, ids);
 }
 
 /// A healthy store answers `ping`.
-pub async fn ping_succeeds_on_a_healthy_store(stores: Stores) {
+async fn ping_succeeds_on_a_healthy_store(stores: Stores) {
     stores.users.ping().await.unwrap();
 }
+
+/// Every case of this module; a case left out of this list fails the build (dead code).
+pub(crate) const CASES: &[Case] = &[
+    case!(insert_then_find_by_id_email_and_username),
+    case!(duplicate_email_is_a_conflict_on_email),
+    case!(duplicate_username_is_a_conflict_whatever_its_case),
+    case!(racing_inserts_of_one_email_have_one_winner),
+    case!(update_moves_unique_keys_and_guards_them),
+    case!(update_of_a_missing_user_is_not_found),
+    case!(delete_frees_email_and_username),
+    case!(list_pages_in_id_order),
+    case!(ping_succeeds_on_a_healthy_store),
+];

@@ -4,7 +4,7 @@ use keygate_tests::{store_tests, Store, TestApp};
 
 fn unknown_routes_are_404_in_the_envelope(store: Store) {
     let app = TestApp::spawn(store);
-    for path in ["/nope", "/v1/nope", "/v1", "/api/nothing/here"] {
+    for path in ["/nope", "/v1/nope", "/v1", "/api/a/b/c/d"] {
         app.get(path, None).expect_error(404, "not_found");
     }
 }

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use super::model::{Email, User, Username};
 use crate::error::Result;
 use crate::id::Id;
-use crate::paging::{Page, PageRequest};
 
 /// Stores accounts. Email and username (case-insensitive) are unique: the store itself decides
 /// uniqueness atomically and answers `Error::Conflict(Email | Username)`.
@@ -25,8 +24,8 @@ pub trait UserRepository: Send + Sync {
     async fn update(&self, user: &User) -> Result<()>;
     /// Removes an account; false if there was none.
     async fn delete(&self, id: &Id) -> Result<bool>;
-    /// Accounts in id order, one page at a time (the cursor is the last id seen).
-    async fn list(&self, page: &PageRequest) -> Result<Page<User>>;
+    /// Up to `limit` accounts in id order, starting after the id `after` if given.
+    async fn list(&self, after: Option<Id>, limit: usize) -> Result<Vec<User>>;
     /// Succeeds when the store can serve requests (for `/ready`).
     async fn ping(&self) -> Result<()>;
 }

@@ -378,7 +378,8 @@ impl AccountService {
         page: &PageRequest,
     ) -> Result<UserListing> {
         let caller = self.profile(principal).await?;
-        let users = self.users.list(page).await?;
+        let users = self.users.list(page.after_id()?, page.limit() + 1).await?;
+        let users = Page::from_overfetch(users, page.limit(), |u| u.id.to_string());
         Ok(match caller.role {
             Role::Admin => UserListing::Full(users),
             Role::User => UserListing::UsernamesOnly(

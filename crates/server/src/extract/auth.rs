@@ -4,10 +4,39 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use keygate_domain::apis::API_KEY_PREFIX;
+use keygate_domain::records::Caller;
 use keygate_domain::sessions::Principal;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Whoever calls a record route: an API key, a checked access token, or nobody. A key wins
+/// over a token; a token that is present but invalid is refused here (401 `unauthorized`).
+#[derive(Debug, Clone)]
+pub struct RecordCaller(pub Caller);
+
+impl FromRequest for RecordCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = api_key(req.headers());
+        let token = access_token(req.headers());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = match (key, token) {
+                (Some(key), _) => Caller::Key(key),
+                (None, Some(token)) => {
+                    let state = state.ok_or_else(ApiError::internal)?;
+                    Caller::User(state.sessions.authenticate(&token).await?)
+                }
+                (None, None) => Caller::Anonymous,
+            };
+            Ok(RecordCaller(caller))
+        })
+    }
+}
 
 /// An authenticated caller: a valid access token of a still-active session.
 #[derive(Debug, Clone)]
@@ -21,13 +50,16 @@ pub fn access_token(headers: &HeaderMap) -> Option<String> {
         match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
                 let token = token.trim();
-                if !token.is_empty() {
+                if !token.is_empty() && !token.starts_with(API_KEY_PREFIX) {
                     return Some(token.to_owned());
                 }
             }
             Some(_) => {}
             // A lone scheme word is an empty credential, not a bare token.
-            None if !value.is_empty() && !value.eq_ignore_ascii_case("bearer") => {
+            None if !value.is_empty()
+                && !value.eq_ignore_ascii_case("bearer")
+                && !value.starts_with(API_KEY_PREFIX) =>
+            {
                 return Some(value.to_owned())
             }
             None => {}
@@ -39,6 +71,37 @@ pub fn access_token(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
+}
+
+/// The API key of a request: `X-API-Key: <key>`, or `Authorization: ApiKey <key>`. Any
+/// other `Authorization` credential that looks like a Keygate key (`kg_…`, bare or after
+/// `Bearer`) counts too, as clients of key-based services often send keys that way.
+pub fn api_key(headers: &HeaderMap) -> Option<String> {
+    if let Some(key) = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        return Some(key.to_owned());
+    }
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let credential = match value.split_once(' ') {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("apikey") || scheme.eq_ignore_ascii_case("bearer") =>
+        {
+            let rest = rest.trim();
+            if scheme.eq_ignore_ascii_case("apikey") || rest.starts_with(API_KEY_PREFIX) {
+                rest
+            } else {
+                return None;
+            }
+        }
+        Some(_) => return None,
+        None if value.starts_with(API_KEY_PREFIX) => value,
+        None => return None,
+    };
+    Some(credential.to_owned()).filter(|c| !c.is_empty())
 }
 
 /// The client's address, the key of per-address throttling. Forwarding headers are not
@@ -98,6 +161,28 @@ mod tests {
             access_token(&headers(&[("x-access-token", "xyz")])).as_deref(),
             Some("xyz")
         );
+    }
+
+    #[test]
+    fn reads_api_keys_from_their_headers() {
+        let key = "kg_abcd1234_secret";
+        for pairs in [
+            [("x-api-key", "kg_abcd1234_secret")],
+            [("authorization", "ApiKey kg_abcd1234_secret")],
+            [("authorization", "apikey  kg_abcd1234_secret ")],
+            [("authorization", "Bearer kg_abcd1234_secret")],
+            [("authorization", "kg_abcd1234_secret")],
+        ] {
+            let headers = headers(&pairs);
+            assert_eq!(api_key(&headers).as_deref(), Some(key), "{pairs:?}");
+            assert_eq!(access_token(&headers), None, "{pairs:?}");
+        }
+        assert_eq!(
+            api_key(&headers(&[("authorization", "Bearer a.b.c")])),
+            None
+        );
+        assert_eq!(api_key(&headers(&[("authorization", "ApiKey ")])), None);
+        assert_eq!(api_key(&headers(&[("x-api-key", " ")])), None);
     }
 
     #[test]

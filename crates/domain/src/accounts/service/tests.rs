@@ -504,12 +504,10 @@ async fn user_list_shows_usernames_to_users_and_profiles_to_admins() {
         users
             .expect_find_by_id()
             .returning(move |_| Ok(Some(stored_user(role))));
-        users.expect_list().returning(|_| {
-            Ok(Page {
-                items: vec![stored_user(Role::User)],
-                next_cursor: None,
-            })
-        });
+        users
+            .expect_list()
+            .with(eq(None), eq(PageRequest::first().limit() + 1))
+            .returning(|_, _| Ok(vec![stored_user(Role::User)]));
         let listing = service(users, MockPasswordHasher::new())
             .list_users(&principal(), &PageRequest::first())
             .await

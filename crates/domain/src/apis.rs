@@ -1,0 +1,16 @@
+//! User-defined APIs: named endpoints, each guarded by a JSON Schema, and the API keys that
+//! write and read their records.
+
+mod keys;
+mod model;
+mod ports;
+mod service;
+
+pub use keys::{ApiKey, ApiKeyText, Scope, Scopes, API_KEY_PREFIX};
+pub use model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
+pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockApiKeyRepository, MockApiRepository};
+pub use service::{
+    ApiChanges, ApiService, ApiView, CreatedApi, IssuedKey, KeyRequest, NewApi, MAX_ENDPOINTS,
+};

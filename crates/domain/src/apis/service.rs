@@ -1,0 +1,590 @@
+//! The API-definition and API-key use cases.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::keys::{ApiKey, ApiKeyText, Scopes};
+use super::model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
+use super::ports::{ApiKeyRepository, ApiPorts, ApiRepository};
+use crate::accounts::UserDataEraser;
+use crate::cache::BoundedCache;
+use crate::clock::Clock;
+use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
+use crate::id::Id;
+use crate::paging::{Page, PageRequest};
+use crate::records::{json_pointer, RecordRepository};
+use crate::schema::{check_bounds, SchemaValidator};
+use crate::security::SecretGenerator;
+use crate::sessions::Principal;
+
+/// The most endpoints one API may have.
+pub const MAX_ENDPOINTS: usize = 64;
+/// How many records one deletion batch removes.
+const DELETE_BATCH: usize = 500;
+/// How many names a creation tries before giving up (each after the first with a new suffix).
+const NAME_ATTEMPTS: usize = 12;
+/// How often a change retries after losing a race for the same API.
+const CHANGE_ATTEMPTS: usize = 16;
+
+/// A creation request as the client sent it; every field is checked by [`ApiService::create`].
+#[derive(Debug, Clone, Default)]
+pub struct NewApi {
+    /// The requested name (`api_name`), shown as the display name and slugged into the unique name.
+    pub api_name: Option<Value>,
+    /// The endpoint names (`endpoints`).
+    pub endpoints: Option<Value>,
+    /// One schema per endpoint (`json_schema`).
+    pub json_schema: Option<Value>,
+}
+
+/// A change request: new display name, endpoints to add, schemas to add or replace.
+#[derive(Debug, Clone, Default)]
+pub struct ApiChanges {
+    /// A new display name (`display_name`, or `api_name`); the unique name never changes.
+    pub display_name: Option<Value>,
+    /// Endpoints to add (`endpoints`); ones the API has already are left as they are.
+    pub endpoints: Option<Value>,
+    /// Schemas by endpoint (`json_schema`): for new endpoints, or replacing existing ones.
+    pub json_schema: Option<Value>,
+}
+
+/// A request for another key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    /// `["read"]`, `["write"]` or both (the default).
+    pub scopes: Option<Value>,
+    /// An RFC 3339 time in the future after which the key stops working; none by default.
+    pub expires_at: Option<Value>,
+}
+
+/// A key just issued: the stored key and its text, which is shown this once and never again.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    /// The key as stored.
+    pub key: ApiKey,
+    /// The whole key, `kg_<public id>_<secret>`.
+    pub text: String,
+}
+
+/// An API just created, with its first key.
+#[derive(Debug, Clone)]
+pub struct CreatedApi {
+    /// The new API.
+    pub api: ApiDefinition,
+    /// Its first key (read and write).
+    pub key: IssuedKey,
+}
+
+/// An API as its owner sees it: the definition and every key (never a secret).
+#[derive(Debug, Clone)]
+pub struct ApiView {
+    /// The definition.
+    pub api: ApiDefinition,
+    /// Its keys, revoked ones included.
+    pub keys: Vec<ApiKey>,
+}
+
+/// A field counts as given when it is neither absent, `null` nor an empty string.
+fn present(value: Option<Value>) -> Option<Value> {
+    value.filter(|v| !v.is_null() && v.as_str() != Some(""))
+}
+
+/// The API-definition use cases.
+pub struct ApiService {
+    apis: Arc<dyn ApiRepository>,
+    keys: Arc<dyn ApiKeyRepository>,
+    records: Arc<dyn RecordRepository>,
+    schemas: Arc<dyn SchemaValidator>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+    verified_keys: Arc<BoundedCache<String, ApiKey>>,
+}
+
+impl ApiService {
+    /// Wires the service to its ports. `verified_keys` is the cache the record service trusts;
+    /// a revocation here removes the key from it at once.
+    pub fn new(ports: ApiPorts, verified_keys: Arc<BoundedCache<String, ApiKey>>) -> Self {
+        Self {
+            apis: ports.apis,
+            keys: ports.keys,
+            records: ports.records,
+            schemas: ports.schemas,
+            secrets: ports.secrets,
+            clock: ports.clock,
+            verified_keys,
+        }
+    }
+
+    /// Creates an API with a unique name derived from the requested one, and its first key.
+    /// Reports every broken rule at once, each named by its JSON pointer.
+    pub async fn create(&self, owner: &Principal, form: NewApi) -> Result<CreatedApi> {
+        let (api_name, endpoints, json_schema) = (
+            present(form.api_name),
+            present(form.endpoints),
+            present(form.json_schema),
+        );
+        let missing: Vec<String> = [
+            ("api_name", api_name.is_none()),
+            ("endpoints", endpoints.is_none()),
+            ("json_schema", json_schema.is_none()),
+        ]
+        .into_iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        let (Some(api_name), Some(endpoints), Some(json_schema)) =
+            (api_name, endpoints, json_schema)
+        else {
+            return Err(Error::MissingParameters(missing));
+        };
+
+        let mut violations = Violations::default();
+        let display_name = violations.keep(display_name(&api_name, "api_name"));
+        let names = endpoint_list(&endpoints, &[], &mut violations);
+        let schemas = violations.keep(schema_object(json_schema));
+        let mut endpoints = Vec::new();
+        if let Some(mut schemas) = schemas {
+            for name in &names {
+                match schemas.shift_remove(name.as_str()) {
+                    Some(schema) => endpoints.push(Endpoint {
+                        name: name.clone(),
+                        schema,
+                    }),
+                    None => violations.push(FieldViolation::new(
+                        json_pointer("/json_schema", name.as_str()),
+                        "is missing: every endpoint needs a schema",
+                    )),
+                }
+            }
+            for extra in schemas.keys() {
+                violations.push(FieldViolation::new(
+                    json_pointer("/json_schema", extra),
+                    "is not one of the endpoints",
+                ));
+            }
+        }
+        for endpoint in &endpoints {
+            self.check_schema(endpoint, &mut violations).await;
+        }
+        violations.finish()?;
+        let Some(display_name) = display_name else {
+            return Err(Error::Internal(
+                "display name accepted without a value".into(),
+            ));
+        };
+
+        let now = self.clock.now();
+        let mut api = ApiDefinition {
+            id: Id::generate_ordered(now),
+            owner_id: owner.user_id.clone(),
+            name: ApiName::slug_of(display_name.as_str()),
+            display_name,
+            endpoints,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        let base = api.name.clone();
+        if base.is_reserved() {
+            api.name = base.with_suffix(&self.suffix()?);
+        }
+        let mut attempts = 0;
+        loop {
+            match self.apis.insert(&api).await {
+                Ok(()) => break,
+                Err(Error::Conflict(ConflictKind::ApiName)) if attempts < NAME_ATTEMPTS => {
+                    attempts += 1;
+                    api.name = base.with_suffix(&self.suffix()?);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let key = self.issue(&api, Scopes::ALL, None).await?;
+        Ok(CreatedApi { api, key })
+    }
+
+    /// The caller's APIs in creation order, with their keys.
+    pub async fn list(&self, owner: &Principal, page: &PageRequest) -> Result<Page<ApiView>> {
+        let apis = self
+            .apis
+            .list_for_owner(&owner.user_id, page.after_id()?, page.limit() + 1)
+            .await?;
+        let apis = Page::from_overfetch(apis, page.limit(), |a| a.id.to_string());
+        let mut views = Vec::with_capacity(apis.items.len());
+        for api in apis.items {
+            let keys = self.keys.list_for_api(&api.id).await?;
+            views.push(ApiView { api, keys });
+        }
+        Ok(Page {
+            items: views,
+            next_cursor: apis.next_cursor,
+        })
+    }
+
+    /// One of the caller's APIs, by id or name; anyone else's is not found.
+    pub async fn get(&self, owner: &Principal, api: &str) -> Result<ApiView> {
+        let api = self.owned(owner, api).await?;
+        let keys = self.keys.list_for_api(&api.id).await?;
+        Ok(ApiView { api, keys })
+    }
+
+    /// Adds endpoints, replaces schemas and renames the display name. Records already stored
+    /// stay as they are.
+    pub async fn change(
+        &self,
+        owner: &Principal,
+        api: &str,
+        changes: ApiChanges,
+    ) -> Result<ApiView> {
+        let display_name = present(changes.display_name)
+            .map(|name| display_name(&name, "display_name"))
+            .transpose()?;
+        let schemas = present(changes.json_schema)
+            .map(schema_object)
+            .transpose()?
+            .unwrap_or_default();
+        let additions = present(changes.endpoints);
+        let mut compiled = Violations::default();
+        for (name, schema) in &schemas {
+            // Names are checked against the API below; compile whatever could be an endpoint.
+            if let Ok(name) = EndpointName::new(name, &json_pointer("/json_schema", name)) {
+                let endpoint = Endpoint {
+                    name,
+                    schema: schema.clone(),
+                };
+                self.check_schema(&endpoint, &mut compiled).await;
+            }
+        }
+        compiled.finish()?;
+
+        for _ in 0..CHANGE_ATTEMPTS {
+            let current = self.owned(owner, api).await?;
+            let mut next = current.clone();
+            let mut violations = Violations::default();
+            let existing: Vec<EndpointName> =
+                current.endpoints.iter().map(|e| e.name.clone()).collect();
+            if let Some(additions) = &additions {
+                for name in endpoint_list(additions, &existing, &mut violations) {
+                    next.endpoints.push(Endpoint {
+                        name,
+                        schema: Value::Null,
+                    });
+                }
+            }
+            for (name, schema) in &schemas {
+                match next.endpoints.iter_mut().find(|e| e.name.as_str() == name) {
+                    Some(endpoint) => endpoint.schema = schema.clone(),
+                    None => violations.push(FieldViolation::new(
+                        json_pointer("/json_schema", name),
+                        "is not one of the endpoints (list new ones in endpoints)",
+                    )),
+                }
+            }
+            for endpoint in next.endpoints.iter().filter(|e| e.schema.is_null()) {
+                violations.push(FieldViolation::new(
+                    json_pointer("/json_schema", endpoint.name.as_str()),
+                    "is missing: every new endpoint needs a schema",
+                ));
+            }
+            violations.finish()?;
+            if let Some(name) = &display_name {
+                next.display_name = name.clone();
+            }
+            if next == current {
+                let keys = self.keys.list_for_api(&current.id).await?;
+                return Ok(ApiView { api: current, keys });
+            }
+            next.revision = current.revision + 1;
+            next.updated_at = self.clock.now().max(current.updated_at);
+            if self.apis.update(&next, current.revision).await? {
+                let keys = self.keys.list_for_api(&next.id).await?;
+                return Ok(ApiView { api: next, keys });
+            }
+        }
+        Err(Error::Conflict(ConflictKind::Other(
+            "a concurrent change to this API".into(),
+        )))
+    }
+
+    /// Deletes one of the caller's APIs with its keys and every record.
+    pub async fn delete(&self, owner: &Principal, api: &str) -> Result<()> {
+        let api = self.owned(owner, api).await?;
+        self.remove(&api).await
+    }
+
+    /// Issues another key for one of the caller's APIs.
+    pub async fn issue_key(
+        &self,
+        owner: &Principal,
+        api: &str,
+        request: KeyRequest,
+    ) -> Result<IssuedKey> {
+        let mut violations = Violations::default();
+        let scopes = match present(request.scopes) {
+            None => Some(Scopes::ALL),
+            Some(Value::Array(items)) => {
+                let names: Option<Vec<String>> = items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect();
+                match names {
+                    Some(names) => violations.keep(Scopes::parse(&names, "/scopes")),
+                    None => {
+                        violations.push(FieldViolation::new("/scopes", "must list scope names"));
+                        None
+                    }
+                }
+            }
+            Some(_) => {
+                violations.push(FieldViolation::new(
+                    "/scopes",
+                    "must be an array such as [\"read\", \"write\"]",
+                ));
+                None
+            }
+        };
+        let now = self.clock.now();
+        let expires_at = present(request.expires_at).and_then(|value| {
+            violations
+                .keep(future_time(&value, now))
+                .map(|time| time.with_timezone(&Utc))
+        });
+        violations.finish()?;
+        let Some(scopes) = scopes else {
+            return Err(Error::Internal("scopes accepted without a value".into()));
+        };
+        let api = self.owned(owner, api).await?;
+        self.issue(&api, scopes, expires_at).await
+    }
+
+    /// Revokes one key of one of the caller's APIs; it stops working at once on this instance,
+    /// and within the revocation TTL on every other.
+    pub async fn revoke_key(&self, owner: &Principal, api: &str, key_id: &str) -> Result<ApiKey> {
+        let api = self.owned(owner, api).await?;
+        let key_id = key_id.parse::<Id>().map_err(|_| Error::NotFound("key"))?;
+        let key = self
+            .keys
+            .revoke(&api.id, &key_id, self.clock.now())
+            .await?
+            .ok_or(Error::NotFound("key"))?;
+        self.verified_keys.remove(&key.public_id);
+        Ok(key)
+    }
+
+    /// Removes an API: keys first (so no key writes while records go), then records in
+    /// bounded batches, then the definition, then a last sweep for records written by the
+    /// owner meanwhile. A failure leaves the API in place, so the deletion can be retried.
+    async fn remove(&self, api: &ApiDefinition) -> Result<()> {
+        let keys = self.keys.list_for_api(&api.id).await?;
+        self.keys.delete_for_api(&api.id).await?;
+        for key in &keys {
+            self.verified_keys.remove(&key.public_id);
+        }
+        self.delete_records(&api.id).await?;
+        self.apis.delete(&api.id).await?;
+        self.delete_records(&api.id).await
+    }
+
+    async fn delete_records(&self, api_id: &Id) -> Result<()> {
+        while self
+            .records
+            .delete_batch_for_api(api_id, DELETE_BATCH)
+            .await?
+            > 0
+        {}
+        Ok(())
+    }
+
+    async fn owned(&self, owner: &Principal, api: &str) -> Result<ApiDefinition> {
+        let found = match ApiRef::parse(api) {
+            Some(ApiRef::Id(id)) => self.apis.find(&id).await?,
+            Some(ApiRef::Name(name)) => self.apis.find_by_name(&name).await?,
+            None => None,
+        };
+        found
+            .filter(|api| api.owner_id == owner.user_id)
+            .ok_or(Error::NotFound("API"))
+    }
+
+    async fn issue(
+        &self,
+        api: &ApiDefinition,
+        scopes: Scopes,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<IssuedKey> {
+        // 62^8 public ids: a collision is rare, and the store's unique index catches it.
+        for _ in 0..4 {
+            let now = self.clock.now();
+            let text =
+                ApiKeyText::from_parts(&self.secrets.new_public_id()?, &self.secrets.new_secret()?);
+            let key = ApiKey {
+                id: Id::generate_ordered(now),
+                api_id: api.id.clone(),
+                owner_id: api.owner_id.clone(),
+                public_id: text.public_id().to_owned(),
+                digest: self.secrets.digest(text.expose()),
+                scopes,
+                created_at: now,
+                expires_at,
+                revoked_at: None,
+            };
+            match self.keys.insert(&key).await {
+                Ok(()) => {
+                    return Ok(IssuedKey {
+                        key,
+                        text: text.expose().to_owned(),
+                    })
+                }
+                Err(Error::Conflict(_)) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Error::Internal("no free API key id after 4 tries".into()))
+    }
+
+    /// Four random characters of `a-z0-9` for a taken name.
+    fn suffix(&self) -> Result<String> {
+        Ok(self
+            .secrets
+            .new_public_id()?
+            .to_ascii_lowercase()
+            .chars()
+            .take(4)
+            .collect())
+    }
+
+    /// Checks one endpoint's schema: bounds, then the adapter's compilation.
+    async fn check_schema(&self, endpoint: &Endpoint, violations: &mut Violations) {
+        let at = json_pointer("/json_schema", endpoint.name.as_str());
+        let prefixed = |v: FieldViolation| FieldViolation {
+            field: format!("{at}{}", v.field),
+            message: v.message,
+        };
+        if !(endpoint.schema.is_object() || endpoint.schema.is_boolean()) {
+            violations.push(FieldViolation::new(
+                at.clone(),
+                "must be a JSON Schema (an object or a boolean)",
+            ));
+            return;
+        }
+        if let Err(violation) = check_bounds(&endpoint.schema) {
+            violations.push(prefixed(violation));
+            return;
+        }
+        if let Err(found) = self.schemas.compile(&endpoint.schema).await {
+            for violation in found {
+                violations.push(prefixed(violation));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl UserDataEraser for ApiService {
+    async fn erase_user_data(&self, user_id: &Id) -> Result<()> {
+        let mut after = None;
+        loop {
+            let apis = self.apis.list_for_owner(user_id, after, 100).await?;
+            let Some(last) = apis.last() else {
+                return Ok(());
+            };
+            after = Some(last.id.clone());
+            for api in &apis {
+                self.remove(api).await?;
+            }
+        }
+    }
+}
+
+fn display_name(value: &Value, field: &str) -> std::result::Result<DisplayName, FieldViolation> {
+    match value {
+        Value::String(text) => DisplayName::new(text, field),
+        _ => Err(FieldViolation::new(field, "must be a string")),
+    }
+}
+
+fn schema_object(value: Value) -> std::result::Result<Map<String, Value>, FieldViolation> {
+    match value {
+        Value::Object(schemas) => Ok(schemas),
+        _ => Err(FieldViolation::new(
+            "/json_schema",
+            "must be an object with one schema per endpoint",
+        )),
+    }
+}
+
+/// The valid, distinct, new endpoint names of an `endpoints` array; notes every bad one.
+/// Names already in `existing` are skipped silently (adding them again changes nothing).
+fn endpoint_list(
+    value: &Value,
+    existing: &[EndpointName],
+    violations: &mut Violations,
+) -> Vec<EndpointName> {
+    let Value::Array(items) = value else {
+        violations.push(FieldViolation::new(
+            "/endpoints",
+            "must be an array of endpoint names",
+        ));
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut names = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("/endpoints/{i}");
+        let Some(text) = item.as_str() else {
+            violations.push(FieldViolation::new(at, "must be a string"));
+            continue;
+        };
+        if !seen.insert(text) {
+            violations.push(FieldViolation::new(at, "is listed twice"));
+            continue;
+        }
+        if existing.iter().any(|e| e.as_str() == text) {
+            continue;
+        }
+        if let Some(name) = violations.keep(EndpointName::new(text, &at)) {
+            names.push(name);
+        }
+    }
+    if items.is_empty() && existing.is_empty() {
+        violations.push(FieldViolation::new(
+            "/endpoints",
+            format!("must list 1 to {MAX_ENDPOINTS} endpoints"),
+        ));
+    } else if existing.len() + names.len() > MAX_ENDPOINTS {
+        violations.push(FieldViolation::new(
+            "/endpoints",
+            format!("an API has at most {MAX_ENDPOINTS} endpoints"),
+        ));
+    }
+    names
+}
+
+fn future_time(
+    value: &Value,
+    now: DateTime<Utc>,
+) -> std::result::Result<DateTime<chrono::FixedOffset>, FieldViolation> {
+    let text = value.as_str().ok_or_else(|| {
+        FieldViolation::new(
+            "/expires_at",
+            "must be an RFC 3339 time such as 2030-01-01T00:00:00Z",
+        )
+    })?;
+    let time = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        FieldViolation::new(
+            "/expires_at",
+            "must be an RFC 3339 time such as 2030-01-01T00:00:00Z",
+        )
+    })?;
+    if time <= now {
+        return Err(FieldViolation::new("/expires_at", "must be in the future"));
+    }
+    Ok(time)
+}
+
+#[cfg(test)]
+mod tests;

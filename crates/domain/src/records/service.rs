@@ -1,0 +1,408 @@
+//! The record use cases: who may touch an endpoint, and what a record must be.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{Map, Value};
+
+use super::document::{check_field_names, merge_patch, MAX_RECORD_BYTES};
+use super::filter::{FieldFilter, MAX_FILTERS};
+use super::model::Record;
+use super::ports::RecordRepository;
+use crate::apis::{
+    ApiDefinition, ApiKey, ApiKeyRepository, ApiKeyText, ApiName, ApiPorts, ApiRepository,
+    Endpoint, Scope,
+};
+use crate::cache::BoundedCache;
+use crate::clock::Clock;
+use crate::error::{ConflictKind, Error, FieldViolation, Result};
+use crate::id::Id;
+use crate::paging::{Page, PageRequest};
+use crate::schema::{CompiledSchema, SchemaValidator};
+use crate::security::SecretGenerator;
+use crate::sessions::Principal;
+
+/// How often a write retries after losing a race for the same record before giving up.
+const MAX_WRITE_ATTEMPTS: usize = 32;
+
+/// A write that lost the race for its record every time it tried.
+fn lost_race() -> Error {
+    Error::Conflict(ConflictKind::Other(
+        "a concurrent change to this record".into(),
+    ))
+}
+
+/// Who is asking to touch an endpoint's records.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// Someone presenting an API key (`X-API-Key` or `Authorization: ApiKey`).
+    Key(String),
+    /// The owner's (or anyone's) access token, already checked.
+    User(Principal),
+    /// Nobody: no key and no token.
+    Anonymous,
+}
+
+/// Cache sizes and how long a verified key may be trusted without reading the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordServiceSettings {
+    /// How long another instance's revocation may go unnoticed (`auth.revocation_cache_ttl`).
+    pub revocation_cache_ttl: Duration,
+    /// How many verified keys are remembered.
+    pub key_cache_capacity: usize,
+    /// How many compiled schemas are remembered.
+    pub schema_cache_capacity: usize,
+}
+
+impl Default for RecordServiceSettings {
+    fn default() -> Self {
+        Self {
+            revocation_cache_ttl: Duration::seconds(2),
+            key_cache_capacity: 10_000,
+            schema_cache_capacity: 1_024,
+        }
+    }
+}
+
+/// Compiled schemas by (API, endpoint, API revision): a changed schema has a new revision, so
+/// a stale validator is never used.
+type SchemaKey = (Id, String, u64);
+
+/// The record use cases.
+pub struct RecordService {
+    apis: Arc<dyn ApiRepository>,
+    keys: Arc<dyn ApiKeyRepository>,
+    records: Arc<dyn RecordRepository>,
+    schemas: Arc<dyn SchemaValidator>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+    verified_keys: Arc<BoundedCache<String, ApiKey>>,
+    compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
+}
+
+/// An endpoint the caller may use, with its API.
+struct Access {
+    api: ApiDefinition,
+    endpoint: Endpoint,
+}
+
+impl RecordService {
+    /// Wires the service to its ports. `verified_keys` is shared with the [`crate::apis::ApiService`]
+    /// so that a revocation on this instance takes effect at once.
+    pub fn new(
+        ports: ApiPorts,
+        verified_keys: Arc<BoundedCache<String, ApiKey>>,
+        settings: RecordServiceSettings,
+    ) -> Self {
+        Self {
+            apis: ports.apis,
+            keys: ports.keys,
+            records: ports.records,
+            schemas: ports.schemas,
+            secrets: ports.secrets,
+            clock: ports.clock,
+            verified_keys,
+            // Keyed by revision, so age never makes an entry wrong: keep them a day.
+            compiled: BoundedCache::new(settings.schema_cache_capacity, Duration::days(1)),
+        }
+    }
+
+    /// Stores a new record after checking it against the endpoint's schema.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        data: Map<String, Value>,
+    ) -> Result<Record> {
+        let access = self
+            .access(caller, api_name, endpoint, Scope::Write)
+            .await?;
+        let data = self.checked(&access, Value::Object(data)).await?;
+        let now = self.clock.now();
+        let record = Record {
+            id: Id::generate_ordered(now),
+            api_id: access.api.id.clone(),
+            endpoint: access.endpoint.name.clone(),
+            data,
+            created_at: now,
+            updated_at: now,
+            revision: 1,
+        };
+        self.records.insert(&record).await?;
+        Ok(record)
+    }
+
+    /// The endpoint's records, newest first, keeping those that match every `?field=value`.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        filters: &[(String, String)],
+        page: &PageRequest,
+    ) -> Result<Page<Record>> {
+        let access = self.access(caller, api_name, endpoint, Scope::Read).await?;
+        if filters.len() > MAX_FILTERS {
+            return Err(Error::invalid(
+                "query",
+                format!("at most {MAX_FILTERS} filters may be given"),
+            ));
+        }
+        let filters = filters
+            .iter()
+            .map(|(field, value)| FieldFilter::new(field, value))
+            .collect::<std::result::Result<Vec<_>, FieldViolation>>()?;
+        let records = self
+            .records
+            .list(
+                &access.api.id,
+                &access.endpoint.name,
+                &filters,
+                page.after_id()?,
+                page.limit() + 1,
+            )
+            .await?;
+        Ok(Page::from_overfetch(records, page.limit(), |r| {
+            r.id.to_string()
+        }))
+    }
+
+    /// One record.
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        record_id: &str,
+    ) -> Result<Record> {
+        let access = self.access(caller, api_name, endpoint, Scope::Read).await?;
+        self.find(&access, record_id).await
+    }
+
+    /// Replaces a record's document with `data`, checked against the schema.
+    pub async fn replace(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        record_id: &str,
+        data: Map<String, Value>,
+    ) -> Result<Record> {
+        let access = self
+            .access(caller, api_name, endpoint, Scope::Write)
+            .await?;
+        let data = self.checked(&access, Value::Object(data)).await?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.find(&access, record_id).await?;
+            if let Some(stored) = self.store_change(&current, data.clone()).await? {
+                return Ok(stored);
+            }
+        }
+        Err(lost_race())
+    }
+
+    /// Applies a JSON Merge Patch (RFC 7396) to a record; the result is checked against the
+    /// schema. Concurrent patches of one record all apply, one after another.
+    pub async fn patch(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        record_id: &str,
+        patch: Map<String, Value>,
+    ) -> Result<Record> {
+        let access = self
+            .access(caller, api_name, endpoint, Scope::Write)
+            .await?;
+        let patch = Value::Object(patch);
+        let named = check_field_names(&patch);
+        if !named.is_empty() {
+            return Err(Error::Validation(named));
+        }
+        // Validation needs the merged document, and so runs once per attempt.
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.find(&access, record_id).await?;
+            let mut merged = Value::Object(current.data.clone());
+            merge_patch(&mut merged, &patch);
+            let data = self.checked(&access, merged).await?;
+            if let Some(stored) = self.store_change(&current, data).await? {
+                return Ok(stored);
+            }
+        }
+        Err(lost_race())
+    }
+
+    /// Deletes a record.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        record_id: &str,
+    ) -> Result<()> {
+        let access = self
+            .access(caller, api_name, endpoint, Scope::Write)
+            .await?;
+        let id = record_id
+            .parse::<Id>()
+            .map_err(|_| Error::NotFound("record"))?;
+        if self
+            .records
+            .delete(&access.api.id, &access.endpoint.name, &id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound("record"))
+        }
+    }
+
+    /// Forgets the compiled schemas of an API (it changed or went).
+    pub fn forget_schemas(&self, api_id: &Id) {
+        self.compiled.remove_where(|(id, _, _)| id == api_id);
+    }
+
+    async fn find(&self, access: &Access, record_id: &str) -> Result<Record> {
+        let id = record_id
+            .parse::<Id>()
+            .map_err(|_| Error::NotFound("record"))?;
+        self.records
+            .find(&access.api.id, &access.endpoint.name, &id)
+            .await?
+            .ok_or(Error::NotFound("record"))
+    }
+
+    async fn store_change(
+        &self,
+        current: &Record,
+        data: Map<String, Value>,
+    ) -> Result<Option<Record>> {
+        let next = Record {
+            data,
+            updated_at: self.clock.now().max(current.updated_at),
+            revision: current.revision + 1,
+            ..current.clone()
+        };
+        Ok(self
+            .records
+            .replace(&next, current.revision)
+            .await?
+            .then_some(next))
+    }
+
+    /// `document` as a record of the endpoint, or every reason it cannot be one.
+    async fn checked(&self, access: &Access, document: Value) -> Result<Map<String, Value>> {
+        let named = check_field_names(&document);
+        if !named.is_empty() {
+            return Err(Error::Validation(named));
+        }
+        let size = serde_json::to_vec(&document).map_or(usize::MAX, |text| text.len());
+        if size > MAX_RECORD_BYTES {
+            return Err(Error::TooLarge(format!(
+                "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {size}"
+            )));
+        }
+        let violations = self.compiled_schema(access).await?.violations(&document);
+        if !violations.is_empty() {
+            return Err(Error::Validation(violations));
+        }
+        match document {
+            Value::Object(data) => Ok(data),
+            _ => Err(Error::invalid("", "a record must be a JSON object")),
+        }
+    }
+
+    async fn compiled_schema(&self, access: &Access) -> Result<Arc<dyn CompiledSchema>> {
+        let key = (
+            access.api.id.clone(),
+            access.endpoint.name.as_str().to_owned(),
+            access.api.revision,
+        );
+        let now = self.clock.now();
+        if let Some(compiled) = self.compiled.get(&key, now) {
+            return Ok(compiled);
+        }
+        let compiled = self
+            .schemas
+            .compile(&access.endpoint.schema)
+            .await
+            .map_err(|violations| {
+                Error::Internal(format!(
+                    "stored schema of {}/{} no longer compiles: {violations:?}",
+                    access.api.name,
+                    access.endpoint.name.as_str()
+                ))
+            })?;
+        self.compiled.insert(key, compiled.clone(), now);
+        Ok(compiled)
+    }
+
+    /// Decides whether `caller` may use `scope` on the endpoint: first who they are (401),
+    /// then whether the API and endpoint exist for them (404), then whether their key is for
+    /// this API and carries the scope (403).
+    async fn access(
+        &self,
+        caller: &Caller,
+        api_name: &str,
+        endpoint: &str,
+        scope: Scope,
+    ) -> Result<Access> {
+        let key = match caller {
+            Caller::Anonymous => return Err(Error::InvalidApiKey("no API key or token given")),
+            Caller::Key(raw) => Some(self.verified_key(raw).await?),
+            Caller::User(_) => None,
+        };
+        let api = match ApiName::parse(api_name) {
+            Ok(name) => self.apis.find_by_name(&name).await?,
+            Err(_) => None,
+        }
+        .ok_or(Error::NotFound("API"))?;
+        match (caller, &key) {
+            (Caller::User(principal), _) if principal.user_id != api.owner_id => {
+                return Err(Error::NotFound("API"));
+            }
+            (_, Some(key)) if key.api_id != api.id => {
+                return Err(Error::Forbidden("this API key belongs to another API"));
+            }
+            _ => {}
+        }
+        let endpoint = api
+            .endpoint(endpoint)
+            .cloned()
+            .ok_or(Error::NotFound("endpoint"))?;
+        if key.is_some_and(|key| !key.scopes.allows(scope)) {
+            return Err(Error::Forbidden(match scope {
+                Scope::Read => "this API key may not read records",
+                Scope::Write => "this API key may not write records",
+            }));
+        }
+        Ok(Access { api, endpoint })
+    }
+
+    /// The stored key behind `raw`, if it is genuine, unexpired and unrevoked. A verified key
+    /// is remembered for the revocation TTL; the secret is still compared on every use.
+    async fn verified_key(&self, raw: &str) -> Result<ApiKey> {
+        let unknown = || Error::InvalidApiKey("unknown, revoked or expired API key");
+        let text = ApiKeyText::parse(raw).ok_or_else(unknown)?;
+        let now = self.clock.now();
+        let key = match self.verified_keys.get(&text.public_id().to_owned(), now) {
+            Some(key) => key,
+            None => {
+                let key = self
+                    .keys
+                    .find_by_public_id(text.public_id())
+                    .await?
+                    .ok_or_else(unknown)?;
+                self.verified_keys
+                    .insert(key.public_id.clone(), key.clone(), now);
+                key
+            }
+        };
+        if self.secrets.matches(text.expose(), &key.digest) && key.is_usable(now) {
+            Ok(key)
+        } else {
+            Err(unknown())
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Handlers of user-defined APIs and their keys: `/create_api`, `/api`, `/api/{api}`,
+//! `/api/{api}/keys`. `{api}` is the API's id or its unique name.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use keygate_domain::apis::{ApiChanges, ApiKey, ApiView, IssuedKey, KeyRequest, NewApi};
+use keygate_domain::PageRequest;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::respond::{success, timestamp};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, Deferred, JsonBody, OptionalJsonBody};
+use crate::state::AppState;
+
+fn key_view(key: &ApiKey) -> Value {
+    json!({
+        "key_id": key.id.as_str(),
+        "prefix": key.prefix(),
+        "scopes": key.scopes.to_vec(),
+        "created_at": timestamp(key.created_at),
+        "expires_at": key.expires_at.map(timestamp),
+        "revoked": key.revoked_at.is_some(),
+        "revoked_at": key.revoked_at.map(timestamp),
+    })
+}
+
+/// An API as its owner sees it: never a secret.
+fn api_view(view: &ApiView) -> Value {
+    let api = &view.api;
+    let schemas: Map<String, Value> = api
+        .endpoints
+        .iter()
+        .map(|e| (e.name.as_str().to_owned(), e.schema.clone()))
+        .collect();
+    json!({
+        "api_id": api.id.as_str(),
+        "api_name": api.name.as_str(),
+        "display_name": api.display_name.as_str(),
+        "endpoints": api.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        "json_schema": schemas,
+        "keys": view.keys.iter().map(key_view).collect::<Vec<_>>(),
+        "created_at": timestamp(api.created_at),
+        "updated_at": timestamp(api.updated_at),
+    })
+}
+
+fn issued_view(issued: &IssuedKey) -> Value {
+    let mut view = key_view(&issued.key);
+    view["api_key"] = Value::from(issued.text.as_str());
+    view
+}
+
+/// `POST /create_api` and `POST /api` `{"api_name", "endpoints", "json_schema"}`: creates an
+/// API and its first key (shown once). Answers: 201, 400, 401, 413, 415.
+pub async fn create(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let JsonBody(mut body) = body.get()?;
+    let form = NewApi {
+        api_name: body.remove("api_name"),
+        endpoints: body.remove("endpoints"),
+        json_schema: body.remove("json_schema"),
+    };
+    let created = state.apis.create(&principal, form).await?;
+    let api = &created.api;
+    Ok(success(
+        StatusCode::CREATED,
+        json!({
+            "message": "API created",
+            "api_id": api.id.as_str(),
+            "api_name": api.name.as_str(),
+            "display_name": api.display_name.as_str(),
+            "endpoints": api.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            "api_key": created.key.text,
+            "key_id": created.key.key.id.as_str(),
+            "created_at": timestamp(api.created_at),
+        }),
+    ))
+}
+
+/// Query of `GET /api`.
+#[derive(Debug, Deserialize)]
+pub struct ApiListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api?limit=&cursor=`: the caller's APIs with their keys. Answers: 200, 400, 401.
+pub async fn list(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    query: web::Query<ApiListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::new(query.limit, query.cursor)?;
+    let apis = state.apis.list(&principal, &page).await?;
+    let items: Vec<Value> = apis.items.iter().map(api_view).collect();
+    Ok(success(
+        StatusCode::OK,
+        json!({"apis": items, "next_cursor": apis.next_cursor}),
+    ))
+}
+
+/// `GET /api/{api}`: one of the caller's APIs. Answers: 200, 401, 404.
+pub async fn read(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    api: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state.apis.get(&principal, &api).await?;
+    Ok(success(StatusCode::OK, api_view(&view)))
+}
+
+/// `PATCH /api/{api}` `{"display_name"?, "endpoints"?, "json_schema"?}`: adds endpoints,
+/// replaces schemas, renames. Answers: 200, 400, 401, 404, 409, 415.
+pub async fn change(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    api: web::Path<String>,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let JsonBody(mut body) = body.get()?;
+    let changes = ApiChanges {
+        display_name: body
+            .remove("display_name")
+            .or_else(|| body.remove("api_name")),
+        endpoints: body.remove("endpoints"),
+        json_schema: body.remove("json_schema"),
+    };
+    if let Some(unknown) = body.keys().next() {
+        return Err(ApiError::validation(
+            unknown,
+            "cannot be changed: give display_name, endpoints or json_schema",
+        ));
+    }
+    let view = state.apis.change(&principal, &api, changes).await?;
+    Ok(success(StatusCode::OK, api_view(&view)))
+}
+
+/// `DELETE /api/{api}`: the API, its keys and all its records. Answers: 200, 401, 404.
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    api: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state.apis.get(&principal, &api).await?;
+    state.apis.delete(&principal, view.api.id.as_str()).await?;
+    Ok(success(
+        StatusCode::OK,
+        json!({"message": "API deleted", "api_id": view.api.id.as_str()}),
+    ))
+}
+
+/// `POST /api/{api}/keys` `{"scopes"?, "expires_at"?}`: another key, shown once.
+/// Answers: 201, 400, 401, 404, 415.
+pub async fn issue_key(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    api: web::Path<String>,
+    body: Deferred<OptionalJsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let OptionalJsonBody(body) = body.get()?;
+    let mut body = body.unwrap_or_default();
+    let request = KeyRequest {
+        scopes: body.remove("scopes"),
+        expires_at: body.remove("expires_at"),
+    };
+    let issued = state.apis.issue_key(&principal, &api, request).await?;
+    let mut view = issued_view(&issued);
+    view["message"] = Value::from("API key issued");
+    Ok(success(StatusCode::CREATED, view))
+}
+
+/// `DELETE /api/{api}/keys/{key_id}`: revokes a key. Answers: 200, 401, 404.
+pub async fn revoke_key(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (api, key_id) = path.into_inner();
+    let key = state.apis.revoke_key(&principal, &api, &key_id).await?;
+    let mut view = key_view(&key);
+    view["message"] = Value::from("API key revoked");
+    Ok(success(StatusCode::OK, view))
+}

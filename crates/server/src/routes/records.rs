@@ -1,0 +1,148 @@
+//! Handlers of records, `/api/{api_name}/{endpoint}[/{record_id}]`, authorised by an API key
+//! of that API or by the owner's access token.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use keygate_domain::records::Record;
+use keygate_domain::{Error, PageRequest};
+use serde_json::{json, Map, Value};
+
+use super::respond::{success, timestamp};
+use crate::error::ApiError;
+use crate::extract::{Deferred, JsonBody, RecordCaller};
+use crate::state::AppState;
+
+fn record_view(record: &Record) -> Value {
+    json!({
+        "record_id": record.id.as_str(),
+        "endpoint": record.endpoint.as_str(),
+        "data": record.data,
+        "created_at": timestamp(record.created_at),
+        "updated_at": timestamp(record.updated_at),
+    })
+}
+
+/// `POST /api/{api_name}/{endpoint}` with the record as body, validated against the
+/// endpoint's schema. Answers: 201, 400, 401, 403, 404, 413, 415.
+pub async fn create(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String)>,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint) = path.into_inner();
+    let JsonBody(data) = body.get()?;
+    let record = state
+        .records
+        .create(&caller, &api_name, &endpoint, data)
+        .await?;
+    Ok(success(
+        StatusCode::CREATED,
+        json!({
+            "message": "Record created",
+            "record_id": record.id.as_str(),
+            "api_name": api_name,
+            "endpoint": record.endpoint.as_str(),
+            "created_at": timestamp(record.created_at),
+        }),
+    ))
+}
+
+/// `GET /api/{api_name}/{endpoint}?limit=&cursor=&<field>=<value>…`: records, newest first;
+/// every other query parameter is an equality filter on a top-level field.
+/// Answers: 200, 400, 401, 403, 404.
+pub async fn list(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String)>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint) = path.into_inner();
+    let (mut limit, mut cursor, mut filters) = (None, None, Vec::new());
+    for (name, value) in query.into_inner() {
+        match name.as_str() {
+            "limit" => {
+                limit = Some(value.parse::<i64>().map_err(|_| {
+                    Error::invalid("limit", "must be a whole number between 1 and 500")
+                })?);
+            }
+            "cursor" => cursor = Some(value),
+            _ => filters.push((name, value)),
+        }
+    }
+    let page = PageRequest::new(limit, cursor)?;
+    let records = state
+        .records
+        .list(&caller, &api_name, &endpoint, &filters, &page)
+        .await?;
+    let items: Vec<Value> = records.items.iter().map(record_view).collect();
+    Ok(success(
+        StatusCode::OK,
+        json!({"records": items, "next_cursor": records.next_cursor}),
+    ))
+}
+
+/// `GET /api/{api_name}/{endpoint}/{record_id}`. Answers: 200, 401, 403, 404.
+pub async fn read(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint, record_id) = path.into_inner();
+    let record = state
+        .records
+        .get(&caller, &api_name, &endpoint, &record_id)
+        .await?;
+    Ok(success(StatusCode::OK, record_view(&record)))
+}
+
+/// `PUT /api/{api_name}/{endpoint}/{record_id}`: replaces the record (validated).
+/// Answers: 200, 400, 401, 403, 404, 409, 413, 415.
+pub async fn replace(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String, String)>,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint, record_id) = path.into_inner();
+    let JsonBody(data) = body.get()?;
+    let record = state
+        .records
+        .replace(&caller, &api_name, &endpoint, &record_id, data)
+        .await?;
+    Ok(success(StatusCode::OK, record_view(&record)))
+}
+
+/// `PATCH /api/{api_name}/{endpoint}/{record_id}`: a JSON Merge Patch (RFC 7396); the result
+/// is validated. Answers: 200, 400, 401, 403, 404, 409, 413, 415.
+pub async fn patch(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String, String)>,
+    body: Deferred<JsonBody<Map<String, Value>>>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint, record_id) = path.into_inner();
+    let JsonBody(patch) = body.get()?;
+    let record = state
+        .records
+        .patch(&caller, &api_name, &endpoint, &record_id, patch)
+        .await?;
+    Ok(success(StatusCode::OK, record_view(&record)))
+}
+
+/// `DELETE /api/{api_name}/{endpoint}/{record_id}`. Answers: 200, 401, 403, 404.
+pub async fn delete(
+    state: web::Data<AppState>,
+    RecordCaller(caller): RecordCaller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (api_name, endpoint, record_id) = path.into_inner();
+    state
+        .records
+        .delete(&caller, &api_name, &endpoint, &record_id)
+        .await?;
+    Ok(success(
+        StatusCode::OK,
+        json!({"message": "Record deleted", "record_id": record_id}),
+    ))
+}

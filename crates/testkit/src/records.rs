@@ -1,0 +1,342 @@
+//! Conformance cases of the record store.
+
+use keygate_domain::records::{FieldFilter, Record};
+use keygate_domain::Id;
+use serde_json::{json, Value};
+
+use crate::fixtures::{api, endpoint, record};
+use crate::{case, Case, Stores};
+
+fn filter(field: &str, value: &str) -> FieldFilter {
+    FieldFilter::new(field, value).unwrap()
+}
+
+fn ids(records: &[Record]) -> Vec<Id> {
+    records.iter().map(|r| r.id.clone()).collect()
+}
+
+/// An inserted record is found again exactly: number text, member order, non-ASCII names.
+async fn records_insert_find_and_round_trip_exactly(stores: Stores) {
+    let owned = api(&Id::generate(1), "exact");
+    let text = r#"{"z": 1, "a": 1.0, "big": 123456789012345678901234567890, "neg": -1.5e-7,
+                   "ключ": "значение", "emoji 🔑": [true, null, {"nested": 0.1}], "a.b": {}}"#;
+    let data: Value = serde_json::from_str(text).unwrap();
+    let stored = record(&owned, "items", data.clone());
+    stores.records.insert(&stored).await.unwrap();
+    let found = stores
+        .records
+        .find(&owned.id, &endpoint("items"), &stored.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, stored);
+    assert_eq!(Value::Object(found.data).to_string(), data.to_string());
+}
+
+/// A record belongs to one API and one endpoint: looked up anywhere else it is not there.
+async fn records_are_scoped_to_api_and_endpoint(stores: Stores) {
+    let (mine, theirs) = (
+        api(&Id::generate(1), "mine"),
+        api(&Id::generate(1), "theirs"),
+    );
+    let stored = record(&mine, "items", json!({"n": 1}));
+    stores.records.insert(&stored).await.unwrap();
+    let records = &stores.records;
+    assert!(records
+        .find(&theirs.id, &endpoint("items"), &stored.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(records
+        .find(&mine.id, &endpoint("other"), &stored.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(records
+        .list(&mine.id, &endpoint("other"), &[], None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!records
+        .delete(&theirs.id, &endpoint("items"), &stored.id)
+        .await
+        .unwrap());
+    assert_eq!(
+        ids(&records
+            .list(&mine.id, &endpoint("items"), &[], None, 10)
+            .await
+            .unwrap()),
+        vec![stored.id]
+    );
+}
+
+/// Lists run newest first, page after page, each record exactly once.
+async fn records_list_newest_first_page_by_page(stores: Stores) {
+    let owned = api(&Id::generate(1), "paged");
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let r = record(&owned, "items", json!({"i": i}));
+        stores.records.insert(&r).await.unwrap();
+        made.push(r.id);
+    }
+    made.reverse();
+    let mut seen: Vec<Id> = Vec::new();
+    loop {
+        let page = stores
+            .records
+            .list(&owned.id, &endpoint("items"), &[], seen.last().cloned(), 3)
+            .await
+            .unwrap();
+        assert!(page.len() <= 3);
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen, made);
+}
+
+/// Records inserted while a client pages do not make it skip or repeat any record that was
+/// there when it started.
+async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Stores) {
+    let owned = api(&Id::generate(1), "busy");
+    let mut before = Vec::new();
+    for i in 0..6 {
+        let r = record(&owned, "items", json!({"i": i}));
+        stores.records.insert(&r).await.unwrap();
+        before.push(r.id);
+    }
+    before.reverse();
+    let mut seen: Vec<Id> = Vec::new();
+    loop {
+        let page = stores
+            .records
+            .list(&owned.id, &endpoint("items"), &[], seen.last().cloned(), 2)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(ids(&page));
+        stores
+            .records
+            .insert(&record(&owned, "items", json!({"late": true})))
+            .await
+            .unwrap();
+    }
+    assert_eq!(seen, before, "newer records appear on page one only");
+}
+
+/// `?field=value` filters: numbers by value, strings by text, several at once, long values.
+async fn records_filters_match_top_level_scalars(stores: Stores) {
+    let owned = api(&Id::generate(1), "filtered");
+    let long = "x".repeat(300);
+    let rows = [
+        json!({"name": "ann", "qty": 5, "ok": true}),
+        json!({"name": "bob", "qty": 5.0, "ok": false}),
+        json!({"name": "cat", "qty": "5", "ok": true, "note": long}),
+        json!({"name": "dan", "qty": 6, "nested": {"qty": 5}}),
+        json!({"name": "eve", "qty": [5], "note": null}),
+    ];
+    let mut made = Vec::new();
+    for row in rows {
+        let r = record(&owned, "items", row);
+        stores.records.insert(&r).await.unwrap();
+        made.push(r);
+    }
+    let names = |found: Vec<Record>| -> Vec<String> {
+        found
+            .into_iter()
+            .map(|r| r.data["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |filters: Vec<FieldFilter>, limit: usize| {
+        let stores = stores.clone();
+        let api_id = owned.id.clone();
+        async move {
+            stores
+                .records
+                .list(&api_id, &endpoint("items"), &filters, None, limit)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        names(list(vec![filter("qty", "5")], 10).await),
+        ["cat", "bob", "ann"]
+    );
+    assert_eq!(
+        names(list(vec![filter("qty", "5"), filter("ok", "true")], 10).await),
+        ["cat", "ann"]
+    );
+    assert_eq!(names(list(vec![filter("name", "dan")], 10).await), ["dan"]);
+    assert_eq!(names(list(vec![filter("note", &long)], 10).await), ["cat"]);
+    assert_eq!(names(list(vec![filter("note", "null")], 10).await), ["eve"]);
+    assert!(list(vec![filter("name", "Ann")], 10).await.is_empty());
+    assert!(list(vec![filter("missing", "1")], 10).await.is_empty());
+    // Filters and paging together: the page after "cat" holds the next matches only.
+    let first = list(vec![filter("qty", "5")], 1).await;
+    let rest = stores
+        .records
+        .list(
+            &owned.id,
+            &endpoint("items"),
+            &[filter("qty", "5")],
+            Some(first[0].id.clone()),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(rest), ["bob", "ann"]);
+}
+
+/// A replacement applies only against the revision it read.
+async fn records_replace_is_compare_and_set(stores: Stores) {
+    let owned = api(&Id::generate(1), "cas");
+    let original = record(&owned, "items", json!({"v": 1}));
+    stores.records.insert(&original).await.unwrap();
+    let mut next = original.clone();
+    next.revision = 2;
+    next.data = serde_json::from_str(r#"{"v": 2, "big": 18446744073709551616}"#).unwrap();
+    assert!(!stores.records.replace(&next, 5).await.unwrap());
+    assert!(stores.records.replace(&next, 1).await.unwrap());
+    assert!(!stores.records.replace(&next, 1).await.unwrap());
+    let found = stores
+        .records
+        .find(&owned.id, &endpoint("items"), &original.id)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(next.clone()));
+    let mut ghost = record(&owned, "items", json!({}));
+    ghost.revision = 2;
+    assert!(
+        !stores.records.replace(&ghost, 1).await.unwrap(),
+        "no such record"
+    );
+    // The filter index follows the new document.
+    assert!(stores
+        .records
+        .list(&owned.id, &endpoint("items"), &[filter("v", "1")], None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        stores
+            .records
+            .list(&owned.id, &endpoint("items"), &[filter("v", "2")], None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Of 8 racing replacements from one revision, exactly one applies.
+async fn records_racing_replacements_have_one_winner(stores: Stores) {
+    let owned = api(&Id::generate(1), "race");
+    let original = record(&owned, "items", json!({"v": 0}));
+    stores.records.insert(&original).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (stores, mut next) = (stores.clone(), original.clone());
+            next.revision = 2;
+            next.data.insert("v".into(), json!(i));
+            tokio::spawn(async move { stores.records.replace(&next, 1).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+/// A record is deleted once.
+async fn records_delete_removes_once(stores: Stores) {
+    let owned = api(&Id::generate(1), "deleting");
+    let doomed = record(&owned, "items", json!({}));
+    stores.records.insert(&doomed).await.unwrap();
+    let records = &stores.records;
+    assert!(records
+        .delete(&owned.id, &endpoint("items"), &doomed.id)
+        .await
+        .unwrap());
+    assert!(!records
+        .delete(&owned.id, &endpoint("items"), &doomed.id)
+        .await
+        .unwrap());
+    assert!(records
+        .find(&owned.id, &endpoint("items"), &doomed.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Batch deletion removes at most its limit per call, across endpoints, and spares other APIs.
+async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
+    let (doomed, kept) = (
+        api(&Id::generate(1), "doomed"),
+        api(&Id::generate(1), "kept"),
+    );
+    for i in 0..5 {
+        let endpoint_name = if i % 2 == 0 { "items" } else { "other" };
+        stores
+            .records
+            .insert(&record(&doomed, endpoint_name, json!({"i": i})))
+            .await
+            .unwrap();
+    }
+    let survivor = record(&kept, "items", json!({}));
+    stores.records.insert(&survivor).await.unwrap();
+    assert_eq!(
+        stores
+            .records
+            .delete_batch_for_api(&doomed.id, 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        stores
+            .records
+            .delete_batch_for_api(&doomed.id, 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        stores
+            .records
+            .delete_batch_for_api(&doomed.id, 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stores
+            .records
+            .delete_batch_for_api(&doomed.id, 2)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(stores
+        .records
+        .find(&kept.id, &endpoint("items"), &survivor.id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+/// Every case of this module; a case left out of this list fails the build (dead code).
+pub(crate) const CASES: &[Case] = &[
+    case!(records_insert_find_and_round_trip_exactly),
+    case!(records_are_scoped_to_api_and_endpoint),
+    case!(records_list_newest_first_page_by_page),
+    case!(records_paging_neither_skips_nor_repeats_while_others_insert),
+    case!(records_filters_match_top_level_scalars),
+    case!(records_replace_is_compare_and_set),
+    case!(records_racing_replacements_have_one_winner),
+    case!(records_delete_removes_once),
+    case!(records_delete_batch_for_api_is_bounded),
+];
