@@ -279,6 +279,31 @@ impl TestApp {
         )
     }
 
+    /// A request authorised by an API key in `X-API-Key`, with an optional JSON body.
+    pub fn with_key(&self, method: &str, path: &str, key: &str, body: Option<&Value>) -> Reply {
+        let text = body.map(Value::to_string);
+        let headers = [("content-type", "application/json"), ("x-api-key", key)];
+        self.request(method, path, &headers, text.as_ref().map(String::as_bytes))
+    }
+
+    /// Creates an API with one endpoint per `(name, schema)` as the holder of `token`;
+    /// returns the 201 reply (its `api_id`, `api_name` and `api_key`).
+    pub fn create_api(&self, token: &str, name: &str, endpoints: &[(&str, Value)]) -> Reply {
+        let names: Vec<&str> = endpoints.iter().map(|(n, _)| *n).collect();
+        let schemas: serde_json::Map<String, Value> = endpoints
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), s.clone()))
+            .collect();
+        let reply = self.json(
+            "POST",
+            "/create_api",
+            Some(token),
+            &json!({"api_name": name, "endpoints": names, "json_schema": schemas}),
+        );
+        reply.expect(201);
+        reply
+    }
+
     /// Registers a fresh user and logs in: (username, access token, refresh token).
     pub fn signed_up_user(&self) -> (String, String, String) {
         let username = crate::unique("user");

@@ -13,4 +13,4 @@ pub use model::Record;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockRecordRepository;
 pub use ports::RecordRepository;
-pub use service::{Caller, RecordService, RecordServiceSettings};
+pub use service::{Caller, EndpointAccess, RecordService, RecordServiceSettings};

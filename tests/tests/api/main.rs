@@ -1,6 +1,7 @@
 //! Black-box tests of the whole keygate binary over HTTP, one module per part of the contract.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod apis;
 mod data;
 mod errors;
 mod health;
@@ -8,6 +9,7 @@ mod lifecycle;
 mod login;
 mod mongo;
 mod profile;
+mod records;
 mod register;
 mod sessions;
 mod users;

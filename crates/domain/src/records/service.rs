@@ -80,10 +80,32 @@ pub struct RecordService {
     compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
 }
 
-/// An endpoint the caller may use, with its API.
-struct Access {
+/// Proof that a caller may use one endpoint with one scope: only
+/// [`RecordService::authorize`] makes one, and every record operation needs one.
+#[derive(Debug, Clone)]
+pub struct EndpointAccess {
     api: ApiDefinition,
     endpoint: Endpoint,
+    scope: Scope,
+}
+
+impl EndpointAccess {
+    /// The API's unique name.
+    pub fn api_name(&self) -> &ApiName {
+        &self.api.name
+    }
+
+    fn require(&self, scope: Scope) -> Result<()> {
+        if self.scope == scope {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!(
+                "record operation needs {} access, was granted {}",
+                scope.as_str(),
+                self.scope.as_str()
+            )))
+        }
+    }
 }
 
 impl RecordService {
@@ -110,15 +132,11 @@ impl RecordService {
     /// Stores a new record after checking it against the endpoint's schema.
     pub async fn create(
         &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
+        access: &EndpointAccess,
         data: Map<String, Value>,
     ) -> Result<Record> {
-        let access = self
-            .access(caller, api_name, endpoint, Scope::Write)
-            .await?;
-        let data = self.checked(&access, Value::Object(data)).await?;
+        access.require(Scope::Write)?;
+        let data = self.checked(access, Value::Object(data)).await?;
         let now = self.clock.now();
         let record = Record {
             id: Id::generate_ordered(now),
@@ -136,13 +154,11 @@ impl RecordService {
     /// The endpoint's records, newest first, keeping those that match every `?field=value`.
     pub async fn list(
         &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
+        access: &EndpointAccess,
         filters: &[(String, String)],
         page: &PageRequest,
     ) -> Result<Page<Record>> {
-        let access = self.access(caller, api_name, endpoint, Scope::Read).await?;
+        access.require(Scope::Read)?;
         if filters.len() > MAX_FILTERS {
             return Err(Error::invalid(
                 "query",
@@ -169,32 +185,22 @@ impl RecordService {
     }
 
     /// One record.
-    pub async fn get(
-        &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
-        record_id: &str,
-    ) -> Result<Record> {
-        let access = self.access(caller, api_name, endpoint, Scope::Read).await?;
-        self.find(&access, record_id).await
+    pub async fn get(&self, access: &EndpointAccess, record_id: &str) -> Result<Record> {
+        access.require(Scope::Read)?;
+        self.find(access, record_id).await
     }
 
     /// Replaces a record's document with `data`, checked against the schema.
     pub async fn replace(
         &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
+        access: &EndpointAccess,
         record_id: &str,
         data: Map<String, Value>,
     ) -> Result<Record> {
-        let access = self
-            .access(caller, api_name, endpoint, Scope::Write)
-            .await?;
-        let data = self.checked(&access, Value::Object(data)).await?;
+        access.require(Scope::Write)?;
+        let data = self.checked(access, Value::Object(data)).await?;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.find(&access, record_id).await?;
+            let current = self.find(access, record_id).await?;
             if let Some(stored) = self.store_change(&current, data.clone()).await? {
                 return Ok(stored);
             }
@@ -206,15 +212,11 @@ impl RecordService {
     /// schema. Concurrent patches of one record all apply, one after another.
     pub async fn patch(
         &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
+        access: &EndpointAccess,
         record_id: &str,
         patch: Map<String, Value>,
     ) -> Result<Record> {
-        let access = self
-            .access(caller, api_name, endpoint, Scope::Write)
-            .await?;
+        access.require(Scope::Write)?;
         let patch = Value::Object(patch);
         let named = check_field_names(&patch);
         if !named.is_empty() {
@@ -222,10 +224,10 @@ impl RecordService {
         }
         // Validation needs the merged document, and so runs once per attempt.
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let current = self.find(&access, record_id).await?;
+            let current = self.find(access, record_id).await?;
             let mut merged = Value::Object(current.data.clone());
             merge_patch(&mut merged, &patch);
-            let data = self.checked(&access, merged).await?;
+            let data = self.checked(access, merged).await?;
             if let Some(stored) = self.store_change(&current, data).await? {
                 return Ok(stored);
             }
@@ -234,16 +236,8 @@ impl RecordService {
     }
 
     /// Deletes a record.
-    pub async fn delete(
-        &self,
-        caller: &Caller,
-        api_name: &str,
-        endpoint: &str,
-        record_id: &str,
-    ) -> Result<()> {
-        let access = self
-            .access(caller, api_name, endpoint, Scope::Write)
-            .await?;
+    pub async fn delete(&self, access: &EndpointAccess, record_id: &str) -> Result<()> {
+        access.require(Scope::Write)?;
         let id = record_id
             .parse::<Id>()
             .map_err(|_| Error::NotFound("record"))?;
@@ -258,12 +252,7 @@ impl RecordService {
         }
     }
 
-    /// Forgets the compiled schemas of an API (it changed or went).
-    pub fn forget_schemas(&self, api_id: &Id) {
-        self.compiled.remove_where(|(id, _, _)| id == api_id);
-    }
-
-    async fn find(&self, access: &Access, record_id: &str) -> Result<Record> {
+    async fn find(&self, access: &EndpointAccess, record_id: &str) -> Result<Record> {
         let id = record_id
             .parse::<Id>()
             .map_err(|_| Error::NotFound("record"))?;
@@ -292,18 +281,19 @@ impl RecordService {
     }
 
     /// `document` as a record of the endpoint, or every reason it cannot be one.
-    async fn checked(&self, access: &Access, document: Value) -> Result<Map<String, Value>> {
-        let named = check_field_names(&document);
-        if !named.is_empty() {
-            return Err(Error::Validation(named));
-        }
+    async fn checked(
+        &self,
+        access: &EndpointAccess,
+        document: Value,
+    ) -> Result<Map<String, Value>> {
         let size = serde_json::to_vec(&document).map_or(usize::MAX, |text| text.len());
         if size > MAX_RECORD_BYTES {
             return Err(Error::TooLarge(format!(
                 "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {size}"
             )));
         }
-        let violations = self.compiled_schema(access).await?.violations(&document);
+        let mut violations = check_field_names(&document);
+        violations.extend(self.compiled_schema(access).await?.violations(&document));
         if !violations.is_empty() {
             return Err(Error::Validation(violations));
         }
@@ -313,7 +303,7 @@ impl RecordService {
         }
     }
 
-    async fn compiled_schema(&self, access: &Access) -> Result<Arc<dyn CompiledSchema>> {
+    async fn compiled_schema(&self, access: &EndpointAccess) -> Result<Arc<dyn CompiledSchema>> {
         let key = (
             access.api.id.clone(),
             access.endpoint.name.as_str().to_owned(),
@@ -340,14 +330,14 @@ impl RecordService {
 
     /// Decides whether `caller` may use `scope` on the endpoint: first who they are (401),
     /// then whether the API and endpoint exist for them (404), then whether their key is for
-    /// this API and carries the scope (403).
-    async fn access(
+    /// this API and carries the scope (403). Checked before any body is read.
+    pub async fn authorize(
         &self,
         caller: &Caller,
         api_name: &str,
         endpoint: &str,
         scope: Scope,
-    ) -> Result<Access> {
+    ) -> Result<EndpointAccess> {
         let key = match caller {
             Caller::Anonymous => return Err(Error::InvalidApiKey("no API key or token given")),
             Caller::Key(raw) => Some(self.verified_key(raw).await?),
@@ -377,7 +367,11 @@ impl RecordService {
                 Scope::Write => "this API key may not write records",
             }));
         }
-        Ok(Access { api, endpoint })
+        Ok(EndpointAccess {
+            api,
+            endpoint,
+            scope,
+        })
     }
 
     /// The stored key behind `raw`, if it is genuine, unexpired and unrevoked. A verified key

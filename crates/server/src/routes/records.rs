@@ -3,7 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use keygate_domain::records::Record;
+use keygate_domain::apis::Scope;
+use keygate_domain::records::{Caller, EndpointAccess, Record};
 use keygate_domain::{Error, PageRequest};
 use serde_json::{json, Map, Value};
 
@@ -11,6 +12,21 @@ use super::respond::{success, timestamp};
 use crate::error::ApiError;
 use crate::extract::{Deferred, JsonBody, RecordCaller};
 use crate::state::AppState;
+
+/// Who may do what is decided before the body is even looked at: a bad key's 401 comes
+/// before a bad body's 400.
+async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    api_name: &str,
+    endpoint: &str,
+    scope: Scope,
+) -> Result<EndpointAccess, ApiError> {
+    Ok(state
+        .records
+        .authorize(caller, api_name, endpoint, scope)
+        .await?)
+}
 
 fn record_view(record: &Record) -> Value {
     json!({
@@ -31,17 +47,15 @@ pub async fn create(
     body: Deferred<JsonBody<Map<String, Value>>>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint) = path.into_inner();
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(data) = body.get()?;
-    let record = state
-        .records
-        .create(&caller, &api_name, &endpoint, data)
-        .await?;
+    let record = state.records.create(&access, data).await?;
     Ok(success(
         StatusCode::CREATED,
         json!({
             "message": "Record created",
             "record_id": record.id.as_str(),
-            "api_name": api_name,
+            "api_name": access.api_name().as_str(),
             "endpoint": record.endpoint.as_str(),
             "created_at": timestamp(record.created_at),
         }),
@@ -58,6 +72,7 @@ pub async fn list(
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint) = path.into_inner();
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Read).await?;
     let (mut limit, mut cursor, mut filters) = (None, None, Vec::new());
     for (name, value) in query.into_inner() {
         match name.as_str() {
@@ -71,10 +86,7 @@ pub async fn list(
         }
     }
     let page = PageRequest::new(limit, cursor)?;
-    let records = state
-        .records
-        .list(&caller, &api_name, &endpoint, &filters, &page)
-        .await?;
+    let records = state.records.list(&access, &filters, &page).await?;
     let items: Vec<Value> = records.items.iter().map(record_view).collect();
     Ok(success(
         StatusCode::OK,
@@ -89,10 +101,8 @@ pub async fn read(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
-    let record = state
-        .records
-        .get(&caller, &api_name, &endpoint, &record_id)
-        .await?;
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Read).await?;
+    let record = state.records.get(&access, &record_id).await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -105,11 +115,9 @@ pub async fn replace(
     body: Deferred<JsonBody<Map<String, Value>>>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(data) = body.get()?;
-    let record = state
-        .records
-        .replace(&caller, &api_name, &endpoint, &record_id, data)
-        .await?;
+    let record = state.records.replace(&access, &record_id, data).await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -122,11 +130,9 @@ pub async fn patch(
     body: Deferred<JsonBody<Map<String, Value>>>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(patch) = body.get()?;
-    let record = state
-        .records
-        .patch(&caller, &api_name, &endpoint, &record_id, patch)
-        .await?;
+    let record = state.records.patch(&access, &record_id, patch).await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -137,10 +143,8 @@ pub async fn delete(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
-    state
-        .records
-        .delete(&caller, &api_name, &endpoint, &record_id)
-        .await?;
+    let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
+    state.records.delete(&access, &record_id).await?;
     Ok(success(
         StatusCode::OK,
         json!({"message": "Record deleted", "record_id": record_id}),
