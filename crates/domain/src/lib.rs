@@ -18,6 +18,9 @@ pub mod records;
 pub mod schema;
 pub mod security;
 pub mod sessions;
+#[cfg(test)]
+#[allow(missing_docs)]
+mod test_support;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{ConflictKind, Error, FieldViolation, Result};

@@ -400,3 +400,6 @@ impl RecordService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
