@@ -11,5 +11,6 @@ mod mongo;
 mod profile;
 mod records;
 mod register;
+mod schema_suite;
 mod sessions;
 mod users;
