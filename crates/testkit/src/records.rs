@@ -288,38 +288,10 @@ async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
     }
     let survivor = record(&kept, "items", json!({}));
     stores.records.insert(&survivor).await.unwrap();
-    assert_eq!(
-        stores
-            .records
-            .delete_batch_for_api(&doomed.id, 2)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        stores
-            .records
-            .delete_batch_for_api(&doomed.id, 2)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        stores
-            .records
-            .delete_batch_for_api(&doomed.id, 2)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        stores
-            .records
-            .delete_batch_for_api(&doomed.id, 2)
-            .await
-            .unwrap(),
-        0
-    );
+    for expected in [2, 2, 1, 0] {
+        let removed = stores.records.delete_batch_for_api(&doomed.id, 2).await;
+        assert_eq!(removed.unwrap(), expected);
+    }
     assert!(stores
         .records
         .find(&kept.id, &endpoint("items"), &survivor.id)

@@ -66,6 +66,42 @@ fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
 }
 
 #[test]
+fn a_key_revoked_on_one_instance_is_refused_by_the_other_within_the_cache_ttl() {
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "2")],
+    );
+    let (_, token, _) = a.signed_up_user();
+    let created = a.create_api(&token, "Shared", &[("items", serde_json::json!({}))]);
+    let key = created.str("api_key").to_owned();
+    // The other instance verifies the key and remembers it.
+    b.with_key("GET", "/api/shared/items", &key, None)
+        .expect(200);
+    let path = format!(
+        "/api/{}/keys/{}",
+        created.str("api_id"),
+        created.str("key_id")
+    );
+    a.json("DELETE", &path, Some(&token), &serde_json::json!({}))
+        .expect(200);
+    a.with_key("GET", "/api/shared/items", &key, None)
+        .expect_error(401, "invalid_api_key");
+    let revoked_at = Instant::now();
+    loop {
+        let reply = b.with_key("GET", "/api/shared/items", &key, None);
+        if reply.status == 401 {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_millis(2_500),
+            "still accepted after the 2 s TTL: {}",
+            reply.text
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn sixteen_racing_registrations_over_two_instances_make_one_account() {
     let (a, b) = two_instances_on(&fresh_database_name(), &[]);
     keygate_tests::assert_one_registration_wins(&[&a, &b], 16, "race@example.com");
