@@ -104,6 +104,20 @@ impl TestApp {
             .unwrap_or_else(|failure| panic!("keygate did not start:\n{}", failure.log.join("\n")))
     }
 
+    /// A fresh server on the embedded store whose data directory was prepared by `prepare`
+    /// before it started.
+    pub fn spawn_prepared(env: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let data_dir = temp.path().join("data");
+        prepare(&data_dir);
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Self::start(data_dir, Some(temp), env)
+            .unwrap_or_else(|failure| panic!("keygate did not start:\n{}", failure.log.join("\n")))
+    }
+
     /// Starts a server that is expected to refuse to start; returns what it logged.
     pub fn spawn_expecting_failure(env: &[(&str, &str)]) -> StartFailure {
         let temp = tempfile::tempdir().unwrap();
@@ -195,6 +209,23 @@ impl TestApp {
             .output()
             .expect("the keygate binary runs");
         (output, this.restart())
+    }
+
+    /// The server's resident memory, in KiB (Linux).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status is readable");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    /// The data directory the server was started with.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// Every line the server has logged so far.

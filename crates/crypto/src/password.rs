@@ -1,17 +1,25 @@
-//! Argon2id password hashing in PHC strings, off the async workers.
+//! Argon2id password hashing in PHC strings, on a fixed pool of hashing threads.
+//!
+//! Each thread owns one Argon2 memory area for its whole life and reuses it for every hash,
+//! so resident memory is `threads × memory_kib` however many logins arrive (a fresh 19 MiB
+//! allocation per hash on the blocking pool let the allocator keep gigabytes). Jobs wait in a
+//! bounded queue: past `max_waiting` a request is refused at once with `Overloaded` (503 with
+//! `Retry-After`) instead of holding its connection for as long as the queue takes.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
 use async_trait::async_trait;
 use keygate_domain::accounts::Password;
 use keygate_domain::security::{PasswordCheck, PasswordHasher};
 use keygate_domain::{Error, Result};
-use tokio::sync::Semaphore;
+use subtle::ConstantTimeEq;
 
-/// Argon2id cost parameters and how many hashes may run at once.
+/// Argon2id cost parameters, how many hashes may run at once and how many may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashingSettings {
     /// Memory per hash in KiB (OWASP: 19 456, i.e. 19 MiB).
@@ -20,9 +28,10 @@ pub struct HashingSettings {
     pub iterations: u32,
     /// Lanes (OWASP: 1).
     pub parallelism: u32,
-    /// Hashes allowed to run at the same time; the rest wait, so a login storm cannot take
-    /// every thread of the blocking pool.
+    /// Hashing threads: hashes that run at the same time.
     pub max_concurrent: usize,
+    /// Hashes that may wait for a thread; one more is refused with `Overloaded`.
+    pub max_waiting: usize,
 }
 
 impl Default for HashingSettings {
@@ -32,7 +41,79 @@ impl Default for HashingSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, usize::from),
+            max_waiting: 64,
         }
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
+/// The hashing threads and their queue.
+struct Pool {
+    queue: Mutex<mpsc::Sender<Job>>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+}
+
+impl Pool {
+    fn start(threads: usize, blocks: usize, max_waiting: usize) -> Result<Self> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        for i in 0..threads.max(1) {
+            let (receiver, waiting) = (receiver.clone(), waiting.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut memory = vec![Block::default(); blocks];
+                    loop {
+                        let job = {
+                            let queue = receiver
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            match queue.recv() {
+                                Ok(job) => job,
+                                Err(_) => return, // the hasher is gone
+                            }
+                        };
+                        waiting.fetch_sub(1, Ordering::SeqCst);
+                        job(&mut memory);
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self {
+            queue: Mutex::new(sender),
+            waiting,
+            max_waiting,
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut [Block]) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Overloaded {
+                retry_after_secs: 1,
+            });
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(Box::new(move |memory: &mut [Block]| {
+                let _ = reply.send(job(memory));
+            }));
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Internal("the hashing threads have stopped".into()));
+        }
+        answer
+            .await
+            .map_err(|_| Error::Internal("a hashing thread dropped its job".into()))?
     }
 }
 
@@ -40,12 +121,13 @@ impl Default for HashingSettings {
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: Arc<Pool>,
     dummy_hash: Arc<str>,
 }
 
 impl Argon2Hasher {
-    /// A hasher with these settings; fails if the parameters are out of Argon2's range.
+    /// A hasher with these settings and its threads; fails if the parameters are out of
+    /// Argon2's range.
     pub fn new(settings: HashingSettings) -> Result<Self> {
         let params = Params::new(
             settings.memory_kib,
@@ -54,32 +136,28 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| Error::Internal(format!("invalid Argon2 parameters: {e}")))?;
-        let dummy_hash = hash_blocking(&params, "keygate dummy password for unknown accounts")?;
+        let mut memory = vec![Block::default(); params.block_count()];
+        let dummy_hash = hash_with(
+            &params,
+            &mut memory,
+            "keygate dummy password for unknown accounts",
+        )?;
+        drop(memory);
+        let pool = Pool::start(
+            settings.max_concurrent,
+            params.block_count(),
+            settings.max_waiting,
+        )?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            pool: Arc::new(pool),
             dummy_hash: dummy_hash.into(),
         })
     }
 
-    /// How many hashing jobs are waiting for a permit right now (for metrics).
-    pub fn available_permits(&self) -> usize {
-        self.permits.available_permits()
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(Params) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("hashing pool closed".into()))?;
-        let params = self.params.clone();
-        tokio::task::spawn_blocking(move || job(params))
-            .await
-            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    /// How many hashing jobs are waiting for a thread right now (for metrics).
+    pub fn waiting(&self) -> usize {
+        self.pool.waiting.load(Ordering::SeqCst)
     }
 }
 
@@ -87,29 +165,75 @@ fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn hash_blocking(params: &Params, password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2(params.clone())
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+fn failed(what: &str, error: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("{what}: {error}"))
 }
 
-fn verify_blocking(params: &Params, password: &str, phc: &str) -> Result<PasswordCheck> {
-    let parsed = PasswordHash::new(phc)
-        .map_err(|e| Error::Internal(format!("stored password hash is unreadable: {e}")))?;
-    // The PHC string carries its own algorithm and parameters; verification honours them.
-    let matches = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    let current = Params::try_from(&parsed).ok();
-    let outdated = parsed.algorithm.as_str() != "argon2id"
-        || parsed.version != Some(Version::V0x13.into())
-        || current.is_none_or(|p| {
-            p.m_cost() != params.m_cost()
-                || p.t_cost() != params.t_cost()
-                || p.p_cost() != params.p_cost()
-        });
+/// A PHC string for `password` with a fresh salt, computed in `memory`.
+fn hash_with(params: &Params, memory: &mut [Block], password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed("salt", e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2(params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, &mut *memory)
+        .map_err(|e| failed("hashing failed", e))?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed("parameters", e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed("output", e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc`, computed in `memory` when it is large
+/// enough for the hash's own parameters (a legacy hash may need a temporary area).
+fn verify_with(
+    params: &Params,
+    memory: &mut [Block],
+    password: &str,
+    phc: &str,
+) -> Result<PasswordCheck> {
+    let parsed =
+        PasswordHash::new(phc).map_err(|e| failed("stored password hash is unreadable", e))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm)
+        .map_err(|e| failed("stored password hash has an unknown algorithm", e))?;
+    let stored = Params::try_from(&parsed).map_err(|e| failed("stored hash parameters", e))?;
+    let version = parsed
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .map_err(|e| failed("stored hash version", e))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(Error::Internal(
+            "stored password hash lacks salt or hash".into(),
+        ));
+    };
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed("stored salt", e))?;
+    let mut out = vec![0u8; expected.len()];
+    let hasher = Argon2::new(algorithm, version, stored.clone());
+    let mut temporary;
+    let area: &mut [Block] = if memory.len() >= stored.block_count() {
+        memory
+    } else {
+        temporary = vec![Block::default(); stored.block_count()];
+        &mut temporary
+    };
+    hasher
+        .hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, area)
+        .map_err(|e| failed("verification failed", e))?;
+    let matches = bool::from(out.as_slice().ct_eq(expected.as_bytes()));
+    let outdated = algorithm != Algorithm::Argon2id
+        || version != Version::V0x13
+        || stored.m_cost() != params.m_cost()
+        || stored.t_cost() != params.t_cost()
+        || stored.p_cost() != params.p_cost();
     Ok(PasswordCheck {
         matches,
         needs_rehash: matches && outdated,
@@ -119,20 +243,27 @@ fn verify_blocking(params: &Params, password: &str, phc: &str) -> Result<Passwor
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<String> {
-        let password = password.expose().to_owned();
-        self.run(move |params| hash_blocking(&params, &password))
+        let (password, params) = (password.expose().to_owned(), self.params.clone());
+        self.pool
+            .run(move |memory| hash_with(&params, memory, &password))
             .await
     }
 
     async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck> {
-        let (password, hash) = (password.to_owned(), hash.to_owned());
-        self.run(move |params| verify_blocking(&params, &password, &hash))
+        let (password, hash, params) = (password.to_owned(), hash.to_owned(), self.params.clone());
+        self.pool
+            .run(move |memory| verify_with(&params, memory, &password, &hash))
             .await
     }
 
     async fn verify_dummy(&self, password: &str) -> Result<()> {
-        let (password, hash) = (password.to_owned(), self.dummy_hash.clone());
-        self.run(move |params| verify_blocking(&params, &password, &hash).map(|_| ()))
+        let (password, hash, params) = (
+            password.to_owned(),
+            self.dummy_hash.clone(),
+            self.params.clone(),
+        );
+        self.pool
+            .run(move |memory| verify_with(&params, memory, &password, &hash).map(|_| ()))
             .await
     }
 }
@@ -147,6 +278,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 2,
+            max_waiting: 64,
         }
     }
 
@@ -217,6 +349,67 @@ mod tests {
                 needs_rehash: false
             }
         );
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_crate_itself_still_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut OsRng);
+        let params = Params::new(64, 1, 1, None).expect("params");
+        let phc = argon2(params)
+            .hash_password(b"correct horse", &salt)
+            .expect("hash")
+            .to_string();
+        let hasher = Argon2Hasher::new(cheap()).expect("hasher");
+        assert!(
+            hasher
+                .verify("correct horse", &phc)
+                .await
+                .expect("verify")
+                .matches
+        );
+        assert!(
+            !hasher
+                .verify("correct horsf", &phc)
+                .await
+                .expect("verify")
+                .matches
+        );
+    }
+
+    #[tokio::test]
+    async fn the_queue_refuses_work_beyond_its_bound() {
+        let hasher = Argon2Hasher::new(HashingSettings {
+            memory_kib: 8 * 1024,
+            iterations: 3,
+            max_concurrent: 1,
+            max_waiting: 2,
+            ..cheap()
+        })
+        .expect("hasher");
+        let jobs: Vec<_> = (0..12)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify_dummy("guess").await })
+            })
+            .collect();
+        let mut refused = 0;
+        for job in jobs {
+            match job.await.expect("joined") {
+                Ok(()) => {}
+                Err(Error::Overloaded { retry_after_secs }) => {
+                    assert!(retry_after_secs >= 1);
+                    refused += 1;
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert!(refused >= 1, "nothing was refused");
+        assert!(
+            12 - refused >= 2,
+            "{refused} refused: at least the two that may wait pass"
+        );
+        assert_eq!(hasher.waiting(), 0);
     }
 
     #[tokio::test]

@@ -94,6 +94,12 @@ pub enum Error {
         /// Seconds until the next attempt can succeed.
         retry_after_secs: u64,
     },
+    /// Too much work is queued (password hashing); the client may retry after this long.
+    #[error("overloaded; retry in {retry_after_secs}s")]
+    Overloaded {
+        /// Seconds after which a retry may be served.
+        retry_after_secs: u64,
+    },
     /// The database (or another dependency) cannot be reached right now.
     #[error("unavailable: {0}")]
     Unavailable(String),

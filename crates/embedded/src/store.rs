@@ -41,6 +41,9 @@ impl EmbeddedStore {
                 directory.display()
             ))
         })?;
+        // Accounts, sessions and private data live here: owner only, even if the directory
+        // or the file came back from a backup with looser permissions.
+        restrict(directory, 0o700)?;
         let path = directory.join(FILE_NAME);
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::Unavailable(format!(
@@ -49,6 +52,7 @@ impl EmbeddedStore {
             )),
             other => Error::Unavailable(format!("cannot open {}: {other}", path.display())),
         })?;
+        restrict(&path, 0o600)?;
         let store = Self { db: Arc::new(db) };
         store.create_tables()?;
         Ok(store)
@@ -110,6 +114,25 @@ impl EmbeddedStore {
     /// Succeeds when a read transaction can be opened.
     pub(crate) async fn check(&self) -> Result<()> {
         self.read(|_| Ok(())).await
+    }
+}
+
+/// Sets `path`'s permission bits to `mode`; a no-op off Unix.
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            Error::Unavailable(format!(
+                "cannot restrict {} to its owner: {e}",
+                path.display()
+            ))
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }
 

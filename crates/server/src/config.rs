@@ -59,6 +59,35 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// HTTP worker threads; `None` uses one per core.
     pub workers: Option<usize>,
+    /// Proxies (addresses or CIDRs) whose `Forwarded` / `X-Forwarded-For` name the client;
+    /// empty: forwarding headers are ignored. A TOML list, or one comma-separated string.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+    /// How long a client may take to send a request's head, and then its body, in seconds.
+    pub body_timeout_secs: u64,
+    /// Open connections per HTTP worker; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+/// A list from a TOML array, or from one comma-separated string (an environment variable).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(deserializer)? {
+        ListOrText::List(items) => items,
+        ListOrText::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// Which store to use and where.
@@ -91,6 +120,8 @@ impl std::fmt::Debug for DatabaseSettings {
 pub struct AuthSettings {
     /// The HS256 signing secret; generated in development when absent.
     pub jwt_secret: Option<String>,
+    /// Accept a signing secret shorter than 32 bytes (never do this outside a test rig).
+    pub allow_weak_secret: bool,
     /// `iss` of access tokens.
     pub issuer: String,
     /// `aud` of access tokens.
@@ -137,6 +168,8 @@ pub struct HashingConfig {
     pub parallelism: u32,
     /// Hashes running at once; `None` means one per core.
     pub max_concurrent: Option<usize>,
+    /// Hashes that may wait for a hashing thread; beyond it, 503 with `Retry-After`.
+    pub max_waiting: usize,
 }
 
 impl From<HashingConfig> for HashingSettings {
@@ -147,6 +180,7 @@ impl From<HashingConfig> for HashingSettings {
             iterations: config.iterations,
             parallelism: config.parallelism,
             max_concurrent: config.max_concurrent.unwrap_or(defaults.max_concurrent),
+            max_waiting: config.max_waiting,
         }
     }
 }
@@ -162,6 +196,10 @@ pub struct ThrottleConfig {
     pub address_failures: u32,
     /// Address window in seconds.
     pub address_window_secs: u64,
+    /// Registrations from one address per window.
+    pub registrations_per_address: u32,
+    /// Registration window in seconds.
+    pub registrations_window_secs: u64,
 }
 
 impl From<ThrottleConfig> for ThrottleLimits {
@@ -171,6 +209,8 @@ impl From<ThrottleConfig> for ThrottleLimits {
             account_window_secs: config.account_window_secs,
             address_failures: config.address_failures,
             address_window_secs: config.address_window_secs,
+            registrations_per_address: config.registrations_per_address,
+            registrations_window_secs: config.registrations_window_secs,
         }
     }
 }
@@ -213,6 +253,10 @@ impl Settings {
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.max_body_bytes", 1024 * 1024)?
+            .set_default("server.trusted_proxies", Vec::<String>::new())?
+            .set_default("server.body_timeout_secs", 30)?
+            .set_default("server.max_connections", 25_000)?
+            .set_default("auth.allow_weak_secret", false)?
             .set_default("database.path", "./data")?
             .set_default("database.name", "keygate")?
             .set_default("database.timeout_ms", 5000)?
@@ -229,6 +273,9 @@ impl Settings {
             .set_default("auth.throttle.account_window_secs", 15 * 60)?
             .set_default("auth.throttle.address_failures", 100)?
             .set_default("auth.throttle.address_window_secs", 5 * 60)?
+            .set_default("auth.throttle.registrations_per_address", 30)?
+            .set_default("auth.throttle.registrations_window_secs", 3600)?
+            .set_default("auth.hashing.max_waiting", 64)?
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false));
         let mut overrides: Vec<(String, String)> = Vec::new();
@@ -305,6 +352,32 @@ mod tests {
         assert_eq!(settings.auth.hashing.memory_kib, 19456);
         assert_eq!(settings.auth.throttle.account_failures, 10);
         assert_eq!(settings.auth.throttle.address_failures, 100);
+        assert_eq!(settings.auth.throttle.registrations_per_address, 30);
+        assert_eq!(settings.auth.throttle.registrations_window_secs, 3600);
+        assert_eq!(settings.auth.hashing.max_waiting, 64);
+        assert!(settings.server.trusted_proxies.is_empty());
+        assert_eq!(settings.server.body_timeout_secs, 30);
+        assert!(!settings.auth.allow_weak_secret);
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_variable() {
+        let dir = tempfile_dir();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::load_from(&dir, |_| None).unwrap();
+        assert_eq!(from_file.server.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        let from_text = load(&[]);
+        assert!(from_text.server.trusted_proxies.is_empty());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("keygate-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct ApiError {
     message: String,
     details: Vec<FieldViolation>,
     retry_after_secs: Option<u64>,
+    close_connection: bool,
 }
 
 #[derive(Serialize)]
@@ -35,6 +36,19 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after_secs: None,
+            close_connection: false,
+        }
+    }
+
+    /// `408 request_timeout`: the body did not arrive in time; the connection is closed.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self {
+            close_connection: true,
+            ..Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!("Request body not received within {} s", limit.as_secs()),
+            )
         }
     }
 
@@ -126,6 +140,9 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        if self.close_connection {
+            response.force_close();
+        }
         response.json(Envelope {
             status: "error",
             code: self.code,
@@ -200,6 +217,14 @@ impl From<Error> for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     format!("Too many failed attempts; retry in {retry_after_secs} seconds"),
+                )
+            },
+            Error::Overloaded { retry_after_secs } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Too many requests are waiting for password hashing; retry shortly",
                 )
             },
             Error::Unavailable(cause) => {

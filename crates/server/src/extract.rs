@@ -1,9 +1,11 @@
 //! Request extractors that speak the contract: JSON bodies and the caller's identity.
 
 mod auth;
+mod client_address;
 mod deferred;
 mod json_body;
 
-pub use auth::{client_address, Authenticated, RecordCaller};
+pub use auth::{Authenticated, RecordCaller};
+pub use client_address::{client_address, Network, TrustedProxies};
 pub use deferred::Deferred;
-pub use json_body::{BodyLimit, JsonBody, OptionalJsonBody};
+pub use json_body::{BodyLimit, BodyTimeout, JsonBody, OptionalJsonBody};

@@ -17,9 +17,9 @@ const SECRET_FILE: &str = "jwt-secret";
 /// Why no usable signing secret could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// Production without a secret, or with one that is too short.
+    /// Production without a secret, or any mode with one that is too short.
     #[error(
-        "production needs a signing secret of at least {MIN_SECRET_BYTES} bytes: set auth.jwt_secret \
+        "Keygate needs a signing secret of at least {MIN_SECRET_BYTES} bytes: set auth.jwt_secret \
          (KEYGATE__AUTH__JWT_SECRET, or JWT_SECRET_KEY / SECRET_KEY){0}"
     )]
     Weak(&'static str),
@@ -48,15 +48,39 @@ pub fn signing_secret(settings: &Settings) -> Result<Vec<u8>, SecretError> {
         (Environment::Production, Some(secret)) if secret.len() < MIN_SECRET_BYTES => {
             Err(SecretError::Weak("; the one set is too short"))
         }
+        (_, Some(secret))
+            if secret.len() < MIN_SECRET_BYTES && !settings.auth.allow_weak_secret =>
+        {
+            Err(SecretError::Weak(
+                "; the one set is too short (auth.allow_weak_secret = true accepts it outside \
+                 production, for test rigs only)",
+            ))
+        }
         (_, Some(secret)) => {
             if secret.len() < MIN_SECRET_BYTES {
                 tracing::warn!(
-                    "the configured signing secret is shorter than {MIN_SECRET_BYTES} bytes; production would refuse it"
+                    "WEAK SIGNING SECRET: the configured secret is shorter than {MIN_SECRET_BYTES} \
+                     bytes and accepted only because auth.allow_weak_secret is set; anyone who \
+                     guesses it can forge access tokens for every account"
                 );
             }
             Ok(secret.as_bytes().to_vec())
         }
         (_, None) => development_secret(&settings.database.path),
+    }
+}
+
+/// Sets `path`'s permission bits to `mode` (owner only); a no-op off Unix.
+pub fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }
 
@@ -68,6 +92,8 @@ fn development_secret(directory: &Path) -> Result<Vec<u8>, SecretError> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().len() >= MIN_SECRET_BYTES => {
+            // A copy restored from a backup may have come back readable by anyone.
+            make_private(&path, 0o600).map_err(storage)?;
             tracing::info!(
                 "using the development signing secret kept in {}",
                 path.display()
@@ -100,6 +126,7 @@ fn development_secret(directory: &Path) -> Result<Vec<u8>, SecretError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::config::AuthSettings;
 
     fn settings(environment: &str, secret: Option<&str>, dir: &Path) -> Settings {
         let dir = dir.display().to_string();
@@ -133,6 +160,25 @@ mod tests {
             signing_secret(&settings("production", Some(&strong), &dir)).unwrap(),
             strong.as_bytes()
         );
+    }
+
+    #[test]
+    fn every_mode_refuses_a_short_secret_unless_explicitly_allowed() {
+        let dir = tempfile_dir();
+        for environment in ["development", "test"] {
+            assert!(matches!(
+                signing_secret(&settings(environment, Some("changeme"), &dir)),
+                Err(SecretError::Weak(_))
+            ));
+        }
+        let allowed = Settings {
+            auth: AuthSettings {
+                allow_weak_secret: true,
+                ..settings("development", Some("changeme"), &dir).auth
+            },
+            ..settings("development", Some("changeme"), &dir)
+        };
+        assert_eq!(signing_secret(&allowed).unwrap(), b"changeme");
     }
 
     #[test]

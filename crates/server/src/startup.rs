@@ -22,7 +22,7 @@ use keygate_schema::JsonSchemaValidator;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::extract::BodyLimit;
+use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
 use crate::routes;
 use crate::secret::{signing_secret, SecretError};
 use crate::state::AppState;
@@ -39,6 +39,14 @@ pub enum StartupError {
     /// No usable signing secret.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// A setting has a value Keygate cannot use.
+    #[error("invalid setting {setting}: {problem}")]
+    Setting {
+        /// Which setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Invalid hashing parameters.
     #[error("invalid auth.hashing settings: {0}")]
     Hashing(keygate_domain::Error),
@@ -191,6 +199,21 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
     Ok((state, store.description))
 }
 
+/// `server.trusted_proxies`, parsed; a start-up error names the first entry that is no
+/// address or CIDR.
+fn trusted_proxies(entries: &[String]) -> Result<TrustedProxies, StartupError> {
+    entries
+        .iter()
+        .map(|entry| {
+            Network::parse(entry).ok_or_else(|| StartupError::Setting {
+                setting: "server.trusted_proxies",
+                problem: format!("'{entry}' is not an IP address or CIDR network"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(TrustedProxies)
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -215,10 +238,16 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let limit = BodyLimit(settings.server.max_body_bytes);
+        let body_timeout = BodyTimeout(std::time::Duration::from_secs(
+            settings.server.body_timeout_secs.max(1),
+        ));
+        let proxies = trusted_proxies(&settings.server.trusted_proxies)?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(limit)
+                .app_data(body_timeout)
+                .app_data(proxies.clone())
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     ApiError::validation("query", &format!("invalid query string: {error}")).into()
                 }))
@@ -233,6 +262,9 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         });
+        server = server
+            .client_request_timeout(body_timeout.0)
+            .max_connections(settings.server.max_connections.max(1));
         if let Some(workers) = settings.server.workers {
             server = server.workers(workers);
         }

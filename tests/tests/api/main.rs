@@ -4,6 +4,7 @@
 mod apis;
 mod data;
 mod errors;
+mod hardening;
 mod health;
 mod lifecycle;
 mod login;

@@ -88,13 +88,23 @@ impl Username {
     }
 }
 
-/// A password of 8..128 characters. Its text never appears in `Debug` output.
+/// A password of 8..128 characters, in Unicode normal form NFKC, so that the same password
+/// typed on another keyboard or system (full-width letters, ligatures, composed accents)
+/// hashes the same. Its text never appears in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 
+/// `text` in Unicode normal form NFKC.
+pub fn nfkc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect()
+}
+
 impl Password {
-    /// Checks the length rule; the rest of the policy lives in [`super::PasswordPolicy`].
+    /// Normalises `raw` (NFKC) and checks the length rule; the rest of the policy lives in
+    /// [`super::PasswordPolicy`].
     pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
+        let raw = nfkc(raw);
         let length = raw.chars().count();
         if !(8..=128).contains(&length) {
             return Err(FieldViolation::new(
@@ -102,7 +112,7 @@ impl Password {
                 "must be 8 to 128 characters long",
             ));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(raw))
     }
 
     /// The secret text, for the hasher only.

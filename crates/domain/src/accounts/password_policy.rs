@@ -29,7 +29,7 @@ impl PasswordPolicy {
         email: Option<&Email>,
     ) -> Result<Password, FieldViolation> {
         let password = Password::new(raw, field)?;
-        let lowered = raw.trim().to_lowercase();
+        let lowered = password.expose().trim().to_lowercase();
         if COMMON_PASSWORDS.contains(lowered.as_str()) {
             return Err(FieldViolation::new(
                 field,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 #[cfg(test)]
 use super::model::Settable;
-use super::model::{Age, Email, Gender, PersonName, ProfileChanges, Role, User, Username};
+use super::model::{nfkc, Age, Email, Gender, PersonName, ProfileChanges, Role, User, Username};
 use super::password_policy::PasswordPolicy;
 use super::ports::{UserDataEraser, UserRepository};
 use super::throttle::LoginThrottle;
@@ -14,8 +14,14 @@ use crate::error::ConflictKind;
 use crate::error::{Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::security::PasswordHasher;
+use crate::security::{PasswordCheck, PasswordHasher};
 use crate::sessions::{IssuedTokens, Principal, SessionService};
+
+/// The longest identifier a login may name (an email is at most 254 bytes).
+const MAX_IDENTIFIER_BYTES: usize = 320;
+/// The longest password a login may present: 128 characters of up to 4 bytes, with room for
+/// a legacy password stored before normalisation.
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// A text field counts as given only when it holds more than white space.
 fn present(value: Option<String>) -> Option<String> {
@@ -100,14 +106,24 @@ impl Credentials {
         }
     }
 
-    /// The identifier, normalised: the key under which failures are counted when the account
-    /// is unknown.
-    fn normalised_identifier(&self) -> String {
+    fn identifier_text(&self) -> &str {
         match &self.identifier {
             LoginIdentifier::Email(s)
             | LoginIdentifier::Username(s)
-            | LoginIdentifier::Either(s) => s.trim().to_lowercase(),
+            | LoginIdentifier::Either(s) => s,
         }
+    }
+
+    /// The identifier, normalised: the key under which failures are counted when the account
+    /// is unknown.
+    fn normalised_identifier(&self) -> String {
+        self.identifier_text().trim().to_lowercase()
+    }
+
+    /// Whether the identifier or the password is longer than any that could match.
+    fn is_oversized(&self) -> bool {
+        self.identifier_text().len() > MAX_IDENTIFIER_BYTES
+            || self.password.len() > MAX_PASSWORD_BYTES
     }
 }
 
@@ -169,7 +185,7 @@ impl AccountService {
 
     /// Creates an account. Reports every invalid field at once; `Conflict` if the email or
     /// username is taken (decided atomically by the store).
-    pub async fn register(&self, form: Registration) -> Result<User> {
+    pub async fn register(&self, form: Registration, client_address: &str) -> Result<User> {
         let (username, email, password) = (
             present(form.username),
             present(form.email),
@@ -209,6 +225,9 @@ impl AccountService {
         };
 
         let now = self.clock.now();
+        // Counted before the hash and the uniqueness check, so neither Argon2 work nor
+        // `409 email_taken` answers come in unlimited numbers.
+        self.throttle.begin_registration(client_address, now)?;
         let user = User {
             id: Id::generate(now.timestamp()),
             username,
@@ -234,30 +253,37 @@ impl AccountService {
         credentials: Credentials,
         client_address: &str,
     ) -> Result<LoginOutcome> {
+        let now = self.clock.now();
+        if credentials.is_oversized() {
+            // It can name no account and match no password: answered like any failure, and
+            // counted against the address, without a lookup or a hash.
+            let _ = self.throttle.begin_attempt(
+                &format!("unknown:{}", credentials.identifier_text()),
+                client_address,
+                now,
+            )?;
+            return Err(Error::InvalidCredentials);
+        }
         let user = self.find_by_identifier(&credentials.identifier).await?;
         let account_key = match &user {
             Some(user) => format!("user:{}", user.id),
             None => format!("unknown:{}", credentials.normalised_identifier()),
         };
-        let now = self.clock.now();
-        self.throttle.check(&account_key, client_address, now)?;
+        let attempt = self
+            .throttle
+            .begin_attempt(&account_key, client_address, now)?;
 
         let Some(user) = user else {
             self.hasher.verify_dummy(&credentials.password).await?;
-            self.throttle
-                .record_failure(&account_key, client_address, now);
             return Err(Error::InvalidCredentials);
         };
         let check = self
-            .hasher
-            .verify(&credentials.password, &user.password_hash)
+            .check_password(&credentials.password, &user.password_hash)
             .await?;
         if !check.matches {
-            self.throttle
-                .record_failure(&account_key, client_address, now);
             return Err(Error::InvalidCredentials);
         }
-        self.throttle.reset_account(&account_key);
+        self.throttle.succeeded(attempt);
         let user = if check.needs_rehash {
             self.upgrade_hash(user, &credentials.password).await
         } else {
@@ -431,21 +457,38 @@ impl AccountService {
         password: &str,
         client_address: &str,
     ) -> Result<()> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::InvalidCredentials);
+        }
         let account_key = format!("user:{}", user.id);
-        let now = self.clock.now();
-        self.throttle.check(&account_key, client_address, now)?;
+        let attempt =
+            self.throttle
+                .begin_attempt(&account_key, client_address, self.clock.now())?;
         if self
-            .hasher
-            .verify(password, &user.password_hash)
+            .check_password(password, &user.password_hash)
             .await?
             .matches
         {
+            self.throttle.succeeded(attempt);
             Ok(())
         } else {
-            self.throttle
-                .record_failure(&account_key, client_address, now);
             Err(Error::InvalidCredentials)
         }
+    }
+
+    /// Verifies a presented password in its normal form (NFKC); a hash stored before
+    /// passwords were normalised is also tried with the password as typed, and then upgraded.
+    async fn check_password(&self, presented: &str, hash: &str) -> Result<PasswordCheck> {
+        let normalised = nfkc(presented);
+        let check = self.hasher.verify(&normalised, hash).await?;
+        if check.matches || normalised == presented {
+            return Ok(check);
+        }
+        let legacy = self.hasher.verify(presented, hash).await?;
+        Ok(PasswordCheck {
+            matches: legacy.matches,
+            needs_rehash: legacy.matches,
+        })
     }
 
     /// Re-hashes a password whose hash uses outdated parameters. Best effort: a failure here

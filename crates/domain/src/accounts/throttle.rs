@@ -1,13 +1,22 @@
-//! Throttling of failed logins per account and per client address (sliding windows, in memory).
+//! Throttling of password guesses per account and per client address, and of registrations per
+//! address (sliding windows, in memory).
+//!
+//! An attempt is counted *before* its password is hashed, atomically with the check, and
+//! refunded if it succeeds: so a burst of concurrent guesses cannot all pass a check that
+//! nobody has charged yet. Keys are keyed 64-bit digests (SipHash with a per-process random
+//! key), never the identifier itself, and each table is capped, so an attacker can neither
+//! grow memory with huge or endless identifiers nor predict collisions.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Error, Result};
 
-/// How many failures each window tolerates.
+/// How many attempts each window tolerates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleLimits {
     /// Failures on one account before it is throttled.
@@ -18,6 +27,10 @@ pub struct ThrottleLimits {
     pub address_failures: u32,
     /// Length of the address window, in seconds.
     pub address_window_secs: u64,
+    /// Registrations (successful or not) from one address per window.
+    pub registrations_per_address: u32,
+    /// Length of the registration window, in seconds.
+    pub registrations_window_secs: u64,
 }
 
 impl Default for ThrottleLimits {
@@ -27,126 +40,188 @@ impl Default for ThrottleLimits {
             account_window_secs: 15 * 60,
             address_failures: 100,
             address_window_secs: 5 * 60,
+            registrations_per_address: 30,
+            registrations_window_secs: 3600,
         }
     }
 }
 
-/// Above this many tracked keys, expired windows are swept on the next failure.
-const SWEEP_THRESHOLD: usize = 10_000;
+/// The most keys one table tracks; past it, expired windows are swept and then the
+/// longest-quiet keys are forgotten.
+const MAX_TRACKED: usize = 100_000;
 
-#[derive(Debug, Default)]
+/// One kind of window (accounts, addresses or registrations) for every key.
+#[derive(Debug)]
 struct Windows {
-    failures: HashMap<String, VecDeque<DateTime<Utc>>>,
+    limit: u32,
+    length: Duration,
+    attempts: HashMap<u64, VecDeque<DateTime<Utc>>>,
 }
 
 impl Windows {
-    fn retry_after(
-        &mut self,
-        key: &str,
-        limit: u32,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> Option<u64> {
-        let failures = self.failures.get_mut(key)?;
-        while failures.front().is_some_and(|t| *t + window <= now) {
-            failures.pop_front();
+    fn new(limit: u32, seconds: u64) -> Self {
+        Self {
+            limit,
+            length: Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1000)),
+            attempts: HashMap::new(),
         }
-        if failures.len() < limit as usize {
+    }
+
+    /// Seconds until `key` may try again, or `None` if it may now.
+    fn retry_after(&mut self, key: u64, now: DateTime<Utc>) -> Option<u64> {
+        let attempts = self.attempts.get_mut(&key)?;
+        while attempts.front().is_some_and(|t| *t + self.length <= now) {
+            attempts.pop_front();
+        }
+        if attempts.len() < self.limit as usize {
             return None;
         }
-        let oldest = failures.front().copied()?;
-        let wait = (oldest + window - now).num_seconds().max(1);
+        let oldest = attempts.front().copied()?;
+        let wait = (oldest + self.length - now).num_seconds().max(1);
         Some(u64::try_from(wait).unwrap_or(1))
     }
 
-    fn record(&mut self, key: String, limit: u32, window: Duration, now: DateTime<Utc>) {
-        if self.failures.len() > SWEEP_THRESHOLD {
-            self.failures
-                .retain(|_, times| times.back().is_some_and(|t| *t + window > now));
+    fn count(&mut self, key: u64, now: DateTime<Utc>) {
+        if self.attempts.len() >= MAX_TRACKED && !self.attempts.contains_key(&key) {
+            self.make_room(now);
         }
-        let failures = self.failures.entry(key).or_default();
-        failures.push_back(now);
-        while failures.len() > limit as usize {
-            failures.pop_front();
+        let attempts = self.attempts.entry(key).or_default();
+        attempts.push_back(now);
+        while attempts.len() > self.limit as usize {
+            attempts.pop_front();
+        }
+    }
+
+    /// Drops expired windows, then, if still full, the tenth of keys quiet for longest.
+    fn make_room(&mut self, now: DateTime<Utc>) {
+        let length = self.length;
+        self.attempts
+            .retain(|_, times| times.back().is_some_and(|t| *t + length > now));
+        if self.attempts.len() >= MAX_TRACKED {
+            let mut quiet: Vec<(DateTime<Utc>, u64)> = self
+                .attempts
+                .iter()
+                .filter_map(|(key, times)| times.back().map(|t| (*t, *key)))
+                .collect();
+            quiet.sort_unstable();
+            for (_, key) in quiet.into_iter().take(MAX_TRACKED / 10) {
+                self.attempts.remove(&key);
+            }
+        }
+    }
+
+    /// Takes back the attempt counted at `at`.
+    fn refund(&mut self, key: u64, at: DateTime<Utc>) {
+        if let Some(attempts) = self.attempts.get_mut(&key) {
+            if let Some(position) = attempts.iter().rposition(|t| *t == at) {
+                attempts.remove(position);
+            }
         }
     }
 }
 
-/// Counts failed logins and refuses further attempts once a window is full. Keys are the
-/// account (or the identifier tried, for unknown accounts, so throttling reveals nothing about
-/// which accounts exist) and the client address.
+/// A counted password attempt: refunded if the password turns out right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a successful attempt must be handed back to the throttle"]
+pub struct Attempt {
+    account: u64,
+    address: u64,
+    at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Tables {
+    accounts: Windows,
+    addresses: Windows,
+    registrations: Windows,
+}
+
+/// Counts password attempts and registrations, and refuses them once a window is full.
+/// Account keys are the account (or the identifier tried, for unknown accounts, so throttling
+/// reveals nothing about which accounts exist); address keys are the client address.
 #[derive(Debug)]
 pub struct LoginThrottle {
-    limits: ThrottleLimits,
-    accounts: Mutex<Windows>,
-    addresses: Mutex<Windows>,
+    tables: Mutex<Tables>,
+    digest: RandomState,
 }
 
 impl LoginThrottle {
-    /// A throttle with these limits and no failures yet.
+    /// A throttle with these limits and no attempts yet.
     pub fn new(limits: ThrottleLimits) -> Self {
         Self {
-            limits,
-            accounts: Mutex::new(Windows::default()),
-            addresses: Mutex::new(Windows::default()),
+            tables: Mutex::new(Tables {
+                accounts: Windows::new(limits.account_failures, limits.account_window_secs),
+                addresses: Windows::new(limits.address_failures, limits.address_window_secs),
+                registrations: Windows::new(
+                    limits.registrations_per_address,
+                    limits.registrations_window_secs,
+                ),
+            }),
+            digest: RandomState::new(),
         }
     }
 
-    fn account_window(&self) -> Duration {
-        Duration::seconds(i64::try_from(self.limits.account_window_secs).unwrap_or(i64::MAX / 1000))
+    fn key(&self, text: &str) -> u64 {
+        self.digest.hash_one(text)
     }
 
-    fn address_window(&self) -> Duration {
-        Duration::seconds(i64::try_from(self.limits.address_window_secs).unwrap_or(i64::MAX / 1000))
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // The tables stay consistent even if a holder panicked: keep using them.
+        self.tables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Error::RateLimited` if the account or the address has used up its failures.
-    pub fn check(&self, account: &str, address: &str, now: DateTime<Utc>) -> Result<()> {
-        let by_account = lock(&self.accounts).retry_after(
-            account,
-            self.limits.account_failures,
-            self.account_window(),
-            now,
-        );
-        let by_address = lock(&self.addresses).retry_after(
-            address,
-            self.limits.address_failures,
-            self.address_window(),
-            now,
-        );
-        match by_account.max(by_address) {
-            Some(retry_after_secs) => Err(Error::RateLimited { retry_after_secs }),
-            None => Ok(()),
+    /// Counts a password attempt on `account` from `address`, or refuses it with
+    /// `Error::RateLimited` when either has used up its window. Check and count are one step.
+    pub fn begin_attempt(
+        &self,
+        account: &str,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Attempt> {
+        let attempt = Attempt {
+            account: self.key(account),
+            address: self.key(address),
+            at: now,
+        };
+        let mut tables = self.lock();
+        let by_account = tables.accounts.retry_after(attempt.account, now);
+        let by_address = tables.addresses.retry_after(attempt.address, now);
+        if let Some(retry_after_secs) = by_account.max(by_address) {
+            return Err(Error::RateLimited { retry_after_secs });
         }
+        tables.accounts.count(attempt.account, now);
+        tables.addresses.count(attempt.address, now);
+        Ok(attempt)
     }
 
-    /// Counts one failed login.
-    pub fn record_failure(&self, account: &str, address: &str, now: DateTime<Utc>) {
-        lock(&self.accounts).record(
-            account.to_owned(),
-            self.limits.account_failures,
-            self.account_window(),
-            now,
-        );
-        lock(&self.addresses).record(
-            address.to_owned(),
-            self.limits.address_failures,
-            self.address_window(),
-            now,
-        );
+    /// The attempt was right: forget the account's failures and refund the address.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut tables = self.lock();
+        tables.accounts.attempts.remove(&attempt.account);
+        tables.addresses.refund(attempt.address, attempt.at);
     }
 
-    /// Forgets the account's failures after a successful login.
-    pub fn reset_account(&self, account: &str) {
-        lock(&self.accounts).failures.remove(account);
+    /// Counts a registration from `address`, or refuses it when the address has used up its
+    /// window. Check and count are one step.
+    pub fn begin_registration(&self, address: &str, now: DateTime<Utc>) -> Result<()> {
+        let key = self.key(address);
+        let mut tables = self.lock();
+        if let Some(retry_after_secs) = tables.registrations.retry_after(key, now) {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        tables.registrations.count(key, now);
+        Ok(())
     }
-}
 
-/// The throttle's maps stay consistent even if a holder panicked, so a poisoned lock is reused.
-fn lock(windows: &Mutex<Windows>) -> std::sync::MutexGuard<'_, Windows> {
-    windows
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// How many keys the tables track (for tests and metrics).
+    pub fn tracked_keys(&self) -> usize {
+        let tables = self.lock();
+        tables.accounts.attempts.len()
+            + tables.addresses.attempts.len()
+            + tables.registrations.attempts.len()
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +234,8 @@ mod tests {
             account_window_secs: 60,
             address_failures: 5,
             address_window_secs: 30,
+            registrations_per_address: 2,
+            registrations_window_secs: 3600,
         }
     }
 
@@ -168,18 +245,36 @@ mod tests {
         let start = Utc::now();
         for i in 0..3 {
             assert!(throttle
-                .check("alice", &format!("10.0.0.{i}"), start)
+                .begin_attempt("alice", &format!("10.0.0.{i}"), start)
                 .is_ok());
-            throttle.record_failure("alice", &format!("10.0.0.{i}"), start);
         }
-        match throttle.check("alice", "10.0.0.9", start + Duration::seconds(10)) {
+        match throttle.begin_attempt("alice", "10.0.0.9", start + Duration::seconds(10)) {
             Err(Error::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 50),
             other => panic!("expected rate limit, got {other:?}"),
         }
-        assert!(throttle.check("bob", "10.0.0.9", start).is_ok());
+        assert!(throttle.begin_attempt("bob", "10.0.0.9", start).is_ok());
         assert!(throttle
-            .check("alice", "10.0.0.9", start + Duration::seconds(60))
+            .begin_attempt("alice", "10.0.0.9", start + Duration::seconds(60))
             .is_ok());
+    }
+
+    #[test]
+    fn concurrent_attempts_are_counted_before_they_are_checked_by_anyone_else() {
+        let throttle = std::sync::Arc::new(LoginThrottle::new(limits()));
+        let now = Utc::now();
+        let passed: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..40)
+                .map(|_| {
+                    let throttle = throttle.clone();
+                    scope.spawn(move || throttle.begin_attempt("alice", "10.0.0.1", now).is_ok())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap_or(false)))
+                .sum()
+        });
+        assert_eq!(passed, 3);
     }
 
     #[test]
@@ -187,23 +282,66 @@ mod tests {
         let throttle = LoginThrottle::new(limits());
         let now = Utc::now();
         for i in 0..5 {
-            throttle.record_failure(&format!("user{i}"), "10.0.0.1", now);
+            let _ = throttle.begin_attempt(&format!("user{i}"), "10.0.0.1", now);
         }
         assert!(matches!(
-            throttle.check("someone-else", "10.0.0.1", now),
+            throttle.begin_attempt("someone-else", "10.0.0.1", now),
             Err(Error::RateLimited { .. })
         ));
-        assert!(throttle.check("someone-else", "10.0.0.2", now).is_ok());
+        assert!(throttle
+            .begin_attempt("someone-else", "10.0.0.2", now)
+            .is_ok());
     }
 
     #[test]
-    fn success_resets_the_account_but_not_the_address() {
+    fn success_resets_the_account_and_refunds_the_address() {
         let throttle = LoginThrottle::new(limits());
         let now = Utc::now();
-        for _ in 0..3 {
-            throttle.record_failure("alice", "10.0.0.1", now);
+        for _ in 0..2 {
+            let _ = throttle.begin_attempt("alice", "10.0.0.1", now);
         }
-        throttle.reset_account("alice");
-        assert!(throttle.check("alice", "10.0.0.2", now).is_ok());
+        let right = throttle
+            .begin_attempt("alice", "10.0.0.1", now)
+            .expect("allowed");
+        throttle.succeeded(right);
+        for _ in 0..3 {
+            assert!(throttle.begin_attempt("alice", "10.0.0.1", now).is_ok());
+        }
+        // Five attempts from the address were counted, one refunded: two more would exceed it.
+        assert!(matches!(
+            throttle.begin_attempt("bob", "10.0.0.1", now),
+            Err(Error::RateLimited { .. })
+        ));
+    }
+
+    #[test]
+    fn registrations_have_their_own_window() {
+        let throttle = LoginThrottle::new(limits());
+        let now = Utc::now();
+        assert!(throttle.begin_registration("10.0.0.1", now).is_ok());
+        assert!(throttle.begin_registration("10.0.0.1", now).is_ok());
+        assert!(matches!(
+            throttle.begin_registration("10.0.0.1", now),
+            Err(Error::RateLimited { .. })
+        ));
+        assert!(throttle.begin_registration("10.0.0.2", now).is_ok());
+        assert!(throttle.begin_attempt("x", "10.0.0.1", now).is_ok());
+    }
+
+    #[test]
+    fn tables_stay_bounded_under_endless_identifiers() {
+        let throttle = LoginThrottle::new(ThrottleLimits {
+            address_failures: u32::MAX,
+            ..limits()
+        });
+        let now = Utc::now();
+        for i in 0..(MAX_TRACKED + 5_000) {
+            let _ = throttle.begin_attempt(&format!("unknown:{i}"), "10.0.0.1", now);
+        }
+        assert!(
+            throttle.tracked_keys() <= MAX_TRACKED + 1,
+            "{}",
+            throttle.tracked_keys()
+        );
     }
 }

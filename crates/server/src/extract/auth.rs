@@ -104,13 +104,6 @@ pub fn api_key(headers: &HeaderMap) -> Option<String> {
     Some(credential.to_owned()).filter(|c| !c.is_empty())
 }
 
-/// The client's address, the key of per-address throttling. Forwarding headers are not
-/// trusted: they are the client's to forge.
-pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
-}
-
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;

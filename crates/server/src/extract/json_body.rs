@@ -16,6 +16,10 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
+/// How long a client may take to send a request body (`server.body_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
 /// A JSON object body deserialised into `T`. An empty body counts as `{}`, so that a request
 /// without its fields gets `missing_parameters` rather than a parse error.
 #[derive(Debug)]
@@ -52,15 +56,26 @@ async fn read_body(req: HttpRequest, mut payload: Payload) -> Result<BytesMut, A
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::invalid_json("Request body could not be read"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::payload_too_large(limit));
+    let timeout = req
+        .app_data::<BodyTimeout>()
+        .map_or(std::time::Duration::from_secs(30), |t| t.0);
+    // A client that trickles its body would otherwise hold a connection (and the body read so
+    // far) for as long as it likes.
+    let reading = async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::invalid_json("Request body could not be read"))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    tokio::time::timeout(timeout, reading)
+        .await
+        .map_err(|_| ApiError::request_timeout(timeout))?
 }
 
 /// Parses a non-empty body: JSON syntax, then "is an object", then the shape of `T`.

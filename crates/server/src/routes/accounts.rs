@@ -53,10 +53,14 @@ impl RegisterBody {
 
 /// `POST /register`, `POST /api/register`. Answers: 201, 400, 409, 413, 415.
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.accounts.register(body.try_into_domain()?).await?;
+    let user = state
+        .accounts
+        .register(body.try_into_domain()?, &client_address(&req))
+        .await?;
     Ok(success(
         StatusCode::CREATED,
         json!({"message": "User registered successfully", "user_id": user.id.as_str()}),

@@ -131,7 +131,7 @@ async fn register_stores_only_the_hash_and_a_lowercased_email() {
         .times(1)
         .returning(|_| Ok(()));
     let user = service(users, hasher)
-        .register(registration())
+        .register(registration(), "10.0.0.1")
         .await
         .expect("registered");
     assert_eq!(user.username.as_ref().map(Username::as_str), Some("alice"));
@@ -144,7 +144,7 @@ async fn register_needs_a_password_and_an_identifier() {
         password: None,
         ..registration()
     };
-    match svc.register(no_password).await {
+    match svc.register(no_password, "10.0.0.1").await {
         Err(Error::MissingParameters(fields)) => assert_eq!(fields, vec!["password"]),
         other => panic!("expected missing parameters, got {other:?}"),
     }
@@ -154,7 +154,7 @@ async fn register_needs_a_password_and_an_identifier() {
         ..registration()
     };
     assert!(matches!(
-        svc.register(no_identifier).await,
+        svc.register(no_identifier, "10.0.0.1").await,
         Err(Error::MissingParameters(_))
     ));
 }
@@ -170,7 +170,7 @@ async fn register_reports_every_invalid_field_at_once() {
         gender: Some("g".repeat(40)),
         ..Registration::default()
     };
-    match svc.register(form).await {
+    match svc.register(form, "10.0.0.1").await {
         Err(Error::Validation(violations)) => {
             let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
             assert_eq!(
@@ -200,7 +200,10 @@ async fn register_refuses_common_passwords_and_the_username() {
             ..Registration::default()
         };
         assert!(
-            matches!(svc.register(form).await, Err(Error::Validation(_))),
+            matches!(
+                svc.register(form, "10.0.0.1").await,
+                Err(Error::Validation(_))
+            ),
             "{password} should be refused"
         );
     }
@@ -215,7 +218,9 @@ async fn register_passes_on_the_stores_conflict() {
         .expect_insert()
         .returning(|_| Err(Error::Conflict(ConflictKind::Email)));
     assert!(matches!(
-        service(users, hasher).register(registration()).await,
+        service(users, hasher)
+            .register(registration(), "10.0.0.1")
+            .await,
         Err(Error::Conflict(ConflictKind::Email))
     ));
 }
