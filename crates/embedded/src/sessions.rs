@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
-use keygate_domain::{Id, Result};
+use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
@@ -12,11 +12,20 @@ use crate::tables::{
     child_key, children_of, REFRESH_TOKENS, REFRESH_TOKENS_BY_USER, SESSIONS, SESSIONS_BY_USER,
 };
 
+/// Stores a new refresh token; a digest already stored is a conflict, never overwritten.
 fn put_refresh_token(txn: &WriteTransaction, token: &RefreshToken) -> Result<()> {
-    txn.open_table(REFRESH_TOKENS)
+    let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+    if tokens
+        .get(token.digest.as_str())
         .or_unavailable()?
+        .is_some()
+    {
+        return Err(Error::Conflict(ConflictKind::Other("refresh token".into())));
+    }
+    tokens
         .insert(token.digest.as_str(), encode(token)?.as_slice())
         .or_unavailable()?;
+    drop(tokens);
     txn.open_table(REFRESH_TOKENS_BY_USER)
         .or_unavailable()?
         .insert(
@@ -43,19 +52,35 @@ fn children(
     Ok(keys)
 }
 
-/// Removes every document of `table` that ended at or before `now`, and its row in the per-user
-/// `index`. `describe` gives a document's end, its key in `table` and its key in `index`.
+/// How many rows one purge transaction examines: the purge never holds the write lock for
+/// long, however large the tables are.
+const PURGE_BATCH: usize = 1_000;
+
+/// Examines up to [`PURGE_BATCH`] rows of `table` from the key `from` on, and removes those
+/// that ended at or before `now` with their row in the per-user `index`. `describe` gives a
+/// document's end, its key in `table` and its key in `index`. Returns how many went and the
+/// key to continue from, if any rows are left.
 fn purge_ended<T: serde::de::DeserializeOwned>(
     txn: &WriteTransaction,
     table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
     index: redb::TableDefinition<'static, &'static str, ()>,
+    from: Option<&str>,
     now: DateTime<Utc>,
     describe: impl Fn(&T) -> (DateTime<Utc>, String, String),
-) -> Result<u64> {
+) -> Result<(u64, Option<String>)> {
     let mut rows = txn.open_table(table).or_unavailable()?;
     let mut ended = Vec::new();
-    for row in rows.iter().or_unavailable()? {
-        let (_, bytes) = row.or_unavailable()?;
+    let mut next = None;
+    let range = match from {
+        Some(from) => rows.range::<&str>(from..).or_unavailable()?,
+        None => rows.range::<&str>(..).or_unavailable()?,
+    };
+    for (examined, row) in range.enumerate() {
+        let (key, bytes) = row.or_unavailable()?;
+        if examined == PURGE_BATCH {
+            next = Some(key.value().to_owned());
+            break;
+        }
         let (ends_at, row_key, index_key) = describe(&decode::<T>(bytes.value())?);
         if ends_at <= now {
             ended.push((row_key, index_key));
@@ -66,7 +91,41 @@ fn purge_ended<T: serde::de::DeserializeOwned>(
         rows.remove(row_key.as_str()).or_unavailable()?;
         index.remove(index_key.as_str()).or_unavailable()?;
     }
-    Ok(ended.len() as u64)
+    Ok((ended.len() as u64, next))
+}
+
+/// Removes the session's spent tokens other than `kept` (the one just spent) and `next`:
+/// reuse detection needs only the predecessor of the current token. The user's index holds a
+/// handful of rows per live session, so this stays small.
+fn forget_older_generations(txn: &WriteTransaction, next: &RefreshToken, kept: &str) -> Result<()> {
+    let user = next.user_id.as_str();
+    let mut tokens = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
+    let mut doomed = Vec::new();
+    for key in children(txn, REFRESH_TOKENS_BY_USER, user)? {
+        let Some((_, digest)) = key.split_once('/') else {
+            continue;
+        };
+        if digest == kept || digest == next.digest.as_str() {
+            continue;
+        }
+        let Some(bytes) = tokens
+            .get(digest)
+            .or_unavailable()?
+            .map(|b| b.value().to_vec())
+        else {
+            continue;
+        };
+        let token: RefreshToken = decode(&bytes)?;
+        if token.session_id == next.session_id && token.used_at.is_some() {
+            doomed.push((digest.to_owned(), key.clone()));
+        }
+    }
+    let mut index = txn.open_table(REFRESH_TOKENS_BY_USER).or_unavailable()?;
+    for (digest, key) in doomed {
+        tokens.remove(digest.as_str()).or_unavailable()?;
+        index.remove(key.as_str()).or_unavailable()?;
+    }
+    Ok(())
 }
 
 fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()> {
@@ -85,6 +144,30 @@ fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()>
         }
     }
     Ok(())
+}
+
+impl EmbeddedStore {
+    /// Purges one table in transactions of at most [`PURGE_BATCH`] examined rows each.
+    async fn purge_table<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
+        index: redb::TableDefinition<'static, &'static str, ()>,
+        now: DateTime<Utc>,
+        describe: fn(&T) -> (DateTime<Utc>, String, String),
+    ) -> Result<u64> {
+        let mut removed = 0;
+        let mut from: Option<String> = None;
+        loop {
+            let (count, next) = self
+                .write(move |txn| purge_ended(txn, table, index, from.as_deref(), now, describe))
+                .await?;
+            removed += count;
+            match next {
+                Some(key) => from = Some(key),
+                None => return Ok(removed),
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -162,6 +245,7 @@ impl SessionRepository for EmbeddedStore {
                 .or_unavailable()?;
             drop(tokens);
             put_refresh_token(txn, &next)?;
+            forget_older_generations(txn, &next, used.as_str())?;
             Ok(true)
         })
         .await
@@ -196,31 +280,26 @@ impl SessionRepository for EmbeddedStore {
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
-        self.write(move |txn| {
-            let sessions = purge_ended::<Session>(txn, SESSIONS, SESSIONS_BY_USER, now, |s| {
+        let sessions = self
+            .purge_table::<Session>(SESSIONS, SESSIONS_BY_USER, now, |s| {
                 (
                     s.expires_at,
                     s.id.to_string(),
                     child_key(s.user_id.as_str(), s.id.as_str()),
                 )
-            })?;
-            let tokens = purge_ended::<RefreshToken>(
-                txn,
-                REFRESH_TOKENS,
-                REFRESH_TOKENS_BY_USER,
-                now,
-                |t| {
-                    let digest = t.digest.as_str();
-                    (
-                        t.expires_at,
-                        digest.to_owned(),
-                        child_key(t.user_id.as_str(), digest),
-                    )
-                },
-            )?;
-            Ok(sessions + tokens)
-        })
-        .await
+            })
+            .await?;
+        let tokens = self
+            .purge_table::<RefreshToken>(REFRESH_TOKENS, REFRESH_TOKENS_BY_USER, now, |t| {
+                let digest = t.digest.as_str();
+                (
+                    t.expires_at,
+                    digest.to_owned(),
+                    child_key(t.user_id.as_str(), digest),
+                )
+            })
+            .await?;
+        Ok(sessions + tokens)
     }
 
     async fn delete_all_for_user(&self, user_id: &Id) -> Result<()> {

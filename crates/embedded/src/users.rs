@@ -110,12 +110,16 @@ impl UserRepository for EmbeddedStore {
             .await
     }
 
-    async fn update(&self, user: &User) -> Result<()> {
+    async fn update(&self, user: &User, expected_revision: u64) -> Result<bool> {
         let user = user.clone();
         self.write(move |txn| {
             let previous = read_user(&txn.open_table(USERS).or_unavailable()?, user.id.as_str())?
                 .ok_or(Error::NotFound("user"))?;
-            write_user(txn, &user, Some(&previous))
+            if previous.revision != expected_revision {
+                return Ok(false);
+            }
+            write_user(txn, &user, Some(&previous))?;
+            Ok(true)
         })
         .await
     }

@@ -63,6 +63,10 @@ pub struct UserDocument {
     role: String,
     created_at: BsonDateTime,
     updated_at: BsonDateTime,
+    #[serde(default)]
+    revision: i64,
+    #[serde(default)]
+    deleting: bool,
 }
 
 impl UserDocument {
@@ -81,6 +85,8 @@ impl UserDocument {
             role: user.role.as_str().to_owned(),
             created_at: bson_time(user.created_at),
             updated_at: bson_time(user.updated_at),
+            revision: stored(i64::try_from(user.revision))?,
+            deleting: user.deleting,
         })
     }
 
@@ -111,6 +117,8 @@ impl UserDocument {
             },
             created_at: domain_time(self.created_at)?,
             updated_at: domain_time(self.updated_at)?,
+            revision: stored(u64::try_from(self.revision))?,
+            deleting: self.deleting,
         })
     }
 }

@@ -81,6 +81,11 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
                 IndexOptions::default(),
             ),
             index(
+                doc! {"session_id": 1},
+                "refresh_tokens_session",
+                IndexOptions::default(),
+            ),
+            index(
                 doc! {"expires_at": 1},
                 "refresh_tokens_expiry_ttl",
                 expiring(),

@@ -45,19 +45,45 @@ impl SessionRepository for MongoStore {
         next: &RefreshToken,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        // The conditional update is the gate: of racing rotations, exactly one matches an
-        // unspent token. Only the winner stores the next token.
+        // Insert first, then spend: if the insert fails nothing is spent, and the client may
+        // retry with the same token. The conditional update is the gate: of racing rotations,
+        // exactly one matches an unspent token; a loser removes the token it stored.
+        let next_document = RefreshTokenDocument::from_token(next)?;
+        self.run(self.refresh_tokens().insert_one(next_document))
+            .await?;
         let spent = self
             .run(self.refresh_tokens().update_one(
                 doc! {"_id": used.as_str(), "used_at": null},
                 doc! {"$set": {"used_at": bson_time(now)}},
             ))
+            .await;
+        let won = match spent {
+            Ok(result) => result.modified_count == 1,
+            Err(error) => {
+                let _ = self
+                    .run(
+                        self.refresh_tokens()
+                            .delete_one(doc! {"_id": next.digest.as_str()}),
+                    )
+                    .await;
+                return Err(error);
+            }
+        };
+        if !won {
+            self.run(
+                self.refresh_tokens()
+                    .delete_one(doc! {"_id": next.digest.as_str()}),
+            )
             .await?;
-        if spent.modified_count != 1 {
             return Ok(false);
         }
-        let next = RefreshTokenDocument::from_token(next)?;
-        self.run(self.refresh_tokens().insert_one(next)).await?;
+        // Reuse detection needs only the token just spent: older generations go.
+        self.run(self.refresh_tokens().delete_many(doc! {
+            "session_id": object_id(&next.session_id)?,
+            "used_at": {"$ne": null},
+            "_id": {"$nin": [used.as_str(), next.digest.as_str()]},
+        }))
+        .await?;
         Ok(true)
     }
 

@@ -40,18 +40,27 @@ impl UserRepository for MongoStore {
             .await
     }
 
-    async fn update(&self, user: &User) -> Result<()> {
+    async fn update(&self, user: &User, expected_revision: u64) -> Result<bool> {
         let document = UserDocument::from_user(user)?;
+        let id = object_id(&user.id)?;
+        // Accounts stored before revisions existed have no field: they are revision 0.
+        let revision = match i64::try_from(expected_revision).unwrap_or(i64::MAX) {
+            0 => doc! {"$in": [0_i64, mongodb::bson::Bson::Null]},
+            expected => doc! {"$eq": expected},
+        };
         let result = self
             .run(
                 self.users()
-                    .replace_one(doc! {"_id": object_id(&user.id)?}, document),
+                    .replace_one(doc! {"_id": id, "revision": revision}, document),
             )
             .await?;
-        if result.matched_count == 0 {
-            return Err(Error::NotFound("user"));
+        if result.matched_count == 1 {
+            return Ok(true);
         }
-        Ok(())
+        match self.run(self.users().find_one(doc! {"_id": id})).await? {
+            Some(_) => Ok(false),
+            None => Err(Error::NotFound("user")),
+        }
     }
 
     async fn delete(&self, id: &Id) -> Result<bool> {

@@ -30,6 +30,8 @@ pub fn user(username: &str, email: &str) -> User {
         role: Role::User,
         created_at: now,
         updated_at: now,
+        revision: 1,
+        deleting: false,
     }
 }
 

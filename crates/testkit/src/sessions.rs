@@ -278,8 +278,89 @@ async fn purge_removes_only_what_has_expired(stores: Stores) {
     assert_eq!(stores.sessions.find(&live.id).await.unwrap(), None);
 }
 
+/// A rotation that cannot store its next token spends nothing: the client may retry with the
+/// same token (on MongoDB the old order, spend then insert, burned it).
+async fn a_rotation_that_cannot_store_its_next_token_spends_nothing(stores: Stores) {
+    let s = session(&Id::generate(1));
+    let current = refresh_token(&s, "digest-current");
+    stores.sessions.create(&s, &current).await.unwrap();
+    let other = session(&Id::generate(1));
+    let taken = refresh_token(&other, "digest-taken");
+    stores.sessions.create(&other, &taken).await.unwrap();
+    // The next token's digest is already stored: storing it must fail.
+    let clash = refresh_token(&s, "digest-taken");
+    let result = stores
+        .sessions
+        .rotate_refresh_token(&current.digest, &clash, now())
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    let still = stores
+        .sessions
+        .find_refresh_token(&current.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.used_at, None, "the presented token must stay unspent");
+    assert_eq!(
+        stores
+            .sessions
+            .find_refresh_token(&taken.digest)
+            .await
+            .unwrap(),
+        Some(taken),
+        "the other session's token is untouched"
+    );
+    let next = refresh_token(&s, "digest-next");
+    assert!(stores
+        .sessions
+        .rotate_refresh_token(&current.digest, &next, now())
+        .await
+        .unwrap());
+}
+
+/// A session keeps only its current refresh token and the one spent before it (enough to
+/// detect reuse of the last token): rotation does not grow the store.
+async fn rotation_keeps_only_the_current_token_and_its_predecessor(stores: Stores) {
+    let s = session(&Id::generate(1));
+    let digests: Vec<String> = (0..5).map(|i| format!("digest-gen-{i}")).collect();
+    stores
+        .sessions
+        .create(&s, &refresh_token(&s, &digests[0]))
+        .await
+        .unwrap();
+    for pair in digests.windows(2) {
+        assert!(stores
+            .sessions
+            .rotate_refresh_token(
+                &SecretDigest(pair[0].clone()),
+                &refresh_token(&s, &pair[1]),
+                now()
+            )
+            .await
+            .unwrap());
+    }
+    let find = |i: usize| {
+        let stores = stores.clone();
+        let digest = SecretDigest(digests[i].clone());
+        async move { stores.sessions.find_refresh_token(&digest).await.unwrap() }
+    };
+    for old in 0..3 {
+        assert_eq!(find(old).await, None, "generation {old} should be gone");
+    }
+    assert!(
+        find(3).await.unwrap().used_at.is_some(),
+        "the predecessor is kept, spent"
+    );
+    assert!(
+        find(4).await.unwrap().used_at.is_none(),
+        "the current token is kept"
+    );
+}
+
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
+    case!(a_rotation_that_cannot_store_its_next_token_spends_nothing),
+    case!(rotation_keeps_only_the_current_token_and_its_predecessor),
     case!(created_session_and_token_can_be_found),
     case!(rotation_spends_a_token_exactly_once),
     case!(racing_rotations_have_one_winner),

@@ -103,7 +103,8 @@ async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
 
     alice.email = Some(Email::new("alice@new.example.com").unwrap());
     alice.username = Some(Username::new("Alicia").unwrap());
-    stores.users.update(&alice).await.unwrap();
+    alice.revision = 2;
+    assert!(stores.users.update(&alice, 1).await.unwrap());
     let old_email = Email::new("alice@example.com").unwrap();
     assert_eq!(stores.users.find_by_email(&old_email).await.unwrap(), None);
     let new_name = Username::new("alicia").unwrap();
@@ -116,13 +117,13 @@ async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
 
     let mut stolen = bob.clone();
     stolen.email = alice.email.clone();
-    let result = stores.users.update(&stolen).await;
+    let result = stores.users.update(&stolen, 1).await;
     assert!(
         matches!(result, Err(Error::Conflict(ConflictKind::Email))),
         "{result:?}"
     );
     carol.username = Some(Username::new("BOB").unwrap());
-    let result = stores.users.update(&carol).await;
+    let result = stores.users.update(&carol, 1).await;
     assert!(
         matches!(result, Err(Error::Conflict(ConflictKind::Username))),
         "{result:?}"
@@ -134,9 +135,47 @@ async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
 async fn update_of_a_missing_user_is_not_found(stores: Stores) {
     let ghost = user("ghost", "ghost@example.com");
     assert!(matches!(
-        stores.users.update(&ghost).await,
+        stores.users.update(&ghost, 1).await,
         Err(Error::NotFound(_))
     ));
+}
+
+/// An update applies only against the revision it read: a profile edit racing a password
+/// change cannot write the old password hash back.
+async fn update_is_compare_and_set_on_the_revision(stores: Stores) {
+    let alice = user("alice", "alice@example.com");
+    stores.users.insert(&alice).await.unwrap();
+    let mut new_password = alice.clone();
+    new_password.password_hash = "$argon2id$new".into();
+    new_password.revision = 2;
+    let mut stale_profile = alice.clone();
+    stale_profile.age = Some(keygate_domain::accounts::Age::new(30).unwrap());
+    stale_profile.revision = 2;
+    assert!(stores.users.update(&new_password, 1).await.unwrap());
+    assert!(!stores.users.update(&stale_profile, 1).await.unwrap());
+    let stored = stores.users.find_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, "$argon2id$new");
+    assert_eq!(stored.age, None);
+    assert_eq!(stored.revision, 2);
+}
+
+/// Of 8 racing updates from one revision, exactly one applies.
+async fn racing_updates_of_one_account_have_one_winner(stores: Stores) {
+    let alice = user("alice", "alice@example.com");
+    stores.users.insert(&alice).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (stores, mut next) = (stores.clone(), alice.clone());
+            next.password_hash = format!("$argon2id$writer{i}");
+            next.revision = 2;
+            tokio::spawn(async move { stores.users.update(&next, 1).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
 }
 
 /// A deleted account's email and username can be registered again.
@@ -181,6 +220,8 @@ async fn ping_succeeds_on_a_healthy_store(stores: Stores) {
 
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
+    case!(update_is_compare_and_set_on_the_revision),
+    case!(racing_updates_of_one_account_have_one_winner),
     case!(insert_then_find_by_id_email_and_username),
     case!(duplicate_email_is_a_conflict_on_email),
     case!(duplicate_username_is_a_conflict_whatever_its_case),

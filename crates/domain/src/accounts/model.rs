@@ -299,6 +299,15 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When its profile last changed.
     pub updated_at: DateTime<Utc>,
+    /// Counts changes: a write succeeds only against the revision it read, so a profile edit
+    /// racing a password change cannot write the old hash back. (0 for accounts stored before
+    /// revisions existed.)
+    #[serde(default)]
+    pub revision: u64,
+    /// Set first when the account is being deleted: it can no longer log in while what it
+    /// owns is erased.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
 }
 
 /// A change to one optional field: leave it, clear it, or set it.

@@ -19,9 +19,10 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>>;
     /// The account with this username, compared case-insensitively.
     async fn find_by_username(&self, username: &Username) -> Result<Option<User>>;
-    /// Replaces a stored account; `Conflict` if its new email or username is taken,
-    /// `NotFound` if it no longer exists.
-    async fn update(&self, user: &User) -> Result<()>;
+    /// Replaces a stored account if its revision is still `expected_revision`; false (storing
+    /// nothing) if another write got there first. `Conflict` if its new email or username is
+    /// taken, `NotFound` if it no longer exists.
+    async fn update(&self, user: &User, expected_revision: u64) -> Result<bool>;
     /// Removes an account; false if there was none.
     async fn delete(&self, id: &Id) -> Result<bool>;
     /// Up to `limit` accounts in id order, starting after the id `after` if given.

@@ -9,14 +9,14 @@ use super::password_policy::PasswordPolicy;
 use super::ports::{UserDataEraser, UserRepository};
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
-#[cfg(test)]
-use crate::error::ConflictKind;
-use crate::error::{Error, FieldViolation, Result, Violations};
+use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::security::{PasswordCheck, PasswordHasher};
 use crate::sessions::{IssuedTokens, Principal, SessionService};
 
+/// How often an account write retries after losing a race before giving up (409).
+const USER_WRITE_ATTEMPTS: usize = 16;
 /// The longest identifier a login may name (an email is at most 254 bytes).
 const MAX_IDENTIFIER_BYTES: usize = 320;
 /// The longest password a login may present: 128 characters of up to 4 bytes, with room for
@@ -240,6 +240,8 @@ impl AccountService {
             role: Role::User,
             created_at: now,
             updated_at: now,
+            revision: 1,
+            deleting: false,
         };
         self.users.insert(&user).await?;
         Ok(user)
@@ -273,7 +275,8 @@ impl AccountService {
             .throttle
             .begin_attempt(&account_key, client_address, now)?;
 
-        let Some(user) = user else {
+        // An account being deleted answers like an unknown one.
+        let Some(user) = user.filter(|u| !u.deleting) else {
             self.hasher.verify_dummy(&credentials.password).await?;
             return Err(Error::InvalidCredentials);
         };
@@ -307,25 +310,53 @@ impl AccountService {
         principal: &Principal,
         changes: ProfileChanges,
     ) -> Result<User> {
-        let mut user = self.profile(principal).await?;
         if changes.is_empty() {
-            return Ok(user);
+            return self.profile(principal).await;
         }
-        changes.username.apply(&mut user.username);
-        changes.email.apply(&mut user.email);
-        changes.name.apply(&mut user.name);
-        changes.full_name.apply(&mut user.full_name);
-        changes.age.apply(&mut user.age);
-        changes.gender.apply(&mut user.gender);
-        if user.username.is_none() && user.email.is_none() {
-            return Err(Error::Validation(vec![
-                FieldViolation::new("username", "an account needs a username or an email"),
-                FieldViolation::new("email", "an account needs a username or an email"),
-            ]));
+        self.rewrite(&principal.user_id, |user| {
+            let changes = changes.clone();
+            changes.username.apply(&mut user.username);
+            changes.email.apply(&mut user.email);
+            changes.name.apply(&mut user.name);
+            changes.full_name.apply(&mut user.full_name);
+            changes.age.apply(&mut user.age);
+            changes.gender.apply(&mut user.gender);
+            if user.username.is_none() && user.email.is_none() {
+                return Err(Error::Validation(vec![
+                    FieldViolation::new("username", "an account needs a username or an email"),
+                    FieldViolation::new("email", "an account needs a username or an email"),
+                ]));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Applies `change` to the stored account and writes it back against the revision it
+    /// read, re-reading and re-applying when another write got there first: no change is
+    /// ever lost to a concurrent one (a profile edit cannot restore an old password hash).
+    async fn rewrite(
+        &self,
+        user_id: &Id,
+        change: impl Fn(&mut User) -> Result<()>,
+    ) -> Result<User> {
+        for _ in 0..USER_WRITE_ATTEMPTS {
+            let mut user = self
+                .users
+                .find_by_id(user_id)
+                .await?
+                .ok_or(Error::Unauthorized("account no longer exists"))?;
+            let read = user.revision;
+            change(&mut user)?;
+            user.revision = read + 1;
+            user.updated_at = self.clock.now().max(user.updated_at);
+            if self.users.update(&user, read).await? {
+                return Ok(user);
+            }
         }
-        user.updated_at = self.clock.now();
-        self.users.update(&user).await?;
-        Ok(user)
+        Err(Error::Conflict(ConflictKind::Other(
+            "a concurrent change to this account".into(),
+        )))
     }
 
     /// Changes the caller's password after checking the current one, and ends every other
@@ -353,7 +384,7 @@ impl AccountService {
                 return Err(Error::MissingParameters(missing));
             }
         };
-        let mut user = self.profile(principal).await?;
+        let user = self.profile(principal).await?;
         self.verify_own_password(&user, &current, client_address)
             .await?;
         let password = self.policy.check(
@@ -368,9 +399,12 @@ impl AccountService {
                 "must differ from the current password",
             ));
         }
-        user.password_hash = self.hasher.hash(&password).await?;
-        user.updated_at = self.clock.now();
-        self.users.update(&user).await?;
+        let hash = self.hasher.hash(&password).await?;
+        self.rewrite(&user.id, |user| {
+            user.password_hash.clone_from(&hash);
+            Ok(())
+        })
+        .await?;
         self.sessions.revoke_others(principal).await
     }
 
@@ -387,8 +421,15 @@ impl AccountService {
         let user = self.profile(principal).await?;
         self.verify_own_password(&user, &password, client_address)
             .await?;
-        // What the account owns goes first: if anything fails, the account is still there
-        // and the deletion can simply be retried.
+        // Marked first, so nobody can log in meanwhile, and every other session ended, so
+        // nothing but this request writes while what the account owns is erased. If anything
+        // fails, the account is still there and this session can retry the deletion.
+        self.rewrite(&user.id, |user| {
+            user.deleting = true;
+            Ok(())
+        })
+        .await?;
+        self.sessions.revoke_others(principal).await?;
         for eraser in &self.erasers {
             eraser.erase_user_data(&user.id).await?;
         }
@@ -417,16 +458,18 @@ impl AccountService {
     /// Gives the account named by `identifier` (a username, or an email if it holds `@`) the
     /// role `role`. An operator's action: no caller is checked here.
     pub async fn set_role(&self, identifier: &str, role: Role) -> Result<User> {
-        let mut user = self
+        let user = self
             .find_by_identifier(&LoginIdentifier::Either(identifier.to_owned()))
             .await?
             .ok_or(Error::NotFound("user"))?;
-        if user.role != role {
-            user.role = role;
-            user.updated_at = self.clock.now();
-            self.users.update(&user).await?;
+        if user.role == role {
+            return Ok(user);
         }
-        Ok(user)
+        self.rewrite(&user.id, |user| {
+            user.role = role;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {
@@ -497,11 +540,16 @@ impl AccountService {
         let Ok(password) = super::model::Password::new(password, "password") else {
             return user;
         };
-        let previous = user.password_hash.clone();
         if let Ok(hash) = self.hasher.hash(&password).await {
-            user.password_hash = hash;
-            if self.users.update(&user).await.is_err() {
-                user.password_hash = previous;
+            // One compare-and-set: if the account changed meanwhile, the next login upgrades.
+            let read = user.revision;
+            let upgraded = User {
+                password_hash: hash,
+                revision: read + 1,
+                ..user.clone()
+            };
+            if let Ok(true) = self.users.update(&upgraded, read).await {
+                user = upgraded;
             }
         }
         user

@@ -44,6 +44,8 @@ fn stored_user(role: Role) -> User {
         role,
         created_at: now(),
         updated_at: now(),
+        revision: 1,
+        deleting: false,
     }
 }
 
@@ -328,9 +330,9 @@ async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
         .returning(|_| Ok(Some(stored_user(Role::User))));
     users
         .expect_update()
-        .withf(|u| u.password_hash == "$argon2id$upgraded")
+        .withf(|u, read| *read == 1 && u.revision == 2 && u.password_hash == "$argon2id$upgraded")
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_verify().returning(|_, _| {
         Ok(PasswordCheck {
@@ -365,9 +367,9 @@ async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
         .returning(|_| Ok(Some(stored_user(Role::User))));
     users
         .expect_update()
-        .withf(|u| u.password_hash == "$argon2id$changed")
+        .withf(|u, read| *read == 1 && u.revision == 2 && u.password_hash == "$argon2id$changed")
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_verify().returning(|password, _| {
         Ok(PasswordCheck {
@@ -428,11 +430,13 @@ async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
 
 #[tokio::test]
 async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
+    // The order is the point (hardening, item 11): the account is marked first, so nobody
+    // logs in meanwhile; other sessions end; then what it owns goes; then sessions and account.
+    let mut order = mockall::Sequence::new();
     let mut users = MockUserRepository::new();
     users
         .expect_find_by_id()
         .returning(|_| Ok(Some(stored_user(Role::User))));
-    users.expect_delete().times(1).returning(|_| Ok(true));
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_verify().returning(|password, _| {
         Ok(PasswordCheck {
@@ -441,18 +445,38 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         })
     });
     let me = principal();
-    let mut session_repo = MockSessionRepository::new();
-    session_repo
-        .expect_delete_all_for_user()
-        .with(eq(me.user_id.clone()))
+    users
+        .expect_update()
+        .withf(|u, read| *read == 1 && u.deleting)
         .times(1)
-        .returning(|_| Ok(()));
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(true));
+    let mut session_repo = MockSessionRepository::new();
+    let current = me.session_id.clone();
+    session_repo
+        .expect_revoke_all_for_user()
+        .withf(move |user, keep, _| *user == alice_id() && keep.as_ref() == Some(&current))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(()));
     let mut eraser = MockUserDataEraser::new();
     eraser
         .expect_erase_user_data()
         .with(eq(me.user_id.clone()))
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_| Ok(()));
+    session_repo
+        .expect_delete_all_for_user()
+        .with(eq(me.user_id.clone()))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+    users
+        .expect_delete()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(true));
     let svc = service_with(users, hasher, session_repo, ThrottleLimits::default())
         .erasing(Arc::new(eraser));
     assert!(matches!(
@@ -470,6 +494,79 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
 }
 
 #[tokio::test]
+async fn an_account_being_deleted_cannot_log_in() {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_username().returning(|_| {
+        Ok(Some(User {
+            deleting: true,
+            ..stored_user(Role::User)
+        }))
+    });
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+    hasher.expect_verify().never();
+    let credentials = Credentials::from_fields(
+        None,
+        Some("alice".into()),
+        None,
+        Some("right-password".into()),
+    )
+    .expect("credentials");
+    assert!(matches!(
+        service(users, hasher).login(credentials, "a").await,
+        Err(Error::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn a_profile_edit_that_loses_a_race_is_reapplied_to_the_newer_account() {
+    let mut order = mockall::Sequence::new();
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
+        .expect_update()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(false));
+    // Meanwhile the password changed: revision 2 with a new hash.
+    users
+        .expect_find_by_id()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| {
+            Ok(Some(User {
+                password_hash: "$argon2id$new".into(),
+                revision: 2,
+                ..stored_user(Role::User)
+            }))
+        });
+    users
+        .expect_update()
+        .withf(|u, read| {
+            *read == 2
+                && u.revision == 3
+                && u.password_hash == "$argon2id$new"
+                && u.age.map(Age::years) == Some(30)
+        })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(true));
+    let changes = ProfileChanges {
+        age: Settable::Set(Age::new(30).expect("age")),
+        ..ProfileChanges::default()
+    };
+    let updated = service(users, MockPasswordHasher::new())
+        .update_profile(&principal(), changes)
+        .await
+        .expect("updated");
+    assert_eq!(updated.password_hash, "$argon2id$new");
+}
+
+#[tokio::test]
 async fn profile_update_keeps_an_identifier_and_stamps_the_change() {
     let mut users = MockUserRepository::new();
     users
@@ -477,9 +574,11 @@ async fn profile_update_keeps_an_identifier_and_stamps_the_change() {
         .returning(|_| Ok(Some(stored_user(Role::User))));
     users
         .expect_update()
-        .withf(|u| u.age.map(Age::years) == Some(30) && u.email.is_none())
+        .withf(|u, read| {
+            *read == 1 && u.revision == 2 && u.age.map(Age::years) == Some(30) && u.email.is_none()
+        })
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let svc = service(users, MockPasswordHasher::new());
     let both_cleared = ProfileChanges {
         username: Settable::Clear,
@@ -541,10 +640,13 @@ async fn set_role_promotes_by_username_or_email_and_refuses_unknown_accounts() {
         .returning(|_| Ok(Some(stored_user(Role::User))));
     users.expect_find_by_username().returning(|_| Ok(None));
     users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
         .expect_update()
-        .withf(|u| u.role == Role::Admin)
+        .withf(|u, read| *read == 1 && u.revision == 2 && u.role == Role::Admin)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let svc = service(users, MockPasswordHasher::new());
     let promoted = svc
         .set_role("alice@example.com", Role::Admin)
