@@ -88,6 +88,9 @@ pub enum Error {
     /// A document is larger than its limit; the text says which limit, for the client.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The account would store more than its quota allows; the text says which, for the client.
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
     /// Too many failures; the client may try again after this many seconds.
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited {

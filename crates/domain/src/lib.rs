@@ -21,6 +21,7 @@ pub mod sessions;
 #[cfg(test)]
 #[allow(missing_docs)]
 mod test_support;
+pub mod usage;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{ConflictKind, Error, FieldViolation, Result};

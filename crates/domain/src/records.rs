@@ -9,7 +9,7 @@ mod service;
 
 pub use document::{check_field_names, json_pointer, merge_patch, MAX_RECORD_BYTES};
 pub use filter::{scalar_key, FieldFilter, MAX_FILTERS};
-pub use model::Record;
+pub use model::{Record, RemovedRecords};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockRecordRepository;
 pub use ports::RecordRepository;

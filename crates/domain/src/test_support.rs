@@ -15,6 +15,7 @@ use crate::records::MockRecordRepository;
 use crate::schema::{MockCompiledSchema, MockSchemaValidator};
 use crate::security::{MockSecretGenerator, SecretDigest};
 use crate::sessions::Principal;
+use crate::usage::{MockUsageRepository, Quota, UsageLimits};
 
 /// A fixed "now".
 pub fn now() -> DateTime<Utc> {
@@ -80,6 +81,7 @@ pub struct Mocks {
     pub schemas: MockSchemaValidator,
     pub secrets: MockSecretGenerator,
     pub clock: MockClock,
+    pub usage: MockUsageRepository,
 }
 
 impl Mocks {
@@ -95,7 +97,10 @@ impl Mocks {
             .returning(|s, d| d.as_str() == format!("d-{s}"));
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
+        let mut usage = MockUsageRepository::new();
+        usage.expect_try_change().returning(|_, _, _| Ok(true));
         Self {
+            usage,
             apis: MockApiRepository::new(),
             keys: MockApiKeyRepository::new(),
             records: MockRecordRepository::new(),
@@ -129,6 +134,7 @@ impl Mocks {
             schemas: Arc::new(self.schemas),
             secrets: Arc::new(self.secrets),
             clock: Arc::new(self.clock),
+            quota: Quota::new(Arc::new(self.usage), UsageLimits::default()),
         }
     }
 }

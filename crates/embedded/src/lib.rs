@@ -12,6 +12,7 @@ mod records;
 mod sessions;
 mod store;
 mod tables;
+mod usage;
 mod users;
 
 pub use store::EmbeddedStore;

@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{FieldFilter, Record, RecordRepository};
+use keygate_domain::records::{FieldFilter, Record, RecordRepository, RemovedRecords};
 use keygate_domain::{Id, Result};
 use redb::ReadableTable;
 
@@ -127,24 +127,29 @@ impl RecordRepository for EmbeddedStore {
         .await
     }
 
-    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<u64> {
+    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<RemovedRecords> {
         let api = api_id.as_str().to_owned();
         self.write(move |txn| {
             let mut table = txn.open_table(RECORDS).or_unavailable()?;
             let (start, end) = children_of(&api);
             let mut doomed = Vec::new();
+            let mut bytes = 0;
             for row in table
                 .range::<&str>(start.as_str()..end.as_str())
                 .or_unavailable()?
                 .take(limit)
             {
-                let (key, _) = row.or_unavailable()?;
+                let (key, value) = row.or_unavailable()?;
+                bytes += decode::<Record>(value.value())?.size() as u64;
                 doomed.push(key.value().to_owned());
             }
             for key in &doomed {
                 table.remove(key.as_str()).or_unavailable()?;
             }
-            Ok(doomed.len() as u64)
+            Ok(RemovedRecords {
+                count: doomed.len() as u64,
+                bytes,
+            })
         })
         .await
     }

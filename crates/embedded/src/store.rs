@@ -75,6 +75,7 @@ impl EmbeddedStore {
         txn.open_table(tables::API_KEYS).or_unavailable()?;
         txn.open_table(tables::API_KEYS_BY_API).or_unavailable()?;
         txn.open_table(tables::RECORDS).or_unavailable()?;
+        txn.open_table(tables::USAGE).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

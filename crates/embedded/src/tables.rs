@@ -35,6 +35,9 @@ pub const API_KEYS_BY_API: TableDefinition<&str, &str> = TableDefinition::new("a
 /// Records keyed `api_id/endpoint/record_id`, as JSON: one range per endpoint, in id order.
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 
+/// Storage used per account (`{entries, bytes}` as JSON), for quotas.
+pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
+
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
 pub fn child_key(parent: &str, child: &str) -> String {

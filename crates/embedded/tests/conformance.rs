@@ -16,7 +16,8 @@ async fn fresh() -> Stores {
         data: store.clone(),
         apis: store.clone(),
         api_keys: store.clone(),
-        records: store,
+        records: store.clone(),
+        usage: store,
     }
 }
 

@@ -23,6 +23,9 @@ pub const API_KEYS: &str = "api_keys";
 /// Records of user-defined APIs.
 pub const RECORDS: &str = "records";
 
+/// Storage used per account, for quotas (`_id` is the account's id).
+pub const USAGE: &str = "usage";
+
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
 pub const APIS_NAME_INDEX: &str = "apis_name_unique";
 /// The unique index on API keys' public ids.

@@ -17,6 +17,7 @@ mod record_documents;
 mod records;
 mod sessions;
 mod store;
+mod usage;
 mod users;
 
 pub use store::{MongoSettings, MongoStore};

@@ -57,6 +57,9 @@ pub struct RecordDocument {
     body: String,
     /// Filter tokens of its top-level scalars.
     fields: Vec<String>,
+    /// Its size as counted against the owner's quota ([`Record::size`]).
+    #[serde(default)]
+    size: i64,
     created_at: BsonDateTime,
     updated_at: BsonDateTime,
     revision: i64,
@@ -72,6 +75,8 @@ impl RecordDocument {
             body: serde_json::to_string(&record.data)
                 .map_err(|e| Error::Internal(format!("cannot encode record: {e}")))?,
             fields: tokens(&record.data),
+            size: i64::try_from(record.size())
+                .map_err(|e| Error::Internal(format!("record size out of range: {e}")))?,
             created_at: bson_time(record.created_at),
             updated_at: bson_time(record.updated_at),
             revision: i64::try_from(record.revision)

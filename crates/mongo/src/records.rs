@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{FieldFilter, Record, RecordRepository};
+use keygate_domain::records::{FieldFilter, Record, RecordRepository, RemovedRecords};
 use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Document};
 
@@ -92,25 +92,29 @@ impl RecordRepository for MongoStore {
         Ok(result.deleted_count == 1)
     }
 
-    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<u64> {
+    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<RemovedRecords> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let cursor = self
             .run(
                 self.records()
                     .clone_with_type::<Document>()
                     .find(doc! {"api_id": object_id(api_id)?})
-                    .projection(doc! {"_id": 1})
+                    .projection(doc! {"_id": 1, "size": 1})
                     .limit(limit),
             )
             .await?;
         let batch: Vec<Document> = self.run(cursor.try_collect()).await?;
         let ids: Vec<_> = batch.iter().filter_map(|d| d.get("_id").cloned()).collect();
         if ids.is_empty() {
-            return Ok(0);
+            return Ok(RemovedRecords::default());
         }
+        let bytes: i64 = batch.iter().map(|d| d.get_i64("size").unwrap_or(0)).sum();
         let result = self
             .run(self.records().delete_many(doc! {"_id": {"$in": ids}}))
             .await?;
-        Ok(result.deleted_count)
+        Ok(RemovedRecords {
+            count: result.deleted_count,
+            bytes: u64::try_from(bytes).unwrap_or(0),
+        })
     }
 }

@@ -96,6 +96,10 @@ impl MongoStore {
         self.db.collection(indexes::RECORDS)
     }
 
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Succeeds when the server answers a `ping`.
     pub(crate) async fn ping(&self) -> Result<()> {
         self.run(self.db.run_command(doc! {"ping": 1}))

@@ -31,7 +31,8 @@ async fn fresh() -> Stores {
         data: store.clone(),
         apis: store.clone(),
         api_keys: store.clone(),
-        records: store,
+        records: store.clone(),
+        usage: store,
     }
 }
 

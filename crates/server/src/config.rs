@@ -46,6 +46,17 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Tokens, hashing and throttling.
     pub auth: AuthSettings,
+    /// Per-account storage quotas.
+    pub limits: LimitsSettings,
+}
+
+/// Per-account storage quotas (`limits.*`): data entries and records together.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct LimitsSettings {
+    /// Data entries plus records one account may hold.
+    pub max_entries_per_account: u64,
+    /// Bytes (compact JSON) those may take together.
+    pub max_bytes_per_account: u64,
 }
 
 /// The HTTP listener.
@@ -257,6 +268,8 @@ impl Settings {
             .set_default("server.body_timeout_secs", 30)?
             .set_default("server.max_connections", 25_000)?
             .set_default("auth.allow_weak_secret", false)?
+            .set_default("limits.max_entries_per_account", 100_000)?
+            .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?
             .set_default("database.path", "./data")?
             .set_default("database.name", "keygate")?
             .set_default("database.timeout_ms", 5000)?

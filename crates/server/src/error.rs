@@ -186,6 +186,9 @@ impl From<Error> for ApiError {
                 "invalid_api_key",
                 "Missing, unknown, revoked or expired API key",
             ),
+            Error::QuotaExceeded(what) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", what)
+            }
             Error::TooLarge(what) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", what)
             }

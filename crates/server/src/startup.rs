@@ -15,6 +15,7 @@ use keygate_domain::cache::BoundedCache;
 use keygate_domain::data::{DataRepository, DataService};
 use keygate_domain::records::{RecordRepository, RecordService, RecordServiceSettings};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
+use keygate_domain::usage::{Quota, UsageLimits, UsageRepository};
 use keygate_domain::SystemClock;
 use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
@@ -68,6 +69,7 @@ struct Store {
     apis: Arc<dyn ApiRepository>,
     api_keys: Arc<dyn ApiKeyRepository>,
     records: Arc<dyn RecordRepository>,
+    usage: Arc<dyn UsageRepository>,
     description: String,
 }
 
@@ -81,6 +83,7 @@ impl Store {
             + ApiRepository
             + ApiKeyRepository
             + RecordRepository
+            + UsageRepository
             + 'static,
     {
         Self {
@@ -89,7 +92,8 @@ impl Store {
             data: store.clone(),
             apis: store.clone(),
             api_keys: store.clone(),
-            records: store,
+            records: store.clone(),
+            usage: store,
             description,
         }
     }
@@ -158,7 +162,18 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         },
     ));
     let hasher = Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
-    let data = Arc::new(DataService::new(store.data.clone(), clock.clone()));
+    let quota = Quota::new(
+        store.usage.clone(),
+        UsageLimits {
+            max_entries: settings.limits.max_entries_per_account,
+            max_bytes: settings.limits.max_bytes_per_account,
+        },
+    );
+    let data = Arc::new(DataService::new(
+        store.data.clone(),
+        clock.clone(),
+        quota.clone(),
+    ));
     let record_settings = RecordServiceSettings {
         revocation_cache_ttl: Duration::seconds(
             i64::try_from(auth.revocation_cache_ttl_secs.min(86_400)).unwrap_or(2),
@@ -176,6 +191,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         schemas: Arc::new(JsonSchemaValidator),
         secrets: Arc::new(OsSecrets),
         clock: clock.clone(),
+        quota: quota.clone(),
     };
     let apis = Arc::new(ApiService::new(ports.clone(), verified_keys.clone()));
     let records = Arc::new(RecordService::new(ports, verified_keys, record_settings));
@@ -187,7 +203,9 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         clock,
     )
     .erasing(data.clone())
-    .erasing(apis.clone());
+    .erasing(apis.clone())
+    // Last: erasing the others gives room back, which would otherwise recreate the totals.
+    .erasing(Arc::new(quota));
     let state = AppState {
         accounts,
         sessions,

@@ -15,6 +15,7 @@ mod data;
 pub mod fixtures;
 mod records;
 mod sessions;
+mod usage;
 mod users;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use keygate_domain::apis::{ApiKeyRepository, ApiRepository};
 use keygate_domain::data::DataRepository;
 use keygate_domain::records::RecordRepository;
 use keygate_domain::sessions::SessionRepository;
+use keygate_domain::usage::UsageRepository;
 
 /// One fresh, empty store seen through every port it implements.
 #[derive(Clone)]
@@ -42,6 +44,8 @@ pub struct Stores {
     pub api_keys: Arc<dyn ApiKeyRepository>,
     /// The record port.
     pub records: Arc<dyn RecordRepository>,
+    /// The storage-usage port.
+    pub usage: Arc<dyn UsageRepository>,
 }
 
 /// A boxed future of one case's run.
@@ -76,6 +80,7 @@ pub fn all_cases() -> Vec<Case> {
         data::CASES,
         apis::CASES,
         records::CASES,
+        usage::CASES,
     ]
     .concat()
 }

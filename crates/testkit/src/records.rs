@@ -288,9 +288,14 @@ async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
     }
     let survivor = record(&kept, "items", json!({}));
     stores.records.insert(&survivor).await.unwrap();
+    // Each record is {"i":<digit>}: 7 bytes of compact JSON.
     for expected in [2, 2, 1, 0] {
-        let removed = stores.records.delete_batch_for_api(&doomed.id, 2).await;
-        assert_eq!(removed.unwrap(), expected);
+        let removed = stores
+            .records
+            .delete_batch_for_api(&doomed.id, 2)
+            .await
+            .unwrap();
+        assert_eq!((removed.count, removed.bytes), (expected, expected * 7));
     }
     assert!(stores
         .records

@@ -349,3 +349,61 @@ fn a_trickled_body_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
 }
+
+/// Item 7: one account cannot fill the disk: data entries and records count against the same
+/// per-account limits on entries and bytes, answered `413 quota_exceeded`; deleting frees.
+fn storage_is_limited_per_account(store: Store) {
+    let app = TestApp::spawn_with(
+        store,
+        &[
+            ("KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT", "3"),
+            ("KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT", "4096"),
+        ],
+    );
+    let (_, token, _) = app.signed_up_user();
+    let put = |key: &str, value: serde_json::Value| {
+        app.json(
+            "POST",
+            "/api/data",
+            Some(&token),
+            &json!({"key": key, "value": value}),
+        )
+    };
+    put("a", json!(1)).expect(201);
+    put("b", json!(2)).expect(201);
+    let api = app.create_api(&token, "Quota", &[("items", json!({}))]);
+    let key = api.str("api_key").to_owned();
+    app.with_key("POST", "/api/quota/items", &key, Some(&json!({"n": 1})))
+        .expect(201);
+    let full = put("c", json!(3));
+    full.expect_error(413, "quota_exceeded");
+    app.with_key("POST", "/api/quota/items", &key, Some(&json!({"n": 2})))
+        .expect_error(413, "quota_exceeded");
+    app.json("DELETE", "/api/data/a", Some(&token), &json!({}))
+        .expect(200);
+    put("c", json!(3)).expect(201);
+    // Bytes: a value that would pass the 4 KiB account total is refused, even with room
+    // for entries; growing a value counts its growth.
+    app.json("DELETE", "/api/data/c", Some(&token), &json!({}))
+        .expect(200);
+    put("big", json!("x".repeat(5000))).expect_error(413, "quota_exceeded");
+    put("small", json!("x".repeat(100))).expect(201);
+    app.json(
+        "PUT",
+        "/api/data/small",
+        Some(&token),
+        &json!({"value": "x".repeat(5000)}),
+    )
+    .expect_error(413, "quota_exceeded");
+    // Deleting the API gives its records' room back.
+    app.json(
+        "DELETE",
+        &format!("/api/{}", api.str("api_id")),
+        Some(&token),
+        &json!({}),
+    )
+    .expect(200);
+    put("d", json!(4)).expect(201);
+}
+
+keygate_tests::store_tests!(storage_is_limited_per_account);

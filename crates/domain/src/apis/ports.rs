@@ -13,6 +13,7 @@ use crate::id::Id;
 use crate::records::RecordRepository;
 use crate::schema::SchemaValidator;
 use crate::security::SecretGenerator;
+use crate::usage::Quota;
 
 /// Every port the API and record use cases need, wired once and shared by both services.
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct ApiPorts {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Per-account storage quotas (records count against their API's owner).
+    pub quota: Quota,
 }
 
 /// Stores API definitions. Names are unique across all users, decided atomically by the store

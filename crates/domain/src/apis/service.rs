@@ -20,6 +20,7 @@ use crate::records::{json_pointer, RecordRepository};
 use crate::schema::{check_bounds, SchemaValidator};
 use crate::security::SecretGenerator;
 use crate::sessions::Principal;
+use crate::usage::{Quota, UsageChange};
 
 /// The most endpoints one API may have.
 pub const MAX_ENDPOINTS: usize = 64;
@@ -101,6 +102,7 @@ pub struct ApiService {
     schemas: Arc<dyn SchemaValidator>,
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
+    quota: Quota,
     verified_keys: Arc<BoundedCache<String, ApiKey>>,
 }
 
@@ -115,6 +117,7 @@ impl ApiService {
             schemas: ports.schemas,
             secrets: ports.secrets,
             clock: ports.clock,
+            quota: ports.quota,
             verified_keys,
         }
     }
@@ -384,19 +387,27 @@ impl ApiService {
         for key in &keys {
             self.verified_keys.remove(&key.public_id);
         }
-        self.delete_records(&api.id).await?;
+        self.delete_records(api).await?;
         self.apis.delete(&api.id).await?;
-        self.delete_records(&api.id).await
+        self.delete_records(api).await
     }
 
-    async fn delete_records(&self, api_id: &Id) -> Result<()> {
-        while self
-            .records
-            .delete_batch_for_api(api_id, DELETE_BATCH)
-            .await?
-            > 0
-        {}
-        Ok(())
+    /// Deletes an API's records batch by batch, giving their room back to its owner.
+    async fn delete_records(&self, api: &ApiDefinition) -> Result<()> {
+        loop {
+            let removed = self
+                .records
+                .delete_batch_for_api(&api.id, DELETE_BATCH)
+                .await?;
+            if removed.count == 0 {
+                return Ok(());
+            }
+            let freed = UsageChange {
+                entries: -i64::try_from(removed.count).unwrap_or(i64::MAX),
+                bytes: -i64::try_from(removed.bytes).unwrap_or(i64::MAX),
+            };
+            self.quota.give_back(&api.owner_id, freed).await;
+        }
     }
 
     async fn owned(&self, owner: &Principal, api: &str) -> Result<ApiDefinition> {

@@ -74,6 +74,14 @@ pub struct DataEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+impl DataEntry {
+    /// What the entry counts against its owner's byte quota: its key and its value as
+    /// compact JSON.
+    pub fn size(&self) -> usize {
+        self.key.as_str().len() + serde_json::to_vec(&self.value).map_or(0, |v| v.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

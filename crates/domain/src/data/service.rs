@@ -13,12 +13,14 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::sessions::Principal;
+use crate::usage::{Quota, UsageChange};
 
 /// The key-value use cases: every entry is reachable by its owner only; anyone else's key is
 /// simply not found.
 pub struct DataService {
     entries: Arc<dyn DataRepository>,
     clock: Arc<dyn Clock>,
+    quota: Quota,
 }
 
 /// Parses a key from a request.
@@ -28,8 +30,12 @@ fn key(raw: &str) -> Result<DataKey> {
 
 impl DataService {
     /// Wires the service to its ports.
-    pub fn new(entries: Arc<dyn DataRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { entries, clock }
+    pub fn new(entries: Arc<dyn DataRepository>, clock: Arc<dyn Clock>, quota: Quota) -> Self {
+        Self {
+            entries,
+            clock,
+            quota,
+        }
     }
 
     /// Stores a new key; `Conflict(DataKey)` if the caller already has it.
@@ -58,7 +64,12 @@ impl DataService {
             created_at: now,
             updated_at: now,
         };
-        self.entries.insert(&entry).await?;
+        let added = UsageChange::added(entry.size());
+        self.quota.reserve(&owner.user_id, added).await?;
+        if let Err(error) = self.entries.insert(&entry).await {
+            self.quota.undo(&owner.user_id, added).await;
+            return Err(error);
+        }
         Ok(entry)
     }
 
@@ -79,15 +90,46 @@ impl DataService {
     ) -> Result<DataEntry> {
         let key = key(raw_key)?;
         let value = value.ok_or_else(|| Error::MissingParameters(vec!["value".into()]))?;
-        self.entries
-            .replace_value(&owner.user_id, &key, &value, self.clock.now())
+        let current = self
+            .entries
+            .find(&owner.user_id, &key)
             .await?
-            .ok_or(Error::NotFound("key"))
+            .ok_or(Error::NotFound("key"))?;
+        let change = UsageChange::resized(
+            current.size(),
+            DataEntry {
+                value: value.clone(),
+                ..current.clone()
+            }
+            .size(),
+        );
+        if !change.only_shrinks() {
+            self.quota.reserve(&owner.user_id, change).await?;
+        }
+        let replaced = self
+            .entries
+            .replace_value(&owner.user_id, &key, &value, self.clock.now())
+            .await;
+        // A shrink is recorded once written; a growth reserved above is undone if not.
+        match &replaced {
+            Ok(Some(_)) => self.quota.give_back(&owner.user_id, change).await,
+            _ => self.quota.undo(&owner.user_id, change).await,
+        }
+        replaced?.ok_or(Error::NotFound("key"))
     }
 
     /// Deletes one of the caller's keys.
     pub async fn delete(&self, owner: &Principal, raw_key: &str) -> Result<()> {
-        if self.entries.delete(&owner.user_id, &key(raw_key)?).await? {
+        let key = key(raw_key)?;
+        let current = self
+            .entries
+            .find(&owner.user_id, &key)
+            .await?
+            .ok_or(Error::NotFound("key"))?;
+        if self.entries.delete(&owner.user_id, &key).await? {
+            self.quota
+                .give_back(&owner.user_id, UsageChange::removed(current.size()))
+                .await;
             Ok(())
         } else {
             Err(Error::NotFound("key"))
@@ -144,7 +186,10 @@ mod tests {
     fn service(repo: MockDataRepository) -> DataService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
-        DataService::new(Arc::new(repo), Arc::new(clock))
+        let mut usage = crate::usage::MockUsageRepository::new();
+        usage.expect_try_change().returning(|_, _, _| Ok(true));
+        let quota = Quota::new(Arc::new(usage), crate::usage::UsageLimits::default());
+        DataService::new(Arc::new(repo), Arc::new(clock), quota)
     }
 
     fn entry(key: &str) -> DataEntry {

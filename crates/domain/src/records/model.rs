@@ -25,3 +25,19 @@ pub struct Record {
     /// Counts changes: a write succeeds only against the revision it read.
     pub revision: u64,
 }
+
+impl Record {
+    /// What the record counts against its owner's byte quota: its document as compact JSON.
+    pub fn size(&self) -> usize {
+        serde_json::to_vec(&self.data).map_or(0, |v| v.len())
+    }
+}
+
+/// What one batch deletion removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RemovedRecords {
+    /// How many records went.
+    pub count: u64,
+    /// Their total [`Record::size`].
+    pub bytes: u64,
+}

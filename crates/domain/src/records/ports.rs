@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::filter::FieldFilter;
-use super::model::Record;
+use super::model::{Record, RemovedRecords};
 use crate::apis::EndpointName;
 use crate::error::Result;
 use crate::id::Id;
@@ -33,7 +33,7 @@ pub trait RecordRepository: Send + Sync {
     async fn replace(&self, record: &Record, expected_revision: u64) -> Result<bool>;
     /// Removes one record; false if there was none.
     async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<bool>;
-    /// Removes up to `limit` records of an API, any endpoint; returns how many went. Callers
-    /// loop until it returns 0, so one huge API never holds the store for long.
-    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<u64>;
+    /// Removes up to `limit` records of an API, any endpoint; returns how many went and their
+    /// size. Callers loop until none go, so one huge API never holds the store for long.
+    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<RemovedRecords>;
 }

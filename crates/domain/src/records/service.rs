@@ -21,6 +21,7 @@ use crate::paging::{Page, PageRequest};
 use crate::schema::{CompiledSchema, SchemaValidator};
 use crate::security::SecretGenerator;
 use crate::sessions::Principal;
+use crate::usage::{Quota, UsageChange};
 
 /// How often a write retries after losing a race for the same record before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 32;
@@ -76,6 +77,7 @@ pub struct RecordService {
     schemas: Arc<dyn SchemaValidator>,
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
+    quota: Quota,
     verified_keys: Arc<BoundedCache<String, ApiKey>>,
     compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
 }
@@ -123,6 +125,7 @@ impl RecordService {
             schemas: ports.schemas,
             secrets: ports.secrets,
             clock: ports.clock,
+            quota: ports.quota,
             verified_keys,
             // Keyed by revision, so age never makes an entry wrong: keep them a day.
             compiled: BoundedCache::new(settings.schema_cache_capacity, Duration::days(1)),
@@ -147,7 +150,12 @@ impl RecordService {
             updated_at: now,
             revision: 1,
         };
-        self.records.insert(&record).await?;
+        let added = UsageChange::added(record.size());
+        self.quota.reserve(&access.api.owner_id, added).await?;
+        if let Err(error) = self.records.insert(&record).await {
+            self.quota.undo(&access.api.owner_id, added).await;
+            return Err(error);
+        }
         Ok(record)
     }
 
@@ -201,7 +209,7 @@ impl RecordService {
         let data = self.checked(access, Value::Object(data)).await?;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let current = self.find(access, record_id).await?;
-            if let Some(stored) = self.store_change(&current, data.clone()).await? {
+            if let Some(stored) = self.store_change(access, &current, data.clone()).await? {
                 return Ok(stored);
             }
         }
@@ -228,7 +236,7 @@ impl RecordService {
             let mut merged = Value::Object(current.data.clone());
             merge_patch(&mut merged, &patch);
             let data = self.checked(access, merged).await?;
-            if let Some(stored) = self.store_change(&current, data).await? {
+            if let Some(stored) = self.store_change(access, &current, data).await? {
                 return Ok(stored);
             }
         }
@@ -238,14 +246,14 @@ impl RecordService {
     /// Deletes a record.
     pub async fn delete(&self, access: &EndpointAccess, record_id: &str) -> Result<()> {
         access.require(Scope::Write)?;
-        let id = record_id
-            .parse::<Id>()
-            .map_err(|_| Error::NotFound("record"))?;
+        let current = self.find(access, record_id).await?;
         if self
             .records
-            .delete(&access.api.id, &access.endpoint.name, &id)
+            .delete(&access.api.id, &access.endpoint.name, &current.id)
             .await?
         {
+            let freed = UsageChange::removed(current.size());
+            self.quota.give_back(&access.api.owner_id, freed).await;
             Ok(())
         } else {
             Err(Error::NotFound("record"))
@@ -262,8 +270,11 @@ impl RecordService {
             .ok_or(Error::NotFound("record"))
     }
 
+    /// Stores `data` as the next revision of `current`, charging or refunding its owner for
+    /// the change in size; `None` if another writer got there first.
     async fn store_change(
         &self,
+        access: &EndpointAccess,
         current: &Record,
         data: Map<String, Value>,
     ) -> Result<Option<Record>> {
@@ -273,11 +284,18 @@ impl RecordService {
             revision: current.revision + 1,
             ..current.clone()
         };
-        Ok(self
-            .records
-            .replace(&next, current.revision)
-            .await?
-            .then_some(next))
+        let owner = &access.api.owner_id;
+        let change = UsageChange::resized(current.size(), next.size());
+        if !change.only_shrinks() {
+            self.quota.reserve(owner, change).await?;
+        }
+        let stored = self.records.replace(&next, current.revision).await;
+        // A shrink is recorded once written; a growth reserved above is undone if not.
+        match &stored {
+            Ok(true) => self.quota.give_back(owner, change).await,
+            _ => self.quota.undo(owner, change).await,
+        }
+        Ok(stored?.then_some(next))
     }
 
     /// `document` as a record of the endpoint, or every reason it cannot be one.

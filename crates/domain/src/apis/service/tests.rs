@@ -312,13 +312,18 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .with(eq(shop().id), eq(DELETE_BATCH))
         .times(2)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(DELETE_BATCH as u64));
+        .returning(|_, _| {
+            Ok(crate::records::RemovedRecords {
+                count: DELETE_BATCH as u64,
+                bytes: 1000,
+            })
+        });
     mocks
         .records
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(0));
+        .returning(|_, _| Ok(crate::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_delete()
@@ -331,7 +336,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(0));
+        .returning(|_, _| Ok(crate::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_list_for_owner()

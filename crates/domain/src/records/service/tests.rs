@@ -348,3 +348,29 @@ async fn lists_refuse_bad_filters_and_page_by_id() {
         Err(Error::Validation(_))
     ));
 }
+
+#[tokio::test]
+async fn a_record_past_the_owners_quota_is_refused_and_nothing_stored() {
+    let mut mocks = finding(shop_key());
+    mocks.schemas_finding(vec![]);
+    mocks.usage = crate::usage::MockUsageRepository::new();
+    mocks
+        .usage
+        .expect_try_change()
+        .withf(|owner, change, _| *owner == owner_id() && change.entries == 1)
+        .returning(|_, _, _| Ok(false));
+    mocks.records.expect_insert().never();
+    let svc = service(mocks);
+    let access = svc
+        .authorize(&key_caller(), "shop", "orders", Scope::Write)
+        .await
+        .expect("authorised");
+    assert!(matches!(
+        svc.create(&access, object(json!({"qty": 1}))).await,
+        Err(Error::QuotaExceeded(_))
+    ));
+}
+
+fn owner_id() -> Id {
+    owner().user_id
+}

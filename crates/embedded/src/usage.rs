@@ -1,0 +1,69 @@
+//! Per-account storage totals on redb: one row per account, changed inside one write
+//! transaction together with its limit check.
+
+use async_trait::async_trait;
+use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
+use keygate_domain::{Id, Result};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::tables::USAGE;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Totals {
+    entries: u64,
+    bytes: u64,
+}
+
+fn apply(total: u64, delta: i64) -> u64 {
+    if delta >= 0 {
+        total.saturating_add(delta.unsigned_abs())
+    } else {
+        total.saturating_sub(delta.unsigned_abs())
+    }
+}
+
+#[async_trait]
+impl UsageRepository for EmbeddedStore {
+    async fn try_change(
+        &self,
+        user_id: &Id,
+        change: UsageChange,
+        limits: UsageLimits,
+    ) -> Result<bool> {
+        let user = user_id.as_str().to_owned();
+        self.write(move |txn| {
+            let mut table = txn.open_table(USAGE).or_unavailable()?;
+            let current: Totals = match table.get(user.as_str()).or_unavailable()? {
+                Some(bytes) => decode(bytes.value())?,
+                None => Totals::default(),
+            };
+            let next = Totals {
+                entries: apply(current.entries, change.entries),
+                bytes: apply(current.bytes, change.bytes),
+            };
+            let grows = !change.only_shrinks();
+            if grows && (next.entries > limits.max_entries || next.bytes > limits.max_bytes) {
+                return Ok(false);
+            }
+            table
+                .insert(user.as_str(), encode(&next)?.as_slice())
+                .or_unavailable()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn forget(&self, user_id: &Id) -> Result<()> {
+        let user = user_id.as_str().to_owned();
+        self.write(move |txn| {
+            txn.open_table(USAGE)
+                .or_unavailable()?
+                .remove(user.as_str())
+                .or_unavailable()?;
+            Ok(())
+        })
+        .await
+    }
+}
