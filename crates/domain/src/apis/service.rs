@@ -9,18 +9,16 @@ use serde_json::{Map, Value};
 
 use super::keys::{ApiKey, ApiKeyText, Scopes};
 use super::model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
-use super::ports::{ApiKeyRepository, ApiPorts, ApiRepository};
+use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
 use crate::cache::BoundedCache;
-use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::records::{json_pointer, RecordRepository};
-use crate::schema::{check_bounds, SchemaValidator};
-use crate::security::SecretGenerator;
+use crate::records::json_pointer;
+use crate::schema::check_bounds;
 use crate::sessions::Principal;
-use crate::usage::{Quota, UsageChange};
+use crate::usage::UsageChange;
 
 /// The most endpoints one API may have.
 pub const MAX_ENDPOINTS: usize = 64;
@@ -96,13 +94,7 @@ fn present(value: Option<Value>) -> Option<Value> {
 
 /// The API-definition use cases.
 pub struct ApiService {
-    apis: Arc<dyn ApiRepository>,
-    keys: Arc<dyn ApiKeyRepository>,
-    records: Arc<dyn RecordRepository>,
-    schemas: Arc<dyn SchemaValidator>,
-    secrets: Arc<dyn SecretGenerator>,
-    clock: Arc<dyn Clock>,
-    quota: Quota,
+    ports: ApiPorts,
     verified_keys: Arc<BoundedCache<String, ApiKey>>,
 }
 
@@ -111,13 +103,7 @@ impl ApiService {
     /// a revocation here removes the key from it at once.
     pub fn new(ports: ApiPorts, verified_keys: Arc<BoundedCache<String, ApiKey>>) -> Self {
         Self {
-            apis: ports.apis,
-            keys: ports.keys,
-            records: ports.records,
-            schemas: ports.schemas,
-            secrets: ports.secrets,
-            clock: ports.clock,
-            quota: ports.quota,
+            ports,
             verified_keys,
         }
     }
@@ -180,7 +166,7 @@ impl ApiService {
             ));
         };
 
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let mut api = ApiDefinition {
             id: Id::generate_ordered(now),
             owner_id: owner.user_id.clone(),
@@ -197,7 +183,7 @@ impl ApiService {
         }
         let mut attempts = 0;
         loop {
-            match self.apis.insert(&api).await {
+            match self.ports.apis.insert(&api).await {
                 Ok(()) => break,
                 Err(Error::Conflict(ConflictKind::ApiName)) if attempts < NAME_ATTEMPTS => {
                     attempts += 1;
@@ -213,13 +199,14 @@ impl ApiService {
     /// The caller's APIs in creation order, with their keys.
     pub async fn list(&self, owner: &Principal, page: &PageRequest) -> Result<Page<ApiView>> {
         let apis = self
+            .ports
             .apis
             .list_for_owner(&owner.user_id, page.after_id()?, page.limit() + 1)
             .await?;
         let apis = Page::from_overfetch(apis, page.limit(), |a| a.id.to_string());
         let mut views = Vec::with_capacity(apis.items.len());
         for api in apis.items {
-            let keys = self.keys.list_for_api(&api.id).await?;
+            let keys = self.ports.keys.list_for_api(&api.id).await?;
             views.push(ApiView { api, keys });
         }
         Ok(Page {
@@ -231,7 +218,7 @@ impl ApiService {
     /// One of the caller's APIs, by id or name; anyone else's is not found.
     pub async fn get(&self, owner: &Principal, api: &str) -> Result<ApiView> {
         let api = self.owned(owner, api).await?;
-        let keys = self.keys.list_for_api(&api.id).await?;
+        let keys = self.ports.keys.list_for_api(&api.id).await?;
         Ok(ApiView { api, keys })
     }
 
@@ -298,13 +285,13 @@ impl ApiService {
                 next.display_name = name.clone();
             }
             if next == current {
-                let keys = self.keys.list_for_api(&current.id).await?;
+                let keys = self.ports.keys.list_for_api(&current.id).await?;
                 return Ok(ApiView { api: current, keys });
             }
             next.revision = current.revision + 1;
-            next.updated_at = self.clock.now().max(current.updated_at);
-            if self.apis.update(&next, current.revision).await? {
-                let keys = self.keys.list_for_api(&next.id).await?;
+            next.updated_at = self.ports.clock.now().max(current.updated_at);
+            if self.ports.apis.update(&next, current.revision).await? {
+                let keys = self.ports.keys.list_for_api(&next.id).await?;
                 return Ok(ApiView { api: next, keys });
             }
         }
@@ -350,7 +337,7 @@ impl ApiService {
                 None
             }
         };
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let expires_at = present(request.expires_at).and_then(|value| {
             violations
                 .keep(future_time(&value, now))
@@ -370,8 +357,9 @@ impl ApiService {
         let api = self.owned(owner, api).await?;
         let key_id = key_id.parse::<Id>().map_err(|_| Error::NotFound("key"))?;
         let key = self
+            .ports
             .keys
-            .revoke(&api.id, &key_id, self.clock.now())
+            .revoke(&api.id, &key_id, self.ports.clock.now())
             .await?
             .ok_or(Error::NotFound("key"))?;
         self.verified_keys.remove(&key.public_id);
@@ -382,13 +370,13 @@ impl ApiService {
     /// bounded batches, then the definition, then a last sweep for records written by the
     /// owner meanwhile. A failure leaves the API in place, so the deletion can be retried.
     async fn remove(&self, api: &ApiDefinition) -> Result<()> {
-        let keys = self.keys.list_for_api(&api.id).await?;
-        self.keys.delete_for_api(&api.id).await?;
+        let keys = self.ports.keys.list_for_api(&api.id).await?;
+        self.ports.keys.delete_for_api(&api.id).await?;
         for key in &keys {
             self.verified_keys.remove(&key.public_id);
         }
         self.delete_records(api).await?;
-        self.apis.delete(&api.id).await?;
+        self.ports.apis.delete(&api.id).await?;
         self.delete_records(api).await
     }
 
@@ -396,6 +384,7 @@ impl ApiService {
     async fn delete_records(&self, api: &ApiDefinition) -> Result<()> {
         loop {
             let removed = self
+                .ports
                 .records
                 .delete_batch_for_api(&api.id, DELETE_BATCH)
                 .await?;
@@ -406,14 +395,14 @@ impl ApiService {
                 entries: -i64::try_from(removed.count).unwrap_or(i64::MAX),
                 bytes: -i64::try_from(removed.bytes).unwrap_or(i64::MAX),
             };
-            self.quota.give_back(&api.owner_id, freed).await;
+            self.ports.quota.give_back(&api.owner_id, freed).await;
         }
     }
 
     async fn owned(&self, owner: &Principal, api: &str) -> Result<ApiDefinition> {
         let found = match ApiRef::parse(api) {
-            Some(ApiRef::Id(id)) => self.apis.find(&id).await?,
-            Some(ApiRef::Name(name)) => self.apis.find_by_name(&name).await?,
+            Some(ApiRef::Id(id)) => self.ports.apis.find(&id).await?,
+            Some(ApiRef::Name(name)) => self.ports.apis.find_by_name(&name).await?,
             None => None,
         };
         found
@@ -429,21 +418,23 @@ impl ApiService {
     ) -> Result<IssuedKey> {
         // 62^8 public ids: a collision is rare, and the store's unique index catches it.
         for _ in 0..4 {
-            let now = self.clock.now();
-            let text =
-                ApiKeyText::from_parts(&self.secrets.new_public_id()?, &self.secrets.new_secret()?);
+            let now = self.ports.clock.now();
+            let text = ApiKeyText::from_parts(
+                &self.ports.secrets.new_public_id()?,
+                &self.ports.secrets.new_secret()?,
+            );
             let key = ApiKey {
                 id: Id::generate_ordered(now),
                 api_id: api.id.clone(),
                 owner_id: api.owner_id.clone(),
                 public_id: text.public_id().to_owned(),
-                digest: self.secrets.digest(text.expose()),
+                digest: self.ports.secrets.digest(text.expose()),
                 scopes,
                 created_at: now,
                 expires_at,
                 revoked_at: None,
             };
-            match self.keys.insert(&key).await {
+            match self.ports.keys.insert(&key).await {
                 Ok(()) => {
                     return Ok(IssuedKey {
                         key,
@@ -460,6 +451,7 @@ impl ApiService {
     /// Four random characters of `a-z0-9` for a taken name.
     fn suffix(&self) -> Result<String> {
         Ok(self
+            .ports
             .secrets
             .new_public_id()?
             .to_ascii_lowercase()
@@ -486,7 +478,7 @@ impl ApiService {
             violations.push(prefixed(violation));
             return;
         }
-        if let Err(found) = self.schemas.compile(&endpoint.schema).await {
+        if let Err(found) = self.ports.schemas.compile(&endpoint.schema).await {
             for violation in found {
                 violations.push(prefixed(violation));
             }
@@ -499,7 +491,7 @@ impl UserDataEraser for ApiService {
     async fn erase_user_data(&self, user_id: &Id) -> Result<()> {
         let mut after = None;
         loop {
-            let apis = self.apis.list_for_owner(user_id, after, 100).await?;
+            let apis = self.ports.apis.list_for_owner(user_id, after, 100).await?;
             let Some(last) = apis.last() else {
                 return Ok(());
             };

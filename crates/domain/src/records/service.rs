@@ -8,20 +8,14 @@ use serde_json::{Map, Value};
 use super::document::{check_field_names, merge_patch, MAX_RECORD_BYTES};
 use super::filter::{FieldFilter, MAX_FILTERS};
 use super::model::Record;
-use super::ports::RecordRepository;
-use crate::apis::{
-    ApiDefinition, ApiKey, ApiKeyRepository, ApiKeyText, ApiName, ApiPorts, ApiRepository,
-    Endpoint, Scope,
-};
+use crate::apis::{ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope};
 use crate::cache::BoundedCache;
-use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::schema::{CompiledSchema, SchemaValidator};
-use crate::security::SecretGenerator;
+use crate::schema::CompiledSchema;
 use crate::sessions::Principal;
-use crate::usage::{Quota, UsageChange};
+use crate::usage::UsageChange;
 
 /// How often a write retries after losing a race for the same record before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 32;
@@ -71,13 +65,7 @@ type SchemaKey = (Id, String, u64);
 
 /// The record use cases.
 pub struct RecordService {
-    apis: Arc<dyn ApiRepository>,
-    keys: Arc<dyn ApiKeyRepository>,
-    records: Arc<dyn RecordRepository>,
-    schemas: Arc<dyn SchemaValidator>,
-    secrets: Arc<dyn SecretGenerator>,
-    clock: Arc<dyn Clock>,
-    quota: Quota,
+    ports: ApiPorts,
     verified_keys: Arc<BoundedCache<String, ApiKey>>,
     compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
 }
@@ -119,13 +107,7 @@ impl RecordService {
         settings: RecordServiceSettings,
     ) -> Self {
         Self {
-            apis: ports.apis,
-            keys: ports.keys,
-            records: ports.records,
-            schemas: ports.schemas,
-            secrets: ports.secrets,
-            clock: ports.clock,
-            quota: ports.quota,
+            ports,
             verified_keys,
             // Keyed by revision, so age never makes an entry wrong: keep them a day.
             compiled: BoundedCache::new(settings.schema_cache_capacity, Duration::days(1)),
@@ -140,7 +122,7 @@ impl RecordService {
     ) -> Result<Record> {
         access.require(Scope::Write)?;
         let data = self.checked(access, Value::Object(data)).await?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let record = Record {
             id: Id::generate_ordered(now),
             api_id: access.api.id.clone(),
@@ -151,9 +133,12 @@ impl RecordService {
             revision: 1,
         };
         let added = UsageChange::added(record.size());
-        self.quota.reserve(&access.api.owner_id, added).await?;
-        if let Err(error) = self.records.insert(&record).await {
-            self.quota.undo(&access.api.owner_id, added).await;
+        self.ports
+            .quota
+            .reserve(&access.api.owner_id, added)
+            .await?;
+        if let Err(error) = self.ports.records.insert(&record).await {
+            self.ports.quota.undo(&access.api.owner_id, added).await;
             return Err(error);
         }
         Ok(record)
@@ -178,6 +163,7 @@ impl RecordService {
             .map(|(field, value)| FieldFilter::new(field, value))
             .collect::<std::result::Result<Vec<_>, FieldViolation>>()?;
         let records = self
+            .ports
             .records
             .list(
                 &access.api.id,
@@ -248,12 +234,16 @@ impl RecordService {
         access.require(Scope::Write)?;
         let current = self.find(access, record_id).await?;
         if self
+            .ports
             .records
             .delete(&access.api.id, &access.endpoint.name, &current.id)
             .await?
         {
             let freed = UsageChange::removed(current.size());
-            self.quota.give_back(&access.api.owner_id, freed).await;
+            self.ports
+                .quota
+                .give_back(&access.api.owner_id, freed)
+                .await;
             Ok(())
         } else {
             Err(Error::NotFound("record"))
@@ -264,7 +254,8 @@ impl RecordService {
         let id = record_id
             .parse::<Id>()
             .map_err(|_| Error::NotFound("record"))?;
-        self.records
+        self.ports
+            .records
             .find(&access.api.id, &access.endpoint.name, &id)
             .await?
             .ok_or(Error::NotFound("record"))
@@ -280,20 +271,20 @@ impl RecordService {
     ) -> Result<Option<Record>> {
         let next = Record {
             data,
-            updated_at: self.clock.now().max(current.updated_at),
+            updated_at: self.ports.clock.now().max(current.updated_at),
             revision: current.revision + 1,
             ..current.clone()
         };
         let owner = &access.api.owner_id;
         let change = UsageChange::resized(current.size(), next.size());
         if !change.only_shrinks() {
-            self.quota.reserve(owner, change).await?;
+            self.ports.quota.reserve(owner, change).await?;
         }
-        let stored = self.records.replace(&next, current.revision).await;
+        let stored = self.ports.records.replace(&next, current.revision).await;
         // A shrink is recorded once written; a growth reserved above is undone if not.
         match &stored {
-            Ok(true) => self.quota.give_back(owner, change).await,
-            _ => self.quota.undo(owner, change).await,
+            Ok(true) => self.ports.quota.give_back(owner, change).await,
+            _ => self.ports.quota.undo(owner, change).await,
         }
         Ok(stored?.then_some(next))
     }
@@ -327,11 +318,12 @@ impl RecordService {
             access.endpoint.name.as_str().to_owned(),
             access.api.revision,
         );
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         if let Some(compiled) = self.compiled.get(&key, now) {
             return Ok(compiled);
         }
         let compiled = self
+            .ports
             .schemas
             .compile(&access.endpoint.schema)
             .await
@@ -362,7 +354,7 @@ impl RecordService {
             Caller::User(_) => None,
         };
         let api = match ApiName::parse(api_name) {
-            Ok(name) => self.apis.find_by_name(&name).await?,
+            Ok(name) => self.ports.apis.find_by_name(&name).await?,
             Err(_) => None,
         }
         .ok_or(Error::NotFound("API"))?;
@@ -397,11 +389,12 @@ impl RecordService {
     async fn verified_key(&self, raw: &str) -> Result<ApiKey> {
         let unknown = || Error::InvalidApiKey("unknown, revoked or expired API key");
         let text = ApiKeyText::parse(raw).ok_or_else(unknown)?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let key = match self.verified_keys.get(&text.public_id().to_owned(), now) {
             Some(key) => key,
             None => {
                 let key = self
+                    .ports
                     .keys
                     .find_by_public_id(text.public_id())
                     .await?
@@ -411,7 +404,7 @@ impl RecordService {
                 key
             }
         };
-        if self.secrets.matches(text.expose(), &key.digest) && key.is_usable(now) {
+        if self.ports.secrets.matches(text.expose(), &key.digest) && key.is_usable(now) {
             Ok(key)
         } else {
             Err(unknown())
