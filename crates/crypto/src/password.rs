@@ -65,7 +65,8 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    let mut memory = vec![Block::default(); blocks];
+                    // Allocated at the first hash, then kept: an idle server stays small.
+                    let mut memory: Vec<Block> = Vec::new();
                     loop {
                         let job = {
                             let queue = receiver
@@ -77,6 +78,9 @@ impl Pool {
                             }
                         };
                         waiting.fetch_sub(1, Ordering::SeqCst);
+                        if memory.len() < blocks {
+                            memory.resize(blocks, Block::default());
+                        }
                         job(&mut memory);
                     }
                 })
