@@ -407,3 +407,36 @@ fn storage_is_limited_per_account(store: Store) {
 }
 
 keygate_tests::store_tests!(storage_is_limited_per_account);
+
+/// Item 9: a profile edit racing a password change never writes the old password hash back.
+fn profile_edits_racing_password_changes_lose_nothing(store: Store) {
+    let app = TestApp::spawn(store);
+    let (username, token, _) = app.signed_up_user();
+    let passwords: Vec<String> = (0..6).map(|i| format!("{PASSWORD}-{i}")).collect();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut current = PASSWORD.to_owned();
+            for next in &passwords {
+                app.json(
+                    "PUT",
+                    "/profile/password",
+                    Some(&token),
+                    &json!({"current_password": current, "new_password": next}),
+                )
+                .expect(200);
+                current.clone_from(next);
+            }
+        });
+        scope.spawn(|| {
+            for age in 0..60 {
+                app.json("PUT", "/profile", Some(&token), &json!({"age": age}))
+                    .expect(200);
+            }
+        });
+    });
+    let last = passwords.last().unwrap();
+    app.login(&username, last).expect(200);
+    assert_eq!(app.get("/profile", Some(&token)).body["age"], 59);
+}
+
+keygate_tests::store_tests!(profile_edits_racing_password_changes_lose_nothing);
