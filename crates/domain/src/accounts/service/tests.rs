@@ -360,6 +360,62 @@ async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
 }
 
 #[tokio::test]
+async fn a_hash_stored_before_normalisation_still_logs_in_and_is_upgraded_to_nfkc() {
+    // Stored from the full-width password as typed, before passwords were normalised.
+    let typed = "ｖｉｖｉｄ-otter-42-lamp";
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_username()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users
+        .expect_update()
+        .withf(|u, _| u.password_hash == "$argon2id$nfkc")
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(move |password, _| {
+        Ok(PasswordCheck {
+            matches: password == typed,
+            needs_rehash: false,
+        })
+    });
+    hasher
+        .expect_hash()
+        .withf(|p| p.expose() == "vivid-otter-42-lamp")
+        .times(1)
+        .returning(|_| Ok("$argon2id$nfkc".into()));
+    let mut session_repo = MockSessionRepository::new();
+    session_repo.expect_create().returning(|_, _| Ok(()));
+    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    let outcome = svc
+        .login(credentials("alice", typed), "10.0.0.1")
+        .await
+        .expect("login");
+    assert_eq!(outcome.user.password_hash, "$argon2id$nfkc");
+}
+
+#[tokio::test]
+async fn oversized_credentials_are_refused_without_a_lookup_or_a_hash() {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_username().never();
+    users.expect_find_by_email().never();
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().never();
+    hasher.expect_verify_dummy().never();
+    let svc = service(users, hasher);
+    for (identifier, password) in [
+        ("x".repeat(321), "vivid-otter-42-lamp".to_owned()),
+        ("alice".to_owned(), "p".repeat(1025)),
+    ] {
+        assert!(matches!(
+            svc.login(credentials(&identifier, &password), "10.0.0.1")
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+}
+
+#[tokio::test]
 async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
     let mut users = MockUserRepository::new();
     users
