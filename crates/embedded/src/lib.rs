@@ -8,6 +8,7 @@
 mod api_keys;
 mod apis;
 mod data;
+mod group_commit;
 mod records;
 mod sessions;
 mod store;

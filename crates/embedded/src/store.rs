@@ -1,4 +1,4 @@
-//! Opening the store and running transactions on the blocking pool.
+//! Opening the store, reads on the blocking pool, and writes through the group committer.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,15 +8,17 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::group_commit::GroupCommitter;
 use crate::tables;
 
 /// The file the store keeps inside `database.path`.
 const FILE_NAME: &str = "keygate.redb";
 
-/// The embedded store. Cheap to clone; every clone shares one database file.
+/// The embedded store. Cheap to clone; every clone shares one database file and one writer.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    writer: Arc<GroupCommitter>,
 }
 
 /// Turns any redb failure into the domain's error. The database is a local file, so a failure
@@ -53,7 +55,11 @@ impl EmbeddedStore {
             other => Error::Unavailable(format!("cannot open {}: {other}", path.display())),
         })?;
         restrict(&path, 0o600)?;
-        let store = Self { db: Arc::new(db) };
+        let db = Arc::new(db);
+        let store = Self {
+            writer: Arc::new(GroupCommitter::start(db.clone())?),
+            db,
+        };
         store.create_tables()?;
         Ok(store)
     }
@@ -94,22 +100,15 @@ impl EmbeddedStore {
         .map_err(|e| Error::Internal(format!("embedded read task failed: {e}")))?
     }
 
-    /// Runs `work` in a write transaction on the blocking pool; commits only if it succeeds,
-    /// so a failed check leaves nothing half-written.
+    /// Runs `work` in a write transaction of its own on the store's writer thread; commits only
+    /// if it succeeds, so a failed check leaves nothing half-written, and answers only once the
+    /// commit is on disk (shared with the writes running beside it: see `group_commit`).
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().or_unavailable()?;
-            let value = work(&txn)?;
-            txn.commit().or_unavailable()?;
-            Ok(value)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("embedded write task failed: {e}")))?
+        self.writer.write(work).await
     }
 
     /// Succeeds when a read transaction can be opened.

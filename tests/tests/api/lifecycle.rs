@@ -147,3 +147,45 @@ fn sessions_end_at_their_lifetime_and_are_then_purged(store: Store) {
 }
 
 store_tests!(sessions_end_at_their_lifetime_and_are_then_purged);
+
+/// Writes answered 2xx are on disk: a `kill -9` right after a burst of concurrent writes (which
+/// share fsyncs through group commit) loses none of them.
+#[test]
+fn acknowledged_writes_survive_a_kill_9() {
+    let app = TestApp::spawn(Store::Embedded);
+    let (_, token, _) = app.signed_up_user();
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let (app, token) = (&app, &token);
+            scope.spawn(move || {
+                for i in 0..25 {
+                    app.json(
+                        "POST",
+                        "/api/data",
+                        Some(token),
+                        &serde_json::json!({"key": format!("k{thread}-{i}"), "value": i}),
+                    )
+                    .expect(201);
+                }
+            });
+        }
+    });
+    // `restart` kills the process (SIGKILL: no shutdown, no flush) and starts it again.
+    let app = app.restart();
+    let mut keys = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/data?limit=500&cursor={c}"),
+            None => "/api/data?limit=500".to_owned(),
+        };
+        let page = app.get(&path, Some(&token));
+        page.expect(200);
+        keys += page.body["entries"].as_array().unwrap().len();
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(keys, 200);
+}
