@@ -11,7 +11,9 @@ cargo build --release -q -p keygate-server --bin keygate --manifest-path "$root/
 
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-env=(KEYGATE__ENVIRONMENT=development KEYGATE__DATABASE__PATH="$data" KEYGATE__SERVER__PORT="$port" RUST_LOG=warn)
+# The load writes more than the default per-account quota (100 000 records) holds.
+env=(KEYGATE__ENVIRONMENT=development KEYGATE__DATABASE__PATH="$data" KEYGATE__SERVER__PORT="$port" RUST_LOG=warn
+     KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT=100000000 KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT=100000000000)
 if [ -n "${MONGODB_URI:-}" ]; then
   env+=(KEYGATE__DATABASE__URL="$MONGODB_URI" KEYGATE__DATABASE__NAME="bench_$$")
 fi

@@ -14,6 +14,10 @@ use crate::tables;
 /// The file the store keeps inside `database.path`.
 const FILE_NAME: &str = "keygate.redb";
 
+/// redb's page cache. Its default (1 GiB) lets a busy server's resident memory grow with the
+/// data file; 32 MiB keeps it bounded while holding every hot index page of a typical store.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// The embedded store. Cheap to clone; every clone shares one database file and one writer.
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -47,13 +51,16 @@ impl EmbeddedStore {
         // or the file came back from a backup with looser permissions.
         restrict(directory, 0o700)?;
         let path = directory.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => Error::Unavailable(format!(
-                "{} is already in use by another process",
-                path.display()
-            )),
-            other => Error::Unavailable(format!("cannot open {}: {other}", path.display())),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => Error::Unavailable(format!(
+                    "{} is already in use by another process",
+                    path.display()
+                )),
+                other => Error::Unavailable(format!("cannot open {}: {other}", path.display())),
+            })?;
         restrict(&path, 0o600)?;
         let db = Arc::new(db);
         let store = Self {
