@@ -145,6 +145,9 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
     let secret = signing_secret(settings)?;
     let auth = &settings.auth;
     let clock = Arc::new(SystemClock);
+    // How long any instance may trust a session or an API key without reading the store.
+    let revocation_ttl =
+        Duration::seconds(i64::try_from(auth.revocation_cache_ttl_secs.min(86_400)).unwrap_or(2));
     let jwt = Arc::new(JwtTokens::new(&JwtSettings {
         secret,
         issuer: auth.issuer.clone(),
@@ -159,6 +162,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         SessionSettings {
             access_token_ttl: Duration::seconds(auth.access_token_ttl_secs),
             session_ttl: Duration::seconds(auth.session_ttl_secs),
+            liveness_cache_ttl: revocation_ttl,
         },
     ));
     let hasher = Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
@@ -175,9 +179,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         quota.clone(),
     ));
     let record_settings = RecordServiceSettings {
-        revocation_cache_ttl: Duration::seconds(
-            i64::try_from(auth.revocation_cache_ttl_secs.min(86_400)).unwrap_or(2),
-        ),
+        revocation_cache_ttl: revocation_ttl,
         ..RecordServiceSettings::default()
     };
     let verified_keys = Arc::new(BoundedCache::new(

@@ -6,6 +6,7 @@ use chrono::Duration;
 
 use super::model::{RefreshToken, Session};
 use super::ports::SessionRepository;
+use crate::cache::BoundedCache;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -18,6 +19,10 @@ pub struct SessionSettings {
     pub access_token_ttl: Duration,
     /// How long a session lasts from login, however often it is refreshed (default 30 days).
     pub session_ttl: Duration,
+    /// How long a session found active may be trusted without reading the store again
+    /// (`auth.revocation_cache_ttl`, default 2 s): a revocation on another instance takes at
+    /// most this long to be seen; on this instance it takes effect at once. Zero disables it.
+    pub liveness_cache_ttl: Duration,
 }
 
 impl Default for SessionSettings {
@@ -25,9 +30,13 @@ impl Default for SessionSettings {
         Self {
             access_token_ttl: Duration::minutes(15),
             session_ttl: Duration::days(30),
+            liveness_cache_ttl: Duration::seconds(2),
         }
     }
 }
+
+/// The most sessions remembered as live.
+const LIVE_SESSIONS_CACHED: usize = 100_000;
 
 /// What a login or a refresh hands to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +70,9 @@ pub struct SessionService {
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
+    /// Sessions recently found active, by (user, session): an authenticated request served
+    /// from here costs no store read.
+    live: BoundedCache<(Id, Id), Session>,
 }
 
 impl SessionService {
@@ -80,6 +92,7 @@ impl SessionService {
             secrets,
             clock,
             settings,
+            live: BoundedCache::new(LIVE_SESSIONS_CACHED, settings.liveness_cache_ttl),
         }
     }
 
@@ -109,6 +122,8 @@ impl SessionService {
             .await?
             .ok_or(Error::Unauthorized("unknown refresh token"))?;
         if token.used_at.is_some() {
+            self.live
+                .remove(&(token.user_id.clone(), token.session_id.clone()));
             self.sessions.revoke(&token.session_id, now).await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
@@ -128,6 +143,8 @@ impl SessionService {
             .await?
         {
             // Someone else spent this token between our read and our write: that is reuse too.
+            self.live
+                .remove(&(session.user_id.clone(), session.id.clone()));
             self.sessions.revoke(&session.id, now).await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
@@ -138,12 +155,21 @@ impl SessionService {
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
         let claims = self.verifier.verify(access_token)?;
         let now = self.clock.now();
-        let session = self
-            .sessions
-            .find(&claims.session_id)
-            .await?
-            .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
-            .ok_or(Error::Unauthorized("session ended"))?;
+        let key = (claims.user_id.clone(), claims.session_id.clone());
+        let cached = self.live.get(&key, now).filter(|s| s.is_active(now));
+        let session = match cached {
+            Some(session) => session,
+            None => {
+                let session = self
+                    .sessions
+                    .find(&claims.session_id)
+                    .await?
+                    .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
+                    .ok_or(Error::Unauthorized("session ended"))?;
+                self.live.insert(key, session.clone(), now);
+                session
+            }
+        };
         Ok(Principal {
             user_id: session.user_id,
             session_id: session.id,
@@ -154,16 +180,20 @@ impl SessionService {
     pub async fn logout(&self, principal: &Principal, everywhere: bool) -> Result<()> {
         let now = self.clock.now();
         if everywhere {
+            self.forget_live(&principal.user_id, None);
             self.sessions
                 .revoke_all_for_user(&principal.user_id, None, now)
                 .await
         } else {
+            self.live
+                .remove(&(principal.user_id.clone(), principal.session_id.clone()));
             self.sessions.revoke(&principal.session_id, now).await
         }
     }
 
     /// Ends every session of the caller but the current one (after a password change).
     pub async fn revoke_others(&self, principal: &Principal) -> Result<()> {
+        self.forget_live(&principal.user_id, Some(&principal.session_id));
         self.sessions
             .revoke_all_for_user(
                 &principal.user_id,
@@ -181,7 +211,14 @@ impl SessionService {
 
     /// Forgets every session of a deleted account.
     pub async fn forget_user(&self, user_id: &Id) -> Result<()> {
+        self.forget_live(user_id, None);
         self.sessions.delete_all_for_user(user_id).await
+    }
+
+    /// Stops trusting the cached liveness of `user_id`'s sessions, but `keep`.
+    fn forget_live(&self, user_id: &Id, keep: Option<&Id>) {
+        self.live
+            .remove_where(|(user, session)| user == user_id && keep != Some(session));
     }
 
     fn new_refresh_token(&self, session: &Session) -> Result<(String, RefreshToken)> {
@@ -456,6 +493,69 @@ mod tests {
         revoked.revoked_at = Some(now());
         assert!(matches!(
             build(revoked).authenticate("any").await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_live_session_is_read_once_per_ttl_and_forgotten_at_logout() {
+        let (user_id, session_id) = (Id::generate(1), Id::generate(2));
+        let live = Session {
+            id: session_id.clone(),
+            user_id: user_id.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(1),
+            revoked_at: None,
+        };
+        let mut verifier = MockTokenVerifier::new();
+        let (u, s) = (user_id.clone(), session_id.clone());
+        verifier.expect_verify().returning(move |_| {
+            Ok(AccessClaims {
+                user_id: u.clone(),
+                session_id: s.clone(),
+                token_id: "t".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::minutes(15),
+            })
+        });
+        let mut repo = MockSessionRepository::new();
+        let mut reads = mockall::Sequence::new();
+        let first = live.clone();
+        repo.expect_find()
+            .times(1)
+            .in_sequence(&mut reads)
+            .returning(move |_| Ok(Some(first.clone())));
+        repo.expect_revoke().times(1).returning(|_, _| Ok(()));
+        let revoked = Session {
+            revoked_at: Some(now()),
+            ..live
+        };
+        repo.expect_find()
+            .times(1)
+            .in_sequence(&mut reads)
+            .returning(move |_| Ok(Some(revoked.clone())));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        let svc = SessionService::new(
+            Arc::new(repo),
+            Arc::new(MockTokenIssuer::new()),
+            Arc::new(verifier),
+            Arc::new(MockSecretGenerator::new()),
+            Arc::new(clock),
+            SessionSettings::default(),
+        );
+        // Three requests, one store read.
+        for _ in 0..3 {
+            svc.authenticate("token").await.expect("live");
+        }
+        let principal = Principal {
+            user_id,
+            session_id,
+        };
+        svc.logout(&principal, false).await.expect("logged out");
+        // At once on this instance: the next request reads the store and is refused.
+        assert!(matches!(
+            svc.authenticate("token").await,
             Err(Error::Unauthorized(_))
         ));
     }
