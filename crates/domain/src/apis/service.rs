@@ -300,10 +300,11 @@ impl ApiService {
         )))
     }
 
-    /// Deletes one of the caller's APIs with its keys and every record.
-    pub async fn delete(&self, owner: &Principal, api: &str) -> Result<()> {
+    /// Deletes one of the caller's APIs with its keys and every record; returns what it was.
+    pub async fn delete(&self, owner: &Principal, api: &str) -> Result<ApiDefinition> {
         let api = self.owned(owner, api).await?;
-        self.remove(&api).await
+        self.remove(&api).await?;
+        Ok(api)
     }
 
     /// Issues another key for one of the caller's APIs.

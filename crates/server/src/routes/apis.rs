@@ -146,11 +146,10 @@ pub async fn delete(
     Authenticated(principal): Authenticated,
     api: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state.apis.get(&principal, &api).await?;
-    state.apis.delete(&principal, view.api.id.as_str()).await?;
+    let deleted = state.apis.delete(&principal, &api).await?;
     Ok(success(
         StatusCode::OK,
-        json!({"message": "API deleted", "api_id": view.api.id.as_str()}),
+        json!({"message": "API deleted", "api_id": deleted.id.as_str()}),
     ))
 }
 
