@@ -20,16 +20,6 @@ impl UsageRepository for MongoStore {
     ) -> Result<bool> {
         let usage = self.database().collection::<Document>(USAGE);
         let id = object_id(user_id)?;
-        // Make sure the totals exist, so the conditional update below can match them.
-        self.run(
-            usage
-                .update_one(
-                    doc! {"_id": id},
-                    doc! {"$setOnInsert": {"entries": 0_i64, "bytes": 0_i64}},
-                )
-                .upsert(true),
-        )
-        .await?;
         let mut filter = doc! {"_id": id};
         if !change.only_shrinks() {
             let cap = |limit: u64, delta: i64| i64::try_from(limit).unwrap_or(i64::MAX) - delta;
@@ -39,12 +29,23 @@ impl UsageRepository for MongoStore {
             );
             filter.insert("bytes", doc! {"$lte": cap(limits.max_bytes, change.bytes)});
         }
-        let updated = self
-            .run(usage.update_one(
-                filter,
-                doc! {"$inc": {"entries": change.entries, "bytes": change.bytes}},
-            ))
+        let increment = doc! {"$inc": {"entries": change.entries, "bytes": change.bytes}};
+        let mut updated = self
+            .run(usage.update_one(filter.clone(), increment.clone()))
             .await?;
+        if updated.matched_count == 0 {
+            // No totals yet, or a growth past the limits: make sure they exist, try once more.
+            self.run(
+                usage
+                    .update_one(
+                        doc! {"_id": id},
+                        doc! {"$setOnInsert": {"entries": 0_i64, "bytes": 0_i64}},
+                    )
+                    .upsert(true),
+            )
+            .await?;
+            updated = self.run(usage.update_one(filter, increment)).await?;
+        }
         if updated.matched_count == 1 && change.only_shrinks() {
             // Totals never go below zero, even if a give-back was counted twice.
             self.run(usage.update_one(
