@@ -293,6 +293,33 @@ mod tests {
         }
     }
 
+    /// An active session `session_id` of `user_id`, for a day.
+    fn live_session(user_id: &Id, session_id: &Id) -> Session {
+        Session {
+            id: session_id.clone(),
+            user_id: user_id.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(1),
+            revoked_at: None,
+        }
+    }
+
+    /// A verifier that reads every token as an access token of that user and session.
+    fn verifier_for(user_id: &Id, session_id: &Id) -> MockTokenVerifier {
+        let mut verifier = MockTokenVerifier::new();
+        let (u, s) = (user_id.clone(), session_id.clone());
+        verifier.expect_verify().returning(move |_| {
+            Ok(AccessClaims {
+                user_id: u.clone(),
+                session_id: s.clone(),
+                token_id: "t".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::minutes(15),
+            })
+        });
+        verifier
+    }
+
     fn service(repo: MockSessionRepository) -> SessionService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
@@ -450,24 +477,8 @@ mod tests {
     async fn authenticate_accepts_a_live_session_and_refuses_a_revoked_one() {
         let claims_user = Id::generate(1);
         let claims_session = Id::generate(2);
-        let live = Session {
-            id: claims_session.clone(),
-            user_id: claims_user.clone(),
-            created_at: now(),
-            expires_at: now() + Duration::days(1),
-            revoked_at: None,
-        };
-        let mut verifier = MockTokenVerifier::new();
-        let (u, s) = (claims_user.clone(), claims_session.clone());
-        verifier.expect_verify().returning(move |_| {
-            Ok(AccessClaims {
-                user_id: u.clone(),
-                session_id: s.clone(),
-                token_id: "t".into(),
-                issued_at: now(),
-                expires_at: now() + Duration::minutes(15),
-            })
-        });
+        let live = live_session(&claims_user, &claims_session);
+        let verifier = verifier_for(&claims_user, &claims_session);
         let verifier = Arc::new(verifier);
         let build = |stored: Session| {
             let mut repo = MockSessionRepository::new();
@@ -500,24 +511,8 @@ mod tests {
     #[tokio::test]
     async fn a_live_session_is_read_once_per_ttl_and_forgotten_at_logout() {
         let (user_id, session_id) = (Id::generate(1), Id::generate(2));
-        let live = Session {
-            id: session_id.clone(),
-            user_id: user_id.clone(),
-            created_at: now(),
-            expires_at: now() + Duration::days(1),
-            revoked_at: None,
-        };
-        let mut verifier = MockTokenVerifier::new();
-        let (u, s) = (user_id.clone(), session_id.clone());
-        verifier.expect_verify().returning(move |_| {
-            Ok(AccessClaims {
-                user_id: u.clone(),
-                session_id: s.clone(),
-                token_id: "t".into(),
-                issued_at: now(),
-                expires_at: now() + Duration::minutes(15),
-            })
-        });
+        let live = live_session(&user_id, &session_id);
+        let verifier = verifier_for(&user_id, &session_id);
         let mut repo = MockSessionRepository::new();
         let mut reads = mockall::Sequence::new();
         let first = live.clone();
