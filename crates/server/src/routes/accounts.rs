@@ -300,11 +300,18 @@ pub async fn delete_account(
     ))
 }
 
-/// Query of list endpoints.
+/// Query of list endpoints that take only `?limit=` and `?cursor=` (`GET /users`, `GET /api`).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// The page asked for, validated.
+    pub fn page(self) -> Result<PageRequest, Error> {
+        PageRequest::new(self.limit, self.cursor)
+    }
 }
 
 /// `GET /users`: usernames, or whole profiles for administrators. Answers: 200, 400, 401.
@@ -313,8 +320,7 @@ pub async fn list_users(
     Authenticated(principal): Authenticated,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::new(query.limit, query.cursor)?;
+    let page = query.into_inner().page()?;
     let (users, next_cursor) = match state.accounts.list_users(&principal, &page).await? {
         UserListing::UsernamesOnly(page) => (
             page.items

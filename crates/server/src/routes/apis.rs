@@ -4,10 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use keygate_domain::apis::{ApiChanges, ApiKey, ApiView, IssuedKey, KeyRequest, NewApi};
-use keygate_domain::PageRequest;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::accounts::ListQuery;
 use super::respond::{success, timestamp};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, Deferred, JsonBody, OptionalJsonBody};
@@ -81,21 +80,13 @@ pub async fn create(
     ))
 }
 
-/// Query of `GET /api`.
-#[derive(Debug, Deserialize)]
-pub struct ApiListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// `GET /api?limit=&cursor=`: the caller's APIs with their keys. Answers: 200, 400, 401.
 pub async fn list(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    query: web::Query<ApiListQuery>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::new(query.limit, query.cursor)?;
+    let page = query.into_inner().page()?;
     let apis = state.apis.list(&principal, &page).await?;
     let items: Vec<Value> = apis.items.iter().map(api_view).collect();
     Ok(success(
