@@ -34,7 +34,7 @@ impl ApiKeyRepository for EmbeddedStore {
 
     async fn find_by_public_id(&self, public_id: &str) -> Result<Option<ApiKey>> {
         let public_id = public_id.to_owned();
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             match txn
                 .open_table(API_KEYS)
                 .or_unavailable()?
@@ -45,7 +45,6 @@ impl ApiKeyRepository for EmbeddedStore {
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn list_for_api(&self, api_id: &Id) -> Result<Vec<ApiKey>> {

@@ -51,13 +51,12 @@ impl ApiRepository for EmbeddedStore {
 
     async fn find(&self, id: &Id) -> Result<Option<ApiDefinition>> {
         let id = id.clone();
-        self.read(move |txn| read_api(&txn.open_table(APIS).or_unavailable()?, id.as_str()))
-            .await
+        self.read_now(move |txn| read_api(&txn.open_table(APIS).or_unavailable()?, id.as_str()))
     }
 
     async fn find_by_name(&self, name: &ApiName) -> Result<Option<ApiDefinition>> {
         let name = name.clone();
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             let id = txn
                 .open_table(APIS_BY_NAME)
                 .or_unavailable()?
@@ -69,7 +68,6 @@ impl ApiRepository for EmbeddedStore {
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn list_for_owner(

@@ -33,7 +33,7 @@ impl DataRepository for EmbeddedStore {
 
     async fn find(&self, user_id: &Id, key: &DataKey) -> Result<Option<DataEntry>> {
         let row = child_key(user_id.as_str(), key.as_str());
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             match txn
                 .open_table(DATA)
                 .or_unavailable()?
@@ -44,7 +44,6 @@ impl DataRepository for EmbeddedStore {
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn replace_value(

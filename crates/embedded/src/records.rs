@@ -37,7 +37,7 @@ impl RecordRepository for EmbeddedStore {
 
     async fn find(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<Record>> {
         let row = row_key(api_id, endpoint, id);
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             match txn
                 .open_table(RECORDS)
                 .or_unavailable()?
@@ -48,7 +48,6 @@ impl RecordRepository for EmbeddedStore {
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn list(

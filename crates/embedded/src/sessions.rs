@@ -193,7 +193,7 @@ impl SessionRepository for EmbeddedStore {
 
     async fn find(&self, id: &Id) -> Result<Option<Session>> {
         let id = id.clone();
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             match txn
                 .open_table(SESSIONS)
                 .or_unavailable()?
@@ -204,19 +204,17 @@ impl SessionRepository for EmbeddedStore {
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn find_refresh_token(&self, digest: &SecretDigest) -> Result<Option<RefreshToken>> {
         let digest = digest.clone();
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             let table = txn.open_table(REFRESH_TOKENS).or_unavailable()?;
             match table.get(digest.as_str()).or_unavailable()? {
                 Some(bytes) => decode(bytes.value()).map(Some),
                 None => Ok(None),
             }
         })
-        .await
     }
 
     async fn rotate_refresh_token(

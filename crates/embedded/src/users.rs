@@ -66,7 +66,7 @@ impl EmbeddedStore {
         index: redb::TableDefinition<'static, &'static str, &'static str>,
         key: String,
     ) -> Result<Option<User>> {
-        self.read(move |txn| {
+        self.read_now(move |txn| {
             let index = txn.open_table(index).or_unavailable()?;
             let Some(id) = index
                 .get(key.as_str())
@@ -77,7 +77,6 @@ impl EmbeddedStore {
             };
             read_user(&txn.open_table(USERS).or_unavailable()?, &id)
         })
-        .await
     }
 }
 
@@ -96,8 +95,7 @@ impl UserRepository for EmbeddedStore {
 
     async fn find_by_id(&self, id: &Id) -> Result<Option<User>> {
         let id = id.clone();
-        self.read(move |txn| read_user(&txn.open_table(USERS).or_unavailable()?, id.as_str()))
-            .await
+        self.read_now(move |txn| read_user(&txn.open_table(USERS).or_unavailable()?, id.as_str()))
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>> {

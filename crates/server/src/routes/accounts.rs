@@ -9,7 +9,7 @@ use keygate_domain::accounts::{
 use keygate_domain::error::Violations;
 use keygate_domain::sessions::IssuedTokens;
 use keygate_domain::{Error, FieldViolation, PageRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::respond::{success, timestamp};
@@ -143,19 +143,37 @@ pub async fn logout(
 }
 
 /// A profile without secrets, as its fields.
-fn profile_fields(user: &User) -> Value {
-    json!({
-        "id": user.id.as_str(),
-        "username": user.username.as_ref().map(Username::as_str),
-        "email": user.email.as_ref().map(Email::as_str),
-        "name": user.name.as_ref().map(PersonName::as_str),
-        "full_name": user.full_name.as_ref().map(PersonName::as_str),
-        "age": user.age.map(Age::years),
-        "gender": user.gender.as_ref().map(Gender::as_str),
-        "role": user.role.as_str(),
-        "created_at": timestamp(user.created_at),
-        "updated_at": timestamp(user.updated_at),
-    })
+/// A profile as every account route answers it.
+#[derive(Serialize)]
+struct ProfileFields<'a> {
+    id: &'a str,
+    username: Option<&'a str>,
+    email: Option<&'a str>,
+    name: Option<&'a str>,
+    full_name: Option<&'a str>,
+    age: Option<u8>,
+    gender: Option<&'a str>,
+    role: &'a str,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+fn profile_fields(user: &User) -> ProfileFields<'_> {
+    ProfileFields {
+        id: user.id.as_str(),
+        username: user.username.as_ref().map(Username::as_str),
+        email: user.email.as_ref().map(Email::as_str),
+        name: user.name.as_ref().map(PersonName::as_str),
+        full_name: user.full_name.as_ref().map(PersonName::as_str),
+        age: user.age.map(Age::years),
+        gender: user.gender.as_ref().map(Gender::as_str),
+        role: user.role.as_str(),
+        created_at: timestamp(user.created_at),
+        updated_at: timestamp(user.updated_at),
+        message: None,
+    }
 }
 
 /// `GET /profile`. Answers: 200, 401.
@@ -242,7 +260,7 @@ pub async fn update_profile(
     let changes = profile_changes(&body)?;
     let user = state.accounts.update_profile(&principal, changes).await?;
     let mut fields = profile_fields(&user);
-    fields["message"] = Value::from("Profile updated");
+    fields.message = Some("Profile updated");
     Ok(success(StatusCode::OK, fields))
 }
 
@@ -330,7 +348,7 @@ pub async fn list_users(
             page.next_cursor,
         ),
         UserListing::Full(page) => (
-            page.items.iter().map(profile_fields).collect(),
+            page.items.iter().map(|user| json!(profile_fields(user))).collect(),
             page.next_cursor,
         ),
     };

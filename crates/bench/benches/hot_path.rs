@@ -1,0 +1,106 @@
+//! Criterion micro-benchmarks of what every authenticated request or record write pays on top
+//! of HTTP: access-token verification, the verified-key and compiled-schema caches, schema
+//! validation, and JSON parsing and serialisation of a record. `cargo bench -p keygate-bench`
+//! (or `make microbench`).
+
+// `criterion_group!` expands to an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use keygate_crypto::{JwtSettings, JwtTokens};
+use keygate_domain::cache::BoundedCache;
+use keygate_domain::schema::SchemaValidator;
+use keygate_domain::security::{AccessClaims, TokenIssuer, TokenVerifier};
+use keygate_domain::Id;
+use keygate_schema::JsonSchemaValidator;
+use serde_json::{json, Value};
+
+const RECORD: &str =
+    r#"{"item":"tea","qty":2,"note":"a record of a realistic size, with a few fields"}"#;
+
+fn access_tokens(c: &mut Criterion) {
+    let tokens = JwtTokens::new(&JwtSettings {
+        secret: b"a-benchmark-secret-of-at-least-32-bytes".to_vec(),
+        issuer: "keygate".into(),
+        audience: "keygate".into(),
+    });
+    let now = Utc::now();
+    let claims = AccessClaims {
+        user_id: Id::generate(now.timestamp()),
+        session_id: Id::generate(now.timestamp()),
+        token_id: "f3a9c2d4e5b6a7c8".into(),
+        issued_at: now,
+        expires_at: now + Duration::minutes(15),
+    };
+    let token = tokens.issue(&claims).expect("signed");
+    c.bench_function("access token: verify (HS256)", |b| {
+        b.iter(|| tokens.verify(black_box(&token)).expect("valid"))
+    });
+    c.bench_function("access token: issue (HS256)", |b| {
+        b.iter(|| tokens.issue(black_box(&claims)).expect("signed"))
+    });
+}
+
+fn caches(c: &mut Criterion) {
+    let now = Utc::now();
+    let cache = BoundedCache::new(10_000, Duration::seconds(2));
+    for i in 0..10_000u32 {
+        cache.insert(format!("kg_{i:08}"), Arc::new(i), now);
+    }
+    let key = "kg_00004242".to_owned();
+    c.bench_function("cache: hit among 10 000 verified keys", |b| {
+        b.iter(|| cache.get(black_box(&key), now).expect("cached"))
+    });
+    let absent = "kg_absent0".to_owned();
+    c.bench_function("cache: miss among 10 000 verified keys", |b| {
+        b.iter(|| cache.get(black_box(&absent), now))
+    });
+}
+
+fn schemas(c: &mut Criterion) {
+    let schema = json!({
+        "type": "object",
+        "required": ["qty"],
+        "properties": {
+            "qty": {"type": "integer", "minimum": 1},
+            "item": {"type": "string", "maxLength": 64}
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let compiled = runtime
+        .block_on(JsonSchemaValidator.compile(&schema))
+        .map_err(|_| "schema refused")
+        .expect("compiled");
+    let document: Value = serde_json::from_str(RECORD).expect("json");
+    c.bench_function("schema: validate a record (compiled, cached)", |b| {
+        b.iter(|| compiled.violations(black_box(&document)))
+    });
+    c.bench_function("schema: compile (a cache miss)", |b| {
+        b.iter(|| keygate_schema::compile(black_box(&schema)).map_err(|_| "refused"))
+    });
+}
+
+fn json_bodies(c: &mut Criterion) {
+    c.bench_function("json: parse a record body", |b| {
+        b.iter(|| serde_json::from_str::<Value>(black_box(RECORD)).expect("json"))
+    });
+    let response = json!({
+        "status": "success",
+        "record_id": "6740c2a1000f3b2a9c4d5e6f",
+        "data": serde_json::from_str::<Value>(RECORD).expect("json"),
+        "created_at": "2026-11-23T10:00:00.000Z",
+        "updated_at": "2026-11-23T10:00:00.000Z"
+    });
+    c.bench_function("json: serialise a record response", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&response)).expect("serialised"))
+    });
+}
+
+criterion_group!(hot_path, access_tokens, caches, schemas, json_bodies);
+criterion_main!(hot_path);
