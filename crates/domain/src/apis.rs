@@ -1,11 +1,13 @@
 //! User-defined APIs: named endpoints, each guarded by a JSON Schema, and the API keys that
 //! write and read their records.
 
+mod caches;
 mod keys;
 mod model;
 mod ports;
 mod service;
 
+pub use caches::ApiCaches;
 pub use keys::{ApiKey, ApiKeyText, Scope, Scopes, API_KEY_PREFIX};
 pub use model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
 pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};

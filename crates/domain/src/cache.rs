@@ -1,6 +1,7 @@
 //! A small bounded map with an age limit, for what services may remember between requests
 //! (verified API keys, compiled schemas). Thread-safe; never holds its lock across an await.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -47,18 +48,18 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
     }
 
     /// The value stored under `key`, if it is younger than the age limit at `now`.
-    pub fn get(&self, key: &K, now: DateTime<Utc>) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q, now: DateTime<Utc>) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let mut entries = self.lock();
-        let fresh = entries
-            .slots
-            .get(key)
-            .map(|slot| now - slot.stored_at < self.max_age)?;
-        if fresh {
-            entries.slots.get(key).map(|slot| slot.value.clone())
-        } else {
-            entries.slots.remove(key);
-            None
+        let slot = entries.slots.get(key)?;
+        if now - slot.stored_at < self.max_age {
+            return Some(slot.value.clone());
         }
+        entries.slots.remove(key);
+        None
     }
 
     /// Stores `value` under `key` at `now`, evicting the oldest entries beyond capacity.
@@ -90,7 +91,11 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
     }
 
     /// Forgets `key`.
-    pub fn remove(&self, key: &K) {
+    pub fn remove<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.lock().slots.remove(key);
     }
 

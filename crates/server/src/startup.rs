@@ -10,8 +10,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
 use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
-use keygate_domain::apis::{ApiKeyRepository, ApiPorts, ApiRepository, ApiService};
-use keygate_domain::cache::BoundedCache;
+use keygate_domain::apis::{ApiCaches, ApiKeyRepository, ApiPorts, ApiRepository, ApiService};
 use keygate_domain::data::{DataRepository, DataService};
 use keygate_domain::records::{RecordRepository, RecordService, RecordServiceSettings};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
@@ -182,10 +181,10 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         revocation_cache_ttl: revocation_ttl,
         ..RecordServiceSettings::default()
     };
-    let verified_keys = Arc::new(BoundedCache::new(
+    let api_caches = ApiCaches::new(
         record_settings.key_cache_capacity,
         record_settings.revocation_cache_ttl,
-    ));
+    );
     let ports = ApiPorts {
         apis: store.apis.clone(),
         keys: store.api_keys.clone(),
@@ -195,8 +194,8 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         clock: clock.clone(),
         quota: quota.clone(),
     };
-    let apis = Arc::new(ApiService::new(ports.clone(), verified_keys.clone()));
-    let records = Arc::new(RecordService::new(ports, verified_keys, record_settings));
+    let apis = Arc::new(ApiService::new(ports.clone(), api_caches.clone()));
+    let records = Arc::new(RecordService::new(ports, api_caches, record_settings));
     let accounts = AccountService::new(
         store.users.clone(),
         hasher,

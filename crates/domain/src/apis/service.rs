@@ -1,17 +1,16 @@
 //! The API-definition and API-key use cases.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::caches::ApiCaches;
 use super::keys::{ApiKey, ApiKeyText, Scopes};
 use super::model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
 use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
-use crate::cache::BoundedCache;
 use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
@@ -95,17 +94,14 @@ fn present(value: Option<Value>) -> Option<Value> {
 /// The API-definition use cases.
 pub struct ApiService {
     ports: ApiPorts,
-    verified_keys: Arc<BoundedCache<String, ApiKey>>,
+    caches: ApiCaches,
 }
 
 impl ApiService {
-    /// Wires the service to its ports. `verified_keys` is the cache the record service trusts;
-    /// a revocation here removes the key from it at once.
-    pub fn new(ports: ApiPorts, verified_keys: Arc<BoundedCache<String, ApiKey>>) -> Self {
-        Self {
-            ports,
-            verified_keys,
-        }
+    /// Wires the service to its ports. `caches` are the ones the record service trusts; a
+    /// revocation, change or deletion here removes what it changes from them at once.
+    pub fn new(ports: ApiPorts, caches: ApiCaches) -> Self {
+        Self { ports, caches }
     }
 
     /// Creates an API with a unique name derived from the requested one, and its first key.
@@ -291,6 +287,7 @@ impl ApiService {
             next.revision = current.revision + 1;
             next.updated_at = self.ports.clock.now().max(current.updated_at);
             if self.ports.apis.update(&next, current.revision).await? {
+                self.caches.forget_definition(next.name.as_str());
                 let keys = self.ports.keys.list_for_api(&next.id).await?;
                 return Ok(ApiView { api: next, keys });
             }
@@ -363,7 +360,7 @@ impl ApiService {
             .revoke(&api.id, &key_id, self.ports.clock.now())
             .await?
             .ok_or(Error::NotFound("key"))?;
-        self.verified_keys.remove(&key.public_id);
+        self.caches.keys.remove(&key.public_id);
         Ok(key)
     }
 
@@ -374,10 +371,11 @@ impl ApiService {
         let keys = self.ports.keys.list_for_api(&api.id).await?;
         self.ports.keys.delete_for_api(&api.id).await?;
         for key in &keys {
-            self.verified_keys.remove(&key.public_id);
+            self.caches.keys.remove(&key.public_id);
         }
         self.delete_records(api).await?;
         self.ports.apis.delete(&api.id).await?;
+        self.caches.forget_definition(api.name.as_str());
         self.delete_records(api).await
     }
 

@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 use super::document::{check_field_names, merge_patch, MAX_RECORD_BYTES};
 use super::filter::{FieldFilter, MAX_FILTERS};
 use super::model::Record;
-use crate::apis::{ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope};
+use crate::apis::{
+    ApiCaches, ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope,
+};
 use crate::cache::BoundedCache;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
@@ -66,7 +68,7 @@ type SchemaKey = (Id, String, u64);
 /// The record use cases.
 pub struct RecordService {
     ports: ApiPorts,
-    verified_keys: Arc<BoundedCache<String, ApiKey>>,
+    caches: ApiCaches,
     compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
 }
 
@@ -74,7 +76,7 @@ pub struct RecordService {
 /// [`RecordService::authorize`] makes one, and every record operation needs one.
 #[derive(Debug, Clone)]
 pub struct EndpointAccess {
-    api: ApiDefinition,
+    api: Arc<ApiDefinition>,
     endpoint: Endpoint,
     scope: Scope,
 }
@@ -99,16 +101,12 @@ impl EndpointAccess {
 }
 
 impl RecordService {
-    /// Wires the service to its ports. `verified_keys` is shared with the [`crate::apis::ApiService`]
-    /// so that a revocation on this instance takes effect at once.
-    pub fn new(
-        ports: ApiPorts,
-        verified_keys: Arc<BoundedCache<String, ApiKey>>,
-        settings: RecordServiceSettings,
-    ) -> Self {
+    /// Wires the service to its ports. `caches` are shared with the [`crate::apis::ApiService`]
+    /// so that a revocation or an API change on this instance takes effect at once.
+    pub fn new(ports: ApiPorts, caches: ApiCaches, settings: RecordServiceSettings) -> Self {
         Self {
             ports,
-            verified_keys,
+            caches,
             // Keyed by revision, so age never makes an entry wrong: keep them a day.
             compiled: BoundedCache::new(settings.schema_cache_capacity, Duration::days(1)),
         }
@@ -354,7 +352,7 @@ impl RecordService {
             Caller::User(_) => None,
         };
         let api = match ApiName::parse(api_name) {
-            Ok(name) => self.ports.apis.find_by_name(&name).await?,
+            Ok(name) => self.definition(&name, scope).await?,
             Err(_) => None,
         }
         .ok_or(Error::NotFound("API"))?;
@@ -384,13 +382,33 @@ impl RecordService {
         })
     }
 
+    /// The API named `name`. A read may use the definition remembered for the revocation TTL
+    /// (each record read used to decode every schema of the API); a write always reads the
+    /// current one, so it is validated against the schema in force and cannot land in an API
+    /// another instance has just deleted.
+    async fn definition(&self, name: &ApiName, scope: Scope) -> Result<Option<Arc<ApiDefinition>>> {
+        let now = self.ports.clock.now();
+        if scope == Scope::Read {
+            if let Some(api) = self.caches.definitions.get(name.as_str(), now) {
+                return Ok(Some(api));
+            }
+        }
+        let api = self.ports.apis.find_by_name(name).await?.map(Arc::new);
+        if let Some(api) = &api {
+            self.caches
+                .definitions
+                .insert(name.as_str().to_owned(), api.clone(), now);
+        }
+        Ok(api)
+    }
+
     /// The stored key behind `raw`, if it is genuine, unexpired and unrevoked. A verified key
     /// is remembered for the revocation TTL; the secret is still compared on every use.
     async fn verified_key(&self, raw: &str) -> Result<ApiKey> {
         let unknown = || Error::InvalidApiKey("unknown, revoked or expired API key");
         let text = ApiKeyText::parse(raw).ok_or_else(unknown)?;
         let now = self.ports.clock.now();
-        let key = match self.verified_keys.get(&text.public_id().to_owned(), now) {
+        let key = match self.caches.keys.get(text.public_id(), now) {
             Some(key) => key,
             None => {
                 let key = self
@@ -399,7 +417,8 @@ impl RecordService {
                     .find_by_public_id(text.public_id())
                     .await?
                     .ok_or_else(unknown)?;
-                self.verified_keys
+                self.caches
+                    .keys
                     .insert(key.public_id.clone(), key.clone(), now);
                 key
             }

@@ -348,7 +348,10 @@ pub async fn list_users(
             page.next_cursor,
         ),
         UserListing::Full(page) => (
-            page.items.iter().map(|user| json!(profile_fields(user))).collect(),
+            page.items
+                .iter()
+                .map(|user| json!(profile_fields(user)))
+                .collect(),
             page.next_cursor,
         ),
     };

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use keygate_domain::data::DataEntry;
 use keygate_domain::{Error, PageRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::respond::{success, timestamp};
@@ -21,12 +21,26 @@ fn key_field(body: &Map<String, Value>) -> Result<Option<String>, Error> {
     }
 }
 
-fn entry_times(entry: &DataEntry) -> Value {
-    json!({
-        "key": entry.key.as_str(),
-        "created_at": timestamp(entry.created_at),
-        "updated_at": timestamp(entry.updated_at),
-    })
+/// An entry as the data routes answer it: its key and times, and its value or a message.
+#[derive(Serialize)]
+struct EntryFields<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a Value>,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+fn entry_times(entry: &DataEntry) -> EntryFields<'_> {
+    EntryFields {
+        key: entry.key.as_str(),
+        value: None,
+        created_at: timestamp(entry.created_at),
+        updated_at: timestamp(entry.updated_at),
+        message: None,
+    }
 }
 
 /// `POST /api/data` `{"key", "value"}`; `null` is a value. Answers: 201, 400, 401, 409.
@@ -40,7 +54,7 @@ pub async fn create(
     let value = body.remove("value");
     let entry = state.data.create(&principal, key, value).await?;
     let mut fields = entry_times(&entry);
-    fields["message"] = Value::from("Data stored");
+    fields.message = Some("Data stored");
     Ok(success(StatusCode::CREATED, fields))
 }
 
@@ -52,7 +66,7 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let entry = state.data.get(&principal, &key).await?;
     let mut fields = entry_times(&entry);
-    fields["value"] = entry.value;
+    fields.value = Some(&entry.value);
     Ok(success(StatusCode::OK, fields))
 }
 
@@ -69,7 +83,7 @@ pub async fn replace(
         .replace(&principal, &key, body.remove("value"))
         .await?;
     let mut fields = entry_times(&entry);
-    fields["message"] = Value::from("Data updated");
+    fields.message = Some("Data updated");
     Ok(success(StatusCode::OK, fields))
 }
 
@@ -103,7 +117,7 @@ pub async fn list(
     let query = query.into_inner();
     let page = PageRequest::new(query.limit, query.cursor)?;
     let entries = state.data.list(&principal, query.prefix, &page).await?;
-    let items: Vec<Value> = entries.items.iter().map(entry_times).collect();
+    let items: Vec<EntryFields<'_>> = entries.items.iter().map(entry_times).collect();
     Ok(success(
         StatusCode::OK,
         json!({"entries": items, "next_cursor": entries.next_cursor}),

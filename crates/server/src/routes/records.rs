@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use keygate_domain::apis::Scope;
 use keygate_domain::records::{Caller, EndpointAccess, Record};
 use keygate_domain::{Error, PageRequest};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::respond::{success, timestamp};
@@ -28,14 +29,24 @@ async fn authorize(
         .await?)
 }
 
-fn record_view(record: &Record) -> Value {
-    json!({
-        "record_id": record.id.as_str(),
-        "endpoint": record.endpoint.as_str(),
-        "data": record.data,
-        "created_at": timestamp(record.created_at),
-        "updated_at": timestamp(record.updated_at),
-    })
+/// A record as the record routes answer it; `data` is serialised in place, not copied.
+#[derive(Serialize)]
+struct RecordView<'a> {
+    record_id: &'a str,
+    endpoint: &'a str,
+    data: &'a Map<String, Value>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn record_view(record: &Record) -> RecordView<'_> {
+    RecordView {
+        record_id: record.id.as_str(),
+        endpoint: record.endpoint.as_str(),
+        data: &record.data,
+        created_at: timestamp(record.created_at),
+        updated_at: timestamp(record.updated_at),
+    }
 }
 
 /// `POST /api/{api_name}/{endpoint}` with the record as body, validated against the
@@ -87,7 +98,7 @@ pub async fn list(
     }
     let page = PageRequest::new(limit, cursor)?;
     let records = state.records.list(&access, &filters, &page).await?;
-    let items: Vec<Value> = records.items.iter().map(record_view).collect();
+    let items: Vec<RecordView<'_>> = records.items.iter().map(record_view).collect();
     Ok(success(
         StatusCode::OK,
         json!({"records": items, "next_cursor": records.next_cursor}),

@@ -10,9 +10,9 @@ use serde_json::json;
 use super::*;
 use crate::test_support::{now, owner, shop, shop_key, stranger, Mocks};
 
-fn service(mocks: Mocks) -> (ApiService, Arc<BoundedCache<String, ApiKey>>) {
-    let cache = Arc::new(BoundedCache::new(16, Duration::seconds(60)));
-    (ApiService::new(mocks.ports(), cache.clone()), cache)
+fn service(mocks: Mocks) -> (ApiService, ApiCaches) {
+    let caches = ApiCaches::new(16, Duration::seconds(60));
+    (ApiService::new(mocks.ports(), caches.clone()), caches)
 }
 
 fn form(name: &str) -> NewApi {
@@ -195,12 +195,19 @@ async fn a_change_retries_when_another_writer_got_there_first() {
         endpoints: Some(json!(["orders", "notes"])),
         json_schema: Some(json!({"notes": {}})),
     };
-    let view = service(mocks)
-        .0
+    let (service, caches) = service(mocks);
+    caches
+        .definitions
+        .insert("shop".into(), Arc::new(shop()), now());
+    let view = service
         .change(&owner(), "shop", changes)
         .await
         .expect("changed");
     assert_eq!(view.api.revision, 2);
+    assert!(
+        caches.definitions.is_empty(),
+        "record reads on this instance see the change at once"
+    );
 }
 
 #[tokio::test]
@@ -235,7 +242,8 @@ async fn revoking_a_key_forgets_it_at_once() {
                 ..shop_key()
             }))
         });
-    let (service, cache) = service(mocks);
+    let (service, caches) = service(mocks);
+    let cache = &caches.keys;
     cache.insert(shop_key().public_id, shop_key(), now());
     let revoked = service
         .revoke_key(&owner(), shop().id.as_str(), shop_key().id.as_str())
@@ -344,11 +352,18 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_, _, _| Ok(vec![]));
-    let (service, cache) = service(mocks);
-    cache.insert(shop_key().public_id, shop_key(), now());
+    let (service, caches) = service(mocks);
+    caches.keys.insert(shop_key().public_id, shop_key(), now());
+    caches
+        .definitions
+        .insert("shop".into(), Arc::new(shop()), now());
     service
         .erase_user_data(&owner().user_id)
         .await
         .expect("erased");
-    assert!(cache.is_empty());
+    assert!(caches.keys.is_empty());
+    assert!(
+        caches.definitions.is_empty(),
+        "the deleted API is forgotten"
+    );
 }

@@ -13,8 +13,8 @@ use crate::clock::MockClock;
 use crate::test_support::{id, now, object, owner, shop, shop_key, stranger, Mocks, SHOP_KEY};
 
 fn service(mocks: Mocks) -> RecordService {
-    let cache = Arc::new(BoundedCache::new(16, Duration::seconds(2)));
-    RecordService::new(mocks.ports(), cache, RecordServiceSettings::default())
+    let caches = ApiCaches::new(16, Duration::seconds(2));
+    RecordService::new(mocks.ports(), caches, RecordServiceSettings::default())
 }
 
 fn key_caller() -> Caller {
@@ -373,4 +373,51 @@ async fn a_record_past_the_owners_quota_is_refused_and_nothing_stored() {
 
 fn owner_id() -> Id {
     owner().user_id
+}
+
+#[tokio::test]
+async fn reads_trust_a_remembered_definition_and_writes_always_read_the_current_one() {
+    let mut mocks = Mocks::new();
+    // Two reads share one lookup; each of the two writes makes its own.
+    mocks
+        .apis
+        .expect_find_by_name()
+        .times(3)
+        .returning(|_| Ok(Some(shop())));
+    mocks
+        .keys
+        .expect_find_by_public_id()
+        .returning(|_| Ok(Some(shop_key())));
+    let svc = service(mocks);
+    for scope in [Scope::Read, Scope::Read, Scope::Write, Scope::Write] {
+        svc.authorize(&key_caller(), "shop", "orders", scope)
+            .await
+            .expect("authorised");
+    }
+}
+
+#[tokio::test]
+async fn a_definition_changed_through_this_instance_is_read_again() {
+    let mut mocks = Mocks::new();
+    mocks
+        .apis
+        .expect_find_by_name()
+        .times(2)
+        .returning(|_| Ok(Some(shop())));
+    mocks
+        .keys
+        .expect_find_by_public_id()
+        .returning(|_| Ok(Some(shop_key())));
+    let caches = ApiCaches::new(16, Duration::seconds(2));
+    let svc = RecordService::new(
+        mocks.ports(),
+        caches.clone(),
+        RecordServiceSettings::default(),
+    );
+    let caller = key_caller();
+    let read = || svc.authorize(&caller, "shop", "orders", Scope::Read);
+    read().await.expect("authorised");
+    read().await.expect("authorised from the cache");
+    caches.forget_definition("shop");
+    read().await.expect("authorised after a fresh lookup");
 }
