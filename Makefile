@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test build lint fmt check mongodb
+.PHONY: run test build lint fmt check mongodb bench microbench
 
 
 ## run: start Keygate on the embedded store at http://127.0.0.1:8080 (data in ./data)
@@ -18,6 +18,18 @@ build:
 ## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set.
 test: lint build
 	./scripts/with-mongodb.sh $(CARGO) test --workspace
+
+## bench: throughput, latency and memory of the release build on this machine: starts it on a
+## fresh data directory and drives every path at 1 and 32 connections (docs/performance.md).
+## Installs nothing; `./scripts/with-mongodb.sh make bench` measures MongoDB instead.
+bench:
+	$(CARGO) build --release -p keygate-server --bin keygate
+	$(CARGO) build --release -p keygate-bench
+	KEYGATE_BIN=target/release/keygate target/release/keygate-bench
+
+## microbench: Criterion micro-benchmarks of the hot path (token, caches, schema, JSON)
+microbench:
+	$(CARGO) bench -p keygate-bench
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:

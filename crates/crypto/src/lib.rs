@@ -9,6 +9,6 @@ mod password;
 mod secrets;
 mod tokens;
 
-pub use password::{Argon2Hasher, HashingSettings};
+pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 pub use secrets::{OsSecrets, BASE62};
 pub use tokens::{JwtSettings, JwtTokens};

@@ -1,7 +1,8 @@
 //! Argon2id password hashing in PHC strings, on a fixed pool of hashing threads.
 //!
-//! Each thread owns one Argon2 memory area for its whole life and reuses it for every hash,
-//! so resident memory is `threads × memory_kib` however many logins arrive (a fresh 19 MiB
+//! Each thread owns one Argon2 memory area and reuses it for every hash, so resident memory
+//! is at most `threads × memory_kib` however many logins arrive; a thread that has hashed
+//! nothing for [`IDLE_RELEASE`] gives its area back, so an idle server stays small (a fresh 19 MiB
 //! allocation per hash on the blocking pool let the allocator keep gigabytes). Jobs wait in a
 //! bounded queue: past `max_waiting` a request is refused at once with `Overloaded` (503 with
 //! `Retry-After`) instead of holding its connection for as long as the queue takes.
@@ -9,6 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -48,36 +50,61 @@ impl Default for HashingSettings {
 
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 
+/// How long a hashing thread keeps its memory area without a hash to compute. Reallocating
+/// one costs a few milliseconds at the start of the next burst of logins; keeping two 19 MiB
+/// areas forever would hold an idle server above 50 MiB resident.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(5);
+
 /// The hashing threads and their queue.
 struct Pool {
     queue: Mutex<mpsc::Sender<Job>>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
+    areas_held: Arc<AtomicUsize>,
 }
 
 impl Pool {
-    fn start(threads: usize, blocks: usize, max_waiting: usize) -> Result<Self> {
+    fn start(
+        threads: usize,
+        blocks: usize,
+        max_waiting: usize,
+        idle_release: Duration,
+    ) -> Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let waiting = Arc::new(AtomicUsize::new(0));
+        let areas_held = Arc::new(AtomicUsize::new(0));
         for i in 0..threads.max(1) {
-            let (receiver, waiting) = (receiver.clone(), waiting.clone());
+            let (receiver, waiting, areas_held) =
+                (receiver.clone(), waiting.clone(), areas_held.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    // Allocated at the first hash, then kept: an idle server stays small.
+                    // Allocated at the first hash, released after `idle_release` without one.
                     let mut memory: Vec<Block> = Vec::new();
                     loop {
-                        let job = {
-                            let queue = receiver
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            match queue.recv() {
-                                Ok(job) => job,
-                                Err(_) => return, // the hasher is gone
+                        // The queue is shared, so every thread waits with a timeout: the one
+                        // holding the lock lets it go at least every `idle_release`, and each
+                        // gets its turn to notice that it is idle.
+                        let next = receiver
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv_timeout(idle_release);
+                        let job = match next {
+                            Ok(job) => job,
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                if !memory.is_empty() {
+                                    memory = Vec::new();
+                                    areas_held.fetch_sub(1, Ordering::SeqCst);
+                                }
+                                continue;
                             }
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return, // hasher gone
                         };
                         waiting.fetch_sub(1, Ordering::SeqCst);
+                        if memory.is_empty() {
+                            areas_held.fetch_add(1, Ordering::SeqCst);
+                        }
                         if memory.len() < blocks {
                             memory.resize(blocks, Block::default());
                         }
@@ -90,6 +117,7 @@ impl Pool {
             queue: Mutex::new(sender),
             waiting,
             max_waiting,
+            areas_held,
         })
     }
 
@@ -133,6 +161,10 @@ impl Argon2Hasher {
     /// A hasher with these settings and its threads; fails if the parameters are out of
     /// Argon2's range.
     pub fn new(settings: HashingSettings) -> Result<Self> {
+        Self::with_idle_release(settings, IDLE_RELEASE)
+    }
+
+    fn with_idle_release(settings: HashingSettings, idle_release: Duration) -> Result<Self> {
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,
@@ -151,6 +183,7 @@ impl Argon2Hasher {
             settings.max_concurrent,
             params.block_count(),
             settings.max_waiting,
+            idle_release,
         )?;
         Ok(Self {
             params,
@@ -162,6 +195,11 @@ impl Argon2Hasher {
     /// How many hashing jobs are waiting for a thread right now (for metrics).
     pub fn waiting(&self) -> usize {
         self.pool.waiting.load(Ordering::SeqCst)
+    }
+
+    /// How many hashing threads hold a memory area right now (for metrics and tests).
+    pub fn areas_held(&self) -> usize {
+        self.pool.areas_held.load(Ordering::SeqCst)
     }
 }
 
@@ -284,6 +322,35 @@ mod tests {
             max_concurrent: 2,
             max_waiting: 64,
         }
+    }
+
+    #[tokio::test]
+    async fn memory_areas_are_released_when_idle_and_taken_again_on_demand() {
+        let idle = Duration::from_millis(50);
+        let hasher = Argon2Hasher::with_idle_release(cheap(), idle).expect("hasher");
+        assert_eq!(
+            hasher.areas_held(),
+            0,
+            "nothing allocated before the first hash"
+        );
+        hasher.hash(&password("correct horse")).await.expect("hash");
+        assert_eq!(hasher.areas_held(), 1);
+        let released = async {
+            while hasher.areas_held() > 0 {
+                tokio::time::sleep(idle).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), released)
+            .await
+            .expect("the idle thread gave its area back");
+        let hash = hasher.hash(&password("correct horse")).await.expect("hash");
+        assert!(
+            hasher
+                .verify("correct horse", &hash)
+                .await
+                .expect("verified")
+                .matches
+        );
     }
 
     fn password(text: &str) -> Password {
