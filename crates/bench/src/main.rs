@@ -18,7 +18,7 @@ mod server;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use keygate_crypto::{Argon2Hasher, HashingSettings};
+use keygate_crypto::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 use keygate_domain::security::PasswordHasher;
 
 use crate::scenarios::Fixture;
@@ -124,6 +124,15 @@ async fn bench() -> Result<(), SetupError> {
     println!(
         "\nPeak resident memory of the server over the whole run: {} MiB",
         mib(server.resident_kib().map(|(_, peak)| peak))
+    );
+    // Each hashing thread gives its memory back after IDLE_RELEASE without a login; they
+    // notice one after the other.
+    let settle = IDLE_RELEASE * hashing.max_concurrent as u32 + Duration::from_secs(2);
+    tokio::time::sleep(settle).await;
+    println!(
+        "Resident memory {} s after the last request: {} MiB",
+        settle.as_secs(),
+        mib(server.resident_kib().map(|(now, _)| now))
     );
     Ok(())
 }

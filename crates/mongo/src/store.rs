@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use keygate_domain::{Error, Result};
 use mongodb::bson::doc;
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
 use crate::api_documents::{ApiDocument, ApiKeyDocument};
@@ -43,6 +43,12 @@ impl MongoStore {
         options.app_name = Some("keygate".into());
         options.server_selection_timeout = Some(settings.operation_timeout);
         options.connect_timeout = Some(settings.operation_timeout);
+        // Unless the URL says otherwise, a write is acknowledged only once it is in the journal:
+        // a crash after a 2xx loses nothing, the embedded store's rule. mongod commits the
+        // journal for concurrent writes together (its own group commit), so they share a flush.
+        if options.write_concern.is_none() {
+            options.write_concern = Some(WriteConcern::builder().journal(true).build());
+        }
         let client = Client::with_options(options).map_err(|e| {
             Error::Unavailable(format!("cannot create MongoDB client: {}", from_driver(e)))
         })?;
