@@ -29,7 +29,7 @@ bench:
 
 ## microbench: Criterion micro-benchmarks of the hot path (token, caches, schema, JSON)
 microbench:
-	$(CARGO) bench -p keygate-bench
+	$(CARGO) bench -p keygate-bench --bench hot_path
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:
