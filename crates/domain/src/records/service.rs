@@ -77,7 +77,8 @@ pub struct RecordService {
 #[derive(Debug, Clone)]
 pub struct EndpointAccess {
     api: Arc<ApiDefinition>,
-    endpoint: Endpoint,
+    /// Position of the endpoint in `api.endpoints` (its schema is not copied per request).
+    endpoint_index: usize,
     scope: Scope,
 }
 
@@ -85,6 +86,12 @@ impl EndpointAccess {
     /// The API's unique name.
     pub fn api_name(&self) -> &ApiName {
         &self.api.name
+    }
+
+    /// The endpoint being used.
+    fn endpoint(&self) -> &Endpoint {
+        // `endpoint_index` was found in this very definition, which is never changed.
+        &self.api.endpoints[self.endpoint_index]
     }
 
     fn require(&self, scope: Scope) -> Result<()> {
@@ -124,7 +131,7 @@ impl RecordService {
         let record = Record {
             id: Id::generate_ordered(now),
             api_id: access.api.id.clone(),
-            endpoint: access.endpoint.name.clone(),
+            endpoint: access.endpoint().name.clone(),
             data,
             created_at: now,
             updated_at: now,
@@ -165,7 +172,7 @@ impl RecordService {
             .records
             .list(
                 &access.api.id,
-                &access.endpoint.name,
+                &access.endpoint().name,
                 &filters,
                 page.after_id()?,
                 page.limit() + 1,
@@ -234,7 +241,7 @@ impl RecordService {
         if self
             .ports
             .records
-            .delete(&access.api.id, &access.endpoint.name, &current.id)
+            .delete(&access.api.id, &access.endpoint().name, &current.id)
             .await?
         {
             let freed = UsageChange::removed(current.size());
@@ -254,7 +261,7 @@ impl RecordService {
             .map_err(|_| Error::NotFound("record"))?;
         self.ports
             .records
-            .find(&access.api.id, &access.endpoint.name, &id)
+            .find(&access.api.id, &access.endpoint().name, &id)
             .await?
             .ok_or(Error::NotFound("record"))
     }
@@ -313,7 +320,7 @@ impl RecordService {
     async fn compiled_schema(&self, access: &EndpointAccess) -> Result<Arc<dyn CompiledSchema>> {
         let key = (
             access.api.id.clone(),
-            access.endpoint.name.as_str().to_owned(),
+            access.endpoint().name.as_str().to_owned(),
             access.api.revision,
         );
         let now = self.ports.clock.now();
@@ -323,13 +330,13 @@ impl RecordService {
         let compiled = self
             .ports
             .schemas
-            .compile(&access.endpoint.schema)
+            .compile(&access.endpoint().schema)
             .await
             .map_err(|violations| {
                 Error::Internal(format!(
                     "stored schema of {}/{} no longer compiles: {violations:?}",
                     access.api.name,
-                    access.endpoint.name.as_str()
+                    access.endpoint().name.as_str()
                 ))
             })?;
         self.compiled.insert(key, compiled.clone(), now);
@@ -365,9 +372,10 @@ impl RecordService {
             }
             _ => {}
         }
-        let endpoint = api
-            .endpoint(endpoint)
-            .cloned()
+        let endpoint_index = api
+            .endpoints
+            .iter()
+            .position(|e| e.name.as_str() == endpoint)
             .ok_or(Error::NotFound("endpoint"))?;
         if key.is_some_and(|key| !key.scopes.allows(scope)) {
             return Err(Error::Forbidden(match scope {
@@ -377,7 +385,7 @@ impl RecordService {
         }
         Ok(EndpointAccess {
             api,
-            endpoint,
+            endpoint_index,
             scope,
         })
     }
