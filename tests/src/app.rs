@@ -223,6 +223,28 @@ impl TestApp {
             .expect("VmRSS in /proc status")
     }
 
+    /// Sends the server a signal by name (`TERM`, `INT`), as an operator or supervisor would.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `within` for the server to exit; its exit status, if it did.
+    pub fn wait_for_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("the server's status") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The data directory the server was started with.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

@@ -48,6 +48,27 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Per-account storage quotas.
     pub limits: LimitsSettings,
+    /// Log output.
+    pub log: LogSettings,
+}
+
+/// How log lines are written (`log.*`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct LogSettings {
+    /// `pretty`, `json`, or `auto`: pretty on a terminal, JSON otherwise.
+    pub format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty when standard output is a terminal, JSON otherwise.
+    Auto,
+    /// Human-readable lines (coloured only on a terminal).
+    Pretty,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Per-account storage quotas (`limits.*`): data entries and records together.
@@ -78,6 +99,12 @@ pub struct ServerSettings {
     pub body_timeout_secs: u64,
     /// Open connections per HTTP worker; more wait in the listen backlog.
     pub max_connections: usize,
+    /// After SIGTERM or SIGINT, how long requests in flight may take to finish, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Browser origins (`https://app.example.com`) allowed to call Keygate with CORS; empty:
+    /// no CORS headers at all. A TOML list, or one comma-separated string.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub cors_origins: Vec<String>,
 }
 
 /// A list from a TOML array, or from one comma-separated string (an environment variable).
@@ -267,6 +294,9 @@ impl Settings {
             .set_default("server.trusted_proxies", Vec::<String>::new())?
             .set_default("server.body_timeout_secs", 30)?
             .set_default("server.max_connections", 25_000)?
+            .set_default("server.shutdown_timeout_secs", 30)?
+            .set_default("server.cors_origins", Vec::<String>::new())?
+            .set_default("log.format", "auto")?
             .set_default("auth.allow_weak_secret", false)?
             .set_default("limits.max_entries_per_account", 100_000)?
             .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?

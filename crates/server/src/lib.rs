@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod maintenance;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use keygate_domain::accounts::Role;
-use keygate_server::config::Settings;
+use keygate_server::config::{LogFormat, Settings};
 use keygate_server::operator;
 use keygate_server::startup::Application;
 
@@ -36,14 +36,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    keygate_server::telemetry::init();
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
+            keygate_server::telemetry::init(LogFormat::Auto);
             tracing::error!("configuration error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    keygate_server::telemetry::init(settings.log.format);
     if let Some((identifier, role)) = role_change {
         return match operator::set_role(&settings, &identifier, role).await {
             Ok(done) => {

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::rt::task::JoinHandle;
 use keygate_domain::sessions::SessionService;
 
 /// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
 /// is logged and tried again at the next tick.
-pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) {
+pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut ticks = actix_web::rt::time::interval(every);
         ticks.tick().await; // the first tick is immediate
@@ -20,5 +21,5 @@ pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) {
                 Err(e) => tracing::warn!("purging ended sessions failed: {e}"),
             }
         }
-    });
+    })
 }

@@ -18,6 +18,11 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The account a request was authenticated as, stored in its extensions by the extractors so
+/// the request's log line can name it.
+#[derive(Debug, Clone)]
+pub struct LoggedUser(pub String);
+
 fn acceptable(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
@@ -44,6 +49,36 @@ fn fresh_id() -> String {
     format!("{prefix}{:08x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A route pattern as people write it: `/api/data/{key:.*}` becomes `/api/data/{key}`.
+pub fn route_template(pattern: &str) -> String {
+    let mut template = String::with_capacity(pattern.len());
+    let mut depth = 0usize; // braces open inside a dynamic segment
+    let mut skipping = false; // inside a segment's `:pattern`
+    for c in pattern.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if !skipping {
+                    template.push(c);
+                }
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    skipping = false;
+                    template.push(c);
+                } else if !skipping {
+                    template.push(c);
+                }
+            }
+            ':' if depth == 1 => skipping = true,
+            _ if skipping => {}
+            _ => template.push(c),
+        }
+    }
+    template
+}
+
 /// Middleware: assigns the id, runs the request inside a span carrying it, and echoes it.
 pub async fn assign(
     req: ServiceRequest,
@@ -56,12 +91,34 @@ pub async fn assign(
         .filter(|v| acceptable(v))
         .map_or_else(fresh_id, str::to_owned);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    // The raw path is never logged: it may hold a data key or a record id.
+    let span = tracing::info_span!("request", id = %id, method = %method);
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status();
+    let route = response.request().match_pattern().map_or_else(
+        || "unmatched".to_owned(),
+        |pattern| route_template(&pattern),
+    );
+    let user = response
+        .request()
+        .extensions()
+        .get::<LoggedUser>()
+        .map(|user| user.0.clone());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {
-        span.in_scope(|| tracing::error!(status = status.as_u16(), "request failed"));
+        span.in_scope(|| tracing::error!(status = status.as_u16(), %route, "request failed"));
     }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %route,
+        status = status.as_u16(),
+        latency_ms,
+        user_id = user.as_deref().unwrap_or("-"),
+        "request"
+    );
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -71,6 +128,18 @@ pub async fn assign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_templates_drop_segment_patterns() {
+        assert_eq!(route_template("/api/data/{key:.*}"), "/api/data/{key}");
+        assert_eq!(
+            route_template("/api/{api_name}/{endpoint}/{record_id}"),
+            "/api/{api_name}/{endpoint}/{record_id}"
+        );
+        assert_eq!(route_template("/v1/x/{id:[0-9]+}/y"), "/v1/x/{id}/y");
+        assert_eq!(route_template("/x/{id:[0-9]{2}}/{y}"), "/x/{id}/{y}");
+        assert_eq!(route_template("/health"), "/health");
+    }
 
     #[test]
     fn accepts_sane_ids_and_refuses_others() {

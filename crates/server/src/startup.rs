@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
@@ -20,7 +20,10 @@ use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
 use keygate_schema::JsonSchemaValidator;
 
+use actix_web::rt::task::JoinHandle;
+
 use crate::config::Settings;
+use crate::cors::CorsOrigins;
 use crate::error::ApiError;
 use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
 use crate::routes;
@@ -237,13 +240,40 @@ fn trusted_proxies(entries: &[String]) -> Result<TrustedProxies, StartupError> {
 pub struct Application {
     server: Server,
     port: u16,
+    state: web::Data<AppState>,
+    purge: JoinHandle<()>,
+    shutdown_timeout_secs: u64,
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C) and names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGTERM ({error}); only SIGINT stops gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 impl Application {
     /// Wires everything the settings call for and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (state, description) = build_state(&settings).await?;
-        crate::maintenance::spawn_session_purge(
+        let purge = crate::maintenance::spawn_session_purge(
             state.sessions.clone(),
             std::time::Duration::from_secs(settings.auth.purge_interval_secs.max(1)),
         );
@@ -261,6 +291,8 @@ impl Application {
             settings.server.body_timeout_secs.max(1),
         ));
         let proxies = trusted_proxies(&settings.server.trusted_proxies)?;
+        let cors = CorsOrigins::parse(&settings.server.cors_origins)?;
+        let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -277,11 +309,16 @@ impl Application {
                         .add((header::CACHE_CONTROL, "no-store"))
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
+                .wrap(Condition::new(cors.enabled(), cors.middleware()))
                 .wrap(from_fn(crate::request_id::assign))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         });
+        let shutdown_timeout_secs = settings.server.shutdown_timeout_secs;
         server = server
+            // Signals are handled in `run_until_stopped`: SIGINT is graceful too.
+            .disable_signals()
+            .shutdown_timeout(shutdown_timeout_secs)
             .client_request_timeout(body_timeout.0)
             .max_connections(settings.server.max_connections.max(1));
         if let Some(workers) = settings.server.workers {
@@ -294,7 +331,13 @@ impl Application {
             settings.environment.as_str(),
             description
         );
-        Ok(Self { server, port })
+        Ok(Self {
+            server,
+            port,
+            state: app_state,
+            purge,
+            shutdown_timeout_secs,
+        })
     }
 
     /// The port the server listens on.
@@ -302,8 +345,26 @@ impl Application {
         self.port
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM: graceful shutdown).
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting
+    /// connections, lets requests in flight finish (at most `server.shutdown_timeout_secs`),
+    /// and closes the store (the embedded store's writer drains and the file is closed).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let timeout = self.shutdown_timeout_secs;
+        actix_web::rt::spawn(async move {
+            let signal = stop_signal().await;
+            tracing::info!(
+                "{signal} received: no new connections; finishing requests in flight (at most {timeout} s)"
+            );
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        // The workers are gone; with the purge task and this handle goes the last reference to
+        // the store, which drains its writer and closes.
+        self.purge.abort();
+        let _ = self.purge.await;
+        drop(self.state);
+        tracing::info!("keygate stopped: requests finished, store closed");
+        served
     }
 }

@@ -1,14 +1,56 @@
-//! Logging set-up. Log lines never carry secrets: passwords, tokens and keys are not logged.
+//! Logging set-up. Log lines never carry secrets: passwords, tokens and keys are not logged,
+//! and request lines name the route template, never the raw path (which may hold a data key).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global log subscriber: `RUST_LOG` if set, else `info` for Keygate and `warn`
-/// for everything else.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,keygate=info,keygate_server=info"));
-    let _ = tracing_subscriber::fmt()
+use crate::config::LogFormat;
+
+/// The levels used when `RUST_LOG` is unset: Keygate at `info`, libraries at `warn`.
+const DEFAULT_FILTER: &str = "warn,keygate=info,keygate_server=info";
+
+/// Whether `format` means JSON lines, given whether standard output is a terminal.
+fn wants_json(format: LogFormat, terminal: bool) -> bool {
+    match format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !terminal,
+    }
+}
+
+/// Installs the global log subscriber (the first call wins): `RUST_LOG` levels if set; JSON or
+/// pretty lines as `format` says; colours only when standard output is a terminal, so a log
+/// redirected to a file holds no escape codes.
+pub fn init(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let terminal = std::io::stdout().is_terminal();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .try_init();
+        .with_ansi(terminal);
+    let _ = if wants_json(format, terminal) {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_pretty_on_a_terminal_and_json_elsewhere() {
+        assert!(!wants_json(LogFormat::Auto, true));
+        assert!(wants_json(LogFormat::Auto, false));
+        assert!(wants_json(LogFormat::Json, true));
+        assert!(!wants_json(LogFormat::Pretty, false));
+    }
 }

@@ -9,6 +9,7 @@ mod health;
 mod lifecycle;
 mod login;
 mod mongo;
+mod operations;
 mod profile;
 mod records;
 mod register;

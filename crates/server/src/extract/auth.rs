@@ -2,13 +2,14 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use keygate_domain::apis::API_KEY_PREFIX;
 use keygate_domain::records::Caller;
 use keygate_domain::sessions::Principal;
 
 use crate::error::ApiError;
+use crate::request_id::LoggedUser;
 use crate::state::AppState;
 
 /// Whoever calls a record route: an API key, a checked access token, or nobody. A key wins
@@ -24,12 +25,15 @@ impl FromRequest for RecordCaller {
         let key = api_key(req.headers());
         let token = access_token(req.headers());
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let caller = match (key, token) {
                 (Some(key), _) => Caller::Key(key),
                 (None, Some(token)) => {
                     let state = state.ok_or_else(ApiError::internal)?;
-                    Caller::User(state.sessions.authenticate(&token).await?)
+                    let principal = state.sessions.authenticate(&token).await?;
+                    log_user(&req, &principal);
+                    Caller::User(principal)
                 }
                 (None, None) => Caller::Anonymous,
             };
@@ -104,6 +108,12 @@ pub fn api_key(headers: &HeaderMap) -> Option<String> {
     Some(credential.to_owned()).filter(|c| !c.is_empty())
 }
 
+/// Lets the request's log line name the account (its id only, never the token).
+fn log_user(req: &HttpRequest, principal: &Principal) {
+    req.extensions_mut()
+        .insert(LoggedUser(principal.user_id.as_str().to_owned()));
+}
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -111,10 +121,12 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = access_token(req.headers());
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(ApiError::internal)?;
             let token = token.ok_or_else(ApiError::unauthorized)?;
             let principal = state.sessions.authenticate(&token).await?;
+            log_user(&req, &principal);
             Ok(Authenticated(principal))
         })
     }
