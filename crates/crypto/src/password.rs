@@ -7,7 +7,7 @@
 //! bounded queue: past `max_waiting` a request is refused at once with `Overloaded` (503 with
 //! `Retry-After`) instead of holding its connection for as long as the queue takes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,6 +75,9 @@ struct Pool {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     areas_held: Arc<AtomicUsize>,
+    /// Jobs started, and the microseconds they waited in the queue in total.
+    started: Arc<AtomicU64>,
+    waited_micros: Arc<AtomicU64>,
 }
 
 impl Pool {
@@ -132,6 +135,8 @@ impl Pool {
             waiting,
             max_waiting,
             areas_held,
+            started: Arc::new(AtomicU64::new(0)),
+            waited_micros: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -146,11 +151,19 @@ impl Pool {
             });
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let (started, waited_micros, queued_at) = (
+            self.started.clone(),
+            self.waited_micros.clone(),
+            std::time::Instant::now(),
+        );
         let sent = self
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .send(Box::new(move |memory: &mut [Block]| {
+                let waited = u64::try_from(queued_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+                waited_micros.fetch_add(waited, Ordering::Relaxed);
+                started.fetch_add(1, Ordering::Relaxed);
                 let _ = reply.send(job(memory));
             }));
         if sent.is_err() {
@@ -209,6 +222,14 @@ impl Argon2Hasher {
     /// How many hashing jobs are waiting for a thread right now (for metrics).
     pub fn waiting(&self) -> usize {
         self.pool.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Hashes started since start-up, and how long they waited for a thread in total.
+    pub fn queue_wait_totals(&self) -> (u64, Duration) {
+        (
+            self.pool.started.load(Ordering::Relaxed),
+            Duration::from_micros(self.pool.waited_micros.load(Ordering::Relaxed)),
+        )
     }
 
     /// How many hashing threads hold a memory area right now (for metrics and tests).

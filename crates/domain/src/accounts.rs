@@ -16,4 +16,4 @@ pub use ports::{UserDataEraser, UserRepository};
 pub use service::{
     AccountService, Credentials, LoginIdentifier, LoginOutcome, Registration, UserListing,
 };
-pub use throttle::{Attempt, LoginThrottle, ThrottleLimits};
+pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

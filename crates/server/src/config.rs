@@ -50,6 +50,26 @@ pub struct Settings {
     pub limits: LimitsSettings,
     /// Log output.
     pub log: LogSettings,
+    /// `GET /metrics`.
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics` (`metrics.*`).
+#[derive(Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` answers at all (404 otherwise).
+    pub enabled: bool,
+    /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// How log lines are written (`log.*`).
@@ -297,6 +317,7 @@ impl Settings {
             .set_default("server.shutdown_timeout_secs", 30)?
             .set_default("server.cors_origins", Vec::<String>::new())?
             .set_default("log.format", "auto")?
+            .set_default("metrics.enabled", true)?
             .set_default("auth.allow_weak_secret", false)?
             .set_default("limits.max_entries_per_account", 100_000)?
             .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?

@@ -231,6 +231,7 @@ impl From<Error> for ApiError {
                 )
             },
             Error::Unavailable(cause) => {
+                crate::metrics::STORE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(cause = %cause, "store unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -5,7 +5,7 @@ mod client_address;
 mod deferred;
 mod json_body;
 
-pub use auth::{Authenticated, RecordCaller};
+pub use auth::{access_token, Authenticated, RecordCaller};
 pub use client_address::{client_address, Network, TrustedProxies};
 pub use deferred::Deferred;
 pub use json_body::{BodyLimit, BodyTimeout, JsonBody, OptionalJsonBody};

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
+pub mod metrics;
 pub mod operator;
 pub mod request_id;
 pub mod routes;

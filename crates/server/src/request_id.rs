@@ -92,6 +92,9 @@ pub async fn assign(
         .map_or_else(fresh_id, str::to_owned);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| state.http_metrics.clone());
     let method = req.method().clone();
     // The raw path is never logged: it may hold a data key or a record id.
     let span = tracing::info_span!("request", id = %id, method = %method);
@@ -106,7 +109,11 @@ pub async fn assign(
         .extensions()
         .get::<LoggedUser>()
         .map(|user| user.0.clone());
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency = started.elapsed();
+    if let Some(metrics) = &metrics {
+        metrics.record(&route, method.as_str(), status.as_u16(), latency);
+    }
+    let latency_ms = latency.as_secs_f64() * 1000.0;
     if status.is_server_error() {
         span.in_scope(|| tracing::error!(status = status.as_u16(), %route, "request failed"));
     }

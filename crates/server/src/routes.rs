@@ -38,6 +38,11 @@ fn contract_routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::ready))
             .route(web::head().to(health::ready)),
     )
+    .service(
+        resource("/metrics")
+            .route(web::get().to(health::metrics))
+            .route(web::head().to(health::metrics)),
+    )
     .service(resource("/register").route(web::post().to(accounts::register)))
     .service(resource("/api/register").route(web::post().to(accounts::register)))
     .service(resource("/login").route(web::post().to(accounts::login)))

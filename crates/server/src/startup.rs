@@ -26,6 +26,7 @@ use crate::config::Settings;
 use crate::cors::CorsOrigins;
 use crate::error::ApiError;
 use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
+use crate::metrics::HttpMetrics;
 use crate::routes;
 use crate::secret::{signing_secret, SecretError};
 use crate::state::AppState;
@@ -167,7 +168,9 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
             liveness_cache_ttl: revocation_ttl,
         },
     ));
-    let hasher = Arc::new(Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?);
+    let argon2 = Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?;
+    let hasher = Arc::new(argon2.clone());
+    let throttle = Arc::new(LoginThrottle::new(auth.throttle.into()));
     let quota = Quota::new(
         store.usage.clone(),
         UsageLimits {
@@ -203,7 +206,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         store.users.clone(),
         hasher,
         sessions.clone(),
-        Arc::new(LoginThrottle::new(auth.throttle.into())),
+        throttle.clone(),
         clock,
     )
     .erasing(data.clone())
@@ -217,6 +220,10 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         apis,
         records,
         store_probe: store.users,
+        http_metrics: Arc::new(HttpMetrics::default()),
+        hasher: argon2,
+        throttle,
+        metrics: settings.metrics.clone(),
     };
     Ok((state, store.description))
 }

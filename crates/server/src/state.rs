@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
-use keygate_domain::accounts::{AccountService, UserRepository};
+use keygate_crypto::Argon2Hasher;
+use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
 use keygate_domain::apis::ApiService;
 use keygate_domain::data::DataService;
 use keygate_domain::records::RecordService;
 use keygate_domain::sessions::SessionService;
+
+use crate::config::MetricsSettings;
+use crate::metrics::HttpMetrics;
 
 /// Shared application state, one per server.
 pub struct AppState {
@@ -22,4 +26,12 @@ pub struct AppState {
     pub records: Arc<RecordService>,
     /// The account store, pinged by `/ready`.
     pub store_probe: Arc<dyn UserRepository>,
+    /// Request counts and latencies for `/metrics`.
+    pub http_metrics: Arc<HttpMetrics>,
+    /// The hashing pool, read by `/metrics` (queue depth and wait).
+    pub hasher: Argon2Hasher,
+    /// The throttle, read by `/metrics` (refusals).
+    pub throttle: Arc<LoginThrottle>,
+    /// Whether `/metrics` answers, and the token it asks for.
+    pub metrics: MetricsSettings,
 }

@@ -255,3 +255,56 @@ fn an_origin_that_is_not_one_stops_the_start() {
     let log = failure.log.join("\n");
     assert!(log.contains("server.cors_origins"), "{log}");
 }
+
+#[test]
+fn metrics_count_requests_by_route_template_never_by_raw_path() {
+    let app = TestApp::spawn(Store::Embedded);
+    let (_, token, _) = app.signed_up_user();
+    app.get("/api/data/private-key-name-42", Some(&token))
+        .expect(404);
+    app.get("/health", None).expect(200);
+    let reply = app.get("/metrics", None);
+    reply.expect(200);
+    assert!(reply
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/plain")));
+    let text = &reply.text;
+    assert!(
+        text.contains(
+            "keygate_http_requests_total{route=\"/api/data/{key}\",method=\"GET\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text
+        .contains("keygate_http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"}"));
+    assert!(text.contains("keygate_http_request_duration_seconds_bucket{route=\"/login\",method=\"POST\",le=\"+Inf\"} 1"));
+    for gauge in [
+        "keygate_hashing_queue_depth 0",
+        "keygate_hashing_queue_wait_seconds_count 2",
+        "keygate_sessions_live_cached 1",
+        "keygate_throttle_refusals_total{kind=\"login\"} 0",
+        "keygate_store_errors_total 0",
+    ] {
+        assert!(text.contains(gauge), "{gauge} missing:\n{text}");
+    }
+    assert!(!text.contains("private-key-name-42"));
+}
+
+#[test]
+fn metrics_can_require_a_token_or_be_switched_off() {
+    let guarded = TestApp::spawn_with(
+        Store::Embedded,
+        &[("KEYGATE__METRICS__TOKEN", "scrape-secret-of-some-length")],
+    );
+    guarded
+        .get("/metrics", None)
+        .expect_error(401, "unauthorized");
+    guarded
+        .get("/metrics", Some("wrong-secret"))
+        .expect_error(401, "unauthorized");
+    guarded
+        .get("/metrics", Some("scrape-secret-of-some-length"))
+        .expect(200);
+    let off = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__METRICS__ENABLED", "false")]);
+    off.get("/metrics", None).expect_error(404, "not_found");
+}

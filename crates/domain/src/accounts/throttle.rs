@@ -10,6 +10,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -136,6 +137,15 @@ struct Tables {
     registrations: Windows,
 }
 
+/// How many requests the throttle has refused since start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThrottleRefusals {
+    /// Password attempts (logins, password changes) refused.
+    pub logins: u64,
+    /// Registrations refused.
+    pub registrations: u64,
+}
+
 /// Counts password attempts and registrations, and refuses them once a window is full.
 /// Account keys are the account (or the identifier tried, for unknown accounts, so throttling
 /// reveals nothing about which accounts exist); address keys are the client address.
@@ -143,6 +153,8 @@ struct Tables {
 pub struct LoginThrottle {
     tables: Mutex<Tables>,
     digest: RandomState,
+    login_refusals: AtomicU64,
+    registration_refusals: AtomicU64,
 }
 
 impl LoginThrottle {
@@ -158,6 +170,16 @@ impl LoginThrottle {
                 ),
             }),
             digest: RandomState::new(),
+            login_refusals: AtomicU64::new(0),
+            registration_refusals: AtomicU64::new(0),
+        }
+    }
+
+    /// Password attempts and registrations refused so far (for metrics).
+    pub fn refusals(&self) -> ThrottleRefusals {
+        ThrottleRefusals {
+            logins: self.login_refusals.load(Ordering::Relaxed),
+            registrations: self.registration_refusals.load(Ordering::Relaxed),
         }
     }
 
@@ -189,6 +211,7 @@ impl LoginThrottle {
         let by_account = tables.accounts.retry_after(attempt.account, now);
         let by_address = tables.addresses.retry_after(attempt.address, now);
         if let Some(retry_after_secs) = by_account.max(by_address) {
+            self.login_refusals.fetch_add(1, Ordering::Relaxed);
             return Err(Error::RateLimited { retry_after_secs });
         }
         tables.accounts.count(attempt.account, now);
@@ -209,6 +232,7 @@ impl LoginThrottle {
         let key = self.key(address);
         let mut tables = self.lock();
         if let Some(retry_after_secs) = tables.registrations.retry_after(key, now) {
+            self.registration_refusals.fetch_add(1, Ordering::Relaxed);
             return Err(Error::RateLimited { retry_after_secs });
         }
         tables.registrations.count(key, now);

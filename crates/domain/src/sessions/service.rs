@@ -104,6 +104,12 @@ impl SessionService {
         }
     }
 
+    /// How many sessions this instance currently remembers as live (for metrics): those used
+    /// within the revocation TTL.
+    pub fn live_sessions_cached(&self) -> usize {
+        self.live.len()
+    }
+
     /// Opens a new session for `user_id` and issues its first token pair.
     pub async fn start(&self, user_id: &Id) -> Result<IssuedTokens> {
         let now = self.clock.now();

@@ -1,12 +1,15 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
 use super::respond::{success, timestamp};
+use subtle::ConstantTimeEq;
+
 use crate::error::ApiError;
+use crate::metrics::ServiceReadings;
 use crate::state::AppState;
 
 /// `GET /health`: 200 with the time; touches no database. Answers: 200.
@@ -24,4 +27,34 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         StatusCode::OK,
         json!({"message": "ready", "timestamp": timestamp(Utc::now())}),
     ))
+}
+
+/// `GET /metrics`: Prometheus text. 404 when `metrics.enabled` is false; 401 without the
+/// bearer token when `metrics.token` is set. Answers: 200, 401, 404.
+pub async fn metrics(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if !state.metrics.enabled {
+        return Err(ApiError::not_found());
+    }
+    if let Some(expected) = state.metrics.token.as_ref().filter(|t| !t.is_empty()) {
+        let presented = crate::extract::access_token(request.headers()).unwrap_or_default();
+        if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(ApiError::unauthorized());
+        }
+    }
+    let (hashing_started, hashing_waited) = state.hasher.queue_wait_totals();
+    let refusals = state.throttle.refusals();
+    let readings = ServiceReadings {
+        hashing_waiting: state.hasher.waiting(),
+        hashing_started,
+        hashing_waited,
+        live_sessions_cached: state.sessions.live_sessions_cached(),
+        throttled_logins: refusals.logins,
+        throttled_registrations: refusals.registrations,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.http_metrics.render(&readings)))
 }
