@@ -4,6 +4,21 @@
 //!
 //! This crate must not depend on any other workspace crate, on actix-web, on a database driver
 //! or on a crypto library: other Rust services link it to share Keygate's model.
+//!
+//! # Where to start
+//!
+//! - To accept Keygate's access tokens in your own service: [`sessions::SessionService`] and
+//!   its [`authenticate`](sessions::SessionService::authenticate), built over a
+//!   [`sessions::SessionRepository`] (Keygate's `keygate-mongo` or `keygate-embedded` store)
+//!   and a [`security::TokenVerifier`] (`keygate-crypto`'s `JwtTokens` with Keygate's secret).
+//!   `examples/protected-service` in the repository does exactly this; `docs/embedding.md`
+//!   walks through it.
+//! - Accounts (register, log in, profiles, passwords): [`accounts::AccountService`].
+//! - Private key-value data: [`data::DataService`]; user-defined APIs and their records:
+//!   [`apis::ApiService`] and [`records::RecordService`].
+//! - Every failure is an [`Error`]; the HTTP layer maps each variant to one status and code.
+//! - Ports are traits; with the `mocks` feature every port has a mockall mock
+//!   (`MockSessionRepository`, `MockTokenVerifier`, …) for unit tests of code built on them.
 #![warn(missing_docs)]
 
 pub mod accounts;
