@@ -346,6 +346,22 @@ mod tests {
         verifier
     }
 
+    /// A service that only authenticates: these sessions, this verifier and this clock.
+    fn verifying_service(
+        repo: MockSessionRepository,
+        verifier: MockTokenVerifier,
+        clock: MockClock,
+    ) -> SessionService {
+        SessionService::new(
+            Arc::new(repo),
+            Arc::new(MockTokenIssuer::new()),
+            Arc::new(verifier),
+            Arc::new(MockSecretGenerator::new()),
+            Arc::new(clock),
+            SessionSettings::default(),
+        )
+    }
+
     fn service(repo: MockSessionRepository) -> SessionService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
@@ -557,14 +573,7 @@ mod tests {
             .returning(move |_| Ok(Some(revoked.clone())));
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
-        let svc = SessionService::new(
-            Arc::new(repo),
-            Arc::new(MockTokenIssuer::new()),
-            Arc::new(verifier),
-            Arc::new(MockSecretGenerator::new()),
-            Arc::new(clock),
-            SessionSettings::default(),
-        );
+        let svc = verifying_service(repo, verifier, clock);
         // Three requests, one store read.
         for _ in 0..3 {
             svc.authenticate("token").await.expect("live");
@@ -616,14 +625,7 @@ mod tests {
                 _ => now() + Duration::minutes(16),
             }
         });
-        let svc = SessionService::new(
-            Arc::new(repo),
-            Arc::new(MockTokenIssuer::new()),
-            Arc::new(verifier),
-            Arc::new(MockSecretGenerator::new()),
-            Arc::new(clock),
-            SessionSettings::default(),
-        );
+        let svc = verifying_service(repo, verifier, clock);
         for _ in 0..3 {
             svc.authenticate("token").await.expect("verified once");
         }
