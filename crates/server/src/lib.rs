@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod maintenance;
 pub mod metrics;
+pub mod openapi;
 pub mod operator;
 pub mod request_id;
 pub mod routes;

@@ -308,3 +308,38 @@ fn metrics_can_require_a_token_or_be_switched_off() {
     let off = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__METRICS__ENABLED", "false")]);
     off.get("/metrics", None).expect_error(404, "not_found");
 }
+
+#[test]
+fn openapi_describes_every_served_method_and_only_those() {
+    let app = TestApp::spawn(Store::Embedded);
+    let reply = app.get("/openapi.json", None);
+    reply.expect(200);
+    let document = &reply.body;
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["components"]["securitySchemes"]["bearerAuth"].is_object());
+    assert!(document["components"]["securitySchemes"]["apiKey"].is_object());
+    let methods = ["get", "post", "put", "patch", "delete"];
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let concrete = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in methods {
+            let reply = app.request(&method.to_uppercase(), &concrete, &[], None);
+            let documented = item.get(method).is_some();
+            assert_eq!(
+                reply.status == 405,
+                !documented,
+                "{method} {concrete} answered {} (documented: {documented})",
+                reply.status
+            );
+        }
+    }
+}
