@@ -606,10 +606,9 @@ pub fn operations() -> Vec<Operation> {
                 query: &[
                     ("limit", "page size"),
                     ("cursor", "next_cursor of the previous page"),
-                    ("<field>", "equality filter on a top-level field"),
                 ],
                 ..doc(
-                    "Records, newest first",
+                    "Records, newest first; any other query parameter `field=value` filters on a top-level field",
                     "records",
                     KeyOrToken,
                     None,
