@@ -284,7 +284,13 @@ pub struct ApiDefinition {
 impl ApiDefinition {
     /// The endpoint called `name`.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
-        self.endpoints.iter().find(|e| e.name.as_str() == name)
+        self.endpoint_index(name)
+            .map(|index| &self.endpoints[index])
+    }
+
+    /// The position in `endpoints` of the endpoint called `name`.
+    pub fn endpoint_index(&self, name: &str) -> Option<usize> {
+        self.endpoints.iter().position(|e| e.name.as_str() == name)
     }
 }
 

@@ -373,9 +373,7 @@ impl RecordService {
             _ => {}
         }
         let endpoint_index = api
-            .endpoints
-            .iter()
-            .position(|e| e.name.as_str() == endpoint)
+            .endpoint_index(endpoint)
             .ok_or(Error::NotFound("endpoint"))?;
         if key.is_some_and(|key| !key.scopes.allows(scope)) {
             return Err(Error::Forbidden(match scope {
