@@ -118,13 +118,13 @@ impl HttpMetrics {
             }
         }
         drop(routes);
-        let gauge = |out: &mut String, name: &str, kind: &str, help: &str, value: String| {
+        let single = |out: &mut String, name: &str, kind: &str, help: &str, value: String| {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         };
-        gauge(
+        single(
             &mut out,
             "keygate_hashing_queue_depth",
             "gauge",
@@ -140,7 +140,7 @@ impl HttpMetrics {
             readings.hashing_waited.as_secs_f64(),
             readings.hashing_started
         );
-        gauge(
+        single(
             &mut out,
             "keygate_sessions_live_cached",
             "gauge",
@@ -155,7 +155,7 @@ impl HttpMetrics {
              keygate_throttle_refusals_total{{kind=\"registration\"}} {}",
             readings.throttled_logins, readings.throttled_registrations
         );
-        gauge(
+        single(
             &mut out,
             "keygate_store_errors_total",
             "counter",
