@@ -15,9 +15,10 @@ build:
 	$(CARGO) build -p keygate-server --bin keygate
 
 ## test: formatting, lints, then every test of the workspace on both stores. Starts its own
-## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set.
+## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set,
+## and installs Debian's chromium for the /docs browser test when it is absent.
 test: lint build
-	./scripts/with-mongodb.sh $(CARGO) test --workspace
+	./scripts/with-chromium.sh ./scripts/with-mongodb.sh $(CARGO) test --workspace
 
 ## bench: throughput, latency and memory of the release build on this machine: starts it on a
 ## fresh data directory and drives every path at 1 and 32 connections (docs/performance.md).

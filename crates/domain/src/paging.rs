@@ -34,7 +34,7 @@ pub fn encode_cursor(key: &str) -> String {
 /// The sort key a cursor carries; `validation_failed` on `/cursor` for anything this server
 /// could not have issued.
 fn decode_cursor(cursor: &str) -> Result<String> {
-    if cursor.len() % 2 != 0 || cursor.len() > MAX_CURSOR_KEY_BYTES * 2 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > MAX_CURSOR_KEY_BYTES * 2 {
         return Err(invalid_cursor());
     }
     let digit = |b: u8| char::from(b).to_digit(16).ok_or_else(invalid_cursor);

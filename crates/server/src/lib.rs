@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod cors;
+pub mod docs_page;
 pub mod error;
 pub mod extract;
 pub mod maintenance;

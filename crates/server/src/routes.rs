@@ -20,14 +20,15 @@ use crate::openapi::{Auth, Described, Doc};
 
 pub use fallback::{method_not_allowed, not_found};
 
-/// Registers every route, twice: under `/v1` and at the root.
+/// Registers every route, twice: under `/v1` and at the root; and the docs page at the root.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1")
             .configure(contract_routes)
             .default_service(web::to(not_found)),
     )
-    .configure(contract_routes);
+    .configure(contract_routes)
+    .configure(crate::docs_page::configure);
 }
 
 fn resource(path: &str) -> Resource {

@@ -3,6 +3,7 @@
 
 mod apis;
 mod data;
+mod docs_page;
 mod errors;
 mod hardening;
 mod health;
