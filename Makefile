@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test build lint fmt check mongodb bench microbench
+.PHONY: run test build lint fmt check mongodb bench microbench fuzz
 
 
 ## run: start Keygate on the embedded store at http://127.0.0.1:8080 (data in ./data)
@@ -27,6 +27,13 @@ bench:
 	$(CARGO) build --release -p keygate-server --bin keygate
 	$(CARGO) build --release -p keygate-bench
 	KEYGATE_BIN=target/release/keygate target/release/keygate-bench
+
+## fuzz: Schemathesis, driven by /openapi.json, against the release build on both stores,
+## authenticated; fails on any 5xx or any response the document does not allow. Bounded
+## (FUZZ_EXAMPLES per operation, FUZZ_SECONDS per run); not part of `make test`.
+fuzz:
+	$(CARGO) build --release -p keygate-server --bin keygate
+	./scripts/fuzz.sh
 
 ## microbench: Criterion micro-benchmarks of the hot path (token, caches, schema, JSON)
 microbench:

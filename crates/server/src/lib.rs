@@ -17,4 +17,5 @@ pub mod routes;
 pub mod secret;
 pub mod startup;
 pub mod state;
+pub mod store_metrics;
 pub mod telemetry;

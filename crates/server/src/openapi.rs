@@ -35,6 +35,8 @@ pub struct Doc {
     pub success: u16,
     /// The JSON Schema of its success body.
     pub response: fn() -> Value,
+    /// The media type of its success body (`application/json` but for `/metrics`).
+    pub media_type: &'static str,
     /// The error statuses particular to it (common ones are added by kind).
     pub errors: &'static [u16],
     /// Whether it reads or writes the store (adds 503).
@@ -123,7 +125,7 @@ fn operation(path: &str, doc: &Doc) -> Value {
         doc.success.to_string(),
         json!({
             "description": "success",
-            "content": {"application/json": {"schema": (doc.response)()}}
+            "content": {doc.media_type: {"schema": (doc.response)()}}
         }),
     );
     for status in statuses(doc) {
@@ -204,6 +206,7 @@ mod tests {
         body: None,
         success: 200,
         response: object,
+        media_type: "application/json",
         errors: &[404],
         store: true,
         query: &[],

@@ -30,6 +30,7 @@ use crate::metrics::HttpMetrics;
 use crate::routes;
 use crate::secret::{signing_secret, SecretError};
 use crate::state::AppState;
+use crate::store_metrics::{MeasuredStore, StoreMetrics};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,27 @@ struct Store {
 }
 
 impl Store {
+    /// Every port of one adapter, each call timed into `metrics` when there are any.
+    fn measured<S>(store: Arc<S>, description: String, metrics: Option<&Arc<StoreMetrics>>) -> Self
+    where
+        S: UserRepository
+            + SessionRepository
+            + DataRepository
+            + ApiRepository
+            + ApiKeyRepository
+            + RecordRepository
+            + UsageRepository
+            + 'static,
+    {
+        match metrics {
+            Some(metrics) => Self::of(
+                Arc::new(MeasuredStore::new(store, metrics.clone())),
+                description,
+            ),
+            None => Self::of(store, description),
+        }
+    }
+
     /// Every port of one adapter that implements them all.
     fn of<S>(store: Arc<S>, description: String) -> Self
     where
@@ -102,14 +124,17 @@ impl Store {
     }
 }
 
-async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
+async fn open_store(
+    settings: &Settings,
+    metrics: Option<&Arc<StoreMetrics>>,
+) -> Result<Store, StartupError> {
     match settings.database.url.as_deref().filter(|u| !u.is_empty()) {
         None => {
             let store = Arc::new(
                 EmbeddedStore::open(&settings.database.path).map_err(StartupError::Store)?,
             );
             let description = format!("embedded store in {}", settings.database.path.display());
-            Ok(Store::of(store, description))
+            Ok(Store::measured(store, description, metrics))
         }
         Some(url) if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") => {
             let store = MongoStore::connect(&MongoSettings {
@@ -123,7 +148,7 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
             .map_err(StartupError::Store)?;
             let store = Arc::new(store);
             let description = format!("MongoDB database '{}'", settings.database.name);
-            Ok(Store::of(store, description))
+            Ok(Store::measured(store, description, metrics))
         }
         Some(url) => {
             // Name only the scheme: the rest of a URL may hold a password.
@@ -144,7 +169,8 @@ async fn open_store(settings: &Settings) -> Result<Store, StartupError> {
 /// Every service the settings call for, wired to its store and adapters: what the HTTP server
 /// serves and what the operator commands use.
 pub async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupError> {
-    let store = open_store(settings).await?;
+    let store_metrics = Arc::new(StoreMetrics::default());
+    let store = open_store(settings, settings.metrics.enabled.then_some(&store_metrics)).await?;
     let secret = signing_secret(settings)?;
     let auth = &settings.auth;
     let clock = Arc::new(SystemClock);
@@ -221,6 +247,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         records,
         store_probe: store.users,
         http_metrics: Arc::new(HttpMetrics::default()),
+        store_metrics,
         hasher: argon2,
         throttle,
         metrics: settings.metrics.clone(),

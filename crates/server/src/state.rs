@@ -28,6 +28,8 @@ pub struct AppState {
     pub store_probe: Arc<dyn UserRepository>,
     /// Request counts and latencies for `/metrics`.
     pub http_metrics: Arc<HttpMetrics>,
+    /// Store operation latencies and errors (empty when `metrics.enabled` is false).
+    pub store_metrics: Arc<crate::store_metrics::StoreMetrics>,
     /// The hashing pool, read by `/metrics` (queue depth and wait).
     pub hasher: Argon2Hasher,
     /// The throttle, read by `/metrics` (refusals).

@@ -222,6 +222,15 @@ fn an_outage_answers_503_quickly_and_keygate_recovers_without_a_restart() {
     }
     app.login(&username, PASSWORD).expect(200);
     app.get("/profile", Some(&token)).expect(200);
+
+    // The outage is in /metrics, by the operation that met it.
+    let metrics = app.get("/metrics", None).text;
+    for failed in ["users.ping", "users.find_by_username"] {
+        let series = format!(
+            "keygate_store_operation_errors_total{{operation=\"{failed}\",kind=\"unavailable\"}} "
+        );
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+    }
 }
 
 #[test]

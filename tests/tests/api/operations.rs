@@ -287,6 +287,18 @@ fn metrics_count_requests_by_route_template_never_by_raw_path() {
     ] {
         assert!(text.contains(gauge), "{gauge} missing:\n{text}");
     }
+    // Store operations, by port and method: the registration's insert, the data lookup.
+    for series in [
+        "keygate_store_operation_duration_seconds_count{operation=\"users.insert\"} 1",
+        "keygate_store_operation_duration_seconds_count{operation=\"data.find\"} 1",
+        "keygate_store_operation_duration_seconds_bucket{operation=\"sessions.create\",le=\"+Inf\"} 1",
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("keygate_store_operation_errors_total{"),
+        "{text}"
+    );
     assert!(!text.contains("private-key-name-42"));
 }
 

@@ -54,7 +54,9 @@ pub async fn metrics(
         throttled_logins: refusals.logins,
         throttled_registrations: refusals.registrations,
     };
+    let mut text = state.http_metrics.render(&readings);
+    state.store_metrics.render(&mut text);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.http_metrics.render(&readings)))
+        .body(text))
 }

@@ -12,6 +12,52 @@ fn success_with(properties: Value, required: &[&str]) -> Value {
 
 const TIME: &str = "date-time";
 
+/// Text without control characters (Unicode Cc, as the domain refuses them).
+const NO_CONTROLS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+fn username() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,32}$"})
+}
+
+fn email() -> Value {
+    json!({"type": "string", "format": "email", "maxLength": 254})
+}
+
+fn new_password() -> Value {
+    json!({"type": "string", "minLength": 8, "maxLength": 128,
+           "description": "not a commonly used password, nor the username or email"})
+}
+
+fn free_text(max: u32) -> Value {
+    json!({"type": ["string", "null"], "maxLength": max, "pattern": NO_CONTROLS})
+}
+
+fn age() -> Value {
+    json!({"type": ["integer", "null"], "minimum": 0, "maximum": 150})
+}
+
+/// A data key: 1..256 characters, no control characters.
+pub fn data_key() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": NO_CONTROLS})
+}
+
+fn endpoint_names() -> Value {
+    json!({"type": "array", "minItems": 1, "maxItems": 64, "uniqueItems": true,
+           "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "not": {"const": "keys"}}})
+}
+
+fn display_name() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_CONTROLS})
+}
+
+/// Who is listed in `GET /users`: a username, or a whole profile for an admin.
+fn user_item() -> Value {
+    json!({"type": "object", "properties": {
+        "id": {"type": "string"}, "username": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]}, "role": {"type": "string"}
+    }})
+}
+
 /// `{"status":"success","message"}` with anything else.
 pub fn message() -> Value {
     success_with(json!({"message": {"type": "string"}}), &[])
@@ -41,12 +87,12 @@ pub fn register_body() -> Value {
         "type": "object",
         "description": "username or email (or both) and a password; optional profile fields",
         "properties": {
-            "username": {"type": "string"}, "email": {"type": "string"},
-            "password": {"type": "string"}, "name": {"type": ["string", "null"]},
-            "full_name": {"type": ["string", "null"]}, "age": {"type": ["integer", "null"]},
-            "gender": {"type": ["string", "null"]}
+            "username": username(), "email": email(), "password": new_password(),
+            "name": free_text(256), "full_name": free_text(256), "age": age(),
+            "gender": free_text(32)
         },
-        "required": ["password"]
+        "required": ["password"],
+        "anyOf": [{"required": ["username"]}, {"required": ["email"]}]
     })
 }
 
@@ -58,7 +104,8 @@ pub fn login_body() -> Value {
             "username": {"type": "string"}, "email": {"type": "string"},
             "identifier": {"type": "string"}, "password": {"type": "string"}
         },
-        "required": ["password"]
+        "required": ["password"],
+        "anyOf": [{"required": ["username"]}, {"required": ["email"]}, {"required": ["identifier"]}]
     })
 }
 
@@ -103,9 +150,10 @@ pub fn profile_body() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "username": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
-            "name": {"type": ["string", "null"]}, "full_name": {"type": ["string", "null"]},
-            "age": {"type": ["integer", "null"]}, "gender": {"type": ["string", "null"]}
+            "username": {"anyOf": [username(), {"type": "null"}]},
+            "email": {"anyOf": [email(), {"type": "null"}]},
+            "name": free_text(256), "full_name": free_text(256), "age": age(),
+            "gender": free_text(32)
         }
     })
 }
@@ -114,7 +162,7 @@ pub fn profile_body() -> Value {
 pub fn password_body() -> Value {
     json!({
         "type": "object",
-        "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}},
+        "properties": {"current_password": {"type": "string"}, "new_password": new_password()},
         "required": ["current_password", "new_password"]
     })
 }
@@ -127,14 +175,14 @@ pub fn delete_account_body() -> Value {
 /// `GET /users`.
 pub fn users() -> Value {
     success_with(
-        json!({"users": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}),
+        json!({"users": {"type": "array", "items": user_item()}, "next_cursor": {"type": ["string", "null"]}}),
         &["users"],
     )
 }
 
 /// `POST /api/data`.
 pub fn entry_body() -> Value {
-    json!({"type": "object", "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 256}, "value": {}}, "required": ["key"]})
+    json!({"type": "object", "properties": {"key": data_key(), "value": {}}, "required": ["key"]})
 }
 
 /// `PUT /api/data/{key}`.
@@ -157,7 +205,11 @@ pub fn entry() -> Value {
 /// `GET /api/data`.
 pub fn entries() -> Value {
     success_with(
-        json!({"entries": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}),
+        json!({"entries": {"type": "array", "items": {"type": "object", "required": ["key"], "properties": {
+            "key": {"type": "string"},
+            "created_at": {"type": "string", "format": TIME},
+            "updated_at": {"type": "string", "format": TIME}
+        }}}, "next_cursor": {"type": ["string", "null"]}}),
         &["entries"],
     )
 }
@@ -167,9 +219,10 @@ pub fn api_body() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "api_name": {"type": "string"},
-            "endpoints": {"type": "array", "items": {"type": "string"}},
-            "json_schema": {"type": "object", "additionalProperties": {"type": ["object", "boolean"]}}
+            "api_name": display_name(),
+            "endpoints": endpoint_names(),
+            "json_schema": {"type": "object", "description": "one JSON Schema per endpoint",
+                "additionalProperties": {"type": ["object", "boolean"]}}
         },
         "required": ["api_name", "endpoints", "json_schema"]
     })
@@ -180,9 +233,9 @@ pub fn api_changes_body() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "display_name": {"type": "string"},
-            "endpoints": {"type": "array", "items": {"type": "string"}},
-            "json_schema": {"type": "object"}
+            "display_name": display_name(),
+            "endpoints": endpoint_names(),
+            "json_schema": {"type": "object", "additionalProperties": {"type": ["object", "boolean"]}}
         }
     })
 }
@@ -206,16 +259,39 @@ pub fn api() -> Value {
             "api_id": {"type": "string"}, "api_name": {"type": "string"},
             "display_name": {"type": "string"},
             "endpoints": {"type": "array", "items": {"type": "string"}},
-            "json_schema": {"type": "object"}, "keys": {"type": "array", "items": {"type": "object"}}
+            "json_schema": {"type": "object"}, "keys": {"type": "array", "items": key_item()},
+            "created_at": {"type": "string", "format": TIME}
         }),
         &["api_id", "api_name"],
     )
 }
 
+/// A key as listed: never its secret.
+fn key_item() -> Value {
+    json!({"type": "object", "required": ["key_id", "prefix", "scopes", "revoked"], "properties": {
+        "key_id": {"type": "string"}, "prefix": {"type": "string"},
+        "scopes": {"type": "array", "items": {"enum": ["read", "write"]}},
+        "created_at": {"type": "string", "format": TIME},
+        "expires_at": {"type": ["string", "null"], "format": TIME},
+        "revoked": {"type": "boolean"}
+    }, "not": {"required": ["api_key"]}})
+}
+
+/// An API as listed.
+fn api_item() -> Value {
+    json!({"type": "object", "required": ["api_id", "api_name", "endpoints"], "properties": {
+        "api_id": {"type": "string"}, "api_name": {"type": "string"},
+        "display_name": {"type": "string"},
+        "endpoints": {"type": "array", "items": {"type": "string"}},
+        "json_schema": {"type": "object"}, "keys": {"type": "array", "items": key_item()},
+        "created_at": {"type": "string", "format": TIME}
+    }})
+}
+
 /// `GET /api`.
 pub fn apis() -> Value {
     success_with(
-        json!({"apis": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}),
+        json!({"apis": {"type": "array", "items": api_item()}, "next_cursor": {"type": ["string", "null"]}}),
         &["apis"],
     )
 }
@@ -267,7 +343,11 @@ pub fn record() -> Value {
 /// A page of records.
 pub fn records() -> Value {
     success_with(
-        json!({"records": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}),
+        json!({"records": {"type": "array", "items": {"type": "object", "required": ["record_id", "data"], "properties": {
+            "record_id": {"type": "string"}, "data": {"type": "object"},
+            "created_at": {"type": "string", "format": TIME},
+            "updated_at": {"type": "string", "format": TIME}
+        }}}, "next_cursor": {"type": ["string", "null"]}}),
         &["records"],
     )
 }
