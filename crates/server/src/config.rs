@@ -61,6 +61,9 @@ pub struct MetricsSettings {
     pub enabled: bool,
     /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// When set (`host:port`), `/metrics` is served there only, and the API listener answers
+    /// it with 404: scrapers reach it on an internal address, the internet never does.
+    pub listen: Option<String>,
 }
 
 impl std::fmt::Debug for MetricsSettings {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for MetricsSettings {
         f.debug_struct("MetricsSettings")
             .field("enabled", &self.enabled)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("listen", &self.listen)
             .finish()
     }
 }

@@ -19,6 +19,16 @@ use serde_json::Value;
 use crate::openapi::{Auth, Described, Doc};
 
 pub use fallback::{method_not_allowed, not_found};
+pub use health::MetricsElsewhere;
+
+/// The routes of the separate metrics listener (`metrics.listen`): `/metrics` alone.
+pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/metrics")
+            .route(web::get().to(health::metrics))
+            .route(web::head().to(health::metrics)),
+    );
+}
 
 /// Registers every route, twice: under `/v1` and at the root; and the docs page at the root.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -159,7 +169,7 @@ pub fn operations() -> Vec<Operation> {
             Doc {
                 media_type: "text/plain",
                 ..doc(
-                    "Prometheus metrics (404 when disabled)",
+                    "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
                     "operations",
                     MetricsToken,
                     None,

@@ -274,9 +274,42 @@ fn trusted_proxies(entries: &[String]) -> Result<TrustedProxies, StartupError> {
 pub struct Application {
     server: Server,
     port: u16,
+    /// The `metrics.listen` server and its port, when one is configured.
+    metrics_server: Option<(Server, std::net::SocketAddr)>,
     state: web::Data<AppState>,
     purge: JoinHandle<()>,
     shutdown_timeout_secs: u64,
+}
+
+/// The `metrics.listen` server: `/metrics` alone, on one worker (a scrape every few seconds
+/// needs no more), with the same state as the API.
+fn metrics_server(
+    address: &str,
+    state: web::Data<AppState>,
+) -> Result<(Server, std::net::SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        address: address.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+            .configure(routes::configure_metrics_only)
+            .default_service(web::to(routes::not_found))
+    })
+    .disable_signals()
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((server, local))
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C) and names it.
@@ -326,6 +359,13 @@ impl Application {
         ));
         let proxies = trusted_proxies(&settings.server.trusted_proxies)?;
         let cors = CorsOrigins::parse(&settings.server.cors_origins)?;
+        let metrics_server = match settings.metrics.listen.as_deref().filter(|a| !a.is_empty()) {
+            Some(address) if settings.metrics.enabled => {
+                Some(metrics_server(address, state.clone())?)
+            }
+            _ => None,
+        };
+        let metrics_elsewhere = metrics_server.is_some();
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -343,6 +383,7 @@ impl Application {
                         .add((header::CACHE_CONTROL, "no-store"))
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
+                .app_data(routes::MetricsElsewhere(metrics_elsewhere))
                 .wrap(Condition::new(cors.enabled(), cors.middleware()))
                 .wrap(from_fn(crate::request_id::assign))
                 .configure(routes::configure)
@@ -365,9 +406,13 @@ impl Application {
             settings.environment.as_str(),
             description
         );
+        if let Some((_, metrics_address)) = &metrics_server {
+            tracing::info!("metrics on http://{metrics_address}/metrics only");
+        }
         Ok(Self {
             server,
             port,
+            metrics_server,
             state: app_state,
             purge,
             shutdown_timeout_secs,
@@ -379,19 +424,34 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate metrics listener, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server
+            .as_ref()
+            .map(|(_, address)| address.port())
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting
     /// connections, lets requests in flight finish (at most `server.shutdown_timeout_secs`),
     /// and closes the store (the embedded store's writer drains and the file is closed).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics_server.map(|(server, _)| server);
+        let metrics_handle = metrics.as_ref().map(Server::handle);
         let timeout = self.shutdown_timeout_secs;
         actix_web::rt::spawn(async move {
             let signal = stop_signal().await;
             tracing::info!(
                 "{signal} received: no new connections; finishing requests in flight (at most {timeout} s)"
             );
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(true).await;
+            }
             handle.stop(true).await;
         });
+        if let Some(metrics) = metrics {
+            actix_web::rt::spawn(metrics);
+        }
         let served = self.server.await;
         // The workers are gone; with the purge task and this handle goes the last reference to
         // the store, which drains its writer and closes.

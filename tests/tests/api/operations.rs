@@ -321,6 +321,67 @@ fn metrics_can_require_a_token_or_be_switched_off() {
     off.get("/metrics", None).expect_error(404, "not_found");
 }
 
+/// A GET on another address than the app's: (status, body).
+fn get_at(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(format!("http://{address}{path}"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.call().unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+#[test]
+fn metrics_listen_serves_metrics_on_its_own_address_only() {
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[
+            ("KEYGATE__METRICS__LISTEN", "127.0.0.1:0"),
+            ("KEYGATE__METRICS__TOKEN", "scrape-secret-of-some-length"),
+        ],
+    );
+    app.signed_up_user();
+    let line = logged_line(&app, "metrics on http://");
+    let address = line
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(address, "127.0.0.1:0", "{line}");
+
+    // The API's own port does not serve it, with or without the token.
+    app.get("/metrics", Some("scrape-secret-of-some-length"))
+        .expect_error(404, "not_found");
+    app.get("/v1/metrics", Some("scrape-secret-of-some-length"))
+        .expect_error(404, "not_found");
+
+    let (status, text) = get_at(&address, "/metrics", Some("scrape-secret-of-some-length"));
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(
+            "keygate_http_requests_total{route=\"/register\",method=\"POST\",status=\"201\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "keygate_store_operation_duration_seconds_count{operation=\"users.insert\"} 1"
+        ),
+        "{text}"
+    );
+    // The token still applies there, and nothing else is served.
+    assert_eq!(get_at(&address, "/metrics", None).0, 401);
+    let (status, body) = get_at(&address, "/profile", None);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(get_at(&address, "/health", None).0, 404);
+}
+
 #[test]
 fn openapi_describes_every_served_method_and_only_those() {
     let app = TestApp::spawn(Store::Embedded);

@@ -29,13 +29,17 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     ))
 }
 
+/// On the API listener: whether `metrics.listen` serves `/metrics` on another address instead.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsElsewhere(pub bool);
+
 /// `GET /metrics`: Prometheus text. 404 when `metrics.enabled` is false; 401 without the
 /// bearer token when `metrics.token` is set. Answers: 200, 401, 404.
 pub async fn metrics(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    if !state.metrics.enabled {
+    if !state.metrics.enabled || request.app_data::<MetricsElsewhere>().is_some_and(|m| m.0) {
         return Err(ApiError::not_found());
     }
     if let Some(expected) = state.metrics.token.as_ref().filter(|t| !t.is_empty()) {
