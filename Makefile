@@ -30,7 +30,7 @@ bench:
 
 ## fuzz: Schemathesis, driven by /openapi.json, against the release build on both stores,
 ## authenticated; fails on any 5xx or any response the document does not allow. Bounded
-## (FUZZ_EXAMPLES per operation, FUZZ_SECONDS per run); not part of `make test`.
+## (FUZZ_EXAMPLES per operation, FUZZ_SECONDS, FUZZ_ENDING_SECONDS; ~12 min); not in `make test`.
 fuzz:
 	$(CARGO) build --release -p keygate-server --bin keygate
 	./scripts/fuzz.sh

@@ -9,7 +9,8 @@ a key, the API or the account (so they do not starve the rest of credentials), t
 those on its own, for a fresh user.
 
 Checks: no 5xx, and every response conforms to the document (status, content type, headers,
-body schema). Bounded by FUZZ_EXAMPLES per operation and FUZZ_SECONDS per run. Exits non-zero
+body schema). Bounded by FUZZ_EXAMPLES per operation, FUZZ_SECONDS for the main run and
+FUZZ_ENDING_SECONDS for each ending operation's run. Exits non-zero
 on any failure; JUnit reports are left in .fuzz/reports/<store>-<run>/.
 """
 
@@ -33,7 +34,9 @@ BINARY = Path(os.environ.get("KEYGATE_BIN", ROOT / "target" / "release" / "keyga
 SCHEMATHESIS = ROOT / ".fuzz" / "venv" / "bin" / "schemathesis"
 REPORTS = ROOT / ".fuzz" / "reports"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
-SECONDS = int(os.environ.get("FUZZ_SECONDS", "240"))
+SECONDS = int(os.environ.get("FUZZ_SECONDS", "180"))
+# Each run of one ending operation (logout, deletions) is short: there is one operation to try.
+ENDING_SECONDS = int(os.environ.get("FUZZ_ENDING_SECONDS", "30"))
 SEED = os.environ.get("FUZZ_SEED", "20261130")
 CHECKS = ",".join(
     [
@@ -178,7 +181,7 @@ def config(found: dict, relogin: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fuzz(store: str, run: str, base: str, found: dict, selection: list[str], relogin=False) -> bool:
+def fuzz(store: str, run: str, base: str, found: dict, selection: list[str], relogin=False) -> tuple[bool, str]:
     report = REPORTS / f"{store}-{run}"
     shutil.rmtree(report, ignore_errors=True)
     report.mkdir(parents=True)
@@ -194,7 +197,7 @@ def fuzz(store: str, run: str, base: str, found: dict, selection: list[str], rel
         "--max-examples",
         str(EXAMPLES),
         "--max-time",
-        str(SECONDS),
+        str(SECONDS if run == "main" else ENDING_SECONDS),
         "--seed",
         SEED,
         # One worker: with two, Hypothesis's lambda-description cache raced (a KeyError
@@ -216,7 +219,20 @@ def fuzz(store: str, run: str, base: str, found: dict, selection: list[str], rel
     started = time.monotonic()
     code = subprocess.call(command, cwd=report)
     print(f"=== fuzz: {store}, {run}: exit {code} in {time.monotonic() - started:.0f} s ===", flush=True)
-    return code == 0
+    return code == 0, junit_counts(report)
+
+
+def junit_counts(report: Path) -> str:
+    """Operations, failed checks and runtime errors, from the run's JUnit report."""
+    import xml.etree.ElementTree as ElementTree
+
+    operations = failures = errors = 0
+    for path in report.glob("junit*.xml"):
+        for case in ElementTree.parse(path).getroot().iter("testcase"):
+            operations += 1
+            failures += len(case.findall("failure"))
+            errors += len(case.findall("error"))
+    return f"{operations} operations, {failures} failed, {errors} errors"
 
 
 def main() -> int:
@@ -245,9 +261,9 @@ def main() -> int:
                     server.wait(timeout=60)
             shutil.copy(Path(data_dir) / "keygate.log", REPORTS / f"{store}-keygate.log")
     print("\nfuzz summary:")
-    for (store, run), passed in results.items():
-        print(f"  {store:9} {run:16} {'passed' if passed else 'FAILED'}")
-    return 0 if all(results.values()) else 1
+    for (store, run), (passed, counts) in results.items():
+        print(f"  {store:9} {run:16} {'passed' if passed else 'FAILED'}  ({counts})")
+    return 0 if all(passed for passed, _ in results.values()) else 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # make fuzz: installs Schemathesis into .fuzz/venv (from PyPI), then runs scripts/fuzz.py
 # against target/release/keygate on the embedded store and on a MongoDB-compatible server
 # (scripts/with-mongodb.sh; MONGODB_URI when set). Bounded: FUZZ_EXAMPLES per operation
-# (default 60) and FUZZ_SECONDS per run (default 240); FUZZ_SEED fixes the examples.
+# (default 60), FUZZ_SECONDS for the main run (180) and FUZZ_ENDING_SECONDS for each
+# ending operation (30); FUZZ_SEED fixes the examples. About 12 minutes in all.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
