@@ -111,9 +111,15 @@ fn parameters(path: &str, doc: &Doc) -> Vec<Value> {
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
     for (name, description) in doc.query {
+        // Every page size is 1..=500 (`PageRequest`); other parameters are text.
+        let schema = if *name == "limit" {
+            json!({"type": "integer", "minimum": 1, "maximum": keygate_domain::paging::MAX_PAGE_SIZE})
+        } else {
+            json!({"type": "string"})
+        };
         parameters.push(json!({
             "name": name, "in": "query", "required": false,
-            "description": description, "schema": {"type": "string"}
+            "description": description, "schema": schema
         }));
     }
     parameters

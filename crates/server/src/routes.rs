@@ -83,7 +83,7 @@ const fn doc(
 }
 
 const PAGING: &[(&str, &str)] = &[
-    ("limit", "page size (1 to 100, default 20)"),
+    ("limit", "page size (1 to 500, default 50)"),
     ("cursor", "next_cursor of the previous page"),
 ];
 
@@ -417,7 +417,7 @@ pub fn operations() -> Vec<Operation> {
             || web::get().to(data::list),
             Doc {
                 query: &[
-                    ("limit", "page size"),
+                    ("limit", "page size (1 to 500, default 50)"),
                     ("cursor", "next_cursor of the previous page"),
                     ("prefix", "only keys starting with it"),
                 ],
@@ -622,7 +622,7 @@ pub fn operations() -> Vec<Operation> {
             || web::get().to(records::list),
             Doc {
                 query: &[
-                    ("limit", "page size"),
+                    ("limit", "page size (1 to 500, default 50)"),
                     ("cursor", "next_cursor of the previous page"),
                 ],
                 ..doc(

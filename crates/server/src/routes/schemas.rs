@@ -101,8 +101,10 @@ pub fn login_body() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "username": {"type": "string"}, "email": {"type": "string"},
-            "identifier": {"type": "string"}, "password": {"type": "string"}
+            "username": {"type": "string", "minLength": 1},
+            "email": {"type": "string", "minLength": 1},
+            "identifier": {"type": "string", "minLength": 1},
+            "password": {"type": "string", "minLength": 1}
         },
         "required": ["password"],
         "anyOf": [{"required": ["username"]}, {"required": ["email"]}, {"required": ["identifier"]}]
@@ -182,7 +184,7 @@ pub fn users() -> Value {
 
 /// `POST /api/data`.
 pub fn entry_body() -> Value {
-    json!({"type": "object", "properties": {"key": data_key(), "value": {}}, "required": ["key"]})
+    json!({"type": "object", "properties": {"key": data_key(), "value": {}}, "required": ["key", "value"]})
 }
 
 /// `PUT /api/data/{key}`.
@@ -350,4 +352,59 @@ pub fn records() -> Value {
         }}}, "next_cursor": {"type": ["string", "null"]}}),
         &["records"],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use keygate_domain::schema::SchemaValidator;
+    use keygate_schema::JsonSchemaValidator;
+
+    use super::*;
+
+    /// Whether `document` is valid for `schema`, by Keygate's own validator.
+    async fn admits(schema: Value, document: Value) -> bool {
+        JsonSchemaValidator
+            .compile(&schema)
+            .await
+            .unwrap_or_else(|errors| panic!("{schema} is no schema: {errors:?}"))
+            .violations(&document)
+            .is_empty()
+    }
+
+    #[actix_web::test]
+    async fn documented_bodies_admit_the_contracts_examples_and_refuse_what_the_domain_refuses() {
+        // The three earlier systems' registrations (compat 000, 002, 004).
+        for body in [
+            json!({"name": "Ann", "email": "ann@example.com", "password": "long-enough-1"}),
+            json!({"username": "ann_b", "email": "ann@example.com", "password": "long-enough-1",
+                   "full_name": "Ann B", "age": 33, "gender": "f"}),
+            json!({"username": "ann.b", "password": "long-enough-1"}),
+        ] {
+            assert!(admits(register_body(), body.clone()).await, "{body}");
+        }
+        for body in [
+            json!({"password": "long-enough-1"}),
+            json!({"username": "an", "password": "long-enough-1"}),
+            json!({"username": "ann", "password": "short"}),
+            json!({"username": "ann", "password": "long-enough-1", "age": 151}),
+            json!({"username": "ann", "password": "long-enough-1", "gender": "a\u{7}b"}),
+        ] {
+            assert!(!admits(register_body(), body.clone()).await, "{body}");
+        }
+        assert!(admits(login_body(), json!({"identifier": "ann", "password": "x"})).await);
+        assert!(!admits(login_body(), json!({"password": "x"})).await);
+        assert!(!admits(login_body(), json!({"email": "", "password": "x"})).await);
+
+        assert!(admits(entry_body(), json!({"key": "k", "value": null})).await);
+        assert!(!admits(entry_body(), json!({"key": "k"})).await);
+        assert!(!admits(entry_body(), json!({"key": "a\nb", "value": 1})).await);
+
+        let example = json!({"api_name": "My API", "endpoints": ["endpoint1", "endpoint2"],
+            "json_schema": {"endpoint1": {"type": "object"}, "endpoint2": {"type": "object"}}});
+        assert!(admits(api_body(), example).await);
+        for endpoints in [json!([]), json!(["keys"]), json!(["a b"]), json!(["a", "a"])] {
+            let body = json!({"api_name": "x", "endpoints": endpoints, "json_schema": {}});
+            assert!(!admits(api_body(), body.clone()).await, "{body}");
+        }
+    }
 }
