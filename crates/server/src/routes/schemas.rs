@@ -189,7 +189,7 @@ pub fn entry_body() -> Value {
 
 /// `PUT /api/data/{key}`.
 pub fn value_body() -> Value {
-    json!({"type": "object", "properties": {"value": {}}})
+    json!({"type": "object", "properties": {"value": {}}, "required": ["value"]})
 }
 
 /// One data entry.
@@ -303,8 +303,8 @@ pub fn key_body() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "scopes": {"type": "array", "items": {"enum": ["read", "write"]}},
-            "expires_at": {"type": ["string", "null"], "format": TIME}
+            "scopes": {"type": "array", "minItems": 1, "items": {"enum": ["read", "write"]}},
+            "expires_at": {"type": ["string", "null"], "format": TIME, "description": "in the future"}
         }
     })
 }
@@ -398,6 +398,9 @@ mod tests {
         assert!(admits(entry_body(), json!({"key": "k", "value": null})).await);
         assert!(!admits(entry_body(), json!({"key": "k"})).await);
         assert!(!admits(entry_body(), json!({"key": "a\nb", "value": 1})).await);
+        assert!(!admits(value_body(), json!({})).await);
+        assert!(admits(key_body(), json!({"scopes": ["read"]})).await);
+        assert!(!admits(key_body(), json!({"scopes": []})).await);
 
         let example = json!({"api_name": "My API", "endpoints": ["endpoint1", "endpoint2"],
             "json_schema": {"endpoint1": {"type": "object"}, "endpoint2": {"type": "object"}}});
