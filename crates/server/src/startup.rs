@@ -77,19 +77,38 @@ struct Store {
     description: String,
 }
 
+/// A store adapter: one type implementing every repository port (both stores are one).
+trait StoreAdapter:
+    UserRepository
+    + SessionRepository
+    + DataRepository
+    + ApiRepository
+    + ApiKeyRepository
+    + RecordRepository
+    + UsageRepository
+    + 'static
+{
+}
+
+impl<S> StoreAdapter for S where
+    S: UserRepository
+        + SessionRepository
+        + DataRepository
+        + ApiRepository
+        + ApiKeyRepository
+        + RecordRepository
+        + UsageRepository
+        + 'static
+{
+}
+
 impl Store {
     /// Every port of one adapter, each call timed into `metrics` when there are any.
-    fn measured<S>(store: Arc<S>, description: String, metrics: Option<&Arc<StoreMetrics>>) -> Self
-    where
-        S: UserRepository
-            + SessionRepository
-            + DataRepository
-            + ApiRepository
-            + ApiKeyRepository
-            + RecordRepository
-            + UsageRepository
-            + 'static,
-    {
+    fn measured<S: StoreAdapter>(
+        store: Arc<S>,
+        description: String,
+        metrics: Option<&Arc<StoreMetrics>>,
+    ) -> Self {
         match metrics {
             Some(metrics) => Self::of(
                 Arc::new(MeasuredStore::new(store, metrics.clone())),
@@ -100,17 +119,7 @@ impl Store {
     }
 
     /// Every port of one adapter that implements them all.
-    fn of<S>(store: Arc<S>, description: String) -> Self
-    where
-        S: UserRepository
-            + SessionRepository
-            + DataRepository
-            + ApiRepository
-            + ApiKeyRepository
-            + RecordRepository
-            + UsageRepository
-            + 'static,
-    {
+    fn of<S: StoreAdapter>(store: Arc<S>, description: String) -> Self {
         Self {
             users: store.clone(),
             sessions: store.clone(),

@@ -405,7 +405,12 @@ mod tests {
         let example = json!({"api_name": "My API", "endpoints": ["endpoint1", "endpoint2"],
             "json_schema": {"endpoint1": {"type": "object"}, "endpoint2": {"type": "object"}}});
         assert!(admits(api_body(), example).await);
-        for endpoints in [json!([]), json!(["keys"]), json!(["a b"]), json!(["a", "a"])] {
+        for endpoints in [
+            json!([]),
+            json!(["keys"]),
+            json!(["a b"]),
+            json!(["a", "a"]),
+        ] {
             let body = json!({"api_name": "x", "endpoints": endpoints, "json_schema": {}});
             assert!(!admits(api_body(), body.clone()).await, "{body}");
         }
