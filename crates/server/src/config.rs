@@ -52,6 +52,15 @@ pub struct Settings {
     pub log: LogSettings,
     /// `GET /metrics`.
     pub metrics: MetricsSettings,
+    /// `GET /docs`.
+    pub docs: DocsSettings,
+}
+
+/// `GET /docs` (`docs.*`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct DocsSettings {
+    /// Whether the interactive docs page is served (404 otherwise). `/openapi.json` stays.
+    pub enabled: bool,
 }
 
 /// `GET /metrics` (`metrics.*`).
@@ -322,6 +331,7 @@ impl Settings {
             .set_default("server.cors_origins", Vec::<String>::new())?
             .set_default("log.format", "auto")?
             .set_default("metrics.enabled", true)?
+            .set_default("docs.enabled", true)?
             .set_default("auth.allow_weak_secret", false)?
             .set_default("limits.max_entries_per_account", 100_000)?
             .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?

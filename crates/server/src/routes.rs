@@ -30,15 +30,14 @@ pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Registers every route, twice: under `/v1` and at the root; and the docs page at the root.
+/// Registers every route, twice: under `/v1` and at the root.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1")
             .configure(contract_routes)
             .default_service(web::to(not_found)),
     )
-    .configure(contract_routes)
-    .configure(crate::docs_page::configure);
+    .configure(contract_routes);
 }
 
 fn resource(path: &str) -> Resource {

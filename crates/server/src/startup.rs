@@ -376,6 +376,7 @@ impl Application {
         };
         let metrics_elsewhere = metrics_server.is_some();
         let app_state = state.clone();
+        let docs = settings.docs.enabled;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -396,6 +397,11 @@ impl Application {
                 .wrap(Condition::new(cors.enabled(), cors.middleware()))
                 .wrap(from_fn(crate::request_id::assign))
                 .configure(routes::configure)
+                .configure(|cfg| {
+                    if docs {
+                        crate::docs_page::configure(cfg);
+                    }
+                })
                 .default_service(web::to(routes::not_found))
         });
         let shutdown_timeout_secs = settings.server.shutdown_timeout_secs;

@@ -75,6 +75,15 @@ fn the_page_and_every_asset_it_loads_come_from_keygate() {
         .expect_error(404, "not_found");
 }
 
+#[test]
+fn docs_enabled_false_takes_the_page_away_but_not_the_document() {
+    let app = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__DOCS__ENABLED", "false")]);
+    app.get("/docs", None).expect_error(404, "not_found");
+    app.get("/docs/swagger-ui-bundle.js", None)
+        .expect_error(404, "not_found");
+    app.get("/openapi.json", None).expect(200);
+}
+
 /// Chromium from `KEYGATE_CHROMIUM`, else Debian's. `make test` installs it when absent
 /// (`scripts/with-chromium.sh`) and sets `KEYGATE_BROWSER_TESTS=skip`, with a loud message,
 /// only when it cannot.
