@@ -5,7 +5,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
 
-use crate::routes::method_not_allowed;
+use crate::routes::resource;
 
 /// Where the page lives; its assets are under `/docs/`.
 pub const DOCS_PATH: &str = "/docs";
@@ -111,10 +111,9 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    web::resource(path)
+    resource(path)
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
-        .default_service(web::to(method_not_allowed))
 }
 
 /// `GET /docs`. Answers: 200.

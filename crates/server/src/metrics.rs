@@ -51,10 +51,7 @@ impl HttpMetrics {
     /// Counts one request.
     pub fn record(&self, route: &str, method: &str, status: u16, latency: Duration) {
         let seconds = latency.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
+        let bucket = bucket_index(&BUCKETS, seconds);
         let mut routes = self
             .routes
             .lock()
@@ -100,20 +97,13 @@ impl HttpMetrics {
         for (route, methods) in &sorted {
             let route = escape(route);
             for (method, stats) in methods.iter() {
-                let mut cumulative = 0;
-                for (i, count) in stats.buckets.iter().enumerate() {
-                    cumulative += count;
-                    let bound = BUCKETS.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
-                    let _ = writeln!(
-                        out,
-                        "keygate_http_request_duration_seconds_bucket{{route=\"{route}\",method=\"{method}\",le=\"{bound}\"}} {cumulative}"
-                    );
-                }
-                let labels = format!("route=\"{route}\",method=\"{method}\"");
-                let _ = writeln!(
-                    out,
-                    "keygate_http_request_duration_seconds_sum{{{labels}}} {}\nkeygate_http_request_duration_seconds_count{{{labels}}} {cumulative}",
-                    stats.seconds
+                write_histogram(
+                    &mut out,
+                    "keygate_http_request_duration_seconds",
+                    &format!("route=\"{route}\",method=\"{method}\""),
+                    &BUCKETS,
+                    &stats.buckets,
+                    stats.seconds,
                 );
             }
         }
@@ -164,6 +154,36 @@ impl HttpMetrics {
         );
         out
     }
+}
+
+/// Which bucket `seconds` falls in: the first bound it does not exceed, else `+Inf` (the last).
+pub(crate) fn bucket_index(bounds: &[f64], seconds: f64) -> usize {
+    bounds
+        .iter()
+        .position(|bound| seconds <= *bound)
+        .unwrap_or(bounds.len())
+}
+
+/// Writes one histogram series: cumulative `_bucket` lines from per-bucket `counts` (`+Inf`
+/// last), then `_sum` and `_count`. `labels` are the series' own, already escaped.
+pub(crate) fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[f64],
+    counts: &[u64],
+    sum_seconds: f64,
+) {
+    let mut cumulative = 0;
+    for (i, count) in counts.iter().enumerate() {
+        cumulative += count;
+        let bound = bounds.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_sum{{{labels}}} {sum_seconds}\n{name}_count{{{labels}}} {cumulative}"
+    );
 }
 
 /// A label value with `\`, `"` and newlines escaped, as the text format requires.

@@ -40,7 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(contract_routes);
 }
 
-fn resource(path: &str) -> Resource {
+/// A resource answering 405 with the envelope to any method it has no route for.
+pub(crate) fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 

@@ -305,11 +305,7 @@ fn metrics_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(
-                DefaultHeaders::new()
-                    .add((header::CACHE_CONTROL, "no-store"))
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
-            )
+            .wrap(no_store_headers())
             .configure(routes::configure_metrics_only)
             .default_service(web::to(routes::not_found))
     })
@@ -319,6 +315,15 @@ fn metrics_server(
     .map_err(bind_error)?
     .run();
     Ok((server, local))
+}
+
+/// Headers on every response that does not set its own. Bodies carry tokens, profiles and
+/// private data: no cache may keep them (RFC 6749 §5.1 requires it of token responses), and
+/// no browser may sniff them.
+fn no_store_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C) and names it.
@@ -386,13 +391,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     ApiError::validation("query", &format!("invalid query string: {error}")).into()
                 }))
-                // Bodies carry tokens, profiles and private data: no cache may keep them
-                // (RFC 6749 §5.1 requires it of token responses), and no browser may sniff them.
-                .wrap(
-                    DefaultHeaders::new()
-                        .add((header::CACHE_CONTROL, "no-store"))
-                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
-                )
+                .wrap(no_store_headers())
                 .app_data(routes::MetricsElsewhere(metrics_elsewhere))
                 .wrap(Condition::new(cors.enabled(), cors.middleware()))
                 .wrap(from_fn(crate::request_id::assign))

@@ -22,6 +22,8 @@ use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
 use keygate_domain::{Error, Id, Result};
 use serde_json::Value;
 
+use crate::metrics::{bucket_index, write_histogram};
+
 /// Upper bounds of the latency buckets, in seconds: an embedded read takes microseconds, a
 /// MongoDB round trip a millisecond or more.
 const BUCKETS: [f64; 16] = [
@@ -107,11 +109,7 @@ impl StoreMetrics {
             debug_assert!(false, "{operation} is not in OPERATIONS");
             return;
         };
-        let seconds = elapsed.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
+        let bucket = bucket_index(&BUCKETS, elapsed.as_secs_f64());
         stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         stats.nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -138,25 +136,18 @@ impl StoreMetrics {
             let Some(stats) = self.operations.get(name) else {
                 continue;
             };
-            let mut cumulative = 0;
-            let mut lines = String::new();
-            for (i, bucket) in stats.buckets.iter().enumerate() {
-                cumulative += bucket.load(Ordering::Relaxed);
-                let bound = BUCKETS.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
-                let _ = writeln!(
-                    lines,
-                    "keygate_store_operation_duration_seconds_bucket{{operation=\"{name}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            if cumulative == 0 {
+            let counts = stats.buckets.each_ref().map(|b| b.load(Ordering::Relaxed));
+            if counts.iter().all(|count| *count == 0) {
                 continue;
             }
-            out.push_str(&lines);
             let seconds = Duration::from_nanos(stats.nanos.load(Ordering::Relaxed)).as_secs_f64();
-            let _ = writeln!(
+            write_histogram(
                 out,
-                "keygate_store_operation_duration_seconds_sum{{operation=\"{name}\"}} {seconds}\n\
-                 keygate_store_operation_duration_seconds_count{{operation=\"{name}\"}} {cumulative}"
+                "keygate_store_operation_duration_seconds",
+                &format!("operation=\"{name}\""),
+                &BUCKETS,
+                &counts,
+                seconds,
             );
             for (kind, counter) in [
                 ("unavailable", &stats.unavailable),
