@@ -16,9 +16,12 @@ build:
 
 ## test: formatting, lints, then every test of the workspace on both stores. Starts its own
 ## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set,
-## and installs Debian's chromium for the /docs browser test when it is absent.
+## and installs Debian's chromium for the /docs browser test when it is absent. The tests that
+## time /health while the server is attacked (`*_while_attacked`) run last, alone.
 test: lint build
-	./scripts/with-chromium.sh ./scripts/with-mongodb.sh $(CARGO) test --workspace
+	./scripts/with-chromium.sh ./scripts/with-mongodb.sh sh -c '\
+	  $(CARGO) test --workspace -- --skip while_attacked && \
+	  $(CARGO) test -p keygate-tests --test api while_attacked -- --test-threads=1'
 
 ## bench: throughput, latency and memory of the release build on this machine: starts it on a
 ## fresh data directory and drives every path at 1 and 32 connections (docs/performance.md).

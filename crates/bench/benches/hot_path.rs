@@ -74,7 +74,7 @@ fn schemas(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let compiled = runtime
-        .block_on(JsonSchemaValidator.compile(&schema))
+        .block_on(JsonSchemaValidator::default().compile(&schema))
         .map_err(|_| "schema refused")
         .expect("compiled");
     let document: Value = serde_json::from_str(RECORD).expect("json");

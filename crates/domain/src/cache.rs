@@ -4,6 +4,7 @@
 use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -25,7 +26,14 @@ pub struct BoundedCache<K, V> {
     entries: Mutex<Entries<K, V>>,
     capacity: usize,
     max_age: Duration,
+    /// Counts removals, so that a value read from the store before a removal is not cached
+    /// after it (see [`Self::ticket`]).
+    removals: AtomicU64,
 }
+
+/// When a read that may fill a [`BoundedCache`] began: see [`BoundedCache::ticket`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTicket(u64);
 
 impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
     /// An empty cache; a `capacity` of 0 remembers nothing.
@@ -37,6 +45,24 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
             }),
             capacity,
             max_age,
+            removals: AtomicU64::new(0),
+        }
+    }
+
+    /// Taken before reading a value from the store, and handed to [`Self::insert_unless_removed`]
+    /// after: a revocation that revokes in the store and then removes from the cache can then
+    /// never be undone by a read that saw the store before the revocation and cached after it.
+    pub fn ticket(&self) -> CacheTicket {
+        CacheTicket(self.removals.load(Ordering::SeqCst))
+    }
+
+    /// Stores `value` like [`Self::insert`], unless any entry was removed since `ticket` was
+    /// taken (the value may be stale then: it is simply not cached).
+    pub fn insert_unless_removed(&self, key: K, value: V, now: DateTime<Utc>, ticket: CacheTicket) {
+        let mut entries = self.lock();
+        // Removals count under the same lock, so none can slip between check and insert.
+        if self.removals.load(Ordering::SeqCst) == ticket.0 {
+            self.insert_into(&mut entries, key, value, now);
         }
     }
 
@@ -64,10 +90,14 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
 
     /// Stores `value` under `key` at `now`, evicting the oldest entries beyond capacity.
     pub fn insert(&self, key: K, value: V, now: DateTime<Utc>) {
+        let mut entries = self.lock();
+        self.insert_into(&mut entries, key, value, now);
+    }
+
+    fn insert_into(&self, entries: &mut Entries<K, V>, key: K, value: V, now: DateTime<Utc>) {
         if self.capacity == 0 || self.max_age <= Duration::zero() {
             return;
         }
-        let mut entries = self.lock();
         let slot = Slot {
             value,
             stored_at: now,
@@ -85,7 +115,7 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
         }
         // Keys removed by `remove` linger in `order`; compact when they dominate.
         if entries.order.len() > self.capacity.saturating_mul(2) {
-            let Entries { slots, order } = &mut *entries;
+            let Entries { slots, order } = entries;
             order.retain(|k| slots.contains_key(k));
         }
     }
@@ -96,12 +126,16 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.lock().slots.remove(key);
+        let mut entries = self.lock();
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        entries.slots.remove(key);
     }
 
     /// Forgets every entry for which `doomed` holds.
     pub fn remove_where(&self, doomed: impl Fn(&K) -> bool) {
-        self.lock().slots.retain(|k, _| !doomed(k));
+        let mut entries = self.lock();
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        entries.slots.retain(|k, _| !doomed(k));
     }
 
     /// How many entries are held (fresh or not).
@@ -118,6 +152,23 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_that_began_before_a_removal_is_not_cached_after_it() {
+        let cache: BoundedCache<String, u8> = BoundedCache::new(8, Duration::seconds(60));
+        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
+        let before = cache.ticket();
+        cache.remove("session");
+        cache.insert_unless_removed("session".into(), 1, now, before);
+        assert_eq!(
+            cache.get("session", now),
+            None,
+            "the stale read is not cached"
+        );
+        let after = cache.ticket();
+        cache.insert_unless_removed("session".into(), 2, now, after);
+        assert_eq!(cache.get("session", now), Some(2));
+    }
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("valid time")

@@ -15,8 +15,33 @@ pub struct FieldViolation {
     pub message: String,
 }
 
+/// The most violations one answer lists: enough to fix a document, never a flood.
+pub const MAX_VIOLATIONS: usize = 100;
+/// The longest `field` pointer a violation carries, in bytes; a longer one is cut and ends
+/// in `…` (a member name may be 1 MiB long, and a pointer repeats every parent's name).
+pub const MAX_FIELD_BYTES: usize = 256;
+/// The longest `message` a violation carries, in bytes; a longer one is cut and ends in `…`.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+/// The most bytes of `field` and `message` all violations of one answer carry together.
+pub const MAX_DETAILS_BYTES: usize = 16 * 1024;
+
+/// `text` cut to at most `max` bytes on a character boundary, ending in `…` if it was cut.
+pub fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let ellipsis = '…';
+        let mut end = max.saturating_sub(ellipsis.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push(ellipsis);
+    }
+    text
+}
+
 impl FieldViolation {
-    /// A violation of the field `field` (a bare name becomes the pointer `/name`).
+    /// A violation of the field `field` (a bare name becomes the pointer `/name`); the field
+    /// and the message are cut to [`MAX_FIELD_BYTES`] and [`MAX_MESSAGE_BYTES`].
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
         let field = if field.starts_with('/') || field.is_empty() {
@@ -25,10 +50,30 @@ impl FieldViolation {
             format!("/{field}")
         };
         Self {
-            field,
-            message: message.into(),
+            field: truncated(field, MAX_FIELD_BYTES),
+            message: truncated(message.into(), MAX_MESSAGE_BYTES),
         }
     }
+
+    /// The bytes this violation adds to an answer.
+    fn weight(&self) -> usize {
+        self.field.len() + self.message.len()
+    }
+}
+
+/// At most [`MAX_VIOLATIONS`] of `violations`, each cut to its bounds, and no more of them
+/// than fit in [`MAX_DETAILS_BYTES`]: what any answer's `details` may carry.
+pub fn bounded(violations: Vec<FieldViolation>) -> Vec<FieldViolation> {
+    let mut total = 0;
+    violations
+        .into_iter()
+        .take(MAX_VIOLATIONS)
+        .map(|v| FieldViolation::new(v.field, v.message))
+        .take_while(|v| {
+            total += v.weight();
+            total <= MAX_DETAILS_BYTES
+        })
+        .collect()
 }
 
 /// Which uniqueness rule a write broke.

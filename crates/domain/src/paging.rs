@@ -132,6 +132,15 @@ impl<T> Page<T> {
         Self { items, next_cursor }
     }
 
+    /// A page that a bound other than its size ended early: the next one starts after
+    /// `last_key`, the sort key of the last item examined (which may not be among `items`).
+    pub fn cut_short(items: Vec<T>, last_key: &str) -> Self {
+        Self {
+            items,
+            next_cursor: Some(encode_cursor(last_key)),
+        }
+    }
+
     /// Transforms every item, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::FieldViolation;
+use crate::error::{FieldViolation, Result};
 
 /// The largest schema Keygate compiles, as compact JSON text. Bounds the work one request can
 /// ask of the compiler (10 000 properties do not fit).
@@ -17,10 +17,17 @@ pub const MAX_SCHEMA_DEPTH: usize = 32;
 
 /// A compiled schema, ready to validate documents. Cheap to share between threads.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
 pub trait CompiledSchema: Send + Sync {
     /// Every rule `document` breaks, each named by the JSON pointer of the offending value
-    /// inside `document` (`""` for the document itself); empty when it is valid.
+    /// inside `document` (`""` for the document itself); empty when it is valid. Runs on the
+    /// caller's thread, unbounded: for trusted documents and tests.
     fn violations(&self, document: &Value) -> Vec<FieldViolation>;
+
+    /// The same check for a request's document, away from the threads that serve requests,
+    /// with a bounded number running at once and a time budget: past the budget the answer
+    /// is a `Validation` error saying so; `Overloaded` if no slot frees up within it.
+    async fn check(&self, document: Arc<Value>) -> Result<Vec<FieldViolation>>;
 }
 
 /// Compiles JSON Schemas (drafts 4, 6, 7, 2019-09 and 2020-12, picked by `$schema`; 2020-12
@@ -33,6 +40,14 @@ pub trait SchemaValidator: Send + Sync {
     /// …), each named by the JSON pointer of the offending part inside `schema`.
     async fn compile(&self, schema: &Value)
         -> Result<Arc<dyn CompiledSchema>, Vec<FieldViolation>>;
+
+    /// Compiles a schema that was accepted when its API was stored. Schemas accepted before
+    /// Keygate refused backtracking patterns (lookaround, backreferences) still compile,
+    /// their patterns matched with a low backtracking limit.
+    async fn compile_stored(
+        &self,
+        schema: &Value,
+    ) -> Result<Arc<dyn CompiledSchema>, Vec<FieldViolation>>;
 }
 
 /// Checks the size and nesting bounds every schema must keep before it is compiled.

@@ -112,17 +112,26 @@ impl Mocks {
 
     /// A schema compiler that accepts every schema and finds `violations` in every document.
     pub fn schemas_finding(&mut self, violations: Vec<(&'static str, &'static str)>) {
-        self.schemas.expect_compile().returning(move |_| {
+        let compiled = move |_: &Value| -> std::result::Result<
+            Arc<dyn crate::schema::CompiledSchema>,
+            Vec<crate::FieldViolation>,
+        > {
             let mut compiled = MockCompiledSchema::new();
-            let found = violations.clone();
-            compiled.expect_violations().returning(move |_| {
-                found
-                    .iter()
-                    .map(|(f, m)| crate::FieldViolation::new(*f, *m))
-                    .collect()
-            });
+            let found: Vec<crate::FieldViolation> = violations
+                .iter()
+                .map(|(f, m)| crate::FieldViolation::new(*f, *m))
+                .collect();
+            let again = found.clone();
+            compiled
+                .expect_violations()
+                .returning(move |_| found.clone());
+            compiled
+                .expect_check()
+                .returning(move |_| Ok(again.clone()));
             Ok(Arc::new(compiled))
-        });
+        };
+        self.schemas.expect_compile().returning(compiled.clone());
+        self.schemas.expect_compile_stored().returning(compiled);
     }
 
     /// The ports, ready for a service.

@@ -1,5 +1,6 @@
-//! Per-account storage quotas: data entries and records count against one limit on entries
-//! and one on bytes (compact JSON), so one account cannot fill the disk for everyone.
+//! Per-account storage quotas: data entries and records count against one limit on entries,
+//! APIs against one on their number, and all of them (API definitions included) against one
+//! on bytes (compact JSON), so one account cannot fill the disk for everyone.
 //!
 //! The store keeps a running total per account, changed atomically with a limit check. A
 //! write reserves its growth before it is stored and gives it back if it fails; a deletion
@@ -20,8 +21,11 @@ use crate::id::Id;
 pub struct UsageLimits {
     /// Data entries plus records.
     pub max_entries: u64,
-    /// Bytes of compact JSON of those entries' keys and values and those records.
+    /// Bytes of compact JSON of those entries' keys and values, those records and the
+    /// account's API definitions.
     pub max_bytes: u64,
+    /// APIs.
+    pub max_apis: u64,
 }
 
 impl Default for UsageLimits {
@@ -29,6 +33,7 @@ impl Default for UsageLimits {
         Self {
             max_entries: 100_000,
             max_bytes: 256 * 1024 * 1024,
+            max_apis: 100,
         }
     }
 }
@@ -40,6 +45,8 @@ pub struct UsageChange {
     pub entries: i64,
     /// Bytes added (or removed, when negative).
     pub bytes: i64,
+    /// APIs added (or removed, when negative).
+    pub apis: i64,
 }
 
 impl UsageChange {
@@ -48,6 +55,16 @@ impl UsageChange {
         Self {
             entries: 1,
             bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+            apis: 0,
+        }
+    }
+
+    /// One more API whose definition takes `bytes` bytes.
+    pub fn api_added(bytes: usize) -> Self {
+        Self {
+            entries: 0,
+            bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+            apis: 1,
         }
     }
 
@@ -61,6 +78,7 @@ impl UsageChange {
         Self {
             entries: 0,
             bytes: i64::try_from(to).unwrap_or(i64::MAX) - i64::try_from(from).unwrap_or(i64::MAX),
+            apis: 0,
         }
     }
 
@@ -69,12 +87,13 @@ impl UsageChange {
         Self {
             entries: -self.entries,
             bytes: -self.bytes,
+            apis: -self.apis,
         }
     }
 
     /// Whether the change only gives room back (or changes nothing).
     pub fn only_shrinks(self) -> bool {
-        self.entries <= 0 && self.bytes <= 0
+        self.entries <= 0 && self.bytes <= 0 && self.apis <= 0
     }
 }
 
@@ -116,8 +135,9 @@ impl Quota {
             Ok(())
         } else {
             Err(Error::QuotaExceeded(format!(
-                "this account may store at most {} entries and records and {} bytes of them",
-                self.limits.max_entries, self.limits.max_bytes
+                "this account may store at most {} entries and records, {} APIs, and {} bytes \
+                 of them all",
+                self.limits.max_entries, self.limits.max_apis, self.limits.max_bytes
             )))
         }
     }

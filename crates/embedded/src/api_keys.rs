@@ -123,4 +123,25 @@ impl ApiKeyRepository for EmbeddedStore {
         })
         .await
     }
+
+    async fn delete(&self, api_id: &Id, key_id: &Id) -> Result<bool> {
+        let row = child_key(api_id.as_str(), key_id.as_str());
+        self.write(move |txn| {
+            let public_id = txn
+                .open_table(API_KEYS_BY_API)
+                .or_unavailable()?
+                .remove(row.as_str())
+                .or_unavailable()?
+                .map(|p| p.value().to_owned());
+            let Some(public_id) = public_id else {
+                return Ok(false);
+            };
+            txn.open_table(API_KEYS)
+                .or_unavailable()?
+                .remove(public_id.as_str())
+                .or_unavailable()?;
+            Ok(true)
+        })
+        .await
+    }
 }

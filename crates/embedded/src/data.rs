@@ -48,25 +48,28 @@ impl DataRepository for EmbeddedStore {
 
     async fn replace_value(
         &self,
-        user_id: &Id,
-        key: &DataKey,
+        expected: &DataEntry,
         value: &Value,
         now: DateTime<Utc>,
     ) -> Result<Option<DataEntry>> {
-        let row = child_key(user_id.as_str(), key.as_str());
+        let row = child_key(expected.user_id.as_str(), expected.key.as_str());
+        let expected = expected.clone();
         let value = value.clone();
         self.write(move |txn| {
             let mut table = txn.open_table(DATA).or_unavailable()?;
             let stored = table
                 .get(row.as_str())
                 .or_unavailable()?
-                .map(|b| b.value().to_vec());
-            let Some(bytes) = stored else {
+                .map(|b| decode::<DataEntry>(b.value()))
+                .transpose()?;
+            if stored.as_ref() != Some(&expected) {
                 return Ok(None);
+            }
+            let entry = DataEntry {
+                value,
+                updated_at: now,
+                ..expected
             };
-            let mut entry: DataEntry = decode(&bytes)?;
-            entry.value = value;
-            entry.updated_at = now;
             table
                 .insert(row.as_str(), encode(&entry)?.as_slice())
                 .or_unavailable()?;
@@ -75,12 +78,17 @@ impl DataRepository for EmbeddedStore {
         .await
     }
 
-    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool> {
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<Option<u64>> {
         let row = child_key(user_id.as_str(), key.as_str());
         self.write(move |txn| {
             let mut table = txn.open_table(DATA).or_unavailable()?;
-            let removed = table.remove(row.as_str()).or_unavailable()?.is_some();
-            Ok(removed)
+            let removed = table.remove(row.as_str()).or_unavailable()?;
+            // A row that cannot be decoded (stored before values were bounded in depth) is
+            // still removed, refunded by its length.
+            Ok(removed.map(|bytes| {
+                decode::<DataEntry>(bytes.value()).map_or(bytes.value().len(), |entry| entry.size())
+                    as u64
+            }))
         })
         .await
     }

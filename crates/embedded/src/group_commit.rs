@@ -5,8 +5,18 @@
 //! after a success loses nothing.
 //!
 //! Each write keeps its own transaction, so uniqueness checks and failures behave exactly as
-//! before: a write whose work fails is rolled back alone.
+//! before: a write whose work fails is rolled back alone, and one that panics is rolled back
+//! and answered with an error while the thread goes on with the others.
+//!
+//! What a client may assume when a flush fails: its write was committed but may not be on
+//! disk, so it is answered `Unavailable` (503) — an unknown outcome, which the services treat
+//! as "may have landed". A disk that failed an fsync cannot be trusted to keep what it
+//! acknowledges later, so from then on every write is refused and the store reports itself
+//! unavailable (`/ready` answers 503) until the process is restarted and redb recovers the
+//! file to its last durable commit.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,20 +39,45 @@ type Job = Box<dyn FnOnce(&Database) -> Completion + Send>;
 pub(crate) struct GroupCommitter {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set once a flush has failed: no write is accepted after that.
+    failed: Arc<AtomicBool>,
 }
 
 impl GroupCommitter {
     /// Starts the writer thread for `db`.
     pub(crate) fn start(db: Arc<Database>) -> Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
         let thread = std::thread::Builder::new()
             .name("keygate-writer".into())
-            .spawn(move || run(&db, &receiver))
+            .spawn(move || run(&db, &receiver, &flag))
             .map_err(|e| Error::Unavailable(format!("cannot start the store's writer: {e}")))?;
         Ok(Self {
             queue: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            failed,
         })
+    }
+
+    /// Whether writes can be made: the writer thread runs and no flush has failed.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::Unavailable(
+                "the embedded store failed to flush to disk; restart Keygate".into(),
+            ));
+        }
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished());
+        if running {
+            Ok(())
+        } else {
+            Err(Error::Unavailable("the store's writer has stopped".into()))
+        }
     }
 
     /// Runs `work` in a write transaction of its own; answers once it is durable (or failed).
@@ -51,6 +86,7 @@ impl GroupCommitter {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     {
+        self.check()?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db: &Database| {
             let outcome = run_unflushed(db, work);
@@ -71,9 +107,10 @@ impl GroupCommitter {
         if sent != Some(true) {
             return Err(Error::Unavailable("the store's writer has stopped".into()));
         }
-        answer
-            .await
-            .map_err(|_| Error::Internal("the store's writer dropped a write".into()))?
+        // Dropped unanswered only when the write panicked (and was rolled back).
+        answer.await.map_err(|_| {
+            Error::Internal("a write failed unexpectedly and was rolled back".into())
+        })?
     }
 }
 
@@ -110,19 +147,67 @@ fn flush(db: &Database) -> Result<()> {
     txn.commit().or_unavailable()
 }
 
+/// Runs one job, rolling it back (dropping its transaction) if it panics; `None` then, and
+/// its writer is answered by the dropped reply.
+fn run_job(db: &Database, job: Job) -> Option<Completion> {
+    catch_unwind(AssertUnwindSafe(|| job(db))).ok()
+}
+
 /// The writer loop: take what is queued (at least one write), run it, flush once, report.
-fn run(db: &Database, queue: &mpsc::Receiver<Job>) {
+fn run(db: &Database, queue: &mpsc::Receiver<Job>, failed: &AtomicBool) {
     while let Ok(first) = queue.recv() {
-        let mut completions = vec![first(db)];
+        let mut completions: Vec<Completion> = run_job(db, first).into_iter().collect();
         while completions.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => completions.push(job(db)),
+                Ok(job) => completions.extend(run_job(db, job)),
                 Err(_) => break,
             }
         }
-        let flushed = flush(db);
+        let flushed = if failed.load(Ordering::SeqCst) {
+            Err(Error::Unavailable("an earlier flush failed".into()))
+        } else {
+            flush(db)
+        };
+        if flushed.is_err() {
+            failed.store(true, Ordering::SeqCst);
+        }
         for complete in completions {
             complete(&flushed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::ReadableTable;
+
+    #[tokio::test]
+    async fn a_panicking_write_is_rolled_back_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Arc::new(Database::create(dir.path().join("t.redb")).expect("a database"));
+        let writer = GroupCommitter::start(db).expect("a writer");
+        const T: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("t");
+        let panicked: Result<()> = writer
+            .write(|txn| {
+                txn.open_table(T)
+                    .or_unavailable()?
+                    .insert("a", 1)
+                    .or_unavailable()?;
+                panic!("a bug in one write")
+            })
+            .await;
+        assert!(matches!(panicked, Err(Error::Internal(_))), "{panicked:?}");
+        writer.check().expect("the writer still runs");
+        let written = writer
+            .write(|txn| {
+                let mut table = txn.open_table(T).or_unavailable()?;
+                let before = table.get("a").or_unavailable()?.map(|v| v.value());
+                table.insert("b", 2).or_unavailable()?;
+                Ok(before)
+            })
+            .await
+            .expect("the next write succeeds");
+        assert_eq!(written, None, "the panicked write was rolled back");
     }
 }

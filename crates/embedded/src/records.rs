@@ -5,9 +5,13 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{FieldFilter, Record, RecordRepository, RemovedRecords};
-use keygate_domain::{Id, Result};
+use keygate_domain::records::{
+    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+};
+use keygate_domain::{Error, Id, Result};
 use redb::ReadableTable;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
 use crate::tables::{child_key, children_of, RECORDS};
@@ -18,6 +22,29 @@ fn endpoint_key(api_id: &Id, endpoint: &EndpointName) -> String {
 
 fn row_key(api_id: &Id, endpoint: &EndpointName, id: &Id) -> String {
     child_key(&endpoint_key(api_id, endpoint), id.as_str())
+}
+
+/// The one part of a stored record a deletion needs: its body, borrowed as text. Reading it
+/// skips the body in one pass and builds nothing, however large or deep the body is.
+#[derive(Deserialize)]
+struct StoredSize<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// A stored record's [`Record::size`], read without parsing its body.
+fn stored_size(row: &[u8]) -> Result<u64> {
+    serde_json::from_slice::<StoredSize<'_>>(row)
+        .map(|stored| stored.data.get().len() as u64)
+        .map_err(|e| Error::Internal(format!("stored record is unreadable: {e}")))
+}
+
+/// The record id at the end of a row key `api/endpoint/id`.
+fn id_of_row(row: &str) -> Result<Id> {
+    row.rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| Error::Internal(format!("record row key {row:?} has no id")))
 }
 
 #[async_trait]
@@ -56,8 +83,8 @@ impl RecordRepository for EmbeddedStore {
         endpoint: &EndpointName,
         filters: &[FieldFilter],
         before: Option<Id>,
-        limit: usize,
-    ) -> Result<Vec<Record>> {
+        bounds: ListBounds,
+    ) -> Result<ListedRecords> {
         let parent = endpoint_key(api_id, endpoint);
         let filters = filters.to_vec();
         self.read(move |txn| {
@@ -73,18 +100,42 @@ impl RecordRepository for EmbeddedStore {
                     end.as_ref().map(String::as_str),
                 ))
                 .or_unavailable()?;
-            let mut found = Vec::new();
+            let mut listed = ListedRecords::default();
+            let (mut bytes, mut examined, mut examined_bytes) = (0, 0, 0);
+            let mut last_examined = None;
             for row in range.rev() {
-                if found.len() == limit {
+                if listed.records.len() == bounds.limit {
                     break;
                 }
-                let (_, bytes) = row.or_unavailable()?;
-                let record: Record = decode(bytes.value())?;
-                if filters.iter().all(|f| f.matches(&record.data)) {
-                    found.push(record);
+                let (key, value) = row.or_unavailable()?;
+                // Without an index a filter that matches little would read the whole
+                // endpoint: stop after `max_examined` rows (or as many bytes) and let the
+                // cursor go on.
+                if !filters.is_empty()
+                    && (examined == bounds.max_examined
+                        || examined_bytes >= bounds.max_examined_bytes)
+                {
+                    listed.stopped_at = last_examined;
+                    break;
                 }
+                examined += 1;
+                examined_bytes += value.value().len();
+                let record: Record = decode(value.value())?;
+                let id = id_of_row(key.value())?;
+                if filters.is_empty() || {
+                    let scalars = record.data.top_level_scalars()?;
+                    filters.iter().all(|f| f.matches(&scalars))
+                } {
+                    if !listed.records.is_empty() && bytes + record.size() > bounds.max_bytes {
+                        listed.stopped_at = listed.records.last().map(|r: &Record| r.id.clone());
+                        break;
+                    }
+                    bytes += record.size();
+                    listed.records.push(record);
+                }
+                last_examined = Some(id);
             }
-            Ok(found)
+            Ok(listed)
         })
         .await
     }
@@ -112,21 +163,22 @@ impl RecordRepository for EmbeddedStore {
         .await
     }
 
-    async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<bool> {
+    async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<u64>> {
         let row = row_key(api_id, endpoint, id);
         self.write(move |txn| {
-            let removed = txn
-                .open_table(RECORDS)
-                .or_unavailable()?
-                .remove(row.as_str())
-                .or_unavailable()?
-                .is_some();
-            Ok(removed)
+            let mut table = txn.open_table(RECORDS).or_unavailable()?;
+            let removed = table.remove(row.as_str()).or_unavailable()?;
+            removed.map(|value| stored_size(value.value())).transpose()
         })
         .await
     }
 
-    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<RemovedRecords> {
+    async fn delete_batch_for_api(
+        &self,
+        api_id: &Id,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<RemovedRecords> {
         let api = api_id.as_str().to_owned();
         self.write(move |txn| {
             let mut table = txn.open_table(RECORDS).or_unavailable()?;
@@ -138,8 +190,11 @@ impl RecordRepository for EmbeddedStore {
                 .or_unavailable()?
                 .take(limit)
             {
+                if bytes >= max_bytes {
+                    break;
+                }
                 let (key, value) = row.or_unavailable()?;
-                bytes += decode::<Record>(value.value())?.size() as u64;
+                bytes += stored_size(value.value())?;
                 doomed.push(key.value().to_owned());
             }
             for key in &doomed {

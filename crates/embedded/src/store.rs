@@ -131,8 +131,9 @@ impl EmbeddedStore {
         self.writer.write(work).await
     }
 
-    /// Succeeds when a read transaction can be opened.
+    /// Succeeds when a read transaction can be opened and the writer can take writes.
     pub(crate) async fn check(&self) -> Result<()> {
+        self.writer.check()?;
         self.read_now(|_| Ok(()))
     }
 }

@@ -14,6 +14,9 @@ use crate::tables::USAGE;
 struct Totals {
     entries: u64,
     bytes: u64,
+    /// Absent in rows written before APIs were counted: none were, then.
+    #[serde(default)]
+    apis: u64,
 }
 
 fn apply(total: u64, delta: i64) -> u64 {
@@ -42,9 +45,14 @@ impl UsageRepository for EmbeddedStore {
             let next = Totals {
                 entries: apply(current.entries, change.entries),
                 bytes: apply(current.bytes, change.bytes),
+                apis: apply(current.apis, change.apis),
             };
             let grows = !change.only_shrinks();
-            if grows && (next.entries > limits.max_entries || next.bytes > limits.max_bytes) {
+            if grows
+                && (next.entries > limits.max_entries
+                    || next.bytes > limits.max_bytes
+                    || next.apis > limits.max_apis)
+            {
                 return Ok(false);
             }
             table

@@ -71,4 +71,14 @@ impl ApiKeyRepository for MongoStore {
             .await?;
         Ok(result.deleted_count)
     }
+
+    async fn delete(&self, api_id: &Id, key_id: &Id) -> Result<bool> {
+        let result = self
+            .run(
+                self.api_keys()
+                    .delete_one(doc! {"_id": object_id(key_id)?, "api_id": object_id(api_id)?}),
+            )
+            .await?;
+        Ok(result.deleted_count == 1)
+    }
 }

@@ -16,6 +16,9 @@ use serde_json::Value;
 use crate::documents::{bson_time, object_id, DataDocument};
 use crate::store::MongoStore;
 
+/// How often a deletion re-reads an entry that changed between its read and its delete.
+const DELETE_ATTEMPTS: usize = 32;
+
 fn row(user_id: &Id, key: &DataKey) -> Result<Document> {
     Ok(doc! {"user_id": object_id(user_id)?, "key": key.as_str()})
 }
@@ -36,15 +39,18 @@ impl DataRepository for MongoStore {
 
     async fn replace_value(
         &self,
-        user_id: &Id,
-        key: &DataKey,
+        expected: &DataEntry,
         value: &Value,
         now: DateTime<Utc>,
     ) -> Result<Option<DataEntry>> {
+        // Compare-and-set: the update applies only to the very entry that was read.
+        let mut selector = row(&expected.user_id, &expected.key)?;
+        selector.insert("value", DataDocument::value_text(&expected.value)?);
+        selector.insert("updated_at", bson_time(expected.updated_at));
         let update = doc! {"$set": {"value": DataDocument::value_text(value)?, "updated_at": bson_time(now)}};
         self.run(
             self.data()
-                .find_one_and_update(row(user_id, key)?, update)
+                .find_one_and_update(selector, update)
                 .return_document(ReturnDocument::After),
         )
         .await?
@@ -52,9 +58,24 @@ impl DataRepository for MongoStore {
         .transpose()
     }
 
-    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool> {
-        let result = self.run(self.data().delete_one(row(user_id, key)?)).await?;
-        Ok(result.deleted_count == 1)
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<Option<u64>> {
+        // Delete only the entry as read, so the size reported is the size removed even when a
+        // replace lands in between (and even on a server whose find-and-delete is not atomic).
+        for _ in 0..DELETE_ATTEMPTS {
+            let Some(found) = self.run(self.data().find_one(row(user_id, key)?)).await? else {
+                return Ok(None);
+            };
+            let mut selector = row(user_id, key)?;
+            selector.insert("value", found.value_text_stored());
+            selector.insert("updated_at", found.updated_at());
+            let result = self.run(self.data().delete_one(selector)).await?;
+            if result.deleted_count == 1 {
+                return Ok(Some(found.size() as u64));
+            }
+        }
+        Err(keygate_domain::Error::Conflict(
+            keygate_domain::ConflictKind::Other("a concurrent change to this key".into()),
+        ))
     }
 
     async fn list(

@@ -228,6 +228,22 @@ impl DataDocument {
         })
     }
 
+    /// What the entry counts against its owner's quota ([`DataEntry::size`]): its key and
+    /// its value's text, which is the compact JSON the entry was stored with.
+    pub fn size(&self) -> usize {
+        self.key.len() + self.value.len()
+    }
+
+    /// The value's text as stored.
+    pub fn value_text_stored(&self) -> &str {
+        &self.value
+    }
+
+    /// When the entry last changed, as stored.
+    pub fn updated_at(&self) -> BsonDateTime {
+        self.updated_at
+    }
+
     /// The entry this document holds, validated.
     pub fn into_entry(self) -> Result<DataEntry> {
         Ok(DataEntry {

@@ -8,12 +8,11 @@
 //! `(api_id, endpoint, fields, _id)` serves every filtered list.
 
 use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{scalar_key, FieldFilter, Record};
+use keygate_domain::records::{FieldFilter, Record, RecordBody};
 use keygate_domain::{Error, Result};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::DateTime as BsonDateTime;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::documents::{bson_time, domain_id, domain_time, object_id};
@@ -40,10 +39,12 @@ pub fn filter_tokens(filter: &FieldFilter) -> Vec<String> {
         .collect()
 }
 
-fn tokens(data: &Map<String, Value>) -> Vec<String> {
-    data.iter()
-        .filter_map(|(field, value)| scalar_key(value).map(|key| field_token(field, &key)))
-        .collect()
+fn tokens(data: &RecordBody) -> Result<Vec<String>> {
+    Ok(data
+        .top_level_scalars()?
+        .iter()
+        .map(|(field, key)| field_token(field, key))
+        .collect())
 }
 
 /// A record as stored in `records`.
@@ -55,7 +56,8 @@ pub struct RecordDocument {
     endpoint: String,
     /// The document as JSON text.
     body: String,
-    /// Filter tokens of its top-level scalars.
+    /// Filter tokens of its top-level scalars (not read back: lists leave them out).
+    #[serde(default)]
     fields: Vec<String>,
     /// Its size as counted against the owner's quota ([`Record::size`]).
     #[serde(default)]
@@ -72,9 +74,8 @@ impl RecordDocument {
             id: object_id(&record.id)?,
             api_id: object_id(&record.api_id)?,
             endpoint: record.endpoint.as_str().to_owned(),
-            body: serde_json::to_string(&record.data)
-                .map_err(|e| Error::Internal(format!("cannot encode record: {e}")))?,
-            fields: tokens(&record.data),
+            body: record.data.as_str().to_owned(),
+            fields: tokens(&record.data)?,
             size: i64::try_from(record.size())
                 .map_err(|e| Error::Internal(format!("record size out of range: {e}")))?,
             created_at: bson_time(record.created_at),
@@ -82,6 +83,11 @@ impl RecordDocument {
             revision: i64::try_from(record.revision)
                 .map_err(|e| Error::Internal(format!("revision out of range: {e}")))?,
         })
+    }
+
+    /// The size of the record it holds, as counted against its owner's quota.
+    pub fn size(&self) -> u64 {
+        u64::try_from(self.size).unwrap_or(0)
     }
 
     /// The record this document holds, validated.
@@ -94,7 +100,7 @@ impl RecordDocument {
             api_id: domain_id(self.api_id)?,
             endpoint: EndpointName::new(&self.endpoint, "endpoint")
                 .map_err(|v| invalid("endpoint", &v))?,
-            data: serde_json::from_str(&self.body).map_err(|e| invalid("body", &e))?,
+            data: RecordBody::from_stored(self.body)?,
             created_at: domain_time(self.created_at)?,
             updated_at: domain_time(self.updated_at)?,
             revision: u64::try_from(self.revision).map_err(|e| invalid("revision", &e))?,

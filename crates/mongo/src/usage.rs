@@ -28,8 +28,19 @@ impl UsageRepository for MongoStore {
                 doc! {"$lte": cap(limits.max_entries, change.entries)},
             );
             filter.insert("bytes", doc! {"$lte": cap(limits.max_bytes, change.bytes)});
+            if change.apis > 0 {
+                // Totals written before APIs were counted have no `apis`: none were, then.
+                filter.insert(
+                    "$or",
+                    vec![
+                        doc! {"apis": {"$lte": cap(limits.max_apis, change.apis)}},
+                        doc! {"apis": {"$exists": false}},
+                    ],
+                );
+            }
         }
-        let increment = doc! {"$inc": {"entries": change.entries, "bytes": change.bytes}};
+        let increment =
+            doc! {"$inc": {"entries": change.entries, "bytes": change.bytes, "apis": change.apis}};
         let mut updated = self
             .run(usage.update_one(filter.clone(), increment.clone()))
             .await?;
@@ -39,7 +50,7 @@ impl UsageRepository for MongoStore {
                 usage
                     .update_one(
                         doc! {"_id": id},
-                        doc! {"$setOnInsert": {"entries": 0_i64, "bytes": 0_i64}},
+                        doc! {"$setOnInsert": {"entries": 0_i64, "bytes": 0_i64, "apis": 0_i64}},
                     )
                     .upsert(true),
             )
@@ -56,6 +67,11 @@ impl UsageRepository for MongoStore {
             self.run(usage.update_one(
                 doc! {"_id": id, "bytes": {"$lt": 0_i64}},
                 doc! {"$set": {"bytes": 0_i64}},
+            ))
+            .await?;
+            self.run(usage.update_one(
+                doc! {"_id": id, "apis": {"$lt": 0_i64}},
+                doc! {"$set": {"apis": 0_i64}},
             ))
             .await?;
         }

@@ -100,7 +100,7 @@ async fn violations_are_json_pointers_into_the_document() {
     let schema = json!({"type": "object", "required": ["name"],
                         "properties": {"items": {"type": "array",
                                                  "items": {"type": "integer"}}}});
-    let compiled = JsonSchemaValidator
+    let compiled = JsonSchemaValidator::default()
         .compile(&schema)
         .await
         .expect("compiles");
@@ -128,4 +128,68 @@ fn big_numbers_are_compared_exactly() {
     assert!(!validator.is_valid(&document));
     let integer = compile(&json!({"properties": {"n": {"type": "integer"}}})).expect("compiles");
     assert!(integer.is_valid(&document));
+}
+
+#[tokio::test]
+async fn backtracking_patterns_are_refused_at_creation_but_stored_ones_still_compile() {
+    let lookaround = json!({"anyOf": [{"items": {"pattern": "^((?=a)a|a)+$"}}]});
+    let validator = JsonSchemaValidator::default();
+    let errors = validator
+        .compile(&lookaround)
+        .await
+        .err()
+        .expect("a lookaround is refused");
+    assert!(
+        errors.iter().any(|e| e.message.contains("lookaround")),
+        "{errors:?}"
+    );
+    let backreference = json!({"pattern": "^(a)\\1$"});
+    assert!(validator.compile(&backreference).await.is_err());
+    // An API stored before the rule keeps working, its pattern under a low backtrack limit.
+    let stored = validator
+        .compile_stored(&lookaround)
+        .await
+        .expect("a stored schema compiles");
+    assert!(stored.violations(&json!(["aaa"])).is_empty());
+    let started = std::time::Instant::now();
+    let many: Vec<String> = (0..1_000)
+        .map(|i| format!("{}{i}", "a".repeat(30)))
+        .collect();
+    let _ = stored.violations(&json!(many));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn messages_never_quote_the_document() {
+    let all_of: Vec<Value> = (0..100).map(|_| json!({"type": "array"})).collect();
+    let compiled = JsonSchemaValidator::default()
+        .compile(&json!({ "allOf": all_of }))
+        .await
+        .expect("compiles");
+    let big = json!({ "text": "x".repeat(200_000) });
+    let found = compiled.check(Arc::new(big)).await.expect("checked");
+    assert_eq!(found.len(), 100);
+    let total: usize = found.iter().map(|v| v.message.len()).sum();
+    assert!(total < 10_000, "{total} bytes of messages");
+    assert!(!found[0].message.contains("xxx"), "{}", found[0].message);
+}
+
+#[tokio::test]
+async fn a_document_past_its_budget_is_refused_with_a_clear_violation() {
+    let validator = JsonSchemaValidator::new(ValidationLimits {
+        concurrency: 1,
+        budget: std::time::Duration::from_millis(1),
+    });
+    let items: Vec<Value> = (0..50).map(|i| json!({"minimum": i})).collect();
+    let compiled = validator
+        .compile(&json!({"items": {"allOf": items}}))
+        .await
+        .expect("compiles");
+    let document = Arc::new(json!(vec![1_000; 200_000]));
+    match compiled.check(document).await {
+        Err(Error::Validation(found)) => {
+            assert!(found[0].message.contains("longer than 1 ms"), "{found:?}")
+        }
+        other => panic!("expected the budget's violation, got {other:?}"),
+    }
 }

@@ -48,6 +48,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Per-account storage quotas.
     pub limits: LimitsSettings,
+    /// Record validation and lists.
+    pub records: RecordsSettings,
     /// Log output.
     pub log: LogSettings,
     /// `GET /metrics`.
@@ -109,8 +111,26 @@ pub enum LogFormat {
 pub struct LimitsSettings {
     /// Data entries plus records one account may hold.
     pub max_entries_per_account: u64,
-    /// Bytes (compact JSON) those may take together.
+    /// Bytes (compact JSON) those and the account's API definitions may take together.
     pub max_bytes_per_account: u64,
+    /// APIs one account may have.
+    pub max_apis_per_account: u64,
+    /// Keys one API may have, revoked ones included (they stay listed until the API goes).
+    pub max_keys_per_api: usize,
+}
+
+/// Bounds on the work one record request may cause (`records.*`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct RecordsSettings {
+    /// The longest one record may take to validate against its schema, waiting included;
+    /// past it the write gets 400.
+    pub validation_budget_ms: u64,
+    /// Records validated at once; `None` uses one per core.
+    pub validation_concurrency: Option<usize>,
+    /// The most bytes of records one list page carries; past it the page ends early.
+    pub max_page_bytes: usize,
+    /// The most records one filtered list examines where no index serves it.
+    pub max_scan: usize,
 }
 
 /// The HTTP listener.
@@ -335,6 +355,11 @@ impl Settings {
             .set_default("auth.allow_weak_secret", false)?
             .set_default("limits.max_entries_per_account", 100_000)?
             .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?
+            .set_default("limits.max_apis_per_account", 100)?
+            .set_default("limits.max_keys_per_api", 1_000)?
+            .set_default("records.validation_budget_ms", 2000)?
+            .set_default("records.max_page_bytes", 4 * 1024 * 1024)?
+            .set_default("records.max_scan", 10_000)?
             .set_default("database.path", "./data")?
             .set_default("database.name", "keygate")?
             .set_default("database.timeout_ms", 5000)?

@@ -3,6 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use keygate_domain::error::bounded;
 use keygate_domain::{ConflictKind, Error, FieldViolation};
 use serde::Serialize;
 
@@ -168,7 +169,7 @@ impl From<Error> for ApiError {
                 )
             },
             Error::Validation(details) => Self {
-                details,
+                details: bounded(details),
                 ..Self::new(
                     StatusCode::BAD_REQUEST,
                     "validation_failed",
@@ -227,7 +228,7 @@ impl From<Error> for ApiError {
                 ..Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    "Too many requests are waiting for password hashing; retry shortly",
+                    "Too much work is waiting (password hashing or record validation); retry shortly",
                 )
             },
             Error::Unavailable(cause) => {

@@ -97,7 +97,7 @@ pub async fn assign(
         .map(|state| state.http_metrics.clone());
     let method = req.method().clone();
     // The raw path is never logged: it may hold a data key or a record id.
-    let span = tracing::info_span!("request", id = %id, method = %method);
+    let span = tracing::info_span!("request", id = %id, method = %method_label(&method));
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status();
     let route = response.request().match_pattern().map_or_else(
@@ -111,7 +111,7 @@ pub async fn assign(
         .map(|user| user.0.clone());
     let latency = started.elapsed();
     if let Some(metrics) = &metrics {
-        metrics.record(&route, method.as_str(), status.as_u16(), latency);
+        metrics.record(&route, method_label(&method), status.as_u16(), latency);
     }
     let latency_ms = latency.as_secs_f64() * 1000.0;
     if status.is_server_error() {
@@ -132,9 +132,40 @@ pub async fn assign(
     Ok(response)
 }
 
+/// The method as a metrics label and in the log: one of the standard methods, else `OTHER`.
+/// A client may send any token as a method; each would otherwise become a series of its own,
+/// kept for ever, and a line of whatever length it likes in the log.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        use actix_web::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(&[b'X'; 60_000]).expect("a token");
+        assert_eq!(method_label(&made_up), "OTHER");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"BREW").expect("a token")),
+            "OTHER"
+        );
+    }
 
     #[test]
     fn route_templates_drop_segment_patterns() {

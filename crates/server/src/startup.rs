@@ -18,7 +18,7 @@ use keygate_domain::usage::{Quota, UsageLimits, UsageRepository};
 use keygate_domain::SystemClock;
 use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
-use keygate_schema::JsonSchemaValidator;
+use keygate_schema::{JsonSchemaValidator, ValidationLimits};
 
 use actix_web::rt::task::JoinHandle;
 
@@ -211,6 +211,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         UsageLimits {
             max_entries: settings.limits.max_entries_per_account,
             max_bytes: settings.limits.max_bytes_per_account,
+            max_apis: settings.limits.max_apis_per_account,
         },
     );
     let data = Arc::new(DataService::new(
@@ -220,7 +221,16 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
     ));
     let record_settings = RecordServiceSettings {
         revocation_cache_ttl: revocation_ttl,
+        max_page_bytes: settings.records.max_page_bytes.max(1),
+        max_scan: settings.records.max_scan.max(1),
         ..RecordServiceSettings::default()
+    };
+    let validation = ValidationLimits {
+        budget: std::time::Duration::from_millis(settings.records.validation_budget_ms.max(1)),
+        concurrency: settings
+            .records
+            .validation_concurrency
+            .unwrap_or(ValidationLimits::default().concurrency),
     };
     let api_caches = ApiCaches::new(
         record_settings.key_cache_capacity,
@@ -230,12 +240,15 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         apis: store.apis.clone(),
         keys: store.api_keys.clone(),
         records: store.records.clone(),
-        schemas: Arc::new(JsonSchemaValidator),
+        schemas: Arc::new(JsonSchemaValidator::new(validation)),
         secrets: Arc::new(OsSecrets),
         clock: clock.clone(),
         quota: quota.clone(),
     };
-    let apis = Arc::new(ApiService::new(ports.clone(), api_caches.clone()));
+    let apis = Arc::new(
+        ApiService::new(ports.clone(), api_caches.clone())
+            .with_max_keys_per_api(settings.limits.max_keys_per_api),
+    );
     let records = Arc::new(RecordService::new(ports, api_caches, record_settings));
     let accounts = AccountService::new(
         store.users.clone(),

@@ -15,7 +15,9 @@ use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
 };
 use keygate_domain::data::{DataEntry, DataKey, DataRepository};
-use keygate_domain::records::{FieldFilter, Record, RecordRepository, RemovedRecords};
+use keygate_domain::records::{
+    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+};
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
@@ -66,6 +68,7 @@ pub const OPERATIONS: &[&str] = &[
     "api_keys.list_for_api",
     "api_keys.revoke",
     "api_keys.delete_for_api",
+    "api_keys.delete",
     "records.insert",
     "records.find",
     "records.list",
@@ -312,18 +315,17 @@ impl<S: DataRepository> DataRepository for MeasuredStore<S> {
     }
     async fn replace_value(
         &self,
-        user_id: &Id,
-        key: &DataKey,
+        expected: &DataEntry,
         value: &Value,
         now: DateTime<Utc>,
     ) -> Result<Option<DataEntry>> {
         self.measure(
             "data.replace_value",
-            self.inner.replace_value(user_id, key, value, now),
+            self.inner.replace_value(expected, value, now),
         )
         .await
     }
-    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool> {
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<Option<u64>> {
         self.measure(
             "data.delete",
             DataRepository::delete(&*self.inner, user_id, key),
@@ -418,6 +420,13 @@ impl<S: ApiKeyRepository> ApiKeyRepository for MeasuredStore<S> {
         )
         .await
     }
+    async fn delete(&self, api_id: &Id, key_id: &Id) -> Result<bool> {
+        self.measure(
+            "api_keys.delete",
+            ApiKeyRepository::delete(&*self.inner, api_id, key_id),
+        )
+        .await
+    }
     async fn delete_for_api(&self, api_id: &Id) -> Result<u64> {
         self.measure("api_keys.delete_for_api", self.inner.delete_for_api(api_id))
             .await
@@ -446,11 +455,11 @@ impl<S: RecordRepository> RecordRepository for MeasuredStore<S> {
         endpoint: &EndpointName,
         filters: &[FieldFilter],
         before: Option<Id>,
-        limit: usize,
-    ) -> Result<Vec<Record>> {
+        bounds: ListBounds,
+    ) -> Result<ListedRecords> {
         self.measure(
             "records.list",
-            RecordRepository::list(&*self.inner, api_id, endpoint, filters, before, limit),
+            RecordRepository::list(&*self.inner, api_id, endpoint, filters, before, bounds),
         )
         .await
     }
@@ -461,17 +470,22 @@ impl<S: RecordRepository> RecordRepository for MeasuredStore<S> {
         )
         .await
     }
-    async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<bool> {
+    async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<u64>> {
         self.measure(
             "records.delete",
             RecordRepository::delete(&*self.inner, api_id, endpoint, id),
         )
         .await
     }
-    async fn delete_batch_for_api(&self, api_id: &Id, limit: usize) -> Result<RemovedRecords> {
+    async fn delete_batch_for_api(
+        &self,
+        api_id: &Id,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<RemovedRecords> {
         self.measure(
             "records.delete_batch_for_api",
-            self.inner.delete_batch_for_api(api_id, limit),
+            self.inner.delete_batch_for_api(api_id, limit, max_bytes),
         )
         .await
     }

@@ -267,6 +267,30 @@ async fn keys_list_revoke_and_delete_for_api(stores: Stores) {
     );
 }
 
+/// One key is deleted through its own API only; the API's other keys stay.
+async fn keys_delete_one(stores: Stores) {
+    let (first, second) = (
+        api(&Id::generate(1), "one-of-two"),
+        api(&Id::generate(1), "elsewhere"),
+    );
+    let a = api_key(&first, "dddddddd", "d-d");
+    let b = api_key(&first, "eeeeeeee", "d-e");
+    for key in [&a, &b] {
+        stores.api_keys.insert(key).await.unwrap();
+    }
+    assert!(!stores.api_keys.delete(&second.id, &a.id).await.unwrap());
+    assert!(stores.api_keys.delete(&first.id, &a.id).await.unwrap());
+    assert!(!stores.api_keys.delete(&first.id, &a.id).await.unwrap());
+    assert_eq!(
+        stores.api_keys.find_by_public_id("dddddddd").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        stores.api_keys.list_for_api(&first.id).await.unwrap(),
+        vec![b]
+    );
+}
+
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
     case!(api_insert_then_find_by_id_and_name),
@@ -278,4 +302,5 @@ pub(crate) const CASES: &[Case] = &[
     case!(api_delete_frees_the_name),
     case!(keys_insert_find_by_public_id_and_refuse_a_duplicate),
     case!(keys_list_revoke_and_delete_for_api),
+    case!(keys_delete_one),
 ];

@@ -79,11 +79,16 @@ async fn data_keys_are_private_to_their_owner(stores: Stores) {
             .value,
         json!(1)
     );
-    assert!(stores.data.delete(&bob, &key("k")).await.unwrap());
+    assert!(stores.data.delete(&bob, &key("k")).await.unwrap().is_some());
     assert!(stores.data.find(&alice, &key("k")).await.unwrap().is_some());
+    let alices = stores.data.find(&alice, &key("k")).await.unwrap().unwrap();
+    let bobs_view = DataEntry {
+        user_id: bob.clone(),
+        ..alices
+    };
     assert!(stores
         .data
-        .replace_value(&bob, &key("k"), &json!(3), now())
+        .replace_value(&bobs_view, &json!(3), now())
         .await
         .unwrap()
         .is_none());
@@ -146,7 +151,7 @@ async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
     let later = now() + Duration::seconds(30);
     let replaced = stores
         .data
-        .replace_value(&user, &key("k"), &json!([2]), later)
+        .replace_value(&original, &json!([2]), later)
         .await
         .unwrap()
         .unwrap();
@@ -155,11 +160,23 @@ async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
     assert_eq!(replaced.updated_at, later);
     assert_eq!(
         stores.data.find(&user, &key("k")).await.unwrap(),
-        Some(replaced)
+        Some(replaced.clone())
     );
+    // Compare-and-set: the entry as first stored is no longer there.
     assert!(stores
         .data
-        .replace_value(&user, &key("missing"), &json!(1), later)
+        .replace_value(&original, &json!(3), later)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        stores.data.find(&user, &key("k")).await.unwrap(),
+        Some(replaced.clone())
+    );
+    let missing = entry(&user, "missing", json!(1));
+    assert!(stores
+        .data
+        .replace_value(&missing, &json!(1), later)
         .await
         .unwrap()
         .is_none());
@@ -174,6 +191,31 @@ async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
     );
 }
 
+/// Of 8 racing replacements of one entry as read, exactly one applies (compare-and-set).
+async fn data_racing_replacements_have_one_winner(stores: Stores) {
+    let user = Id::generate(1);
+    let original = entry(&user, "contested-value", json!(0));
+    stores.data.insert(&original).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (stores, original) = (stores.clone(), original.clone());
+            tokio::spawn(async move {
+                stores
+                    .data
+                    .replace_value(&original, &json!(i + 1), now() + Duration::seconds(1))
+                    .await
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
 /// Deleting removes the key once; a second delete finds nothing.
 async fn data_delete_removes_once(stores: Stores) {
     let user = Id::generate(1);
@@ -182,8 +224,12 @@ async fn data_delete_removes_once(stores: Stores) {
         .insert(&entry(&user, "k", json!(1)))
         .await
         .unwrap();
-    assert!(stores.data.delete(&user, &key("k")).await.unwrap());
-    assert!(!stores.data.delete(&user, &key("k")).await.unwrap());
+    let stored = entry(&user, "k", json!(1));
+    assert_eq!(
+        stores.data.delete(&user, &key("k")).await.unwrap(),
+        Some(stored.size() as u64)
+    );
+    assert_eq!(stores.data.delete(&user, &key("k")).await.unwrap(), None);
     assert_eq!(stores.data.find(&user, &key("k")).await.unwrap(), None);
     stores
         .data
@@ -315,6 +361,7 @@ async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
 
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
+    case!(data_racing_replacements_have_one_winner),
     case!(data_insert_then_find_and_refuse_a_duplicate),
     case!(data_keys_are_private_to_their_owner),
     case!(data_values_and_keys_round_trip_exactly),

@@ -111,7 +111,7 @@ pub fn record(api: &ApiDefinition, endpoint_name: &str, data: serde_json::Value)
         id: Id::generate_ordered(now + Duration::microseconds(tick % 900_000)),
         api_id: api.id.clone(),
         endpoint: endpoint(endpoint_name),
-        data,
+        data: keygate_domain::records::RecordBody::from_object(&data).unwrap(),
         created_at: now,
         updated_at: now,
         revision: 1,

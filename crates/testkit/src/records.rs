@@ -1,6 +1,6 @@
 //! Conformance cases of the record store.
 
-use keygate_domain::records::{FieldFilter, Record};
+use keygate_domain::records::{FieldFilter, ListBounds, Record, RecordBody};
 use keygate_domain::Id;
 use serde_json::{json, Value};
 
@@ -9,6 +9,20 @@ use crate::{case, Case, Stores};
 
 fn filter(field: &str, value: &str) -> FieldFilter {
     FieldFilter::new(field, value).unwrap()
+}
+
+/// Bounds that only the count limits.
+fn bounds(limit: usize) -> ListBounds {
+    ListBounds {
+        limit,
+        max_bytes: usize::MAX,
+        max_examined: usize::MAX,
+        max_examined_bytes: usize::MAX,
+    }
+}
+
+fn body(text: &str) -> RecordBody {
+    RecordBody::from_stored(text.to_owned()).unwrap()
 }
 
 fn ids(records: &[Record]) -> Vec<Id> {
@@ -30,7 +44,7 @@ async fn records_insert_find_and_round_trip_exactly(stores: Stores) {
         .unwrap()
         .unwrap();
     assert_eq!(found, stored);
-    assert_eq!(Value::Object(found.data).to_string(), data.to_string());
+    assert_eq!(found.data.as_str(), data.to_string());
 }
 
 /// A record belongs to one API and one endpoint: looked up anywhere else it is not there.
@@ -53,19 +67,24 @@ async fn records_are_scoped_to_api_and_endpoint(stores: Stores) {
         .unwrap()
         .is_none());
     assert!(records
-        .list(&mine.id, &endpoint("other"), &[], None, 10)
+        .list(&mine.id, &endpoint("other"), &[], None, bounds(10))
         .await
         .unwrap()
+        .records
         .is_empty());
-    assert!(!records
-        .delete(&theirs.id, &endpoint("items"), &stored.id)
-        .await
-        .unwrap());
+    assert_eq!(
+        records
+            .delete(&theirs.id, &endpoint("items"), &stored.id)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         ids(&records
-            .list(&mine.id, &endpoint("items"), &[], None, 10)
+            .list(&mine.id, &endpoint("items"), &[], None, bounds(10))
             .await
-            .unwrap()),
+            .unwrap()
+            .records),
         vec![stored.id]
     );
 }
@@ -84,9 +103,16 @@ async fn records_list_newest_first_page_by_page(stores: Stores) {
     loop {
         let page = stores
             .records
-            .list(&owned.id, &endpoint("items"), &[], seen.last().cloned(), 3)
+            .list(
+                &owned.id,
+                &endpoint("items"),
+                &[],
+                seen.last().cloned(),
+                bounds(3),
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .records;
         assert!(page.len() <= 3);
         if page.is_empty() {
             break;
@@ -111,9 +137,16 @@ async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: St
     loop {
         let page = stores
             .records
-            .list(&owned.id, &endpoint("items"), &[], seen.last().cloned(), 2)
+            .list(
+                &owned.id,
+                &endpoint("items"),
+                &[],
+                seen.last().cloned(),
+                bounds(2),
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .records;
         if page.is_empty() {
             break;
         }
@@ -147,7 +180,12 @@ async fn records_filters_match_top_level_scalars(stores: Stores) {
     let names = |found: Vec<Record>| -> Vec<String> {
         found
             .into_iter()
-            .map(|r| r.data["name"].as_str().unwrap().to_owned())
+            .map(|r| {
+                r.data.to_object().unwrap()["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     };
     let list = |filters: Vec<FieldFilter>, limit: usize| {
@@ -156,9 +194,10 @@ async fn records_filters_match_top_level_scalars(stores: Stores) {
         async move {
             stores
                 .records
-                .list(&api_id, &endpoint("items"), &filters, None, limit)
+                .list(&api_id, &endpoint("items"), &filters, None, bounds(limit))
                 .await
                 .unwrap()
+                .records
         }
     };
     assert_eq!(
@@ -183,10 +222,11 @@ async fn records_filters_match_top_level_scalars(stores: Stores) {
             &endpoint("items"),
             &[filter("qty", "5")],
             Some(first[0].id.clone()),
-            10,
+            bounds(10),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .records;
     assert_eq!(names(rest), ["bob", "ann"]);
 }
 
@@ -197,7 +237,7 @@ async fn records_replace_is_compare_and_set(stores: Stores) {
     stores.records.insert(&original).await.unwrap();
     let mut next = original.clone();
     next.revision = 2;
-    next.data = serde_json::from_str(r#"{"v": 2, "big": 18446744073709551616}"#).unwrap();
+    next.data = body(r#"{"v":2,"big":18446744073709551616}"#);
     assert!(!stores.records.replace(&next, 5).await.unwrap());
     assert!(stores.records.replace(&next, 1).await.unwrap());
     assert!(!stores.records.replace(&next, 1).await.unwrap());
@@ -216,16 +256,30 @@ async fn records_replace_is_compare_and_set(stores: Stores) {
     // The filter index follows the new document.
     assert!(stores
         .records
-        .list(&owned.id, &endpoint("items"), &[filter("v", "1")], None, 10)
+        .list(
+            &owned.id,
+            &endpoint("items"),
+            &[filter("v", "1")],
+            None,
+            bounds(10)
+        )
         .await
         .unwrap()
+        .records
         .is_empty());
     assert_eq!(
         stores
             .records
-            .list(&owned.id, &endpoint("items"), &[filter("v", "2")], None, 10)
+            .list(
+                &owned.id,
+                &endpoint("items"),
+                &[filter("v", "2")],
+                None,
+                bounds(10)
+            )
             .await
             .unwrap()
+            .records
             .len(),
         1
     );
@@ -240,7 +294,7 @@ async fn records_racing_replacements_have_one_winner(stores: Stores) {
         .map(|i| {
             let (stores, mut next) = (stores.clone(), original.clone());
             next.revision = 2;
-            next.data.insert("v".into(), json!(i));
+            next.data = body(&format!(r#"{{"v":{i}}}"#));
             tokio::spawn(async move { stores.records.replace(&next, 1).await.unwrap() })
         })
         .collect();
@@ -251,20 +305,26 @@ async fn records_racing_replacements_have_one_winner(stores: Stores) {
     assert_eq!(wins, 1);
 }
 
-/// A record is deleted once.
+/// A record is deleted once, and the deletion says how large it was.
 async fn records_delete_removes_once(stores: Stores) {
     let owned = api(&Id::generate(1), "deleting");
-    let doomed = record(&owned, "items", json!({}));
+    let doomed = record(&owned, "items", json!({"name": "x"}));
     stores.records.insert(&doomed).await.unwrap();
     let records = &stores.records;
-    assert!(records
-        .delete(&owned.id, &endpoint("items"), &doomed.id)
-        .await
-        .unwrap());
-    assert!(!records
-        .delete(&owned.id, &endpoint("items"), &doomed.id)
-        .await
-        .unwrap());
+    assert_eq!(
+        records
+            .delete(&owned.id, &endpoint("items"), &doomed.id)
+            .await
+            .unwrap(),
+        Some(doomed.size() as u64)
+    );
+    assert_eq!(
+        records
+            .delete(&owned.id, &endpoint("items"), &doomed.id)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(records
         .find(&owned.id, &endpoint("items"), &doomed.id)
         .await
@@ -292,7 +352,7 @@ async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
     for expected in [2, 2, 1, 0] {
         let removed = stores
             .records
-            .delete_batch_for_api(&doomed.id, 2)
+            .delete_batch_for_api(&doomed.id, 2, u64::MAX)
             .await
             .unwrap();
         assert_eq!((removed.count, removed.bytes), (expected, expected * 7));
@@ -303,6 +363,147 @@ async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
         .await
         .unwrap()
         .is_some());
+}
+
+/// Batch deletion stops once it has removed its byte bound (at least one record).
+async fn records_delete_batch_for_api_stops_at_its_byte_bound(stores: Stores) {
+    let doomed = api(&Id::generate(1), "bytes");
+    for i in 0..5 {
+        let r = record(&doomed, "items", json!({"i": i}));
+        stores.records.insert(&r).await.unwrap();
+    }
+    // 7 bytes each: a bound of 10 stops after the second record of a batch.
+    let mut counts = Vec::new();
+    loop {
+        let removed = stores
+            .records
+            .delete_batch_for_api(&doomed.id, 100, 10)
+            .await
+            .unwrap();
+        if removed.count == 0 {
+            break;
+        }
+        assert_eq!(removed.bytes, removed.count * 7);
+        counts.push(removed.count);
+    }
+    assert_eq!(counts, [2, 2, 1]);
+}
+
+/// A page stops at its byte bound with at least one record, and says where it stopped; the
+/// next page goes on from there, so nothing is skipped.
+async fn records_list_stops_at_its_byte_bound(stores: Stores) {
+    let owned = api(&Id::generate(1), "heavy");
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let r = record(&owned, "items", json!({"pad": "x".repeat(100), "i": i}));
+        stores.records.insert(&r).await.unwrap();
+        made.push(r.id.clone());
+    }
+    made.reverse();
+    let size = record(&owned, "items", json!({"pad": "x".repeat(100), "i": 0})).size();
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = stores
+            .records
+            .list(
+                &owned.id,
+                &endpoint("items"),
+                &[],
+                before.clone(),
+                ListBounds {
+                    max_bytes: 2 * size + 1,
+                    ..bounds(10)
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.records.len() <= 2, "{} records", page.records.len());
+        seen.extend(ids(&page.records));
+        match page.stopped_at {
+            Some(last) => {
+                assert_eq!(Some(&last), page.records.last().map(|r| &r.id));
+                before = Some(last);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+}
+
+/// A body nested to the domain's limit, and one as deep as a client could send, is stored,
+/// found, listed and deleted: depth never breaks a store's decoding.
+async fn records_deep_bodies_are_stored_and_deleted(stores: Stores) {
+    let owned = api(&Id::generate(1), "deep");
+    let depth = 126;
+    let text = format!(r#"{{"d":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+    let mut deep = record(&owned, "items", json!({}));
+    deep.data = body(&text);
+    stores.records.insert(&deep).await.unwrap();
+    let found = stores
+        .records
+        .find(&owned.id, &endpoint("items"), &deep.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.data.as_str(), text);
+    let listed = stores
+        .records
+        .list(
+            &owned.id,
+            &endpoint("items"),
+            &[filter("d", "1")],
+            None,
+            bounds(10),
+        )
+        .await
+        .unwrap();
+    assert!(listed.records.is_empty());
+    let removed = stores
+        .records
+        .delete_batch_for_api(&owned.id, 10, u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!((removed.count, removed.bytes), (1, text.len() as u64));
+}
+
+/// A filtered list never examines more than its bound: where it stops early it says where,
+/// and following those cursors finds every match, once.
+async fn records_filtered_lists_are_bounded_and_resumable(stores: Stores) {
+    let owned = api(&Id::generate(1), "sparse");
+    let mut matching = Vec::new();
+    for i in 0..30 {
+        let r = record(&owned, "items", json!({"hit": i % 10 == 0, "i": i}));
+        stores.records.insert(&r).await.unwrap();
+        if i % 10 == 0 {
+            matching.push(r.id.clone());
+        }
+    }
+    matching.reverse();
+    let mut seen = Vec::new();
+    let mut before = None;
+    for _ in 0..20 {
+        let page = stores
+            .records
+            .list(
+                &owned.id,
+                &endpoint("items"),
+                &[filter("hit", "true")],
+                before.clone(),
+                ListBounds {
+                    max_examined: 4,
+                    ..bounds(10)
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(ids(&page.records));
+        match page.stopped_at {
+            Some(last) => before = Some(last),
+            None => break,
+        }
+    }
+    assert_eq!(seen, matching);
 }
 
 /// Every case of this module; a case left out of this list fails the build (dead code).
@@ -316,4 +517,8 @@ pub(crate) const CASES: &[Case] = &[
     case!(records_racing_replacements_have_one_winner),
     case!(records_delete_removes_once),
     case!(records_delete_batch_for_api_is_bounded),
+    case!(records_delete_batch_for_api_stops_at_its_byte_bound),
+    case!(records_list_stops_at_its_byte_bound),
+    case!(records_deep_bodies_are_stored_and_deleted),
+    case!(records_filtered_lists_are_bounded_and_resumable),
 ];

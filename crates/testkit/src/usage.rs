@@ -9,7 +9,65 @@ fn limits(entries: u64, bytes: u64) -> UsageLimits {
     UsageLimits {
         max_entries: entries,
         max_bytes: bytes,
+        max_apis: 2,
     }
+}
+
+/// APIs count against their own limit, atomically, beside entries and bytes.
+async fn usage_counts_apis_against_their_own_limit(stores: Stores) {
+    let owner = Id::generate(1);
+    let roomy = limits(100, 10_000);
+    let usage = &stores.usage;
+    for _ in 0..2 {
+        assert!(usage
+            .try_change(&owner, UsageChange::api_added(100), roomy)
+            .await
+            .unwrap());
+    }
+    assert!(
+        !usage
+            .try_change(&owner, UsageChange::api_added(1), roomy)
+            .await
+            .unwrap(),
+        "a third API"
+    );
+    assert!(
+        usage
+            .try_change(&owner, UsageChange::added(100), roomy)
+            .await
+            .unwrap(),
+        "entries are counted apart from APIs"
+    );
+    assert!(usage
+        .try_change(&owner, UsageChange::api_added(100).reversed(), roomy)
+        .await
+        .unwrap());
+    assert!(
+        usage
+            .try_change(&owner, UsageChange::api_added(100), roomy)
+            .await
+            .unwrap(),
+        "room for one again"
+    );
+    // Racing creations never pass the limit.
+    let racer = Id::generate(1);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (stores, racer) = (stores.clone(), racer.clone());
+            tokio::spawn(async move {
+                stores
+                    .usage
+                    .try_change(&racer, UsageChange::api_added(1), roomy)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 2);
 }
 
 /// Growth applies while it fits both limits; past either, nothing changes; shrinking always
@@ -109,6 +167,7 @@ async fn racing_additions_never_pass_the_limit(stores: Stores) {
 
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
+    case!(usage_counts_apis_against_their_own_limit),
     case!(usage_grows_within_its_limits_and_shrinks_freely),
     case!(racing_additions_never_pass_the_limit),
 ];

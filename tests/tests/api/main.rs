@@ -2,6 +2,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod apis;
+mod attacks;
 mod data;
 mod docs_page;
 mod errors;

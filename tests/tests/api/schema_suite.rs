@@ -122,7 +122,11 @@ fn run_draft(app: &TestApp, token: &str, draft: &str, schema_uri: &str) -> Tally
 
 #[test]
 fn the_official_suite_agrees_through_create_api_and_record_posts() {
-    let app = TestApp::spawn(Store::Embedded);
+    // One API per group of the suite, all of one account: far more than an account's default.
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[("KEYGATE__LIMITS__MAX_APIS_PER_ACCOUNT", "100000")],
+    );
     let (_, token, _) = app.signed_up_user();
     let mut unexplained = Vec::new();
     for (draft, uri) in [

@@ -282,6 +282,19 @@ pub struct ApiDefinition {
 }
 
 impl ApiDefinition {
+    /// What the definition counts against its owner's byte quota: its display name, and each
+    /// endpoint's name and schema as compact JSON.
+    pub fn size(&self) -> usize {
+        self.display_name.as_str().len()
+            + self
+                .endpoints
+                .iter()
+                .map(|e| {
+                    e.name.as_str().len() + serde_json::to_vec(&e.schema).map_or(0, |v| v.len())
+                })
+                .sum::<usize>()
+    }
+
     /// The endpoint called `name`.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoint_index(name)

@@ -74,4 +74,6 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn revoke(&self, api_id: &Id, key_id: &Id, now: DateTime<Utc>) -> Result<Option<ApiKey>>;
     /// Removes every key of an API; returns how many went.
     async fn delete_for_api(&self, api_id: &Id) -> Result<u64>;
+    /// Removes the key `key_id` of `api_id`; false if the API has no such key.
+    async fn delete(&self, api_id: &Id, key_id: &Id) -> Result<bool>;
 }

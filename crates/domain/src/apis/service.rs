@@ -23,6 +23,15 @@ use crate::usage::UsageChange;
 pub const MAX_ENDPOINTS: usize = 64;
 /// How many records one deletion batch removes.
 const DELETE_BATCH: usize = 500;
+/// The most bytes of records one deletion batch removes: bounds how long it holds the
+/// embedded store's single writer, whatever the records' sizes.
+const DELETE_BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// The most bytes one API's definition may hold ([`ApiDefinition::size`]).
+pub const MAX_API_DEFINITION_BYTES: usize = 1024 * 1024;
+/// A list page of APIs ends early once its definitions hold this many bytes.
+const LIST_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// How many definitions a list reads from the store at a time.
+const LIST_CHUNK: usize = 8;
 /// How many names a creation tries before giving up (each after the first with a new suffix).
 const NAME_ATTEMPTS: usize = 12;
 /// How often a change retries after losing a race for the same API.
@@ -95,13 +104,41 @@ fn present(value: Option<Value>) -> Option<Value> {
 pub struct ApiService {
     ports: ApiPorts,
     caches: ApiCaches,
+    max_keys_per_api: usize,
+}
+
+/// The most keys one API may have, unless [`ApiService::with_max_keys_per_api`] says otherwise.
+pub const DEFAULT_MAX_KEYS_PER_API: usize = 1_000;
+
+/// Refuses a definition larger than [`MAX_API_DEFINITION_BYTES`].
+fn check_definition_size(api: &ApiDefinition) -> Result<()> {
+    let size = api.size();
+    if size > MAX_API_DEFINITION_BYTES {
+        return Err(Error::TooLarge(format!(
+            "an API's definition may hold at most {MAX_API_DEFINITION_BYTES} bytes of names and \
+             schemas; this one would hold {size}"
+        )));
+    }
+    Ok(())
 }
 
 impl ApiService {
     /// Wires the service to its ports. `caches` are the ones the record service trusts; a
     /// revocation, change or deletion here removes what it changes from them at once.
     pub fn new(ports: ApiPorts, caches: ApiCaches) -> Self {
-        Self { ports, caches }
+        Self {
+            ports,
+            caches,
+            max_keys_per_api: DEFAULT_MAX_KEYS_PER_API,
+        }
+    }
+
+    /// The same service, allowing `limit` keys per API (`limits.max_keys_per_api`).
+    pub fn with_max_keys_per_api(self, limit: usize) -> Self {
+        Self {
+            max_keys_per_api: limit.max(1),
+            ..self
+        }
     }
 
     /// Creates an API with a unique name derived from the requested one, and its first key.
@@ -177,6 +214,10 @@ impl ApiService {
         if base.is_reserved() {
             api.name = base.with_suffix(&self.suffix()?);
         }
+        check_definition_size(&api)?;
+        // The definition counts against the owner's quota: one API, and its bytes.
+        let charged = UsageChange::api_added(api.size());
+        self.ports.quota.reserve(&api.owner_id, charged).await?;
         let mut attempts = 0;
         loop {
             match self.ports.apis.insert(&api).await {
@@ -185,7 +226,10 @@ impl ApiService {
                     attempts += 1;
                     api.name = base.with_suffix(&self.suffix()?);
                 }
-                Err(other) => return Err(other),
+                Err(other) => {
+                    self.ports.quota.undo(&api.owner_id, charged).await;
+                    return Err(other);
+                }
             }
         }
         let key = self.issue(&api, Scopes::ALL, None).await?;
@@ -194,12 +238,39 @@ impl ApiService {
 
     /// The caller's APIs in creation order, with their keys.
     pub async fn list(&self, owner: &Principal, page: &PageRequest) -> Result<Page<ApiView>> {
-        let apis = self
-            .ports
-            .apis
-            .list_for_owner(&owner.user_id, page.after_id()?, page.limit() + 1)
-            .await?;
-        let apis = Page::from_overfetch(apis, page.limit(), |a| a.id.to_string());
+        // Read a few definitions at a time, and end the page early once it holds
+        // LIST_PAGE_BYTES of them: 500 APIs of 1 MiB would otherwise be one answer.
+        let mut apis = Vec::new();
+        let (mut after, mut bytes) = (page.after_id()?, 0);
+        let mut cut_at = None;
+        'reading: while apis.len() <= page.limit() {
+            let want = (page.limit() + 1 - apis.len()).min(LIST_CHUNK);
+            let chunk = self
+                .ports
+                .apis
+                .list_for_owner(&owner.user_id, after.clone(), want)
+                .await?;
+            let exhausted = chunk.len() < want;
+            for api in chunk {
+                if !apis.is_empty()
+                    && apis.len() < page.limit()
+                    && bytes + api.size() > LIST_PAGE_BYTES
+                {
+                    cut_at = apis.last().map(|a: &ApiDefinition| a.id.clone());
+                    break 'reading;
+                }
+                bytes += api.size();
+                after = Some(api.id.clone());
+                apis.push(api);
+            }
+            if exhausted {
+                break;
+            }
+        }
+        let apis = match cut_at {
+            Some(last) => Page::cut_short(apis, last.as_str()),
+            None => Page::from_overfetch(apis, page.limit(), |a| a.id.to_string()),
+        };
         let mut views = Vec::with_capacity(apis.items.len());
         for api in apis.items {
             let keys = self.ports.keys.list_for_api(&api.id).await?;
@@ -286,7 +357,18 @@ impl ApiService {
             }
             next.revision = current.revision + 1;
             next.updated_at = self.ports.clock.now().max(current.updated_at);
-            if self.ports.apis.update(&next, current.revision).await? {
+            check_definition_size(&next)?;
+            // Growth is charged before it is stored, a shrink given back once it is.
+            let change = UsageChange::resized(current.size(), next.size());
+            if !change.only_shrinks() {
+                self.ports.quota.reserve(&current.owner_id, change).await?;
+            }
+            let updated = self.ports.apis.update(&next, current.revision).await;
+            match &updated {
+                Ok(true) => self.ports.quota.give_back(&current.owner_id, change).await,
+                _ => self.ports.quota.undo(&current.owner_id, change).await,
+            }
+            if updated? {
                 self.caches.forget_definition(next.name.as_str());
                 let keys = self.ports.keys.list_for_api(&next.id).await?;
                 return Ok(ApiView { api: next, keys });
@@ -374,7 +456,12 @@ impl ApiService {
             self.caches.keys.remove(&key.public_id);
         }
         self.delete_records(api).await?;
-        self.ports.apis.delete(&api.id).await?;
+        if self.ports.apis.delete(&api.id).await? {
+            self.ports
+                .quota
+                .give_back(&api.owner_id, UsageChange::api_added(api.size()).reversed())
+                .await;
+        }
         self.caches.forget_definition(api.name.as_str());
         self.delete_records(api).await
     }
@@ -385,7 +472,7 @@ impl ApiService {
             let removed = self
                 .ports
                 .records
-                .delete_batch_for_api(&api.id, DELETE_BATCH)
+                .delete_batch_for_api(&api.id, DELETE_BATCH, DELETE_BATCH_BYTES)
                 .await?;
             if removed.count == 0 {
                 return Ok(());
@@ -393,6 +480,7 @@ impl ApiService {
             let freed = UsageChange {
                 entries: -i64::try_from(removed.count).unwrap_or(i64::MAX),
                 bytes: -i64::try_from(removed.bytes).unwrap_or(i64::MAX),
+                apis: 0,
             };
             self.ports.quota.give_back(&api.owner_id, freed).await;
         }
@@ -435,10 +523,20 @@ impl ApiService {
             };
             match self.ports.keys.insert(&key).await {
                 Ok(()) => {
+                    // Counted after the insert, so racing issues cannot pass the cap together:
+                    // each sees the others, and one past the cap takes itself back.
+                    let keys = self.ports.keys.list_for_api(&api.id).await?;
+                    if keys.len() > self.max_keys_per_api {
+                        self.ports.keys.delete(&api.id, &key.id).await?;
+                        return Err(Error::QuotaExceeded(format!(
+                            "an API may have at most {} keys; revoke or delete some first",
+                            self.max_keys_per_api
+                        )));
+                    }
                     return Ok(IssuedKey {
                         key,
                         text: text.expose().to_owned(),
-                    })
+                    });
                 }
                 Err(Error::Conflict(_)) => continue,
                 Err(other) => return Err(other),

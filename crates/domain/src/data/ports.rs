@@ -16,16 +16,17 @@ pub trait DataRepository: Send + Sync {
     async fn insert(&self, entry: &DataEntry) -> Result<()>;
     /// The user's entry under `key`.
     async fn find(&self, user_id: &Id, key: &DataKey) -> Result<Option<DataEntry>>;
-    /// Replaces the value of an existing entry; `None` if there is none.
+    /// Replaces the value of `expected` if the stored entry is still exactly `expected`
+    /// (compare-and-set); `None` if it changed meanwhile or is gone, storing nothing.
     async fn replace_value(
         &self,
-        user_id: &Id,
-        key: &DataKey,
+        expected: &DataEntry,
         value: &Value,
         now: DateTime<Utc>,
     ) -> Result<Option<DataEntry>>;
-    /// Removes an entry; false if there was none.
-    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<bool>;
+    /// Removes an entry; the size ([`DataEntry::size`]) of what it removed, `None` if there
+    /// was none.
+    async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<Option<u64>>;
     /// Up to `limit` of the user's entries in key order (byte order of UTF-8), starting after
     /// `after` if given, keeping only keys that start with `prefix`.
     async fn list(

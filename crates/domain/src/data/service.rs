@@ -9,9 +9,10 @@ use super::model::{DataEntry, DataKey};
 use super::ports::DataRepository;
 use crate::accounts::UserDataEraser;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
+use crate::records::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 use crate::sessions::Principal;
 use crate::usage::{Quota, UsageChange};
 
@@ -21,6 +22,22 @@ pub struct DataService {
     entries: Arc<dyn DataRepository>,
     clock: Arc<dyn Clock>,
     quota: Quota,
+}
+
+/// How often a replace retries after losing a race for the same key before giving up.
+const MAX_WRITE_ATTEMPTS: usize = 32;
+
+/// A value may nest at most [`MAX_DOCUMENT_DEPTH`] levels, so a stored entry can always be
+/// read back whatever wraps it.
+fn check_value(value: &Value) -> Result<()> {
+    if nests_too_deep(value) {
+        Err(Error::invalid(
+            "value",
+            format!("nests deeper than {MAX_DOCUMENT_DEPTH} levels of arrays and objects"),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Parses a key from a request.
@@ -56,6 +73,7 @@ impl DataService {
         let (Some(raw_key), Some(value)) = (raw_key, value) else {
             return Err(Error::MissingParameters(missing));
         };
+        check_value(&value)?;
         let now = self.clock.now();
         let entry = DataEntry {
             user_id: owner.user_id.clone(),
@@ -81,7 +99,8 @@ impl DataService {
             .ok_or(Error::NotFound("key"))
     }
 
-    /// Replaces the value of one of the caller's keys.
+    /// Replaces the value of one of the caller's keys. Compare-and-set against the entry
+    /// read, so the quota changes by exactly what was replaced, however many writers race.
     pub async fn replace(
         &self,
         owner: &Principal,
@@ -90,50 +109,55 @@ impl DataService {
     ) -> Result<DataEntry> {
         let key = key(raw_key)?;
         let value = value.ok_or_else(|| Error::MissingParameters(vec!["value".into()]))?;
-        let current = self
-            .entries
-            .find(&owner.user_id, &key)
-            .await?
-            .ok_or(Error::NotFound("key"))?;
-        let change = UsageChange::resized(
-            current.size(),
-            DataEntry {
+        check_value(&value)?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self
+                .entries
+                .find(&owner.user_id, &key)
+                .await?
+                .ok_or(Error::NotFound("key"))?;
+            let next_size = DataEntry {
                 value: value.clone(),
                 ..current.clone()
             }
-            .size(),
-        );
-        if !change.only_shrinks() {
-            self.quota.reserve(&owner.user_id, change).await?;
+            .size();
+            let change = UsageChange::resized(current.size(), next_size);
+            if !change.only_shrinks() {
+                self.quota.reserve(&owner.user_id, change).await?;
+            }
+            let replaced = self
+                .entries
+                .replace_value(&current, &value, self.clock.now().max(current.updated_at))
+                .await;
+            // A shrink is recorded once written; a growth reserved above is undone if not.
+            match &replaced {
+                Ok(Some(_)) => self.quota.give_back(&owner.user_id, change).await,
+                _ => self.quota.undo(&owner.user_id, change).await,
+            }
+            if let Some(entry) = replaced? {
+                return Ok(entry);
+            }
         }
-        let replaced = self
-            .entries
-            .replace_value(&owner.user_id, &key, &value, self.clock.now())
-            .await;
-        // A shrink is recorded once written; a growth reserved above is undone if not.
-        match &replaced {
-            Ok(Some(_)) => self.quota.give_back(&owner.user_id, change).await,
-            _ => self.quota.undo(&owner.user_id, change).await,
-        }
-        replaced?.ok_or(Error::NotFound("key"))
+        Err(Error::Conflict(ConflictKind::Other(
+            "a concurrent change to this key".into(),
+        )))
     }
 
-    /// Deletes one of the caller's keys.
+    /// Deletes one of the caller's keys, giving back the room of what the store removed.
     pub async fn delete(&self, owner: &Principal, raw_key: &str) -> Result<()> {
         let key = key(raw_key)?;
-        let current = self
+        let removed = self
             .entries
-            .find(&owner.user_id, &key)
+            .delete(&owner.user_id, &key)
             .await?
             .ok_or(Error::NotFound("key"))?;
-        if self.entries.delete(&owner.user_id, &key).await? {
-            self.quota
-                .give_back(&owner.user_id, UsageChange::removed(current.size()))
-                .await;
-            Ok(())
-        } else {
-            Err(Error::NotFound("key"))
-        }
+        self.quota
+            .give_back(
+                &owner.user_id,
+                UsageChange::removed(usize::try_from(removed).unwrap_or(usize::MAX)),
+            )
+            .await;
+        Ok(())
     }
 
     /// The caller's entries in key order, optionally only those starting with `prefix`.
@@ -251,17 +275,10 @@ mod tests {
         repo.expect_find()
             .with(eq(owner().user_id), eq(key.clone()))
             .returning(|_, _| Ok(None));
-        repo.expect_replace_value()
-            .with(
-                eq(owner().user_id),
-                eq(key.clone()),
-                eq(json!([1])),
-                eq(now()),
-            )
-            .returning(|_, _, _, _| Ok(None));
+        repo.expect_replace_value().never();
         repo.expect_delete()
             .with(eq(owner().user_id), eq(key))
-            .returning(|_, _| Ok(false));
+            .returning(|_, _| Ok(None));
         let svc = service(repo);
         assert!(matches!(
             svc.get(&owner(), "k").await,

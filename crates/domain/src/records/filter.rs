@@ -5,7 +5,9 @@
 //! `"qty": 5`, `"qty": 5.0` and `"qty": "5"`; `?done=true` matches `true` and `"true"`.
 //! Objects and arrays never match. Both stores compare through [`scalar_key`], so they agree.
 
-use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+use serde_json::{Number, Value};
 
 use crate::error::FieldViolation;
 
@@ -85,11 +87,12 @@ impl FieldFilter {
         &self.accepted
     }
 
-    /// Whether `data` satisfies this filter.
-    pub fn matches(&self, data: &Map<String, Value>) -> bool {
-        data.get(&self.field)
-            .and_then(scalar_key)
-            .is_some_and(|key| self.accepted.contains(&key))
+    /// Whether a record whose top-level scalars have these keys (by field name, as
+    /// [`super::RecordBody::top_level_scalars`] gives them) satisfies this filter.
+    pub fn matches(&self, scalars: &HashMap<String, String>) -> bool {
+        scalars
+            .get(&self.field)
+            .is_some_and(|key| self.accepted.contains(key))
     }
 }
 
@@ -99,12 +102,10 @@ mod tests {
     use serde_json::json;
 
     fn matches(field: &str, value: &str, data: Value) -> bool {
-        let Value::Object(data) = data else {
-            panic!("not an object")
-        };
+        let body = super::super::RecordBody::from_stored(data.to_string()).expect("json");
         FieldFilter::new(field, value)
             .expect("filter")
-            .matches(&data)
+            .matches(&body.top_level_scalars().expect("an object"))
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
+use super::body::RecordBody;
 use crate::apis::EndpointName;
 use crate::id::Id;
 
@@ -16,8 +16,8 @@ pub struct Record {
     pub api_id: Id,
     /// The endpoint it was written to.
     pub endpoint: EndpointName,
-    /// The document, exactly as sent (member order, number text).
-    pub data: Map<String, Value>,
+    /// The document as compact JSON text (member order and number text as sent).
+    pub data: RecordBody,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -29,7 +29,7 @@ pub struct Record {
 impl Record {
     /// What the record counts against its owner's byte quota: its document as compact JSON.
     pub fn size(&self) -> usize {
-        serde_json::to_vec(&self.data).map_or(0, |v| v.len())
+        self.data.len()
     }
 }
 
@@ -40,4 +40,27 @@ pub struct RemovedRecords {
     pub count: u64,
     /// Their total [`Record::size`].
     pub bytes: u64,
+}
+
+/// How much one list may read and return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListBounds {
+    /// The most records returned.
+    pub limit: usize,
+    /// Records stop being added once they hold this many bytes together (at least one is).
+    pub max_bytes: usize,
+    /// The most records a store without an index for the filters examines.
+    pub max_examined: usize,
+    /// The most bytes of records a store without an index for the filters examines.
+    pub max_examined_bytes: usize,
+}
+
+/// What one list read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListedRecords {
+    /// The records, newest first.
+    pub records: Vec<Record>,
+    /// Set when a bound other than `limit` stopped the read before the endpoint's end: the
+    /// id of the last record examined, after which the next page goes on.
+    pub stopped_at: Option<Id>,
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::Duration;
 use serde_json::{Map, Value};
 
-use super::document::{check_field_names, merge_patch, MAX_RECORD_BYTES};
+use super::body::RecordBody;
+use super::document::{check_document, merge_patch, MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS};
 use super::filter::{FieldFilter, MAX_FILTERS};
-use super::model::Record;
+use super::model::{ListBounds, Record};
 use crate::apis::{
     ApiCaches, ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope,
 };
@@ -21,6 +22,9 @@ use crate::usage::UsageChange;
 
 /// How often a write retries after losing a race for the same record before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 32;
+
+/// A filtered list without an index reads at most this many times its page's byte bound.
+const EXAMINED_BYTES_PER_PAGE_BYTE: usize = 16;
 
 /// A write that lost the race for its record every time it tried.
 fn lost_race() -> Error {
@@ -49,6 +53,12 @@ pub struct RecordServiceSettings {
     pub key_cache_capacity: usize,
     /// How many compiled schemas are remembered.
     pub schema_cache_capacity: usize,
+    /// The most bytes of records one list page carries (`records.max_page_bytes`); past it
+    /// the page ends early and its cursor goes on.
+    pub max_page_bytes: usize,
+    /// The most records one filtered list examines where no index serves it
+    /// (`records.max_scan`); past it the page ends early and its cursor goes on.
+    pub max_scan: usize,
 }
 
 impl Default for RecordServiceSettings {
@@ -57,6 +67,8 @@ impl Default for RecordServiceSettings {
             revocation_cache_ttl: Duration::seconds(2),
             key_cache_capacity: 10_000,
             schema_cache_capacity: 1_024,
+            max_page_bytes: 4 * 1024 * 1024,
+            max_scan: 10_000,
         }
     }
 }
@@ -70,6 +82,8 @@ pub struct RecordService {
     ports: ApiPorts,
     caches: ApiCaches,
     compiled: BoundedCache<SchemaKey, Arc<dyn CompiledSchema>>,
+    max_page_bytes: usize,
+    max_scan: usize,
 }
 
 /// Proof that a caller may use one endpoint with one scope: only
@@ -116,6 +130,8 @@ impl RecordService {
             caches,
             // Keyed by revision, so age never makes an entry wrong: keep them a day.
             compiled: BoundedCache::new(settings.schema_cache_capacity, Duration::days(1)),
+            max_page_bytes: settings.max_page_bytes,
+            max_scan: settings.max_scan,
         }
     }
 
@@ -137,16 +153,49 @@ impl RecordService {
             updated_at: now,
             revision: 1,
         };
+        let owner = &access.api.owner_id;
         let added = UsageChange::added(record.size());
-        self.ports
-            .quota
-            .reserve(&access.api.owner_id, added)
-            .await?;
+        self.ports.quota.reserve(owner, added).await?;
         if let Err(error) = self.ports.records.insert(&record).await {
-            self.ports.quota.undo(&access.api.owner_id, added).await;
+            // A write the store did not confirm in time may still have landed: undo its
+            // charge only once it is known to be absent (if that cannot be known, it stays
+            // charged, erring towards refusing early).
+            if !self.landed(&record).await {
+                self.ports.quota.undo(owner, added).await;
+            }
             return Err(error);
         }
+        // An API deleted while this write was on its way has already swept its records:
+        // this one would be an orphan, charged for ever. The deletion removes the
+        // definition before its last sweep, so a write that still finds it here is swept.
+        if self.ports.apis.find(&access.api.id).await?.is_none() {
+            if let Some(bytes) = self
+                .ports
+                .records
+                .delete(&record.api_id, &record.endpoint, &record.id)
+                .await?
+            {
+                self.ports
+                    .quota
+                    .give_back(owner, UsageChange::removed(to_usize(bytes)))
+                    .await;
+            }
+            return Err(Error::NotFound("API"));
+        }
         Ok(record)
+    }
+
+    /// Whether `record` (at this revision) is in the store, as far as can be told now.
+    async fn landed(&self, record: &Record) -> bool {
+        match self
+            .ports
+            .records
+            .find(&record.api_id, &record.endpoint, &record.id)
+            .await
+        {
+            Ok(found) => found.is_some_and(|stored| stored.revision == record.revision),
+            Err(_) => true,
+        }
     }
 
     /// The endpoint's records, newest first, keeping those that match every `?field=value`.
@@ -167,7 +216,15 @@ impl RecordService {
             .iter()
             .map(|(field, value)| FieldFilter::new(field, value))
             .collect::<std::result::Result<Vec<_>, FieldViolation>>()?;
-        let records = self
+        let bounds = ListBounds {
+            limit: page.limit() + 1,
+            max_bytes: self.max_page_bytes,
+            max_examined: self.max_scan,
+            max_examined_bytes: self
+                .max_page_bytes
+                .saturating_mul(EXAMINED_BYTES_PER_PAGE_BYTE),
+        };
+        let listed = self
             .ports
             .records
             .list(
@@ -175,12 +232,15 @@ impl RecordService {
                 &access.endpoint().name,
                 &filters,
                 page.after_id()?,
-                page.limit() + 1,
+                bounds,
             )
             .await?;
-        Ok(Page::from_overfetch(records, page.limit(), |r| {
-            r.id.to_string()
-        }))
+        match listed.stopped_at {
+            Some(last) => Ok(Page::cut_short(listed.records, last.as_str())),
+            None => Ok(Page::from_overfetch(listed.records, page.limit(), |r| {
+                r.id.to_string()
+            })),
+        }
     }
 
     /// One record.
@@ -217,14 +277,14 @@ impl RecordService {
     ) -> Result<Record> {
         access.require(Scope::Write)?;
         let patch = Value::Object(patch);
-        let named = check_field_names(&patch);
+        let named = check_document(&patch);
         if !named.is_empty() {
             return Err(Error::Validation(named));
         }
         // Validation needs the merged document, and so runs once per attempt.
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let current = self.find(access, record_id).await?;
-            let mut merged = Value::Object(current.data.clone());
+            let mut merged = Value::Object(current.data.to_object()?);
             merge_patch(&mut merged, &patch);
             let data = self.checked(access, merged).await?;
             if let Some(stored) = self.store_change(access, &current, data).await? {
@@ -234,25 +294,27 @@ impl RecordService {
         Err(lost_race())
     }
 
-    /// Deletes a record.
+    /// Deletes a record, giving back the room of what the store removed: two deletions
+    /// racing each other, or a shrinking write, never refund one record twice.
     pub async fn delete(&self, access: &EndpointAccess, record_id: &str) -> Result<()> {
         access.require(Scope::Write)?;
-        let current = self.find(access, record_id).await?;
-        if self
+        let id = record_id
+            .parse::<Id>()
+            .map_err(|_| Error::NotFound("record"))?;
+        let removed = self
             .ports
             .records
-            .delete(&access.api.id, &access.endpoint().name, &current.id)
+            .delete(&access.api.id, &access.endpoint().name, &id)
             .await?
-        {
-            let freed = UsageChange::removed(current.size());
-            self.ports
-                .quota
-                .give_back(&access.api.owner_id, freed)
-                .await;
-            Ok(())
-        } else {
-            Err(Error::NotFound("record"))
-        }
+            .ok_or(Error::NotFound("record"))?;
+        self.ports
+            .quota
+            .give_back(
+                &access.api.owner_id,
+                UsageChange::removed(to_usize(removed)),
+            )
+            .await;
+        Ok(())
     }
 
     async fn find(&self, access: &EndpointAccess, record_id: &str) -> Result<Record> {
@@ -272,7 +334,7 @@ impl RecordService {
         &self,
         access: &EndpointAccess,
         current: &Record,
-        data: Map<String, Value>,
+        data: RecordBody,
     ) -> Result<Option<Record>> {
         let next = Record {
             data,
@@ -285,7 +347,14 @@ impl RecordService {
         if !change.only_shrinks() {
             self.ports.quota.reserve(owner, change).await?;
         }
-        let stored = self.ports.records.replace(&next, current.revision).await;
+        let stored = match self.ports.records.replace(&next, current.revision).await {
+            // Not confirmed in time: it may still have landed (see `create`).
+            Err(error) if self.landed(&next).await => {
+                self.ports.quota.give_back(owner, change).await;
+                return Err(error);
+            }
+            other => other,
+        };
         // A shrink is recorded once written; a growth reserved above is undone if not.
         match &stored {
             Ok(true) => self.ports.quota.give_back(owner, change).await,
@@ -294,26 +363,39 @@ impl RecordService {
         Ok(stored?.then_some(next))
     }
 
-    /// `document` as a record of the endpoint, or every reason it cannot be one.
-    async fn checked(
-        &self,
-        access: &EndpointAccess,
-        document: Value,
-    ) -> Result<Map<String, Value>> {
-        let size = serde_json::to_vec(&document).map_or(usize::MAX, |text| text.len());
-        if size > MAX_RECORD_BYTES {
+    /// `document` as a record of the endpoint, or every reason it cannot be one. The rules
+    /// every document keeps are checked here, in one linear walk; the schema is checked away
+    /// from the request workers, within the validation budget.
+    async fn checked(&self, access: &EndpointAccess, document: Value) -> Result<RecordBody> {
+        let Value::Object(members) = &document else {
+            return Err(Error::invalid("", "a record must be a JSON object"));
+        };
+        let body = RecordBody::from_object(members)?;
+        if body.len() > MAX_RECORD_BYTES {
             return Err(Error::TooLarge(format!(
-                "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {size}"
+                "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {}",
+                body.len()
             )));
         }
-        let mut violations = check_field_names(&document);
-        violations.extend(self.compiled_schema(access).await?.violations(&document));
-        if !violations.is_empty() {
-            return Err(Error::Validation(violations));
+        let mut violations = check_document(&document);
+        if members.len() > MAX_TOP_LEVEL_FIELDS {
+            // Each top-level scalar is an entry of the filter index on MongoDB: 90 000 of
+            // them took seconds to insert, past the store's deadline.
+            violations.push(FieldViolation::new(
+                "",
+                format!(
+                    "a record may have at most {MAX_TOP_LEVEL_FIELDS} top-level fields; this \
+                     one has {}",
+                    members.len()
+                ),
+            ));
         }
-        match document {
-            Value::Object(data) => Ok(data),
-            _ => Err(Error::invalid("", "a record must be a JSON object")),
+        let compiled = self.compiled_schema(access).await?;
+        violations.extend(compiled.check(Arc::new(document)).await?);
+        if violations.is_empty() {
+            Ok(body)
+        } else {
+            Err(Error::Validation(violations))
         }
     }
 
@@ -330,7 +412,7 @@ impl RecordService {
         let compiled = self
             .ports
             .schemas
-            .compile(&access.endpoint().schema)
+            .compile_stored(&access.endpoint().schema)
             .await
             .map_err(|violations| {
                 Error::Internal(format!(
@@ -399,11 +481,15 @@ impl RecordService {
                 return Ok(Some(api));
             }
         }
+        let ticket = self.caches.definitions.ticket();
         let api = self.ports.apis.find_by_name(name).await?.map(Arc::new);
         if let Some(api) = &api {
-            self.caches
-                .definitions
-                .insert(name.as_str().to_owned(), api.clone(), now);
+            self.caches.definitions.insert_unless_removed(
+                name.as_str().to_owned(),
+                api.clone(),
+                now,
+                ticket,
+            );
         }
         Ok(api)
     }
@@ -417,15 +503,19 @@ impl RecordService {
         let key = match self.caches.keys.get(text.public_id(), now) {
             Some(key) => key,
             None => {
+                let ticket = self.caches.keys.ticket();
                 let key = self
                     .ports
                     .keys
                     .find_by_public_id(text.public_id())
                     .await?
                     .ok_or_else(unknown)?;
-                self.caches
-                    .keys
-                    .insert(key.public_id.clone(), key.clone(), now);
+                self.caches.keys.insert_unless_removed(
+                    key.public_id.clone(),
+                    key.clone(),
+                    now,
+                    ticket,
+                );
                 key
             }
         };
@@ -435,6 +525,11 @@ impl RecordService {
             Err(unknown())
         }
     }
+}
+
+/// A size a store reported, as the domain counts sizes.
+fn to_usize(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -186,13 +186,15 @@ impl SessionService {
         let session = match cached {
             Some(session) => session,
             None => {
+                let ticket = self.live.ticket();
                 let session = self
                     .sessions
                     .find(&claims.session_id)
                     .await?
                     .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
                     .ok_or(Error::Unauthorized("session ended"))?;
-                self.live.insert(key, session.clone(), now);
+                self.live
+                    .insert_unless_removed(key, session.clone(), now, ticket);
                 session
             }
         };
@@ -202,31 +204,39 @@ impl SessionService {
         })
     }
 
-    /// Ends the caller's session, or every session of the caller when `everywhere`.
+    /// Ends the caller's session, or every session of the caller when `everywhere`. The
+    /// store revokes first, then the cache forgets, and a read that began before the
+    /// revocation is not cached after it: once this answers, the tokens are refused here.
     pub async fn logout(&self, principal: &Principal, everywhere: bool) -> Result<()> {
         let now = self.clock.now();
         if everywhere {
-            self.forget_live(&principal.user_id, None);
-            self.sessions
+            let revoked = self
+                .sessions
                 .revoke_all_for_user(&principal.user_id, None, now)
-                .await
+                .await;
+            self.forget_live(&principal.user_id, None);
+            revoked
         } else {
+            let revoked = self.sessions.revoke(&principal.session_id, now).await;
             self.live
                 .remove(&(principal.user_id.clone(), principal.session_id.clone()));
-            self.sessions.revoke(&principal.session_id, now).await
+            revoked
         }
     }
 
-    /// Ends every session of the caller but the current one (after a password change).
+    /// Ends every session of the caller but the current one (after a password change); the
+    /// store first, then the cache, as in [`Self::logout`].
     pub async fn revoke_others(&self, principal: &Principal) -> Result<()> {
-        self.forget_live(&principal.user_id, Some(&principal.session_id));
-        self.sessions
+        let revoked = self
+            .sessions
             .revoke_all_for_user(
                 &principal.user_id,
                 Some(principal.session_id.clone()),
                 self.clock.now(),
             )
-            .await
+            .await;
+        self.forget_live(&principal.user_id, Some(&principal.session_id));
+        revoked
     }
 
     /// Removes ended sessions and their refresh tokens from the store; returns how many records
@@ -237,8 +247,9 @@ impl SessionService {
 
     /// Forgets every session of a deleted account.
     pub async fn forget_user(&self, user_id: &Id) -> Result<()> {
+        let deleted = self.sessions.delete_all_for_user(user_id).await;
         self.forget_live(user_id, None);
-        self.sessions.delete_all_for_user(user_id).await
+        deleted
     }
 
     /// Stops trusting the cached liveness of `user_id`'s sessions, but `keep`.

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use keygate_domain::apis::Scope;
-use keygate_domain::records::{Caller, EndpointAccess, Record};
+use keygate_domain::records::{Caller, EndpointAccess, Record, RecordBody};
 use keygate_domain::{Error, PageRequest};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -29,12 +29,13 @@ async fn authorize(
         .await?)
 }
 
-/// A record as the record routes answer it; `data` is serialised in place, not copied.
+/// A record as the record routes answer it; `data` is written as its stored text, never
+/// parsed or copied.
 #[derive(Serialize)]
 struct RecordView<'a> {
     record_id: &'a str,
     endpoint: &'a str,
-    data: &'a Map<String, Value>,
+    data: &'a RecordBody,
     created_at: String,
     updated_at: String,
 }
@@ -98,10 +99,18 @@ pub async fn list(
     }
     let page = PageRequest::new(limit, cursor)?;
     let records = state.records.list(&access, &filters, &page).await?;
-    let items: Vec<RecordView<'_>> = records.items.iter().map(record_view).collect();
+    /// Serialised straight into the body: a `json!` value would parse every record again.
+    #[derive(Serialize)]
+    struct RecordList<'a> {
+        records: Vec<RecordView<'a>>,
+        next_cursor: Option<String>,
+    }
     Ok(success(
         StatusCode::OK,
-        json!({"records": items, "next_cursor": records.next_cursor}),
+        RecordList {
+            records: records.items.iter().map(record_view).collect(),
+            next_cursor: records.next_cursor,
+        },
     ))
 }
 

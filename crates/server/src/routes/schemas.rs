@@ -363,7 +363,7 @@ mod tests {
 
     /// Whether `document` is valid for `schema`, by Keygate's own validator.
     async fn admits(schema: Value, document: Value) -> bool {
-        JsonSchemaValidator
+        JsonSchemaValidator::default()
             .compile(&schema)
             .await
             .unwrap_or_else(|errors| panic!("{schema} is no schema: {errors:?}"))

@@ -32,6 +32,42 @@ fn with_key_material(mocks: &mut Mocks) {
         .secrets
         .expect_new_secret()
         .returning(|| Ok("s".repeat(43)));
+    // The count after an issue: one key, well under the cap.
+    mocks
+        .keys
+        .expect_list_for_api()
+        .returning(|_| Ok(vec![shop_key()]));
+}
+
+#[tokio::test]
+async fn a_key_past_the_cap_is_taken_back() {
+    let mut mocks = Mocks::new();
+    mocks
+        .secrets
+        .expect_new_public_id()
+        .returning(|| Ok("AbCd1234".into()));
+    mocks
+        .secrets
+        .expect_new_secret()
+        .returning(|| Ok("s".repeat(43)));
+    mocks.apis.expect_find().returning(|_| Ok(Some(shop())));
+    mocks.keys.expect_insert().times(1).returning(|_| Ok(()));
+    mocks
+        .keys
+        .expect_list_for_api()
+        .returning(|_| Ok(vec![shop_key(), shop_key(), shop_key()]));
+    mocks
+        .keys
+        .expect_delete()
+        .withf(|api, _| *api == shop().id)
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let svc = ApiService::new(mocks.ports(), ApiCaches::new(16, Duration::seconds(2)))
+        .with_max_keys_per_api(2);
+    let issued = svc
+        .issue_key(&owner(), shop().id.as_str(), KeyRequest::default())
+        .await;
+    assert!(matches!(issued, Err(Error::QuotaExceeded(_))), "{issued:?}");
 }
 
 #[tokio::test]
@@ -317,10 +353,10 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
     mocks
         .records
         .expect_delete_batch_for_api()
-        .with(eq(shop().id), eq(DELETE_BATCH))
+        .with(eq(shop().id), eq(DELETE_BATCH), eq(DELETE_BATCH_BYTES))
         .times(2)
         .in_sequence(&mut order)
-        .returning(|_, _| {
+        .returning(|_, _, _| {
             Ok(crate::records::RemovedRecords {
                 count: DELETE_BATCH as u64,
                 bytes: 1000,
@@ -331,7 +367,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(crate::records::RemovedRecords::default()));
+        .returning(|_, _, _| Ok(crate::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_delete()
@@ -344,7 +380,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(crate::records::RemovedRecords::default()));
+        .returning(|_, _, _| Ok(crate::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_list_for_owner()

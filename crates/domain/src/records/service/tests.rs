@@ -10,6 +10,7 @@ use serde_json::json;
 use super::*;
 use crate::apis::{ApiKey, Scopes};
 use crate::clock::MockClock;
+use crate::records::ListedRecords;
 use crate::test_support::{id, now, object, owner, shop, shop_key, stranger, Mocks, SHOP_KEY};
 
 fn service(mocks: Mocks) -> RecordService {
@@ -29,6 +30,10 @@ fn finding(key: ApiKey) -> Mocks {
         .expect_find_by_name()
         .returning(|name| Ok((name.as_str() == "shop").then(shop)));
     mocks
+        .apis
+        .expect_find()
+        .returning(|id| Ok((*id == shop().id).then(shop)));
+    mocks
         .keys
         .expect_find_by_public_id()
         .returning(move |public_id| Ok((public_id == key.public_id).then(|| key.clone())));
@@ -40,7 +45,7 @@ fn stored(data: serde_json::Value, revision: u64) -> Record {
         id: id("6553f1000000000000000005"),
         api_id: shop().id,
         endpoint: shop().endpoints[0].name.clone(),
-        data: object(data),
+        data: RecordBody::from_object(&object(data)).expect("a body"),
         created_at: now(),
         updated_at: now(),
         revision,
@@ -194,21 +199,25 @@ async fn a_verified_key_is_trusted_for_the_ttl_only_and_its_secret_always_checke
 #[tokio::test]
 async fn records_are_checked_and_schemas_compiled_once_per_revision() {
     let mut mocks = finding(shop_key());
-    mocks.schemas.expect_compile().times(1).returning(|_| {
-        let mut compiled = crate::schema::MockCompiledSchema::new();
-        compiled.expect_violations().returning(|doc| {
-            if doc.get("qty").is_some() {
-                vec![]
-            } else {
-                vec![FieldViolation::new("", "qty is required")]
-            }
+    mocks
+        .schemas
+        .expect_compile_stored()
+        .times(1)
+        .returning(|_| {
+            let mut compiled = crate::schema::MockCompiledSchema::new();
+            compiled.expect_check().returning(|doc| {
+                Ok(if doc.get("qty").is_some() {
+                    vec![]
+                } else {
+                    vec![FieldViolation::new("", "qty is required")]
+                })
+            });
+            Ok(Arc::new(compiled))
         });
-        Ok(Arc::new(compiled))
-    });
     mocks
         .records
         .expect_insert()
-        .withf(|r| r.revision == 1 && r.data.contains_key("qty") && r.api_id == shop().id)
+        .withf(|r| r.revision == 1 && r.data.as_str().contains("\"qty\"") && r.api_id == shop().id)
         .times(1)
         .returning(|_| Ok(()));
     let svc = service(mocks);
@@ -274,9 +283,7 @@ async fn a_patch_merges_validates_and_retries_after_a_lost_race() {
         .records
         .expect_replace()
         .withf(|r, expected| {
-            *expected == 4
-                && r.revision == 5
-                && serde_json::Value::Object(r.data.clone()) == json!({"a": 9, "c": 3})
+            *expected == 4 && r.revision == 5 && r.data.as_str() == r#"{"a":9,"c":3}"#
         })
         .times(1)
         .returning(|_, _| Ok(true));
@@ -306,15 +313,21 @@ async fn lists_refuse_bad_filters_and_page_by_id() {
     mocks
         .records
         .expect_list()
-        .withf(|_, _, filters, before, limit| {
-            filters.len() == 1 && filters[0].field() == "qty" && before.is_none() && *limit == 3
+        .withf(|_, _, filters, before, bounds| {
+            filters.len() == 1
+                && filters[0].field() == "qty"
+                && before.is_none()
+                && bounds.limit == 3
         })
         .returning(|_, _, _, _, _| {
-            Ok(vec![
-                stored(json!({}), 1),
-                stored(json!({}), 1),
-                stored(json!({}), 1),
-            ])
+            Ok(ListedRecords {
+                records: vec![
+                    stored(json!({}), 1),
+                    stored(json!({}), 1),
+                    stored(json!({}), 1),
+                ],
+                stopped_at: None,
+            })
         });
     let svc = service(mocks);
     let access = svc
@@ -420,4 +433,66 @@ async fn a_definition_changed_through_this_instance_is_read_again() {
     read().await.expect("authorised from the cache");
     caches.forget_definition("shop");
     read().await.expect("authorised after a fresh lookup");
+}
+
+#[tokio::test]
+async fn a_write_that_timed_out_but_landed_stays_charged() {
+    let mut mocks = finding(shop_key());
+    mocks.schemas_finding(vec![]);
+    let mut usage = crate::usage::MockUsageRepository::new();
+    usage
+        .expect_try_change()
+        .withf(|_, change, _| change.entries == 1)
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    usage
+        .expect_try_change()
+        .withf(|_, change, _| change.entries < 0)
+        .never();
+    mocks.usage = usage;
+    mocks
+        .records
+        .expect_insert()
+        .returning(|_| Err(Error::Unavailable("deadline passed".into())));
+    // The store did apply it: found by its id.
+    mocks
+        .records
+        .expect_find()
+        .returning(|_, _, _| Ok(Some(stored(json!({"qty": 1}), 1))));
+    let svc = service(mocks);
+    let access = svc
+        .authorize(&key_caller(), "shop", "orders", Scope::Write)
+        .await
+        .expect("authorised");
+    assert!(matches!(
+        svc.create(&access, object(json!({"qty": 1}))).await,
+        Err(Error::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_write_landing_after_its_api_was_deleted_is_taken_back() {
+    let mut mocks = Mocks::new();
+    mocks.schemas_finding(vec![]);
+    mocks
+        .apis
+        .expect_find_by_name()
+        .returning(|_| Ok(Some(shop())));
+    // Gone by the time the write has landed.
+    mocks.apis.expect_find().returning(|_| Ok(None));
+    mocks.records.expect_insert().times(1).returning(|_| Ok(()));
+    mocks
+        .records
+        .expect_delete()
+        .times(1)
+        .returning(|_, _, _| Ok(Some(9)));
+    let svc = service(mocks);
+    let access = svc
+        .authorize(&Caller::User(owner()), "shop", "orders", Scope::Write)
+        .await
+        .expect("authorised");
+    assert!(matches!(
+        svc.create(&access, object(json!({"qty": 1}))).await,
+        Err(Error::NotFound("API"))
+    ));
 }
