@@ -245,6 +245,33 @@ impl TestApp {
         None
     }
 
+    /// Stops the server (it cannot be started again; see [`Self::restart`] for that).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Which store the server runs on.
+    pub fn store(&self) -> Store {
+        if self.setting("KEYGATE__DATABASE__URL").is_some() {
+            Store::Mongo
+        } else {
+            Store::Embedded
+        }
+    }
+
+    /// The MongoDB database the server uses, if it runs on MongoDB.
+    pub fn database_name(&self) -> Option<&str> {
+        self.setting("KEYGATE__DATABASE__NAME")
+    }
+
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The data directory the server was started with.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

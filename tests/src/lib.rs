@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a panic is how a test fails
 
 mod app;
+mod inspect;
 mod reply;
 
 pub use app::{fresh_database_name, mongodb_uri, Store, TestApp};
+pub use inspect::Leftovers;
 pub use reply::Reply;
 
 /// A password that passes the policy.

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use keygate_tests::{store_tests, Reply, Store, TestApp, PASSWORD};
+use keygate_tests::{store_tests, Leftovers, Reply, Store, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 fn orders_schema() -> Value {
@@ -605,12 +605,18 @@ fn deleting_an_api_removes_its_keys_and_records(store: Store) {
     assert_eq!(again.str("api_name"), "doomed");
     let listed = app.with_key("GET", "/api/doomed/items", again.str("api_key"), None);
     assert_eq!(listed.body["records"], json!([]));
+    // The old API's own rows are gone from the store, not only out of reach.
+    let owner = app.get("/profile", Some(&token)).str("id").to_owned();
+    let left = app.leftovers(&owner, &[id.as_str()]);
+    assert_eq!((left.keys, left.records, left.apis), (0, 0, 1), "{left:?}");
 }
 
 fn deleting_the_account_removes_its_apis(store: Store) {
     let app = TestApp::spawn(store);
     let (_, token, _) = app.signed_up_user();
+    let owner = app.get("/profile", Some(&token)).str("id").to_owned();
     let created = app.create_api(&token, "Owned", &[("items", json!({}))]);
+    let api_id = created.str("api_id").to_owned();
     let key = created.str("api_key").to_owned();
     app.with_key("POST", "/api/owned/items", &key, Some(&json!({"a": 1})))
         .expect(201);
@@ -628,6 +634,7 @@ fn deleting_the_account_removes_its_apis(store: Store) {
     assert_eq!(reused.str("api_name"), "owned");
     let listed: Reply = app.with_key("GET", "/api/owned/items", reused.str("api_key"), None);
     assert_eq!(listed.body["records"], json!([]));
+    assert_eq!(app.leftovers(&owner, &[&api_id]), Leftovers::default());
 }
 
 store_tests!(

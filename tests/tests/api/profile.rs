@@ -1,6 +1,6 @@
 //! GET/PUT/PATCH/DELETE /profile and PUT /profile/password.
 
-use keygate_tests::{store_tests, unique, Store, TestApp, PASSWORD};
+use keygate_tests::{store_tests, unique, Leftovers, Store, TestApp, PASSWORD};
 use serde_json::json;
 
 fn profile_shows_the_account_without_secrets(store: Store) {
@@ -198,6 +198,23 @@ fn password_change_revokes_the_other_sessions(store: Store) {
 fn deleting_the_account_needs_the_password_and_removes_everything(store: Store) {
     let app = TestApp::spawn(store);
     let (username, token, refresh) = app.signed_up_user();
+    let user_id = app.get("/profile", Some(&token)).str("id").to_owned();
+    app.json(
+        "POST",
+        "/api/data",
+        Some(&token),
+        &json!({"key": "k", "value": 1}),
+    )
+    .expect(201);
+    let api = app.create_api(&token, "Everything", &[("items", json!({}))]);
+    let api_id = api.str("api_id").to_owned();
+    app.with_key(
+        "POST",
+        "/api/everything/items",
+        api.str("api_key"),
+        Some(&json!({"a": 1})),
+    )
+    .expect(201);
     app.json(
         "DELETE",
         "/profile",
@@ -225,6 +242,8 @@ fn deleting_the_account_needs_the_password_and_removes_everything(store: Store) 
         .expect_error(401, "invalid_credentials");
     app.register(&username, &format!("{username}@example.com"))
         .expect(201);
+    // Everything the old account owned is gone from the store itself.
+    assert_eq!(app.leftovers(&user_id, &[&api_id]), Leftovers::default());
 }
 
 fn guessing_the_current_password_is_throttled_like_logins(store: Store) {
