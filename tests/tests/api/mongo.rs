@@ -39,13 +39,15 @@ fn a_user_registered_on_one_instance_logs_in_on_the_other() {
 fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
     let (a, b) = two_instances_on(
         &fresh_database_name(),
-        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "2")],
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "1")],
     );
     let (_, token, refresh) = a.signed_up_user();
     b.get("/profile", Some(&token)).expect(200);
     a.json("POST", "/logout", Some(&token), &serde_json::json!({}))
         .expect(200);
-    let deadline = Instant::now() + Duration::from_secs(2);
+    // Within the 1 s TTL, and 2 s of slack for a busy machine (still far under any TTL that
+    // was ignored).
+    let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let reply = b.get("/profile", Some(&token));
         if reply.status == 401 {
@@ -53,7 +55,7 @@ fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
         }
         assert!(
             Instant::now() < deadline,
-            "still accepted after 2 s: {}",
+            "still accepted 3 s after a logout with a 1 s TTL: {}",
             reply.text
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -69,7 +71,7 @@ fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
 fn a_key_revoked_on_one_instance_is_refused_by_the_other_within_the_cache_ttl() {
     let (a, b) = two_instances_on(
         &fresh_database_name(),
-        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "2")],
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "1")],
     );
     let (_, token, _) = a.signed_up_user();
     let created = a.create_api(&token, "Shared", &[("items", serde_json::json!({}))]);
@@ -93,8 +95,8 @@ fn a_key_revoked_on_one_instance_is_refused_by_the_other_within_the_cache_ttl() 
             break;
         }
         assert!(
-            revoked_at.elapsed() < Duration::from_millis(2_500),
-            "still accepted after the 2 s TTL: {}",
+            revoked_at.elapsed() < Duration::from_secs(3),
+            "still accepted 3 s after a revocation with a 1 s TTL: {}",
             reply.text
         );
         std::thread::sleep(Duration::from_millis(100));

@@ -263,6 +263,66 @@ fn who_may_touch_records(store: Store) {
         .expect(405);
 }
 
+/// Each record operation asks for its own scope: a read-only key reads and lists but changes
+/// nothing; a write-only key writes, replaces, patches and deletes but reads nothing.
+fn each_record_operation_needs_its_scope(store: Store) {
+    let (app, token, key) = shop(store);
+    let api_id = app.get("/api", Some(&token)).body["apis"][0]["api_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issue = |scopes: Value| {
+        let issued = app.json(
+            "POST",
+            &format!("/api/{api_id}/keys"),
+            Some(&token),
+            &json!({ "scopes": scopes }),
+        );
+        issued.expect(201);
+        issued.str("api_key").to_owned()
+    };
+    let (reader, writer) = (issue(json!(["read"])), issue(json!(["write"])));
+    let created = app.with_key("POST", "/api/shop/orders", &key, Some(&json!({"qty": 1})));
+    let record = format!("/api/shop/orders/{}", created.str("record_id"));
+    let body = json!({"qty": 2});
+
+    app.with_key("GET", &record, &reader, None).expect(200);
+    app.with_key("GET", "/api/shop/orders", &reader, None)
+        .expect(200);
+    app.with_key("POST", "/api/shop/orders", &reader, Some(&body))
+        .expect_error(403, "forbidden");
+    app.with_key("PUT", &record, &reader, Some(&body))
+        .expect_error(403, "forbidden");
+    app.with_key("PATCH", &record, &reader, Some(&body))
+        .expect_error(403, "forbidden");
+    app.with_key("DELETE", &record, &reader, None)
+        .expect_error(403, "forbidden");
+    let unchanged = app.with_key("GET", &record, &key, None);
+    assert_eq!(
+        unchanged.body["data"],
+        json!({"qty": 1}),
+        "the reader changed nothing"
+    );
+
+    app.with_key("GET", &record, &writer, None)
+        .expect_error(403, "forbidden");
+    app.with_key("GET", "/api/shop/orders", &writer, None)
+        .expect_error(403, "forbidden");
+    app.with_key("POST", "/api/shop/orders", &writer, Some(&body))
+        .expect(201);
+    app.with_key("PUT", &record, &writer, Some(&json!({"qty": 3})))
+        .expect(200);
+    app.with_key("PATCH", &record, &writer, Some(&json!({"qty": 4})))
+        .expect(200);
+    assert_eq!(
+        app.with_key("GET", &record, &key, None).body["data"],
+        json!({"qty": 4})
+    );
+    app.with_key("DELETE", &record, &writer, None).expect(200);
+    app.with_key("GET", &record, &key, None)
+        .expect_error(404, "not_found");
+}
+
 fn lists_page_newest_first_and_filter(store: Store) {
     let (app, _, key) = shop(store);
     let mut made = Vec::new();
@@ -360,6 +420,7 @@ fn eight_concurrent_patches_all_apply(store: Store) {
 }
 
 store_tests!(
+    each_record_operation_needs_its_scope,
     records_crud_with_a_key_and_with_the_owner_token,
     records_come_back_exactly_as_sent,
     records_are_validated_whatever_the_route,

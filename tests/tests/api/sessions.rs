@@ -1,7 +1,7 @@
 //! Token headers, POST /token/refresh and POST /logout.
 
 use keygate_tests::{store_tests, Store, TestApp};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn every_token_header_style_is_accepted(store: Store) {
     let app = TestApp::spawn(store);
@@ -44,14 +44,33 @@ fn missing_malformed_and_forged_tokens_are_401(store: Store) {
     .expect_error(401, "unauthorized");
 }
 
+/// The claims of a token as the server issued them, read without checking the signature.
+fn claims_of(token: &str) -> Value {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.insecure_disable_signature_validation();
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(b""),
+        &validation,
+    )
+    .unwrap()
+    .claims
+}
+
+fn signed(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
 fn tokens_of_another_deployment_are_refused(store: Store) {
-    let first = TestApp::spawn_with(
-        store,
-        &[(
-            "KEYGATE__AUTH__JWT_SECRET",
-            "first-secret-first-secret-first-secret",
-        )],
-    );
+    const SECRET: &str = "first-secret-first-secret-first-secret";
+    let first = TestApp::spawn_with(store, &[("KEYGATE__AUTH__JWT_SECRET", SECRET)]);
     let second = TestApp::spawn_with(
         store,
         &[(
@@ -63,6 +82,59 @@ fn tokens_of_another_deployment_are_refused(store: Store) {
     second
         .get("/profile", Some(&token))
         .expect_error(401, "unauthorized");
+
+    // A token for a session that exists, signed with another secret: only the signature is
+    // wrong. Re-signed with the right secret, the same claims work, so each refusal below is
+    // the one check that differs.
+    let claims = claims_of(&token);
+    first
+        .get("/profile", Some(&signed(&claims, SECRET)))
+        .expect(200);
+    first
+        .get(
+            "/profile",
+            Some(&signed(&claims, "other-secret-other-secret-other-secret")),
+        )
+        .expect_error(401, "unauthorized");
+    let with = |field: &str, value: Value| {
+        let mut changed = claims.clone();
+        changed[field] = value;
+        signed(&changed, SECRET)
+    };
+    for (field, value) in [
+        ("iss", json!("someone-else")),
+        ("aud", json!("another-audience")),
+        ("exp", json!(claims["iat"].as_i64().unwrap() - 60)),
+        ("sid", json!("6553f1000000000000000099")),
+    ] {
+        first
+            .get("/profile", Some(&with(field, value)))
+            .expect_error(401, "unauthorized");
+    }
+    let mut unsigned = claims.clone();
+    unsigned["iss"] = json!("keygate");
+    let header = r#"{"alg":"none","typ":"JWT"}"#;
+    let forged = format!(
+        "{}.{}.",
+        base64url(header.as_bytes()),
+        base64url(unsigned.to_string().as_bytes())
+    );
+    first
+        .get("/profile", Some(&forged))
+        .expect_error(401, "unauthorized");
+}
+
+/// Base64url without padding, as JWTs use it.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
 }
 
 fn refresh_rotates_and_reuse_revokes_the_session(store: Store) {
