@@ -26,6 +26,34 @@ pub struct Leftovers {
 }
 
 impl TestApp {
+    /// Stops the server and reads the stored password hash of account `user_id` (a PHC
+    /// string), to see the hashing parameters in force.
+    pub fn stored_password_hash(mut self, user_id: &str) -> String {
+        self.stop();
+        let user: Id = user_id.parse().expect("a user id");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let found = match self.store() {
+            Store::Embedded => {
+                let store = keygate_embedded::EmbeddedStore::open(self.data_dir()).unwrap();
+                runtime.block_on(UserRepository::find_by_id(&store, &user))
+            }
+            Store::Mongo => runtime.block_on(async {
+                let store = keygate_mongo::MongoStore::connect(&keygate_mongo::MongoSettings {
+                    url: crate::app::mongodb_uri(),
+                    database: self.database_name().expect("a MongoDB database").to_owned(),
+                    operation_timeout: std::time::Duration::from_secs(20),
+                })
+                .await
+                .unwrap();
+                UserRepository::find_by_id(&store, &user).await
+            }),
+        };
+        found.unwrap().expect("the account is stored").password_hash
+    }
+
     /// Stops the server (the embedded store's file is locked while it runs) and reads what its
     /// store still holds of account `user_id` and of the APIs `api_ids`. Counting records
     /// removes them: use it last.

@@ -4,6 +4,7 @@
 mod apis;
 mod attacks;
 mod data;
+mod defaults;
 mod docs_page;
 mod errors;
 mod hardening;

@@ -145,6 +145,58 @@ fn sixteen_racing_registrations_of_one_email_make_one_account(store: Store) {
     keygate_tests::assert_one_registration_wins(&[&app], 16, "race@example.com");
 }
 
+/// Sixteen racing registrations of one username (in any letter case), each with its own
+/// email, make one account.
+fn sixteen_racing_registrations_of_one_username_make_one_account(store: Store) {
+    let app = TestApp::spawn(store);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let app = &app;
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                scope.spawn(move || {
+                    let name = if i % 2 == 0 { "RaceName" } else { "racename" };
+                    app.register(name, &format!("racer{i}@example.com")).status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
+/// Several accounts may lack an email, and several a username: absent is not a value the
+/// uniqueness rules compare (on MongoDB: the unique indexes are partial).
+fn many_accounts_may_lack_an_email_or_a_username(store: Store) {
+    let app = TestApp::spawn(store);
+    for i in 0..3 {
+        app.post(
+            "/register",
+            &json!({"username": format!("no-email-{i}"), "password": PASSWORD}),
+        )
+        .expect(201);
+        app.post(
+            "/register",
+            &json!({"email": format!("no-name-{i}@example.com"), "password": PASSWORD}),
+        )
+        .expect(201);
+    }
+    app.login("no-email-2", PASSWORD).expect(200);
+    app.post(
+        "/login",
+        &json!({"email": "no-name-2@example.com", "password": PASSWORD}),
+    )
+    .expect(200);
+}
+
 fn passwords_never_reach_the_log(store: Store) {
     let app = TestApp::spawn(store);
     let username = unique("quiet");
@@ -176,5 +228,7 @@ store_tests!(
     weak_passwords_are_refused,
     taken_email_and_username_are_409,
     sixteen_racing_registrations_of_one_email_make_one_account,
+    sixteen_racing_registrations_of_one_username_make_one_account,
+    many_accounts_may_lack_an_email_or_a_username,
     passwords_never_reach_the_log,
 );
