@@ -4,7 +4,7 @@ mod model;
 mod ports;
 mod service;
 
-pub use model::{DataEntry, DataKey};
+pub use model::{DataEntry, DataKey, ListedEntry};
 pub use ports::DataRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockDataRepository;

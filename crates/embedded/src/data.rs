@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keygate_domain::data::{DataEntry, DataKey, DataRepository};
+use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::ReadableTable;
 use serde_json::Value;
@@ -99,7 +99,7 @@ impl DataRepository for EmbeddedStore {
         prefix: Option<String>,
         after: Option<String>,
         limit: usize,
-    ) -> Result<Vec<DataEntry>> {
+    ) -> Result<Vec<ListedEntry>> {
         let user = user_id.as_str().to_owned();
         self.read(move |txn| {
             let table = txn.open_table(DATA).or_unavailable()?;
@@ -125,7 +125,8 @@ impl DataRepository for EmbeddedStore {
                 if !key.starts_with(prefix.as_str()) || entries.len() == limit {
                     break;
                 }
-                entries.push(decode(bytes.value())?);
+                // Decoded as a listing: the value is skipped as text, never parsed.
+                entries.push(decode::<ListedEntry>(bytes.value())?);
             }
             Ok(entries)
         })

@@ -7,13 +7,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use keygate_domain::data::{DataEntry, DataKey, DataRepository};
+use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use serde_json::Value;
 
-use crate::documents::{bson_time, object_id, DataDocument};
+use crate::documents::{bson_time, object_id, DataDocument, ListedDocument};
 use crate::store::MongoStore;
 
 /// How often a deletion re-reads an entry that changed between its read and its delete.
@@ -84,7 +84,7 @@ impl DataRepository for MongoStore {
         prefix: Option<String>,
         after: Option<String>,
         limit: usize,
-    ) -> Result<Vec<DataEntry>> {
+    ) -> Result<Vec<ListedEntry>> {
         let prefix = prefix.unwrap_or_default();
         // One index range scan on (user_id, key): start at whichever comes later, just past
         // `after` or the first key with `prefix`; stop at the first key without the prefix.
@@ -94,13 +94,21 @@ impl DataRepository for MongoStore {
         };
         let filter = doc! {"user_id": object_id(user_id)?, "key": key_bound};
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Values are left out by the server: a listing shows keys only.
         let cursor = self
-            .run(self.data().find(filter).sort(doc! {"key": 1}).limit(limit))
+            .run(
+                self.data()
+                    .clone_with_type::<ListedDocument>()
+                    .find(filter)
+                    .projection(doc! {"key": 1, "created_at": 1, "updated_at": 1})
+                    .sort(doc! {"key": 1})
+                    .limit(limit),
+            )
             .await?;
-        let documents: Vec<DataDocument> = self.run(cursor.try_collect()).await?;
+        let documents: Vec<ListedDocument> = self.run(cursor.try_collect()).await?;
         let mut entries = Vec::with_capacity(documents.len());
         for document in documents {
-            let entry = document.into_entry()?;
+            let entry = document.into_listed()?;
             if !entry.key.as_str().starts_with(prefix.as_str()) {
                 break;
             }

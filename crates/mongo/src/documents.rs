@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Age, Email, Gender, PersonName, Role, User, Username};
-use keygate_domain::data::{DataEntry, DataKey};
+use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::{Error, Id, Result};
@@ -207,6 +207,26 @@ pub struct DataDocument {
     value: String,
     created_at: BsonDateTime,
     updated_at: BsonDateTime,
+}
+
+/// The fields of a data document a listing reads: never the value.
+#[derive(Debug, Deserialize)]
+pub struct ListedDocument {
+    key: String,
+    created_at: BsonDateTime,
+    updated_at: BsonDateTime,
+}
+
+impl ListedDocument {
+    /// The listed key, validated.
+    pub fn into_listed(self) -> Result<ListedEntry> {
+        Ok(ListedEntry {
+            key: DataKey::new(&self.key)
+                .map_err(|e| Error::Internal(format!("stored key is invalid: {e}")))?,
+            created_at: domain_time(self.created_at)?,
+            updated_at: domain_time(self.updated_at)?,
+        })
+    }
 }
 
 impl DataDocument {

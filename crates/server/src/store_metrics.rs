@@ -14,7 +14,7 @@ use keygate_domain::accounts::{Email, User, UserRepository, Username};
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
 };
-use keygate_domain::data::{DataEntry, DataKey, DataRepository};
+use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::records::{
     FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
 };
@@ -338,7 +338,7 @@ impl<S: DataRepository> DataRepository for MeasuredStore<S> {
         prefix: Option<String>,
         after: Option<String>,
         limit: usize,
-    ) -> Result<Vec<DataEntry>> {
+    ) -> Result<Vec<ListedEntry>> {
         self.measure(
             "data.list",
             DataRepository::list(&*self.inner, user_id, prefix, after, limit),

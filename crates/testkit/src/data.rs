@@ -254,7 +254,7 @@ async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
         .insert(&entry(&other, "a/0", json!(0)))
         .await
         .unwrap();
-    let keys = |entries: Vec<DataEntry>| {
+    let keys = |entries: Vec<keygate_domain::data::ListedEntry>| {
         entries
             .into_iter()
             .map(|e| e.key.as_str().to_owned())

@@ -245,6 +245,30 @@ fn lists_are_bounded_in_memory_and_bytes(store: Store) {
     assert!(grown < 100 * 1024, "resident memory grew by {grown} KiB");
 }
 
+/// Found beside item 5: listing data keys decoded every value, though the listing shows none.
+/// Sixteen 1 MB values of small numbers are listed in a few MB.
+fn data_listings_never_read_values(store: Store) {
+    let app = TestApp::spawn(store);
+    let (_, token, _) = app.signed_up_user();
+    let value = json!(vec![0; 500_000]);
+    for i in 0..16 {
+        app.json(
+            "POST",
+            "/api/data",
+            Some(&token),
+            &json!({"key": format!("k{i:02}"), "value": value}),
+        )
+        .expect(201);
+    }
+    let before = app.resident_kib();
+    let listed = app.get("/api/data?limit=500", Some(&token));
+    listed.expect(200);
+    assert_eq!(listed.body["entries"].as_array().unwrap().len(), 16);
+    let grown = app.resident_kib().saturating_sub(before);
+    println!("resident memory grew by {grown} KiB listing 16 MB of values");
+    assert!(grown < 100 * 1024, "resident memory grew by {grown} KiB");
+}
+
 /// Item 6: a record nested 127 levels poisoned its API on the embedded store (every read,
 /// list and deletion answered 500). Documents are refused past 64 levels, on every write.
 fn documents_deeper_than_the_limit_are_refused(store: Store) {
@@ -537,6 +561,7 @@ fn negative_zero_keeps_its_sign(store: Store) {
 }
 
 store_tests!(
+    data_listings_never_read_values,
     lists_are_bounded_in_memory_and_bytes,
     documents_deeper_than_the_limit_are_refused,
     racing_replaces_cannot_beat_the_quota,

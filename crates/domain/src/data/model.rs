@@ -74,6 +74,18 @@ pub struct DataEntry {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One key of a listing: never its value, which a listing does not show and so never reads
+/// (an account's values may hold hundreds of megabytes).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedEntry {
+    /// The key.
+    pub key: DataKey,
+    /// When the key was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When its value last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
 impl DataEntry {
     /// What the entry counts against its owner's byte quota: its key and its value as
     /// compact JSON.

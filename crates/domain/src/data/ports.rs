@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::model::{DataEntry, DataKey};
+use super::model::{DataEntry, DataKey, ListedEntry};
 use crate::error::Result;
 use crate::id::Id;
 
@@ -27,15 +27,15 @@ pub trait DataRepository: Send + Sync {
     /// Removes an entry; the size ([`DataEntry::size`]) of what it removed, `None` if there
     /// was none.
     async fn delete(&self, user_id: &Id, key: &DataKey) -> Result<Option<u64>>;
-    /// Up to `limit` of the user's entries in key order (byte order of UTF-8), starting after
-    /// `after` if given, keeping only keys that start with `prefix`.
+    /// Up to `limit` of the user's keys in key order (byte order of UTF-8), starting after
+    /// `after` if given, keeping only keys that start with `prefix`. Values are not read.
     async fn list(
         &self,
         user_id: &Id,
         prefix: Option<String>,
         after: Option<String>,
         limit: usize,
-    ) -> Result<Vec<DataEntry>>;
+    ) -> Result<Vec<ListedEntry>>;
     /// Removes every entry of a user (account deletion).
     async fn delete_all_for_user(&self, user_id: &Id) -> Result<()>;
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::model::{DataEntry, DataKey};
+use super::model::{DataEntry, DataKey, ListedEntry};
 use super::ports::DataRepository;
 use crate::accounts::UserDataEraser;
 use crate::clock::Clock;
@@ -166,7 +166,7 @@ impl DataService {
         owner: &Principal,
         prefix: Option<String>,
         page: &PageRequest,
-    ) -> Result<Page<DataEntry>> {
+    ) -> Result<Page<ListedEntry>> {
         let after = page.after().map(str::to_owned);
         let prefix = prefix.filter(|p| !p.is_empty());
         let entries = self
@@ -216,11 +216,9 @@ mod tests {
         DataService::new(Arc::new(repo), Arc::new(clock), quota)
     }
 
-    fn entry(key: &str) -> DataEntry {
-        DataEntry {
-            user_id: owner().user_id,
+    fn listed(key: &str) -> ListedEntry {
+        ListedEntry {
             key: DataKey::new(key).expect("key"),
-            value: json!(1),
             created_at: now(),
             updated_at: now(),
         }
@@ -312,10 +310,10 @@ mod tests {
                 eq(None),
                 eq(3),
             )
-            .returning(|_, _, _, _| Ok(vec![entry("a/1"), entry("a/2 &?#"), entry("a/3")]));
+            .returning(|_, _, _, _| Ok(vec![listed("a/1"), listed("a/2 &?#"), listed("a/3")]));
         repo.expect_list()
             .with(always(), eq(None), eq(Some("a/2 &?#".to_owned())), eq(3))
-            .returning(|_, _, _, _| Ok(vec![entry("a/3")]));
+            .returning(|_, _, _, _| Ok(vec![listed("a/3")]));
         let svc = service(repo);
         let page = PageRequest::new(Some(2), None).expect("page");
         let first = svc

@@ -117,7 +117,17 @@ pub async fn list(
     let query = query.into_inner();
     let page = PageRequest::new(query.limit, query.cursor)?;
     let entries = state.data.list(&principal, query.prefix, &page).await?;
-    let items: Vec<EntryFields<'_>> = entries.items.iter().map(entry_times).collect();
+    let items: Vec<EntryFields<'_>> = entries
+        .items
+        .iter()
+        .map(|e| EntryFields {
+            key: e.key.as_str(),
+            value: None,
+            created_at: timestamp(e.created_at),
+            updated_at: timestamp(e.updated_at),
+            message: None,
+        })
+        .collect();
     Ok(success(
         StatusCode::OK,
         json!({"entries": items, "next_cursor": entries.next_cursor}),
