@@ -15,6 +15,8 @@ use crate::app::{Store, TestApp};
 pub struct Leftovers {
     /// Whether the account row is there.
     pub account: bool,
+    /// Its stored password hash (a PHC string), if it is there.
+    pub password_hash: Option<String>,
     /// Its data entries.
     pub data_entries: usize,
     /// Its API definitions.
@@ -28,30 +30,10 @@ pub struct Leftovers {
 impl TestApp {
     /// Stops the server and reads the stored password hash of account `user_id` (a PHC
     /// string), to see the hashing parameters in force.
-    pub fn stored_password_hash(mut self, user_id: &str) -> String {
-        self.stop();
-        let user: Id = user_id.parse().expect("a user id");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let found = match self.store() {
-            Store::Embedded => {
-                let store = keygate_embedded::EmbeddedStore::open(self.data_dir()).unwrap();
-                runtime.block_on(UserRepository::find_by_id(&store, &user))
-            }
-            Store::Mongo => runtime.block_on(async {
-                let store = keygate_mongo::MongoStore::connect(&keygate_mongo::MongoSettings {
-                    url: crate::app::mongodb_uri(),
-                    database: self.database_name().expect("a MongoDB database").to_owned(),
-                    operation_timeout: std::time::Duration::from_secs(20),
-                })
-                .await
-                .unwrap();
-                UserRepository::find_by_id(&store, &user).await
-            }),
-        };
-        found.unwrap().expect("the account is stored").password_hash
+    pub fn stored_password_hash(self, user_id: &str) -> String {
+        self.leftovers(user_id, &[])
+            .password_hash
+            .expect("the account is stored")
     }
 
     /// Stops the server (the embedded store's file is locked while it runs) and reads what its

@@ -25,12 +25,21 @@ pub fn unique(prefix: &str) -> String {
 /// `apps`, and asserts that exactly one wins (201) and every other one gets 409.
 #[track_caller]
 pub fn assert_one_registration_wins(apps: &[&TestApp], count: usize, email: &str) {
+    assert_one_wins(count, |i| {
+        apps[i % apps.len()]
+            .register(&format!("racer{i}"), email)
+            .status
+    });
+}
+
+/// Runs `attempt(0..count)` all at once (one thread each) and asserts that exactly one
+/// answered 201 and every other one 409.
+#[track_caller]
+pub fn assert_one_wins(count: usize, attempt: impl Fn(usize) -> u16 + Sync) {
     let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let attempt = &attempt;
         let handles: Vec<_> = (0..count)
-            .map(|i| {
-                let app = apps[i % apps.len()];
-                scope.spawn(move || app.register(&format!("racer{i}"), email).status)
-            })
+            .map(|i| scope.spawn(move || attempt(i)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });

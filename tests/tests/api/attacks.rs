@@ -33,18 +33,21 @@ fn post_record(app: &TestApp, api: &str, key: &str, text: &str) -> Reply {
     )
 }
 
-/// The slowest `/health` answer seen while `attack` runs (at least a second of probing).
-fn slowest_health_during(app: &TestApp, attack: impl FnOnce() + Send) -> Duration {
+/// The slowest of `probe`'s calls, made one after another while `attack` runs, and for at
+/// least `at_least` in all.
+fn slowest_during(
+    at_least: Duration,
+    probe: impl Fn() + Sync,
+    attack: impl FnOnce() + Send,
+) -> Duration {
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let prober = scope.spawn(|| {
             let mut slowest = Duration::ZERO;
             let started = Instant::now();
-            while !done.load(std::sync::atomic::Ordering::SeqCst)
-                || started.elapsed() < Duration::from_secs(1)
-            {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || started.elapsed() < at_least {
                 let asked = Instant::now();
-                app.get("/health", None).expect(200);
+                probe();
                 slowest = slowest.max(asked.elapsed());
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -56,6 +59,17 @@ fn slowest_health_during(app: &TestApp, attack: impl FnOnce() + Send) -> Duratio
         done.store(true, std::sync::atomic::Ordering::SeqCst);
         prober.join().unwrap()
     })
+}
+
+/// The slowest `/health` answer seen while `attack` runs (at least a second of probing).
+fn slowest_health_during(app: &TestApp, attack: impl FnOnce() + Send) -> Duration {
+    slowest_during(
+        Duration::from_secs(1),
+        || {
+            app.get("/health", None).expect(200);
+        },
+        attack,
+    )
 }
 
 /// Item 1: 5 000 `$` members under a 20 KB name: a 100 MB answer on main.
@@ -360,36 +374,29 @@ fn deleting_a_big_api_holds_no_other_write_while_attacked() {
         post_record(&app, &api, &key, &body).expect(201);
     }
     let (_, other, _) = app.signed_up_user();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let slowest = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            let mut slowest = Duration::ZERO;
-            let mut i = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                let asked = Instant::now();
-                app.json(
-                    "POST",
-                    "/api/data",
-                    Some(&other),
-                    &json!({"key": format!("k{i}"), "value": i}),
-                )
-                .expect(201);
-                slowest = slowest.max(asked.elapsed());
-                i += 1;
-            }
-            slowest
-        });
-        std::thread::sleep(Duration::from_millis(50));
-        app.json(
-            "DELETE",
-            &format!("/api/{api_id}"),
-            Some(&token),
-            &json!({}),
-        )
-        .expect(200);
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        writer.join().unwrap()
-    });
+    let written = std::sync::atomic::AtomicUsize::new(0);
+    let slowest = slowest_during(
+        Duration::ZERO,
+        || {
+            let i = written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            app.json(
+                "POST",
+                "/api/data",
+                Some(&other),
+                &json!({"key": format!("k{i}"), "value": i}),
+            )
+            .expect(201);
+        },
+        || {
+            app.json(
+                "DELETE",
+                &format!("/api/{api_id}"),
+                Some(&token),
+                &json!({}),
+            )
+            .expect(200);
+        },
+    );
     println!("slowest write of another account during the deletion: {slowest:?}");
     assert!(
         slowest < Duration::from_millis(250),
