@@ -24,10 +24,11 @@ pub trait CompiledSchema: Send + Sync {
     /// caller's thread, unbounded: for trusted documents and tests.
     fn violations(&self, document: &Value) -> Vec<FieldViolation>;
 
-    /// The same check for a request's document, away from the threads that serve requests,
-    /// with a bounded number running at once and a time budget: past the budget the answer
-    /// is a `Validation` error saying so; `Overloaded` if no slot frees up within it.
-    async fn check(&self, document: Arc<Value>) -> Result<Vec<FieldViolation>>;
+    /// The same check for a request's document of `size` bytes of JSON text, away from the
+    /// threads that serve requests (but for documents too small to cost anything), with a
+    /// bounded number running at once and a time budget: past the budget the answer is a
+    /// `Validation` error saying so; `Overloaded` if no slot frees up within it.
+    async fn check(&self, document: Arc<Value>, size: usize) -> Result<Vec<FieldViolation>>;
 }
 
 /// Compiles JSON Schemas (drafts 4, 6, 7, 2019-09 and 2020-12, picked by `$schema`; 2020-12

@@ -127,7 +127,7 @@ impl Mocks {
                 .returning(move |_| found.clone());
             compiled
                 .expect_check()
-                .returning(move |_| Ok(again.clone()));
+                .returning(move |_, _| Ok(again.clone()));
             Ok(Arc::new(compiled))
         };
         self.schemas.expect_compile().returning(compiled.clone());

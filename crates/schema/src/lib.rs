@@ -33,6 +33,9 @@ use keygate_domain::{Error, FieldViolation};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+/// Documents up to this size are validated on the caller's thread: their cost, bounded by
+/// their size times the (bounded) schema, is a fraction of a thread hop's.
+const INLINE_DOCUMENT_BYTES: usize = 1024;
 /// Bound on one compiled `pattern` (bytes of compiled program).
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// Bound on the backtracking of one match of a stored schema's backtracking pattern.
@@ -206,7 +209,14 @@ impl CompiledSchema for Compiled {
         violations_of(&self.validator, document)
     }
 
-    async fn check(&self, document: Arc<Value>) -> keygate_domain::Result<Vec<FieldViolation>> {
+    async fn check(
+        &self,
+        document: Arc<Value>,
+        size: usize,
+    ) -> keygate_domain::Result<Vec<FieldViolation>> {
+        if size <= INLINE_DOCUMENT_BYTES {
+            return Ok(violations_of(&self.validator, &document));
+        }
         let budget = self.budget;
         let over_budget = || {
             Error::invalid(

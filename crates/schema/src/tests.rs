@@ -167,7 +167,10 @@ async fn messages_never_quote_the_document() {
         .await
         .expect("compiles");
     let big = json!({ "text": "x".repeat(200_000) });
-    let found = compiled.check(Arc::new(big)).await.expect("checked");
+    let found = compiled
+        .check(Arc::new(big), 200_010)
+        .await
+        .expect("checked");
     assert_eq!(found.len(), 100);
     let total: usize = found.iter().map(|v| v.message.len()).sum();
     assert!(total < 10_000, "{total} bytes of messages");
@@ -186,10 +189,32 @@ async fn a_document_past_its_budget_is_refused_with_a_clear_violation() {
         .await
         .expect("compiles");
     let document = Arc::new(json!(vec![1_000; 200_000]));
-    match compiled.check(document).await {
+    match compiled.check(document, 1_000_000).await {
         Err(Error::Validation(found)) => {
             assert!(found[0].message.contains("longer than 1 ms"), "{found:?}")
         }
         other => panic!("expected the budget's violation, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn small_documents_are_checked_inline_and_large_ones_within_the_budget() {
+    let validator = JsonSchemaValidator::new(ValidationLimits {
+        concurrency: 1,
+        budget: std::time::Duration::from_secs(5),
+    });
+    let compiled = validator
+        .compile(&json!({"properties": {"n": {"type": "integer"}}}))
+        .await
+        .expect("compiles");
+    let small = compiled
+        .check(Arc::new(json!({"n": "x"})), 9)
+        .await
+        .expect("checked");
+    assert_eq!(small.len(), 1);
+    let large = compiled
+        .check(Arc::new(json!({"n": 1, "pad": "p".repeat(10_000)})), 10_020)
+        .await
+        .expect("checked");
+    assert!(large.is_empty());
 }

@@ -391,7 +391,7 @@ impl RecordService {
             ));
         }
         let compiled = self.compiled_schema(access).await?;
-        violations.extend(compiled.check(Arc::new(document)).await?);
+        violations.extend(compiled.check(Arc::new(document), body.len()).await?);
         if violations.is_empty() {
             Ok(body)
         } else {

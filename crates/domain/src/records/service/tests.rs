@@ -205,7 +205,7 @@ async fn records_are_checked_and_schemas_compiled_once_per_revision() {
         .times(1)
         .returning(|_| {
             let mut compiled = crate::schema::MockCompiledSchema::new();
-            compiled.expect_check().returning(|doc| {
+            compiled.expect_check().returning(|doc, _| {
                 Ok(if doc.get("qty").is_some() {
                     vec![]
                 } else {
