@@ -73,11 +73,10 @@ async fn count<S>(store: &S, user: &Id, apis: &[Id]) -> Leftovers
 where
     S: UserRepository + DataRepository + ApiRepository + ApiKeyRepository + RecordRepository,
 {
+    let account = UserRepository::find_by_id(store, user).await.unwrap();
     let mut leftovers = Leftovers {
-        account: UserRepository::find_by_id(store, user)
-            .await
-            .unwrap()
-            .is_some(),
+        account: account.is_some(),
+        password_hash: account.map(|user| user.password_hash),
         data_entries: DataRepository::list(store, user, None, None, 100)
             .await
             .unwrap()
