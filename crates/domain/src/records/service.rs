@@ -298,13 +298,14 @@ impl RecordService {
     /// racing each other, or a shrinking write, never refund one record twice.
     pub async fn delete(&self, access: &EndpointAccess, record_id: &str) -> Result<()> {
         access.require(Scope::Write)?;
-        let id = record_id
-            .parse::<Id>()
-            .map_err(|_| Error::NotFound("record"))?;
         let removed = self
             .ports
             .records
-            .delete(&access.api.id, &access.endpoint().name, &id)
+            .delete(
+                &access.api.id,
+                &access.endpoint().name,
+                &parse_record_id(record_id)?,
+            )
             .await?
             .ok_or(Error::NotFound("record"))?;
         self.ports
@@ -318,12 +319,13 @@ impl RecordService {
     }
 
     async fn find(&self, access: &EndpointAccess, record_id: &str) -> Result<Record> {
-        let id = record_id
-            .parse::<Id>()
-            .map_err(|_| Error::NotFound("record"))?;
         self.ports
             .records
-            .find(&access.api.id, &access.endpoint().name, &id)
+            .find(
+                &access.api.id,
+                &access.endpoint().name,
+                &parse_record_id(record_id)?,
+            )
             .await?
             .ok_or(Error::NotFound("record"))
     }
@@ -525,6 +527,11 @@ impl RecordService {
             Err(unknown())
         }
     }
+}
+
+/// A record id from a request path; one that is no id names no record.
+fn parse_record_id(raw: &str) -> Result<Id> {
+    raw.parse().map_err(|_| Error::NotFound("record"))
 }
 
 /// A size a store reported, as the domain counts sizes.
