@@ -33,6 +33,7 @@ pub mod records;
 pub mod schema;
 pub mod security;
 pub mod sessions;
+pub mod store;
 #[cfg(test)]
 #[allow(missing_docs)]
 mod test_support;
@@ -42,3 +43,4 @@ pub use clock::{Clock, SystemClock};
 pub use error::{ConflictKind, Error, FieldViolation, Result};
 pub use id::Id;
 pub use paging::{Page, PageRequest};
+pub use store::{Repositories, Store};

@@ -1,12 +1,16 @@
 //! Sessions: a refresh-token family per login, access tokens bound to it, rotation with reuse
 //! detection, and revocation.
 
+mod authenticator;
 mod model;
 mod ports;
 mod service;
+mod settings;
 
-pub use model::{RefreshToken, Session};
+pub use authenticator::Authenticator;
+pub use model::{IssuedTokens, Principal, RefreshToken, Session};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::MockSessionRepository;
-pub use ports::SessionRepository;
-pub use service::{IssuedTokens, Principal, SessionService, SessionSettings};
+pub use ports::{MockSessionLifecycle, MockSessionRepository};
+pub use ports::{SessionLifecycle, SessionRepository};
+pub use service::SessionService;
+pub use settings::SessionSettings;

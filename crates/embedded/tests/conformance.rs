@@ -4,21 +4,13 @@
 use std::sync::Arc;
 
 use keygate_embedded::EmbeddedStore;
-use keygate_testkit::Stores;
+use keygate_domain::Repositories;
 
 /// A fresh store in its own temporary directory, kept for the life of the test process.
-async fn fresh() -> Stores {
+async fn fresh() -> Repositories {
     let dir = tempfile::tempdir().unwrap().keep();
     let store = Arc::new(EmbeddedStore::open(&dir).unwrap());
-    Stores {
-        users: store.clone(),
-        sessions: store.clone(),
-        data: store.clone(),
-        apis: store.clone(),
-        api_keys: store.clone(),
-        records: store.clone(),
-        usage: store,
-    }
+    Repositories::of(store)
 }
 
 keygate_testkit::conformance_tests!(fresh());

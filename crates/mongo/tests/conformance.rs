@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate_mongo::{MongoSettings, MongoStore};
-use keygate_testkit::Stores;
+use keygate_domain::Repositories;
 
 fn url() -> String {
     std::env::var("MONGODB_URI").unwrap_or_else(|_| {
@@ -15,7 +15,7 @@ fn url() -> String {
 }
 
 /// A fresh store on a database of its own.
-async fn fresh() -> Stores {
+async fn fresh() -> Repositories {
     let database = format!("kg_conformance_{}", keygate_domain::Id::generate(0));
     let store = MongoStore::connect(&MongoSettings {
         url: url(),
@@ -25,15 +25,7 @@ async fn fresh() -> Stores {
     .await
     .unwrap();
     let store = Arc::new(store);
-    Stores {
-        users: store.clone(),
-        sessions: store.clone(),
-        data: store.clone(),
-        apis: store.clone(),
-        api_keys: store.clone(),
-        records: store.clone(),
-        usage: store,
-    }
+    Repositories::of(store)
 }
 
 keygate_testkit::conformance_tests!(fresh());

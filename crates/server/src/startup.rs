@@ -15,7 +15,7 @@ use keygate_domain::data::{DataRepository, DataService};
 use keygate_domain::records::{RecordRepository, RecordService, RecordServiceSettings};
 use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
 use keygate_domain::usage::{Quota, UsageLimits, UsageRepository};
-use keygate_domain::SystemClock;
+use keygate_domain::{Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
 use keygate_schema::{JsonSchemaValidator, ValidationLimits};
@@ -65,85 +65,26 @@ pub enum StartupError {
     },
 }
 
-/// The repositories of one store.
-struct Store {
-    users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
-    data: Arc<dyn DataRepository>,
-    apis: Arc<dyn ApiRepository>,
-    api_keys: Arc<dyn ApiKeyRepository>,
-    records: Arc<dyn RecordRepository>,
-    usage: Arc<dyn UsageRepository>,
-    description: String,
-}
-
-/// A store adapter: one type implementing every repository port (both stores are one).
-trait StoreAdapter:
-    UserRepository
-    + SessionRepository
-    + DataRepository
-    + ApiRepository
-    + ApiKeyRepository
-    + RecordRepository
-    + UsageRepository
-    + 'static
-{
-}
-
-impl<S> StoreAdapter for S where
-    S: UserRepository
-        + SessionRepository
-        + DataRepository
-        + ApiRepository
-        + ApiKeyRepository
-        + RecordRepository
-        + UsageRepository
-        + 'static
-{
-}
-
-impl Store {
-    /// Every port of one adapter, each call timed into `metrics` when there are any.
-    fn measured<S: StoreAdapter>(
-        store: Arc<S>,
-        description: String,
-        metrics: Option<&Arc<StoreMetrics>>,
-    ) -> Self {
-        match metrics {
-            Some(metrics) => Self::of(
-                Arc::new(MeasuredStore::new(store, metrics.clone())),
-                description,
-            ),
-            None => Self::of(store, description),
-        }
-    }
-
-    /// Every port of one adapter that implements them all.
-    fn of<S: StoreAdapter>(store: Arc<S>, description: String) -> Self {
-        Self {
-            users: store.clone(),
-            sessions: store.clone(),
-            data: store.clone(),
-            apis: store.clone(),
-            api_keys: store.clone(),
-            records: store.clone(),
-            usage: store,
-            description,
-        }
+/// Every port of `store`, each call timed into `metrics` when there are any.
+fn measured<S: Store>(store: Arc<S>, metrics: Option<&Arc<StoreMetrics>>) -> Repositories {
+    match metrics {
+        Some(metrics) => Repositories::of(Arc::new(MeasuredStore::new(store, metrics.clone()))),
+        None => Repositories::of(store),
     }
 }
 
+/// The store `database.*` names, and how to describe it in the log.
 async fn open_store(
     settings: &Settings,
     metrics: Option<&Arc<StoreMetrics>>,
-) -> Result<Store, StartupError> {
+) -> Result<(Repositories, String), StartupError> {
     match settings.database.url.as_deref().filter(|u| !u.is_empty()) {
         None => {
             let store = Arc::new(
                 EmbeddedStore::open(&settings.database.path).map_err(StartupError::Store)?,
             );
             let description = format!("embedded store in {}", settings.database.path.display());
-            Ok(Store::measured(store, description, metrics))
+            Ok((measured(store, metrics), description))
         }
         Some(url) if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") => {
             let store = MongoStore::connect(&MongoSettings {
@@ -157,7 +98,7 @@ async fn open_store(
             .map_err(StartupError::Store)?;
             let store = Arc::new(store);
             let description = format!("MongoDB database '{}'", settings.database.name);
-            Ok(Store::measured(store, description, metrics))
+            Ok((measured(store, metrics), description))
         }
         Some(url) => {
             // Name only the scheme: the rest of a URL may hold a password.
@@ -179,7 +120,8 @@ async fn open_store(
 /// serves and what the operator commands use.
 pub async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupError> {
     let store_metrics = Arc::new(StoreMetrics::default());
-    let store = open_store(settings, settings.metrics.enabled.then_some(&store_metrics)).await?;
+    let (store, description) =
+        open_store(settings, settings.metrics.enabled.then_some(&store_metrics)).await?;
     let secret = signing_secret(settings)?;
     let auth = &settings.auth;
     let clock = Arc::new(SystemClock);
@@ -274,7 +216,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, String), Star
         throttle,
         metrics: settings.metrics.clone(),
     };
-    Ok((state, store.description))
+    Ok((state, description))
 }
 
 /// `server.trusted_proxies`, parsed; a start-up error names the first entry that is no

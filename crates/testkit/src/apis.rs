@@ -6,10 +6,10 @@ use keygate_domain::{ConflictKind, Error, Id};
 use serde_json::json;
 
 use crate::fixtures::{api, api_key, endpoint, now};
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 /// An inserted API is found by id and by name, exactly as stored.
-async fn api_insert_then_find_by_id_and_name(stores: Stores) {
+async fn api_insert_then_find_by_id_and_name(stores: Repositories) {
     let owner = Id::generate(1);
     let mut orders = api(&owner, "orders");
     // Schemas keep `$`-names, big numbers and member order exactly.
@@ -41,7 +41,7 @@ async fn api_insert_then_find_by_id_and_name(stores: Stores) {
 }
 
 /// Names are unique across all owners.
-async fn api_names_are_unique_across_owners(stores: Stores) {
+async fn api_names_are_unique_across_owners(stores: Repositories) {
     stores
         .apis
         .insert(&api(&Id::generate(1), "shared"))
@@ -55,7 +55,7 @@ async fn api_names_are_unique_across_owners(stores: Stores) {
 }
 
 /// Of 16 racing inserts of one name, exactly one wins; the others are name conflicts.
-async fn api_racing_inserts_of_one_name_have_one_winner(stores: Stores) {
+async fn api_racing_inserts_of_one_name_have_one_winner(stores: Repositories) {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let stores = stores.clone();
@@ -74,7 +74,7 @@ async fn api_racing_inserts_of_one_name_have_one_winner(stores: Stores) {
 }
 
 /// An owner's APIs list in id order, page by page, and nobody else's.
-async fn api_list_for_owner_pages_in_id_order(stores: Stores) {
+async fn api_list_for_owner_pages_in_id_order(stores: Repositories) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -106,7 +106,7 @@ async fn api_list_for_owner_pages_in_id_order(stores: Stores) {
 }
 
 /// An update applies only against the revision it read.
-async fn api_update_is_compare_and_set(stores: Stores) {
+async fn api_update_is_compare_and_set(stores: Repositories) {
     let original = api(&Id::generate(1), "versioned");
     stores.apis.insert(&original).await.unwrap();
     let mut next = original.clone();
@@ -138,7 +138,7 @@ async fn api_update_is_compare_and_set(stores: Stores) {
 }
 
 /// Of 8 racing updates from one revision, exactly one applies.
-async fn api_racing_updates_have_one_winner(stores: Stores) {
+async fn api_racing_updates_have_one_winner(stores: Repositories) {
     let original = api(&Id::generate(1), "contended");
     stores.apis.insert(&original).await.unwrap();
     let tasks: Vec<_> = (0..8)
@@ -157,7 +157,7 @@ async fn api_racing_updates_have_one_winner(stores: Stores) {
 }
 
 /// Deleting an API frees its name and takes it off its owner's list.
-async fn api_delete_frees_the_name(stores: Stores) {
+async fn api_delete_frees_the_name(stores: Repositories) {
     let owner = Id::generate(1);
     let gone = api(&owner, "gone");
     stores.apis.insert(&gone).await.unwrap();
@@ -174,7 +174,7 @@ async fn api_delete_frees_the_name(stores: Stores) {
 }
 
 /// A key is found by its public id; a second key with that public id is a conflict.
-async fn keys_insert_find_by_public_id_and_refuse_a_duplicate(stores: Stores) {
+async fn keys_insert_find_by_public_id_and_refuse_a_duplicate(stores: Repositories) {
     let owned = api(&Id::generate(1), "keyed");
     let key = api_key(&owned, "Ab3dEf7h", "digest-1");
     stores.api_keys.insert(&key).await.unwrap();
@@ -196,7 +196,7 @@ async fn keys_insert_find_by_public_id_and_refuse_a_duplicate(stores: Stores) {
 
 /// Keys list per API in issue order; revocation keeps the first time and only touches the
 /// named API's key; deleting an API's keys spares the others.
-async fn keys_list_revoke_and_delete_for_api(stores: Stores) {
+async fn keys_list_revoke_and_delete_for_api(stores: Repositories) {
     let (first, second) = (
         api(&Id::generate(1), "first"),
         api(&Id::generate(1), "second"),
@@ -268,7 +268,7 @@ async fn keys_list_revoke_and_delete_for_api(stores: Stores) {
 }
 
 /// One key is deleted through its own API only; the API's other keys stay.
-async fn keys_delete_one(stores: Stores) {
+async fn keys_delete_one(stores: Repositories) {
     let (first, second) = (
         api(&Id::generate(1), "one-of-two"),
         api(&Id::generate(1), "elsewhere"),

@@ -6,7 +6,7 @@ use keygate_domain::{ConflictKind, Error, Id};
 use serde_json::{json, Value};
 
 use crate::fixtures::now;
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 fn entry(user_id: &Id, key: &str, value: Value) -> DataEntry {
     DataEntry {
@@ -23,7 +23,7 @@ fn key(text: &str) -> DataKey {
 }
 
 /// An inserted entry is found again; a second insert of its key is a key conflict.
-async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
+async fn data_insert_then_find_and_refuse_a_duplicate(stores: Repositories) {
     let user = Id::generate(1);
     let first = entry(&user, "colour", json!("blue"));
     stores.data.insert(&first).await.unwrap();
@@ -57,7 +57,7 @@ async fn data_insert_then_find_and_refuse_a_duplicate(stores: Stores) {
 }
 
 /// Two users' keys never meet, even when equal.
-async fn data_keys_are_private_to_their_owner(stores: Stores) {
+async fn data_keys_are_private_to_their_owner(stores: Repositories) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     stores
         .data
@@ -95,7 +95,7 @@ async fn data_keys_are_private_to_their_owner(stores: Stores) {
 }
 
 /// Every kind of JSON value, and every kind of key, comes back exactly as stored.
-async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
+async fn data_values_and_keys_round_trip_exactly(stores: Repositories) {
     let user = Id::generate(1);
     let values = [
         json!(9_007_199_254_740_992_i64),
@@ -144,7 +144,7 @@ async fn data_values_and_keys_round_trip_exactly(stores: Stores) {
 }
 
 /// Replacing a value keeps the creation time and stamps the change; a missing key is `None`.
-async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
+async fn data_replace_changes_the_value_and_update_time(stores: Repositories) {
     let user = Id::generate(1);
     let original = entry(&user, "k", json!({"v": 1}));
     stores.data.insert(&original).await.unwrap();
@@ -192,7 +192,7 @@ async fn data_replace_changes_the_value_and_update_time(stores: Stores) {
 }
 
 /// Of 8 racing replacements of one entry as read, exactly one applies (compare-and-set).
-async fn data_racing_replacements_have_one_winner(stores: Stores) {
+async fn data_racing_replacements_have_one_winner(stores: Repositories) {
     let user = Id::generate(1);
     let original = entry(&user, "contested-value", json!(0));
     stores.data.insert(&original).await.unwrap();
@@ -217,7 +217,7 @@ async fn data_racing_replacements_have_one_winner(stores: Stores) {
 }
 
 /// Deleting removes the key once; a second delete finds nothing.
-async fn data_delete_removes_once(stores: Stores) {
+async fn data_delete_removes_once(stores: Repositories) {
     let user = Id::generate(1);
     stores
         .data
@@ -239,7 +239,7 @@ async fn data_delete_removes_once(stores: Stores) {
 }
 
 /// Listing walks keys in byte order, after a given key, within a prefix, up to a limit.
-async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
+async fn data_list_in_key_order_with_prefix_and_after(stores: Repositories) {
     let user = Id::generate(1);
     let other = Id::generate(1);
     for name in ["b", "a/2", "a/10", "a", "ab", "a/1", "é", "Z", "a0"] {
@@ -313,7 +313,7 @@ async fn data_list_in_key_order_with_prefix_and_after(stores: Stores) {
 }
 
 /// Erasing a user's data spares everyone else's.
-async fn data_delete_all_spares_other_users(stores: Stores) {
+async fn data_delete_all_spares_other_users(stores: Repositories) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     for name in ["x", "y", "z"] {
         stores
@@ -341,7 +341,7 @@ async fn data_delete_all_spares_other_users(stores: Stores) {
 }
 
 /// Of racing inserts of one key, exactly one wins.
-async fn data_racing_inserts_of_one_key_have_one_winner(stores: Stores) {
+async fn data_racing_inserts_of_one_key_have_one_winner(stores: Repositories) {
     let user = Id::generate(1);
     let mut tasks = Vec::new();
     for i in 0..8 {

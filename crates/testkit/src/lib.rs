@@ -20,33 +20,8 @@ mod users;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
-use keygate_domain::accounts::UserRepository;
-use keygate_domain::apis::{ApiKeyRepository, ApiRepository};
-use keygate_domain::data::DataRepository;
-use keygate_domain::records::RecordRepository;
-use keygate_domain::sessions::SessionRepository;
-use keygate_domain::usage::UsageRepository;
-
-/// One fresh, empty store seen through every port it implements.
-#[derive(Clone)]
-pub struct Stores {
-    /// The account port.
-    pub users: Arc<dyn UserRepository>,
-    /// The session port.
-    pub sessions: Arc<dyn SessionRepository>,
-    /// The key-value port.
-    pub data: Arc<dyn DataRepository>,
-    /// The API-definition port.
-    pub apis: Arc<dyn ApiRepository>,
-    /// The API-key port.
-    pub api_keys: Arc<dyn ApiKeyRepository>,
-    /// The record port.
-    pub records: Arc<dyn RecordRepository>,
-    /// The storage-usage port.
-    pub usage: Arc<dyn UsageRepository>,
-}
+pub use keygate_domain::Repositories;
 
 /// A boxed future of one case's run.
 pub type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -57,10 +32,10 @@ pub struct Case {
     /// `module::function`, as failures name it.
     pub name: &'static str,
     /// Runs the case; a panic is its failure.
-    pub run: fn(Stores) -> CaseFuture,
+    pub run: fn(Repositories) -> CaseFuture,
 }
 
-/// A [`Case`] for the async function `$case(stores: Stores)` of the current module.
+/// A [`Case`] for the async function `$case(stores: Repositories)` of the current module.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! case {
@@ -91,7 +66,7 @@ pub fn all_cases() -> Vec<Case> {
 pub async fn run_all<F, Fut>(fresh: F)
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Stores>,
+    Fut: Future<Output = Repositories>,
 {
     const AT_ONCE: usize = 4;
     let only = std::env::var("KEYGATE_CASE").ok();
@@ -136,7 +111,7 @@ where
 }
 
 /// Expands to one test that runs every case of the suite on fresh stores from `$fresh`, an
-/// expression that evaluates to a future of a fresh, empty [`Stores`].
+/// expression that evaluates to a future of a fresh, empty [`Repositories`].
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {

@@ -5,7 +5,7 @@ use keygate_domain::Id;
 use serde_json::{json, Value};
 
 use crate::fixtures::{api, endpoint, record};
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 fn filter(field: &str, value: &str) -> FieldFilter {
     FieldFilter::new(field, value).unwrap()
@@ -30,7 +30,7 @@ fn ids(records: &[Record]) -> Vec<Id> {
 }
 
 /// An inserted record is found again exactly: number text, member order, non-ASCII names.
-async fn records_insert_find_and_round_trip_exactly(stores: Stores) {
+async fn records_insert_find_and_round_trip_exactly(stores: Repositories) {
     let owned = api(&Id::generate(1), "exact");
     let text = r#"{"z": 1, "a": 1.0, "big": 123456789012345678901234567890, "neg": -1.5e-7,
                    "ключ": "значение", "emoji 🔑": [true, null, {"nested": 0.1}], "a.b": {}}"#;
@@ -48,7 +48,7 @@ async fn records_insert_find_and_round_trip_exactly(stores: Stores) {
 }
 
 /// A record belongs to one API and one endpoint: looked up anywhere else it is not there.
-async fn records_are_scoped_to_api_and_endpoint(stores: Stores) {
+async fn records_are_scoped_to_api_and_endpoint(stores: Repositories) {
     let (mine, theirs) = (
         api(&Id::generate(1), "mine"),
         api(&Id::generate(1), "theirs"),
@@ -90,7 +90,7 @@ async fn records_are_scoped_to_api_and_endpoint(stores: Stores) {
 }
 
 /// Lists run newest first, page after page, each record exactly once.
-async fn records_list_newest_first_page_by_page(stores: Stores) {
+async fn records_list_newest_first_page_by_page(stores: Repositories) {
     let owned = api(&Id::generate(1), "paged");
     let mut made = Vec::new();
     for i in 0..7 {
@@ -124,7 +124,7 @@ async fn records_list_newest_first_page_by_page(stores: Stores) {
 
 /// Records inserted while a client pages do not make it skip or repeat any record that was
 /// there when it started.
-async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Stores) {
+async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Repositories) {
     let owned = api(&Id::generate(1), "busy");
     let mut before = Vec::new();
     for i in 0..6 {
@@ -161,7 +161,7 @@ async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: St
 }
 
 /// `?field=value` filters: numbers by value, strings by text, several at once, long values.
-async fn records_filters_match_top_level_scalars(stores: Stores) {
+async fn records_filters_match_top_level_scalars(stores: Repositories) {
     let owned = api(&Id::generate(1), "filtered");
     let long = "x".repeat(300);
     let rows = [
@@ -231,7 +231,7 @@ async fn records_filters_match_top_level_scalars(stores: Stores) {
 }
 
 /// A replacement applies only against the revision it read.
-async fn records_replace_is_compare_and_set(stores: Stores) {
+async fn records_replace_is_compare_and_set(stores: Repositories) {
     let owned = api(&Id::generate(1), "cas");
     let original = record(&owned, "items", json!({"v": 1}));
     stores.records.insert(&original).await.unwrap();
@@ -286,7 +286,7 @@ async fn records_replace_is_compare_and_set(stores: Stores) {
 }
 
 /// Of 8 racing replacements from one revision, exactly one applies.
-async fn records_racing_replacements_have_one_winner(stores: Stores) {
+async fn records_racing_replacements_have_one_winner(stores: Repositories) {
     let owned = api(&Id::generate(1), "race");
     let original = record(&owned, "items", json!({"v": 0}));
     stores.records.insert(&original).await.unwrap();
@@ -306,7 +306,7 @@ async fn records_racing_replacements_have_one_winner(stores: Stores) {
 }
 
 /// A record is deleted once, and the deletion says how large it was.
-async fn records_delete_removes_once(stores: Stores) {
+async fn records_delete_removes_once(stores: Repositories) {
     let owned = api(&Id::generate(1), "deleting");
     let doomed = record(&owned, "items", json!({"name": "x"}));
     stores.records.insert(&doomed).await.unwrap();
@@ -333,7 +333,7 @@ async fn records_delete_removes_once(stores: Stores) {
 }
 
 /// Batch deletion removes at most its limit per call, across endpoints, and spares other APIs.
-async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
+async fn records_delete_batch_for_api_is_bounded(stores: Repositories) {
     let (doomed, kept) = (
         api(&Id::generate(1), "doomed"),
         api(&Id::generate(1), "kept"),
@@ -366,7 +366,7 @@ async fn records_delete_batch_for_api_is_bounded(stores: Stores) {
 }
 
 /// Batch deletion stops once it has removed its byte bound (at least one record).
-async fn records_delete_batch_for_api_stops_at_its_byte_bound(stores: Stores) {
+async fn records_delete_batch_for_api_stops_at_its_byte_bound(stores: Repositories) {
     let doomed = api(&Id::generate(1), "bytes");
     for i in 0..5 {
         let r = record(&doomed, "items", json!({"i": i}));
@@ -391,7 +391,7 @@ async fn records_delete_batch_for_api_stops_at_its_byte_bound(stores: Stores) {
 
 /// A page stops at its byte bound with at least one record, and says where it stopped; the
 /// next page goes on from there, so nothing is skipped.
-async fn records_list_stops_at_its_byte_bound(stores: Stores) {
+async fn records_list_stops_at_its_byte_bound(stores: Repositories) {
     let owned = api(&Id::generate(1), "heavy");
     let mut made = Vec::new();
     for i in 0..5 {
@@ -433,7 +433,7 @@ async fn records_list_stops_at_its_byte_bound(stores: Stores) {
 
 /// A body nested to the domain's limit, and one as deep as a client could send, is stored,
 /// found, listed and deleted: depth never breaks a store's decoding.
-async fn records_deep_bodies_are_stored_and_deleted(stores: Stores) {
+async fn records_deep_bodies_are_stored_and_deleted(stores: Repositories) {
     let owned = api(&Id::generate(1), "deep");
     let depth = 126;
     let text = format!(r#"{{"d":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
@@ -469,7 +469,7 @@ async fn records_deep_bodies_are_stored_and_deleted(stores: Stores) {
 
 /// A filtered list never examines more than its bound: where it stops early it says where,
 /// and following those cursors finds every match, once.
-async fn records_filtered_lists_are_bounded_and_resumable(stores: Stores) {
+async fn records_filtered_lists_are_bounded_and_resumable(stores: Repositories) {
     let owned = api(&Id::generate(1), "sparse");
     let mut matching = Vec::new();
     for i in 0..30 {

@@ -5,10 +5,10 @@ use keygate_domain::security::SecretDigest;
 use keygate_domain::Id;
 
 use crate::fixtures::{now, refresh_token, session};
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 /// A created session and its first refresh token can be read back.
-async fn created_session_and_token_can_be_found(stores: Stores) {
+async fn created_session_and_token_can_be_found(stores: Repositories) {
     let s = session(&Id::generate(1));
     let t = refresh_token(&s, "digest-1");
     stores.sessions.create(&s, &t).await.unwrap();
@@ -24,7 +24,7 @@ async fn created_session_and_token_can_be_found(stores: Stores) {
 }
 
 /// A token can be rotated once; the second rotation of it fails and stores nothing.
-async fn rotation_spends_a_token_exactly_once(stores: Stores) {
+async fn rotation_spends_a_token_exactly_once(stores: Repositories) {
     let s = session(&Id::generate(1));
     let first = refresh_token(&s, "digest-1");
     stores.sessions.create(&s, &first).await.unwrap();
@@ -72,7 +72,7 @@ async fn rotation_spends_a_token_exactly_once(stores: Stores) {
 }
 
 /// Of many concurrent rotations of one token, exactly one succeeds.
-async fn racing_rotations_have_one_winner(stores: Stores) {
+async fn racing_rotations_have_one_winner(stores: Repositories) {
     let s = session(&Id::generate(1));
     let first = refresh_token(&s, "digest-0");
     stores.sessions.create(&s, &first).await.unwrap();
@@ -100,7 +100,7 @@ async fn racing_rotations_have_one_winner(stores: Stores) {
 }
 
 /// Revoking marks the session with the time; revoking again changes nothing.
-async fn revoke_marks_one_session(stores: Stores) {
+async fn revoke_marks_one_session(stores: Repositories) {
     let user_id = Id::generate(1);
     let (a, b) = (session(&user_id), session(&user_id));
     stores
@@ -144,7 +144,7 @@ async fn revoke_marks_one_session(stores: Stores) {
 }
 
 /// Revoking all of a user's sessions spares the one named and other users' sessions.
-async fn revoke_all_keeps_the_named_session(stores: Stores) {
+async fn revoke_all_keeps_the_named_session(stores: Repositories) {
     let user_id = Id::generate(1);
     let other_user = Id::generate(1);
     let (a, b, c) = (session(&user_id), session(&user_id), session(&user_id));
@@ -187,7 +187,7 @@ async fn revoke_all_keeps_the_named_session(stores: Stores) {
 }
 
 /// Deleting a user's sessions removes them and every refresh token they issued.
-async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
+async fn delete_all_forgets_sessions_and_tokens(stores: Repositories) {
     let user_id = Id::generate(1);
     let other_user = Id::generate(1);
     let s = session(&user_id);
@@ -228,7 +228,7 @@ async fn delete_all_forgets_sessions_and_tokens(stores: Stores) {
 }
 
 /// Purging removes ended sessions and tokens, and nothing that is still valid.
-async fn purge_removes_only_what_has_expired(stores: Stores) {
+async fn purge_removes_only_what_has_expired(stores: Repositories) {
     let user_id = Id::generate(1);
     let mut ended = session(&user_id);
     ended.created_at = now() - Duration::days(31);
@@ -280,7 +280,7 @@ async fn purge_removes_only_what_has_expired(stores: Stores) {
 
 /// A rotation that cannot store its next token spends nothing: the client may retry with the
 /// same token (on MongoDB the old order, spend then insert, burned it).
-async fn a_rotation_that_cannot_store_its_next_token_spends_nothing(stores: Stores) {
+async fn a_rotation_that_cannot_store_its_next_token_spends_nothing(stores: Repositories) {
     let s = session(&Id::generate(1));
     let current = refresh_token(&s, "digest-current");
     stores.sessions.create(&s, &current).await.unwrap();
@@ -320,7 +320,7 @@ async fn a_rotation_that_cannot_store_its_next_token_spends_nothing(stores: Stor
 
 /// A session keeps only its current refresh token and the one spent before it (enough to
 /// detect reuse of the last token): rotation does not grow the store.
-async fn rotation_keeps_only_the_current_token_and_its_predecessor(stores: Stores) {
+async fn rotation_keeps_only_the_current_token_and_its_predecessor(stores: Repositories) {
     let s = session(&Id::generate(1));
     let digests: Vec<String> = (0..5).map(|i| format!("digest-gen-{i}")).collect();
     stores

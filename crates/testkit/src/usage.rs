@@ -3,7 +3,7 @@
 use keygate_domain::usage::{UsageChange, UsageLimits};
 use keygate_domain::Id;
 
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 fn limits(entries: u64, bytes: u64) -> UsageLimits {
     UsageLimits {
@@ -14,7 +14,7 @@ fn limits(entries: u64, bytes: u64) -> UsageLimits {
 }
 
 /// APIs count against their own limit, atomically, beside entries and bytes.
-async fn usage_counts_apis_against_their_own_limit(stores: Stores) {
+async fn usage_counts_apis_against_their_own_limit(stores: Repositories) {
     let owner = Id::generate(1);
     let roomy = limits(100, 10_000);
     let usage = &stores.usage;
@@ -72,7 +72,7 @@ async fn usage_counts_apis_against_their_own_limit(stores: Stores) {
 
 /// Growth applies while it fits both limits; past either, nothing changes; shrinking always
 /// applies, never below zero; forgetting starts the account over.
-async fn usage_grows_within_its_limits_and_shrinks_freely(stores: Stores) {
+async fn usage_grows_within_its_limits_and_shrinks_freely(stores: Repositories) {
     let (alice, bob) = (Id::generate(1), Id::generate(1));
     let small = limits(2, 100);
     let usage = &stores.usage;
@@ -144,7 +144,7 @@ async fn usage_grows_within_its_limits_and_shrinks_freely(stores: Stores) {
 }
 
 /// Of 16 racing additions under a limit of 10 entries, exactly 10 apply.
-async fn racing_additions_never_pass_the_limit(stores: Stores) {
+async fn racing_additions_never_pass_the_limit(stores: Repositories) {
     let owner = Id::generate(1);
     let tasks: Vec<_> = (0..16)
         .map(|_| {

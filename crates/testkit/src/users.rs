@@ -4,10 +4,10 @@ use keygate_domain::accounts::{Email, Username};
 use keygate_domain::{ConflictKind, Error, Id};
 
 use crate::fixtures::user;
-use crate::{case, Case, Stores};
+use crate::{case, Case, Repositories};
 
 /// An inserted account is found by id, by email and by username in any case.
-async fn insert_then_find_by_id_email_and_username(stores: Stores) {
+async fn insert_then_find_by_id_email_and_username(stores: Repositories) {
     let alice = user("Alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     assert_eq!(
@@ -33,7 +33,7 @@ async fn insert_then_find_by_id_email_and_username(stores: Stores) {
 }
 
 /// A second account with a taken email is refused as an email conflict.
-async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
+async fn duplicate_email_is_a_conflict_on_email(stores: Repositories) {
     stores
         .users
         .insert(&user("alice", "same@example.com"))
@@ -53,7 +53,7 @@ async fn duplicate_email_is_a_conflict_on_email(stores: Stores) {
 }
 
 /// Usernames are unique case-insensitively.
-async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) {
+async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Repositories) {
     stores
         .users
         .insert(&user("Alice", "a1@example.com"))
@@ -73,7 +73,7 @@ async fn duplicate_username_is_a_conflict_whatever_its_case(stores: Stores) {
 }
 
 /// Sixteen concurrent inserts of one email: exactly one succeeds, the rest conflict.
-async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
+async fn racing_inserts_of_one_email_have_one_winner(stores: Repositories) {
     let mut tasks = Vec::new();
     for i in 0..16 {
         let users = stores.users.clone();
@@ -95,7 +95,7 @@ async fn racing_inserts_of_one_email_have_one_winner(stores: Stores) {
 }
 
 /// Changing email and username frees the old ones and claims the new ones.
-async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
+async fn update_moves_unique_keys_and_guards_them(stores: Repositories) {
     let mut alice = user("alice", "alice@example.com");
     let bob = user("bob", "bob@example.com");
     stores.users.insert(&alice).await.unwrap();
@@ -132,7 +132,7 @@ async fn update_moves_unique_keys_and_guards_them(stores: Stores) {
 }
 
 /// Updating an account that does not exist is `NotFound`.
-async fn update_of_a_missing_user_is_not_found(stores: Stores) {
+async fn update_of_a_missing_user_is_not_found(stores: Repositories) {
     let ghost = user("ghost", "ghost@example.com");
     assert!(matches!(
         stores.users.update(&ghost, 1).await,
@@ -142,7 +142,7 @@ async fn update_of_a_missing_user_is_not_found(stores: Stores) {
 
 /// An update applies only against the revision it read: a profile edit racing a password
 /// change cannot write the old password hash back.
-async fn update_is_compare_and_set_on_the_revision(stores: Stores) {
+async fn update_is_compare_and_set_on_the_revision(stores: Repositories) {
     let alice = user("alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     let mut new_password = alice.clone();
@@ -160,7 +160,7 @@ async fn update_is_compare_and_set_on_the_revision(stores: Stores) {
 }
 
 /// Of 8 racing updates from one revision, exactly one applies.
-async fn racing_updates_of_one_account_have_one_winner(stores: Stores) {
+async fn racing_updates_of_one_account_have_one_winner(stores: Repositories) {
     let alice = user("alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     let tasks: Vec<_> = (0..8)
@@ -179,7 +179,7 @@ async fn racing_updates_of_one_account_have_one_winner(stores: Stores) {
 }
 
 /// A deleted account's email and username can be registered again.
-async fn delete_frees_email_and_username(stores: Stores) {
+async fn delete_frees_email_and_username(stores: Repositories) {
     let alice = user("alice", "alice@example.com");
     stores.users.insert(&alice).await.unwrap();
     assert!(stores.users.delete(&alice.id).await.unwrap());
@@ -193,7 +193,7 @@ async fn delete_frees_email_and_username(stores: Stores) {
 }
 
 /// Listing walks every account once, in id order, page by page.
-async fn list_pages_in_id_order(stores: Stores) {
+async fn list_pages_in_id_order(stores: Repositories) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let u = user(&format!("user{i}"), &format!("user{i}@example.com"));
@@ -214,7 +214,7 @@ async fn list_pages_in_id_order(stores: Stores) {
 }
 
 /// A healthy store answers `ping`.
-async fn ping_succeeds_on_a_healthy_store(stores: Stores) {
+async fn ping_succeeds_on_a_healthy_store(stores: Repositories) {
     stores.users.ping().await.unwrap();
 }
 

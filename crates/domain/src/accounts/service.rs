@@ -13,7 +13,7 @@ use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::security::{PasswordCheck, PasswordHasher};
-use crate::sessions::{IssuedTokens, Principal, SessionService};
+use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
 /// How often an account write retries after losing a race before giving up (409).
 const USER_WRITE_ATTEMPTS: usize = 16;
@@ -149,7 +149,7 @@ pub enum UserListing {
 pub struct AccountService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
-    sessions: Arc<SessionService>,
+    sessions: Arc<dyn SessionLifecycle>,
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
@@ -161,7 +161,7 @@ impl AccountService {
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
-        sessions: Arc<SessionService>,
+        sessions: Arc<dyn SessionLifecycle>,
         throttle: Arc<LoginThrottle>,
         clock: Arc<dyn Clock>,
     ) -> Self {

@@ -44,3 +44,27 @@ pub struct RefreshToken {
     /// When it was exchanged for a new pair; presenting it again after that is theft.
     pub used_at: Option<DateTime<Utc>>,
 }
+
+/// What a login or a refresh hands to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    /// The user the tokens speak for.
+    pub user_id: Id,
+    /// The session they belong to.
+    pub session_id: Id,
+    /// A signed JWT.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// A single-use secret that buys the next pair.
+    pub refresh_token: String,
+}
+
+/// Who is making an authenticated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The caller's account.
+    pub user_id: Id,
+    /// The session whose access token they presented.
+    pub session_id: Id,
+}

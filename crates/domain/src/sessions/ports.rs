@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::model::{RefreshToken, Session};
+use super::model::{IssuedTokens, Principal, RefreshToken, Session};
 use crate::error::Result;
 use crate::id::Id;
 use crate::security::SecretDigest;
@@ -41,4 +41,17 @@ pub trait SessionRepository: Send + Sync {
     /// Removes sessions and refresh tokens whose `expires_at` is at or before `now`; returns
     /// how many records went. (MongoDB's TTL indexes do this too, about once a minute.)
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64>;
+}
+
+/// The session operations the account use cases need, and nothing more:
+/// [`super::SessionService`] implements it; account tests mock it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionLifecycle: Send + Sync {
+    /// Opens a new session for `user_id` and issues its first token pair.
+    async fn start(&self, user_id: &Id) -> Result<IssuedTokens>;
+    /// Ends every session of the caller but the current one (after a password change).
+    async fn revoke_others(&self, principal: &Principal) -> Result<()>;
+    /// Forgets every session of a deleted account.
+    async fn forget_user(&self, user_id: &Id) -> Result<()>;
 }

@@ -2,127 +2,51 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use async_trait::async_trait;
 
-use super::model::{RefreshToken, Session};
-use super::ports::SessionRepository;
-use crate::cache::BoundedCache;
+use super::authenticator::Authenticator;
+use super::model::{IssuedTokens, Principal, RefreshToken, Session};
+use super::ports::{SessionLifecycle, SessionRepository};
+use super::settings::SessionSettings;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::security::{AccessClaims, SecretGenerator, TokenIssuer, TokenVerifier};
+use crate::security::{AccessClaims, SecretGenerator, TokenIssuer};
 
-/// Lifetimes of the tokens a session issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionSettings {
-    /// How long an access token is valid (default 15 minutes).
-    pub access_token_ttl: Duration,
-    /// How long a session lasts from login, however often it is refreshed (default 30 days).
-    pub session_ttl: Duration,
-    /// How long a session found active may be trusted without reading the store again
-    /// (`auth.revocation_cache_ttl`, default 2 s): a revocation on another instance takes at
-    /// most this long to be seen; on this instance it takes effect at once. Zero disables it.
-    pub liveness_cache_ttl: Duration,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self {
-            access_token_ttl: Duration::minutes(15),
-            session_ttl: Duration::days(30),
-            liveness_cache_ttl: Duration::seconds(2),
-        }
-    }
-}
-
-/// The most sessions remembered as live.
-const LIVE_SESSIONS_CACHED: usize = 100_000;
-
-/// The most access tokens remembered as verified (about 0.5 KiB each).
-const VERIFIED_TOKENS_CACHED: usize = 10_000;
-
-/// What a login or a refresh hands to the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedTokens {
-    /// The user the tokens speak for.
-    pub user_id: Id,
-    /// The session they belong to.
-    pub session_id: Id,
-    /// A signed JWT.
-    pub access_token: String,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// A single-use secret that buys the next pair.
-    pub refresh_token: String,
-}
-
-/// Who is making an authenticated request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The caller's account.
-    pub user_id: Id,
-    /// The session whose access token they presented.
-    pub session_id: Id,
-}
-
-/// The session use cases.
+/// The session use cases: logging in, refreshing, logging out. Checking a token is the
+/// [`Authenticator`]'s job; this service revokes through it, so a revocation here takes effect
+/// in its caches at once.
 pub struct SessionService {
+    authenticator: Arc<Authenticator>,
     sessions: Arc<dyn SessionRepository>,
     issuer: Arc<dyn TokenIssuer>,
-    verifier: Arc<dyn TokenVerifier>,
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
-    /// Sessions recently found active, by (user, session): an authenticated request served
-    /// from here costs no store read.
-    live: BoundedCache<(Id, Id), Session>,
-    /// Claims of access tokens whose signature and claims were verified, by the whole token:
-    /// HS256 verification was the largest cost Keygate adds to an authenticated read
-    /// (2.4 µs). Only an exact token verified before hits; its expiry is checked on every hit.
-    verified_tokens: BoundedCache<String, AccessClaims>,
 }
 
 impl SessionService {
-    /// Wires the service to its ports.
+    /// Issues tokens with `issuer` and refresh secrets from `secrets`, over the store, clock
+    /// and settings of `authenticator`.
     pub fn new(
-        sessions: Arc<dyn SessionRepository>,
+        authenticator: Arc<Authenticator>,
         issuer: Arc<dyn TokenIssuer>,
-        verifier: Arc<dyn TokenVerifier>,
         secrets: Arc<dyn SecretGenerator>,
-        clock: Arc<dyn Clock>,
-        settings: SessionSettings,
     ) -> Self {
+        let (sessions, clock, settings) = authenticator.parts();
         Self {
-            sessions,
-            issuer,
-            verifier,
-            secrets,
-            clock,
+            sessions: sessions.clone(),
+            clock: clock.clone(),
             settings,
-            live: BoundedCache::new(LIVE_SESSIONS_CACHED, settings.liveness_cache_ttl),
-            verified_tokens: BoundedCache::new(VERIFIED_TOKENS_CACHED, settings.access_token_ttl),
+            authenticator,
+            issuer,
+            secrets,
         }
     }
 
-    /// How many sessions this instance currently remembers as live (for metrics): those used
-    /// within the revocation TTL.
-    pub fn live_sessions_cached(&self) -> usize {
-        self.live.len()
-    }
-
-    /// Opens a new session for `user_id` and issues its first token pair.
-    pub async fn start(&self, user_id: &Id) -> Result<IssuedTokens> {
-        let now = self.clock.now();
-        let session = Session {
-            id: Id::generate(now.timestamp()),
-            user_id: user_id.clone(),
-            created_at: now,
-            expires_at: now + self.settings.session_ttl,
-            revoked_at: None,
-        };
-        let (refresh_token, first) = self.new_refresh_token(&session)?;
-        self.sessions.create(&session, &first).await?;
-        self.issue_pair(&session, refresh_token)
+    /// The authenticator this service revokes through.
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.authenticator
     }
 
     /// Exchanges a refresh token for a new pair. A token presented a second time is treated as
@@ -136,8 +60,8 @@ impl SessionService {
             .await?
             .ok_or(Error::Unauthorized("unknown refresh token"))?;
         if token.used_at.is_some() {
-            self.live
-                .remove(&(token.user_id.clone(), token.session_id.clone()));
+            self.authenticator
+                .forget_session(&token.user_id, &token.session_id);
             self.sessions.revoke(&token.session_id, now).await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
@@ -157,51 +81,12 @@ impl SessionService {
             .await?
         {
             // Someone else spent this token between our read and our write: that is reuse too.
-            self.live
-                .remove(&(session.user_id.clone(), session.id.clone()));
+            self.authenticator
+                .forget_session(&session.user_id, &session.id);
             self.sessions.revoke(&session.id, now).await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
         self.issue_pair(&session, refresh_token)
-    }
-
-    /// The caller behind an access token, if the token is valid and its session still active.
-    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
-        let now = self.clock.now();
-        let claims = match self
-            .verified_tokens
-            .get(access_token, now)
-            .filter(|claims| claims.expires_at > now)
-        {
-            Some(claims) => claims,
-            None => {
-                let claims = self.verifier.verify(access_token)?;
-                self.verified_tokens
-                    .insert(access_token.to_owned(), claims.clone(), now);
-                claims
-            }
-        };
-        let key = (claims.user_id.clone(), claims.session_id.clone());
-        let cached = self.live.get(&key, now).filter(|s| s.is_active(now));
-        let session = match cached {
-            Some(session) => session,
-            None => {
-                let ticket = self.live.ticket();
-                let session = self
-                    .sessions
-                    .find(&claims.session_id)
-                    .await?
-                    .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
-                    .ok_or(Error::Unauthorized("session ended"))?;
-                self.live
-                    .insert_unless_removed(key, session.clone(), now, ticket);
-                session
-            }
-        };
-        Ok(Principal {
-            user_id: session.user_id,
-            session_id: session.id,
-        })
     }
 
     /// Ends the caller's session, or every session of the caller when `everywhere`. The
@@ -214,48 +99,20 @@ impl SessionService {
                 .sessions
                 .revoke_all_for_user(&principal.user_id, None, now)
                 .await;
-            self.forget_live(&principal.user_id, None);
+            self.authenticator.forget_sessions_of(&principal.user_id, None);
             revoked
         } else {
             let revoked = self.sessions.revoke(&principal.session_id, now).await;
-            self.live
-                .remove(&(principal.user_id.clone(), principal.session_id.clone()));
+            self.authenticator
+                .forget_session(&principal.user_id, &principal.session_id);
             revoked
         }
-    }
-
-    /// Ends every session of the caller but the current one (after a password change); the
-    /// store first, then the cache, as in [`Self::logout`].
-    pub async fn revoke_others(&self, principal: &Principal) -> Result<()> {
-        let revoked = self
-            .sessions
-            .revoke_all_for_user(
-                &principal.user_id,
-                Some(principal.session_id.clone()),
-                self.clock.now(),
-            )
-            .await;
-        self.forget_live(&principal.user_id, Some(&principal.session_id));
-        revoked
     }
 
     /// Removes ended sessions and their refresh tokens from the store; returns how many records
     /// went. Run periodically so the store does not grow without bound.
     pub async fn purge_expired(&self) -> Result<u64> {
         self.sessions.purge_expired(self.clock.now()).await
-    }
-
-    /// Forgets every session of a deleted account.
-    pub async fn forget_user(&self, user_id: &Id) -> Result<()> {
-        let deleted = self.sessions.delete_all_for_user(user_id).await;
-        self.forget_live(user_id, None);
-        deleted
-    }
-
-    /// Stops trusting the cached liveness of `user_id`'s sessions, but `keep`.
-    fn forget_live(&self, user_id: &Id, keep: Option<&Id>) {
-        self.live
-            .remove_where(|(user, session)| user == user_id && keep != Some(session));
     }
 
     fn new_refresh_token(&self, session: &Session) -> Result<(String, RefreshToken)> {
@@ -290,9 +147,50 @@ impl SessionService {
     }
 }
 
+#[async_trait]
+impl SessionLifecycle for SessionService {
+    /// Opens a new session for `user_id` and issues its first token pair.
+    async fn start(&self, user_id: &Id) -> Result<IssuedTokens> {
+        let now = self.clock.now();
+        let session = Session {
+            id: Id::generate(now.timestamp()),
+            user_id: user_id.clone(),
+            created_at: now,
+            expires_at: now + self.settings.session_ttl,
+            revoked_at: None,
+        };
+        let (refresh_token, first) = self.new_refresh_token(&session)?;
+        self.sessions.create(&session, &first).await?;
+        self.issue_pair(&session, refresh_token)
+    }
+
+    /// Ends every session of the caller but the current one (after a password change); the
+    /// store first, then the cache, as in [`Self::logout`].
+    async fn revoke_others(&self, principal: &Principal) -> Result<()> {
+        let revoked = self
+            .sessions
+            .revoke_all_for_user(
+                &principal.user_id,
+                Some(principal.session_id.clone()),
+                self.clock.now(),
+            )
+            .await;
+        self.authenticator.forget_sessions_of(&principal.user_id, Some(&principal.session_id));
+        revoked
+    }
+
+    /// Forgets every session of a deleted account.
+    async fn forget_user(&self, user_id: &Id) -> Result<()> {
+        let deleted = self.sessions.delete_all_for_user(user_id).await;
+        self.authenticator.forget_sessions_of(user_id, None);
+        deleted
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use crate::clock::MockClock;
     use crate::security::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
     use crate::sessions::ports::MockSessionRepository;
@@ -363,13 +261,16 @@ mod tests {
         verifier: MockTokenVerifier,
         clock: MockClock,
     ) -> SessionService {
-        SessionService::new(
+        let authenticator = Authenticator::new(
             Arc::new(repo),
-            Arc::new(MockTokenIssuer::new()),
             Arc::new(verifier),
-            Arc::new(MockSecretGenerator::new()),
             Arc::new(clock),
             SessionSettings::default(),
+        );
+        SessionService::new(
+            Arc::new(authenticator),
+            Arc::new(MockTokenIssuer::new()),
+            Arc::new(MockSecretGenerator::new()),
         )
     }
 
@@ -398,14 +299,13 @@ mod tests {
             }),
             _ => Err(Error::Unauthorized("bad token")),
         });
-        SessionService::new(
+        let authenticator = Authenticator::new(
             Arc::new(repo),
-            Arc::new(issuer),
             Arc::new(verifier),
-            Arc::new(secrets),
             Arc::new(clock),
             SessionSettings::default(),
-        )
+        );
+        SessionService::new(Arc::new(authenticator), Arc::new(issuer), Arc::new(secrets))
     }
 
     #[tokio::test]
@@ -517,11 +417,11 @@ mod tests {
         repo.expect_find()
             .returning(move |_| Ok(Some(active.clone())));
         let svc = service(repo);
-        let principal = svc.authenticate("good").await;
+        let principal = svc.authenticator().authenticate("good").await;
         // Ids are random, so the claims' ids differ from the stored session's user: refused.
         assert!(matches!(principal, Err(Error::Unauthorized(_))));
         assert!(matches!(
-            svc.authenticate("bad").await,
+            svc.authenticator().authenticate("bad").await,
             Err(Error::Unauthorized(_))
         ));
     }
@@ -539,11 +439,9 @@ mod tests {
                 .returning(move |_| Ok(Some(stored.clone())));
             let mut clock = MockClock::new();
             clock.expect_now().returning(now);
-            SessionService::new(
+            Authenticator::new(
                 Arc::new(repo),
-                Arc::new(MockTokenIssuer::new()),
                 verifier.clone(),
-                Arc::new(MockSecretGenerator::new()),
                 Arc::new(clock),
                 SessionSettings::default(),
             )
@@ -587,7 +485,7 @@ mod tests {
         let svc = verifying_service(repo, verifier, clock);
         // Three requests, one store read.
         for _ in 0..3 {
-            svc.authenticate("token").await.expect("live");
+            svc.authenticator().authenticate("token").await.expect("live");
         }
         let principal = Principal {
             user_id,
@@ -596,7 +494,7 @@ mod tests {
         svc.logout(&principal, false).await.expect("logged out");
         // At once on this instance: the next request reads the store and is refused.
         assert!(matches!(
-            svc.authenticate("token").await,
+            svc.authenticator().authenticate("token").await,
             Err(Error::Unauthorized(_))
         ));
     }
@@ -638,10 +536,10 @@ mod tests {
         });
         let svc = verifying_service(repo, verifier, clock);
         for _ in 0..3 {
-            svc.authenticate("token").await.expect("verified once");
+            svc.authenticator().authenticate("token").await.expect("verified once");
         }
         assert!(matches!(
-            svc.authenticate("token").await,
+            svc.authenticator().authenticate("token").await,
             Err(Error::Unauthorized(_))
         ));
     }

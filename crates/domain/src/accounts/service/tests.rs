@@ -2,18 +2,15 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 
 use super::*;
 use crate::accounts::ports::{MockUserDataEraser, MockUserRepository};
 use crate::accounts::throttle::ThrottleLimits;
 use crate::clock::MockClock;
-use crate::security::{
-    MockPasswordHasher, MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, PasswordCheck,
-    SecretDigest,
-};
-use crate::sessions::{MockSessionRepository, SessionSettings};
+use crate::security::{MockPasswordHasher, PasswordCheck};
+use crate::sessions::{IssuedTokens, MockSessionLifecycle};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -49,36 +46,31 @@ fn stored_user(role: Role) -> User {
     }
 }
 
-fn sessions(repo: MockSessionRepository) -> Arc<SessionService> {
-    let mut secrets = MockSecretGenerator::new();
-    secrets
-        .expect_new_secret()
-        .returning(|| Ok("refresh".into()));
-    secrets
-        .expect_digest()
-        .returning(|s| SecretDigest(format!("d-{s}")));
-    let mut issuer = MockTokenIssuer::new();
-    issuer.expect_issue().returning(|_| Ok("jwt".into()));
-    Arc::new(SessionService::new(
-        Arc::new(repo),
-        Arc::new(issuer),
-        Arc::new(MockTokenVerifier::new()),
-        Arc::new(secrets),
-        clock(),
-        SessionSettings::default(),
-    ))
+/// Session operations that start sessions with fixed tokens; nothing else is expected.
+fn starting_sessions() -> MockSessionLifecycle {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions.expect_start().times(1).returning(|user_id| {
+        Ok(IssuedTokens {
+            user_id: user_id.clone(),
+            session_id: Id::generate(2),
+            access_token: "jwt".into(),
+            expires_in: 900,
+            refresh_token: "refresh".into(),
+        })
+    });
+    sessions
 }
 
 fn service_with(
     users: MockUserRepository,
     hasher: MockPasswordHasher,
-    session_repo: MockSessionRepository,
+    sessions: MockSessionLifecycle,
     limits: ThrottleLimits,
 ) -> AccountService {
     AccountService::new(
         Arc::new(users),
         Arc::new(hasher),
-        sessions(session_repo),
+        Arc::new(sessions),
         Arc::new(LoginThrottle::new(limits)),
         clock(),
     )
@@ -88,7 +80,7 @@ fn service(users: MockUserRepository, hasher: MockPasswordHasher) -> AccountServ
     service_with(
         users,
         hasher,
-        MockSessionRepository::new(),
+        MockSessionLifecycle::new(),
         ThrottleLimits::default(),
     )
 }
@@ -305,7 +297,7 @@ async fn repeated_failures_are_throttled_before_any_hashing() {
         account_failures: 2,
         ..ThrottleLimits::default()
     };
-    let svc = service_with(users, hasher, MockSessionRepository::new(), limits);
+    let svc = service_with(users, hasher, MockSessionLifecycle::new(), limits);
     for _ in 0..2 {
         assert!(matches!(
             svc.login(credentials("alice", "wrong-password"), "10.0.0.1")
@@ -344,12 +336,7 @@ async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
         .expect_hash()
         .times(1)
         .returning(|_| Ok("$argon2id$upgraded".into()));
-    let mut session_repo = MockSessionRepository::new();
-    session_repo
-        .expect_create()
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    let svc = service_with(users, hasher, starting_sessions(), ThrottleLimits::default());
     let outcome = svc
         .login(credentials("Alice", "vivid-otter-42-lamp"), "10.0.0.1")
         .await
@@ -384,9 +371,7 @@ async fn a_hash_stored_before_normalisation_still_logs_in_and_is_upgraded_to_nfk
         .withf(|p| p.expose() == "vivid-otter-42-lamp")
         .times(1)
         .returning(|_| Ok("$argon2id$nfkc".into()));
-    let mut session_repo = MockSessionRepository::new();
-    session_repo.expect_create().returning(|_, _| Ok(()));
-    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+    let svc = service_with(users, hasher, starting_sessions(), ThrottleLimits::default());
     let outcome = svc
         .login(credentials("alice", typed), "10.0.0.1")
         .await
@@ -437,17 +422,13 @@ async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
         .expect_hash()
         .returning(|_| Ok("$argon2id$changed".into()));
     let me = principal();
-    let mut session_repo = MockSessionRepository::new();
-    session_repo
-        .expect_revoke_all_for_user()
-        .with(
-            eq(me.user_id.clone()),
-            eq(Some(me.session_id.clone())),
-            eq(now()),
-        )
+    let mut sessions = MockSessionLifecycle::new();
+    sessions
+        .expect_revoke_others()
+        .with(eq(me.clone()))
         .times(1)
-        .returning(|_, _, _| Ok(()));
-    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default());
+        .returning(|_| Ok(()));
+    let svc = service_with(users, hasher, sessions, ThrottleLimits::default());
 
     assert!(matches!(
         svc.change_password(
@@ -507,14 +488,13 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_, _| Ok(true));
-    let mut session_repo = MockSessionRepository::new();
-    let current = me.session_id.clone();
-    session_repo
-        .expect_revoke_all_for_user()
-        .withf(move |user, keep, _| *user == alice_id() && keep.as_ref() == Some(&current))
+    let mut sessions = MockSessionLifecycle::new();
+    sessions
+        .expect_revoke_others()
+        .with(eq(me.clone()))
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_| Ok(()));
     let mut eraser = MockUserDataEraser::new();
     eraser
         .expect_erase_user_data()
@@ -522,8 +502,8 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(()));
-    session_repo
-        .expect_delete_all_for_user()
+    sessions
+        .expect_forget_user()
         .with(eq(me.user_id.clone()))
         .times(1)
         .in_sequence(&mut order)
@@ -533,7 +513,7 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(true));
-    let svc = service_with(users, hasher, session_repo, ThrottleLimits::default())
+    let svc = service_with(users, hasher, sessions, ThrottleLimits::default())
         .erasing(Arc::new(eraser));
     assert!(matches!(
         svc.delete_account(&me, Some("wrong-password".into()), "a")
@@ -680,12 +660,6 @@ async fn user_list_shows_usernames_to_users_and_profiles_to_admins() {
             }
         }
     }
-}
-
-#[test]
-fn session_lifetimes_default_to_the_contract() {
-    let settings = SessionSettings::default();
-    assert_eq!(settings.access_token_ttl, Duration::minutes(15));
 }
 
 #[tokio::test]

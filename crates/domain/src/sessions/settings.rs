@@ -1,0 +1,38 @@
+//! How long sessions and their tokens live, and how long a live one is trusted unread.
+
+use chrono::Duration;
+
+/// Lifetimes of the tokens a session issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// How long an access token is valid (default 15 minutes).
+    pub access_token_ttl: Duration,
+    /// How long a session lasts from login, however often it is refreshed (default 30 days).
+    pub session_ttl: Duration,
+    /// How long a session found active may be trusted without reading the store again
+    /// (`auth.revocation_cache_ttl`, default 2 s): a revocation on another instance takes at
+    /// most this long to be seen; on this instance it takes effect at once. Zero disables it.
+    pub liveness_cache_ttl: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::minutes(15),
+            session_ttl: Duration::days(30),
+            liveness_cache_ttl: Duration::seconds(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_lifetimes_default_to_the_contract() {
+        let settings = SessionSettings::default();
+        assert_eq!(settings.access_token_ttl, Duration::minutes(15));
+        assert_eq!(settings.session_ttl, Duration::days(30));
+    }
+}

@@ -1,0 +1,71 @@
+//! The store bundle: every repository port one store adapter implements, declared once for
+//! start-up, the conformance suite and anything else that opens a store.
+
+use std::sync::Arc;
+
+use crate::accounts::UserRepository;
+use crate::apis::{ApiKeyRepository, ApiRepository};
+use crate::data::DataRepository;
+use crate::records::RecordRepository;
+use crate::sessions::SessionRepository;
+use crate::usage::UsageRepository;
+
+/// A store adapter: one type that implements every repository port (both of Keygate's stores
+/// are one). Implemented for every such type.
+pub trait Store:
+    UserRepository
+    + SessionRepository
+    + DataRepository
+    + ApiRepository
+    + ApiKeyRepository
+    + RecordRepository
+    + UsageRepository
+    + 'static
+{
+}
+
+impl<S> Store for S where
+    S: UserRepository
+        + SessionRepository
+        + DataRepository
+        + ApiRepository
+        + ApiKeyRepository
+        + RecordRepository
+        + UsageRepository
+        + 'static
+{
+}
+
+/// One store seen through every port it implements: what the services are built from.
+#[derive(Clone)]
+pub struct Repositories {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Private key-value data.
+    pub data: Arc<dyn DataRepository>,
+    /// API definitions.
+    pub apis: Arc<dyn ApiRepository>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
+    /// Records of user-defined APIs.
+    pub records: Arc<dyn RecordRepository>,
+    /// Per-account storage usage.
+    pub usage: Arc<dyn UsageRepository>,
+}
+
+impl Repositories {
+    /// Every port of `store`.
+    pub fn of<S: Store>(store: Arc<S>) -> Self {
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            data: store.clone(),
+            apis: store.clone(),
+            api_keys: store.clone(),
+            records: store.clone(),
+            usage: store,
+        }
+    }
+}
