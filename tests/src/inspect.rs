@@ -3,9 +3,9 @@
 //! the same name has a new id), so the deletion tests look in the store itself.
 
 use keygate_domain::accounts::UserRepository;
+use keygate_domain::apis::records::RecordRepository;
 use keygate_domain::apis::{ApiKeyRepository, ApiRepository};
 use keygate_domain::data::DataRepository;
-use keygate_domain::records::RecordRepository;
 use keygate_domain::Id;
 
 use crate::app::{Store, TestApp};

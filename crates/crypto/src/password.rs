@@ -21,8 +21,10 @@ use keygate_domain::security::{PasswordCheck, PasswordHasher};
 use keygate_domain::{Error, Result};
 use subtle::ConstantTimeEq;
 
-/// Argon2id cost parameters, how many hashes may run at once and how many may wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Argon2id cost parameters, how many hashes may run at once and how many may wait
+/// (`auth.hashing.*`; a key left out keeps its default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct HashingSettings {
     /// Memory per hash in KiB (OWASP: 19 456, i.e. 19 MiB).
     pub memory_kib: u32,
@@ -30,7 +32,8 @@ pub struct HashingSettings {
     pub iterations: u32,
     /// Lanes (OWASP: 1).
     pub parallelism: u32,
-    /// Hashing threads: hashes that run at the same time.
+    /// Hashing threads: hashes that run at the same time (default: one per core).
+    #[serde(deserialize_with = "keygate_domain::settings::units::at_least_one")]
     pub max_concurrent: usize,
     /// Hashes that may wait for a thread; one more is refused with `Overloaded`.
     pub max_waiting: usize,

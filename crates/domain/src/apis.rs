@@ -5,9 +5,10 @@ mod caches;
 mod keys;
 mod model;
 mod ports;
+pub mod records;
 mod service;
+mod services;
 
-pub use caches::ApiCaches;
 pub use keys::{ApiKey, ApiKeyText, Scope, Scopes, API_KEY_PREFIX};
 pub use model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
 pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};
@@ -16,3 +17,4 @@ pub use ports::{MockApiKeyRepository, MockApiRepository};
 pub use service::{
     ApiChanges, ApiService, ApiView, CreatedApi, IssuedKey, KeyRequest, NewApi, MAX_ENDPOINTS,
 };
+pub use services::{ApiServices, ApiSettings};

@@ -15,7 +15,7 @@
 //!   walks through it.
 //! - Accounts (register, log in, profiles, passwords): [`accounts::AccountService`].
 //! - Private key-value data: [`data::DataService`]; user-defined APIs and their records:
-//!   [`apis::ApiService`] and [`records::RecordService`].
+//!   [`apis::ApiService`] and [`apis::records::RecordService`].
 //! - Every failure is an [`Error`]; the HTTP layer maps each variant to one status and code.
 //! - Ports are traits; with the `mocks` feature every port has a mockall mock
 //!   (`MockSessionRepository`, `MockTokenVerifier`, …) for unit tests of code built on them.
@@ -28,11 +28,12 @@ pub mod clock;
 pub mod data;
 pub mod error;
 pub mod id;
+mod keygate;
 pub mod paging;
-pub mod records;
 pub mod schema;
 pub mod security;
 pub mod sessions;
+pub mod settings;
 pub mod store;
 #[cfg(test)]
 #[allow(missing_docs)]
@@ -42,5 +43,7 @@ pub mod usage;
 pub use clock::{Clock, SystemClock};
 pub use error::{ConflictKind, Error, FieldViolation, Result};
 pub use id::Id;
+pub use keygate::{CryptoPorts, Keygate};
 pub use paging::{Page, PageRequest};
+pub use settings::KeygateSettings;
 pub use store::{Repositories, Store};

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::accounts::UserRepository;
+use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
 use crate::data::DataRepository;
-use crate::records::RecordRepository;
 use crate::sessions::SessionRepository;
 use crate::usage::UsageRepository;
 

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::apis::records::MockRecordRepository;
 use crate::apis::{
     ApiDefinition, ApiKey, ApiName, ApiPorts, DisplayName, Endpoint, EndpointName,
     MockApiKeyRepository, MockApiRepository, Scopes,
 };
 use crate::clock::MockClock;
 use crate::id::Id;
-use crate::records::MockRecordRepository;
 use crate::schema::{MockCompiledSchema, MockSchemaValidator};
 use crate::security::{MockSecretGenerator, SecretDigest};
 use crate::sessions::Principal;

@@ -17,14 +17,18 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 
 /// The most an account may store (`limits.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct UsageLimits {
-    /// Data entries plus records.
+    /// Data entries plus records (`max_entries_per_account`).
+    #[serde(rename = "max_entries_per_account")]
     pub max_entries: u64,
     /// Bytes of compact JSON of those entries' keys and values, those records and the
-    /// account's API definitions.
+    /// account's API definitions (`max_bytes_per_account`).
+    #[serde(rename = "max_bytes_per_account")]
     pub max_bytes: u64,
-    /// APIs.
+    /// APIs (`max_apis_per_account`).
+    #[serde(rename = "max_apis_per_account")]
     pub max_apis: u64,
 }
 

@@ -4,10 +4,10 @@
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{
+use keygate_domain::apis::records::{
     FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
 };
+use keygate_domain::apis::EndpointName;
 use keygate_domain::{Error, Id, Result};
 use redb::ReadableTable;
 use serde::Deserialize;

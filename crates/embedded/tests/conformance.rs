@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use keygate_embedded::EmbeddedStore;
 use keygate_domain::Repositories;
+use keygate_embedded::EmbeddedStore;
 
 /// A fresh store in its own temporary directory, kept for the life of the test process.
 async fn fresh() -> Repositories {

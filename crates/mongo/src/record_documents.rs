@@ -7,8 +7,8 @@
 //! [`scalar_key`], hashed when long): one multikey index on
 //! `(api_id, endpoint, fields, _id)` serves every filtered list.
 
+use keygate_domain::apis::records::{FieldFilter, Record, RecordBody};
 use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{FieldFilter, Record, RecordBody};
 use keygate_domain::{Error, Result};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::DateTime as BsonDateTime;

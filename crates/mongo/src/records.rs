@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use keygate_domain::apis::EndpointName;
-use keygate_domain::records::{
+use keygate_domain::apis::records::{
     FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
 };
+use keygate_domain::apis::EndpointName;
 use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Bson, Document};
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keygate_mongo::{MongoSettings, MongoStore};
 use keygate_domain::Repositories;
+use keygate_mongo::{MongoSettings, MongoStore};
 
 fn url() -> String {
     std::env::var("MONGODB_URI").unwrap_or_else(|_| {

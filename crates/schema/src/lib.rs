@@ -41,12 +41,22 @@ const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// Bound on the backtracking of one match of a stored schema's backtracking pattern.
 const LEGACY_BACKTRACK_LIMIT: usize = 10_000;
 
-/// How much validation may run at once, and for how long one document may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much validation may run at once, and for how long one document may take
+/// (`records.validation_concurrency` and `records.validation_budget_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct ValidationLimits {
     /// Documents validated at once; more wait for a slot (within their budget).
+    #[serde(
+        rename = "validation_concurrency",
+        deserialize_with = "keygate_domain::settings::units::at_least_one"
+    )]
     pub concurrency: usize,
     /// The longest one document may take, waiting for a slot included.
+    #[serde(
+        rename = "validation_budget_ms",
+        deserialize_with = "keygate_domain::settings::units::std_millis"
+    )]
     pub budget: Duration,
 }
 

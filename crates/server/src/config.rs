@@ -1,22 +1,31 @@
-//! Typed settings, loaded once at start-up in layers: built-in defaults, `config/default.toml`,
+//! Typed settings, loaded once at start-up in layers: built-in defaults (each section type's
+//! `Default`, filled in by serde for every key no layer sets), `config/default.toml`,
 //! `config/{environment}.toml`, the earlier systems' environment variables, then
 //! `KEYGATE__SECTION__KEY` variables (highest).
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use config::{Config, Environment as EnvSource, File};
 use keygate_crypto::HashingSettings;
 use keygate_domain::accounts::ThrottleLimits;
+use keygate_domain::apis::records::RecordServiceSettings;
+use keygate_domain::sessions::SessionSettings;
+use keygate_domain::settings::{units, LimitSettings};
+use keygate_domain::KeygateSettings;
+use keygate_schema::ValidationLimits;
 use serde::Deserialize;
 
 /// Where the configuration files live unless `KEYGATE_CONFIG_DIR` says otherwise.
 const DEFAULT_CONFIG_DIR: &str = "config";
 
 /// The deployment kind: decides which config file applies and how strict start-up is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     /// A developer's machine: a signing secret is generated if none is configured.
+    #[default]
     Development,
     /// The test suite: like development, with cheap hashing from `config/test.toml`.
     Test,
@@ -35,8 +44,11 @@ impl Environment {
     }
 }
 
-/// Every setting of the server.
-#[derive(Debug, Clone, Deserialize)]
+/// Every setting of the server. Each section deserialises with its own `Default` for every
+/// key left out: the built-in defaults are written once, in the `Default` of the type each
+/// section is (the domain's, crypto's and the schema adapter's own for theirs).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct Settings {
     /// Which kind of deployment this is.
     pub environment: Environment,
@@ -47,7 +59,7 @@ pub struct Settings {
     /// Tokens, hashing and throttling.
     pub auth: AuthSettings,
     /// Per-account storage quotas.
-    pub limits: LimitsSettings,
+    pub limits: LimitSettings,
     /// Record validation and lists.
     pub records: RecordsSettings,
     /// Log output.
@@ -58,15 +70,35 @@ pub struct Settings {
     pub docs: DocsSettings,
 }
 
+impl Settings {
+    /// What the domain's services are configured with.
+    pub fn domain(&self) -> KeygateSettings {
+        KeygateSettings {
+            sessions: self.auth.sessions,
+            throttle: self.auth.throttle,
+            limits: self.limits,
+            records: self.records.lists,
+        }
+    }
+}
+
 /// `GET /docs` (`docs.*`).
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct DocsSettings {
     /// Whether the interactive docs page is served (404 otherwise). `/openapi.json` stays.
     pub enabled: bool,
 }
 
+impl Default for DocsSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
 /// `GET /metrics` (`metrics.*`).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct MetricsSettings {
     /// Whether `/metrics` answers at all (404 otherwise).
     pub enabled: bool,
@@ -75,6 +107,16 @@ pub struct MetricsSettings {
     /// When set (`host:port`), `/metrics` is served there only, and the API listener answers
     /// it with 404: scrapers reach it on an internal address, the internet never does.
     pub listen: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+            listen: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for MetricsSettings {
@@ -88,17 +130,19 @@ impl std::fmt::Debug for MetricsSettings {
 }
 
 /// How log lines are written (`log.*`).
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct LogSettings {
     /// `pretty`, `json`, or `auto`: pretty on a terminal, JSON otherwise.
     pub format: LogFormat,
 }
 
 /// The shape of log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Pretty when standard output is a terminal, JSON otherwise.
+    #[default]
     Auto,
     /// Human-readable lines (coloured only on a terminal).
     Pretty,
@@ -106,35 +150,22 @@ pub enum LogFormat {
     Json,
 }
 
-/// Per-account storage quotas (`limits.*`): data entries and records together.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct LimitsSettings {
-    /// Data entries plus records one account may hold.
-    pub max_entries_per_account: u64,
-    /// Bytes (compact JSON) those and the account's API definitions may take together.
-    pub max_bytes_per_account: u64,
-    /// APIs one account may have.
-    pub max_apis_per_account: u64,
-    /// Keys one API may have, revoked ones included (they stay listed until the API goes).
-    pub max_keys_per_api: usize,
-}
-
-/// Bounds on the work one record request may cause (`records.*`).
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// Bounds on the work one record request may cause (`records.*`): the schema adapter's
+/// validation limits and the record service's list bounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct RecordsSettings {
-    /// The longest one record may take to validate against its schema, waiting included;
-    /// past it the write gets 400.
-    pub validation_budget_ms: u64,
-    /// Records validated at once; `None` uses one per core.
-    pub validation_concurrency: Option<usize>,
-    /// The most bytes of records one list page carries; past it the page ends early.
-    pub max_page_bytes: usize,
-    /// The most records one filtered list examines where no index serves it.
-    pub max_scan: usize,
+    /// `validation_budget_ms` and `validation_concurrency`.
+    #[serde(flatten)]
+    pub validation: ValidationLimits,
+    /// `max_page_bytes` and `max_scan`.
+    #[serde(flatten)]
+    pub lists: RecordServiceSettings,
 }
 
 /// The HTTP listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct ServerSettings {
     /// Address to bind.
     pub host: String,
@@ -148,9 +179,12 @@ pub struct ServerSettings {
     /// empty: forwarding headers are ignored. A TOML list, or one comma-separated string.
     #[serde(deserialize_with = "list_or_commas")]
     pub trusted_proxies: Vec<String>,
-    /// How long a client may take to send a request's head, and then its body, in seconds.
-    pub body_timeout_secs: u64,
+    /// How long a client may take to send a request's head, and then its body
+    /// (`body_timeout_secs`, at least one second).
+    #[serde(rename = "body_timeout_secs", deserialize_with = "units::std_seconds")]
+    pub body_timeout: Duration,
     /// Open connections per HTTP worker; more wait in the listen backlog.
+    #[serde(deserialize_with = "units::at_least_one")]
     pub max_connections: usize,
     /// After SIGTERM or SIGINT, how long requests in flight may take to finish, in seconds.
     pub shutdown_timeout_secs: u64,
@@ -158,6 +192,22 @@ pub struct ServerSettings {
     /// no CORS headers at all. A TOML list, or one comma-separated string.
     #[serde(deserialize_with = "list_or_commas")]
     pub cors_origins: Vec<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            max_body_bytes: 1024 * 1024,
+            workers: None,
+            trusted_proxies: Vec::new(),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 25_000,
+            shutdown_timeout_secs: 30,
+            cors_origins: Vec::new(),
+        }
+    }
 }
 
 /// A list from a TOML array, or from one comma-separated string (an environment variable).
@@ -182,7 +232,8 @@ fn list_or_commas<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Which store to use and where.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct DatabaseSettings {
     /// A `mongodb://` or `mongodb+srv://` URL; none means the embedded store.
     pub url: Option<String>,
@@ -190,8 +241,21 @@ pub struct DatabaseSettings {
     pub path: PathBuf,
     /// Database name on MongoDB.
     pub name: String,
-    /// The longest one MongoDB operation may take before the request gets 503, in ms.
-    pub timeout_ms: u64,
+    /// The longest one MongoDB operation may take before the request gets 503
+    /// (`timeout_ms`, at least one millisecond).
+    #[serde(rename = "timeout_ms", deserialize_with = "units::std_millis")]
+    pub timeout: Duration,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            path: PathBuf::from("./data"),
+            name: "keygate".into(),
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -201,13 +265,14 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("url", &self.url.as_ref().map(|_| "<set>"))
             .field("path", &self.path)
             .field("name", &self.name)
-            .field("timeout_ms", &self.timeout_ms)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
-/// Tokens, hashing and throttling.
-#[derive(Clone, Deserialize)]
+/// Tokens, hashing and throttling (`auth.*`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct AuthSettings {
     /// The HS256 signing secret; generated in development when absent.
     pub jwt_secret: Option<String>,
@@ -217,18 +282,35 @@ pub struct AuthSettings {
     pub issuer: String,
     /// `aud` of access tokens.
     pub audience: String,
-    /// Access-token lifetime in seconds.
-    pub access_token_ttl_secs: i64,
-    /// Session (refresh-token family) lifetime in seconds.
-    pub session_ttl_secs: i64,
-    /// How long another instance may take to notice a revocation, in seconds.
-    pub revocation_cache_ttl_secs: u64,
-    /// How often ended sessions and refresh tokens are purged from the store, in seconds.
-    pub purge_interval_secs: u64,
-    /// Argon2id cost.
-    pub hashing: HashingConfig,
-    /// Failed-login throttling.
-    pub throttle: ThrottleConfig,
+    /// `access_token_ttl_secs`, `session_ttl_secs` and `revocation_cache_ttl_secs`.
+    #[serde(flatten)]
+    pub sessions: SessionSettings,
+    /// How often ended sessions and refresh tokens are purged from the store
+    /// (`purge_interval_secs`, at least one second).
+    #[serde(
+        rename = "purge_interval_secs",
+        deserialize_with = "units::std_seconds"
+    )]
+    pub purge_interval: Duration,
+    /// Argon2id cost (`auth.hashing.*`).
+    pub hashing: HashingSettings,
+    /// Failed-login throttling (`auth.throttle.*`).
+    pub throttle: ThrottleLimits,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            allow_weak_secret: false,
+            issuer: "keygate".into(),
+            audience: "keygate".into(),
+            sessions: SessionSettings::default(),
+            purge_interval: Duration::from_secs(3600),
+            hashing: HashingSettings::default(),
+            throttle: ThrottleLimits::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -240,69 +322,10 @@ impl std::fmt::Debug for AuthSettings {
             )
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
-            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("sessions", &self.sessions)
             .field("hashing", &self.hashing)
             .field("throttle", &self.throttle)
             .finish_non_exhaustive()
-    }
-}
-
-/// Argon2id cost parameters (`auth.hashing.*`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct HashingConfig {
-    /// Memory per hash in KiB.
-    pub memory_kib: u32,
-    /// Passes over memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-    /// Hashes running at once; `None` means one per core.
-    pub max_concurrent: Option<usize>,
-    /// Hashes that may wait for a hashing thread; beyond it, 503 with `Retry-After`.
-    pub max_waiting: usize,
-}
-
-impl From<HashingConfig> for HashingSettings {
-    fn from(config: HashingConfig) -> Self {
-        let defaults = HashingSettings::default();
-        Self {
-            memory_kib: config.memory_kib,
-            iterations: config.iterations,
-            parallelism: config.parallelism,
-            max_concurrent: config.max_concurrent.unwrap_or(defaults.max_concurrent),
-            max_waiting: config.max_waiting,
-        }
-    }
-}
-
-/// Failed-login throttling (`auth.throttle.*`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct ThrottleConfig {
-    /// Failures on one account before it is throttled.
-    pub account_failures: u32,
-    /// Account window in seconds.
-    pub account_window_secs: u64,
-    /// Failures from one address before it is throttled.
-    pub address_failures: u32,
-    /// Address window in seconds.
-    pub address_window_secs: u64,
-    /// Registrations from one address per window.
-    pub registrations_per_address: u32,
-    /// Registration window in seconds.
-    pub registrations_window_secs: u64,
-}
-
-impl From<ThrottleConfig> for ThrottleLimits {
-    fn from(config: ThrottleConfig) -> Self {
-        Self {
-            account_failures: config.account_failures,
-            account_window_secs: config.account_window_secs,
-            address_failures: config.address_failures,
-            address_window_secs: config.address_window_secs,
-            registrations_per_address: config.registrations_per_address,
-            registrations_window_secs: config.registrations_window_secs,
-        }
     }
 }
 
@@ -340,45 +363,6 @@ impl Settings {
     ) -> Result<Self, SettingsError> {
         let environment = var("KEYGATE__ENVIRONMENT").unwrap_or_else(|| "development".into());
         let mut builder = Config::builder()
-            .set_default("environment", "development")?
-            .set_default("server.host", "127.0.0.1")?
-            .set_default("server.port", 8080)?
-            .set_default("server.max_body_bytes", 1024 * 1024)?
-            .set_default("server.trusted_proxies", Vec::<String>::new())?
-            .set_default("server.body_timeout_secs", 30)?
-            .set_default("server.max_connections", 25_000)?
-            .set_default("server.shutdown_timeout_secs", 30)?
-            .set_default("server.cors_origins", Vec::<String>::new())?
-            .set_default("log.format", "auto")?
-            .set_default("metrics.enabled", true)?
-            .set_default("docs.enabled", true)?
-            .set_default("auth.allow_weak_secret", false)?
-            .set_default("limits.max_entries_per_account", 100_000)?
-            .set_default("limits.max_bytes_per_account", 256 * 1024 * 1024)?
-            .set_default("limits.max_apis_per_account", 100)?
-            .set_default("limits.max_keys_per_api", 1_000)?
-            .set_default("records.validation_budget_ms", 2000)?
-            .set_default("records.max_page_bytes", 4 * 1024 * 1024)?
-            .set_default("records.max_scan", 10_000)?
-            .set_default("database.path", "./data")?
-            .set_default("database.name", "keygate")?
-            .set_default("database.timeout_ms", 5000)?
-            .set_default("auth.issuer", "keygate")?
-            .set_default("auth.audience", "keygate")?
-            .set_default("auth.access_token_ttl_secs", 900)?
-            .set_default("auth.session_ttl_secs", 30 * 24 * 3600)?
-            .set_default("auth.revocation_cache_ttl_secs", 2)?
-            .set_default("auth.purge_interval_secs", 3600)?
-            .set_default("auth.hashing.memory_kib", 19 * 1024)?
-            .set_default("auth.hashing.iterations", 2)?
-            .set_default("auth.hashing.parallelism", 1)?
-            .set_default("auth.throttle.account_failures", 10)?
-            .set_default("auth.throttle.account_window_secs", 15 * 60)?
-            .set_default("auth.throttle.address_failures", 100)?
-            .set_default("auth.throttle.address_window_secs", 5 * 60)?
-            .set_default("auth.throttle.registrations_per_address", 30)?
-            .set_default("auth.throttle.registrations_window_secs", 3600)?
-            .set_default("auth.hashing.max_waiting", 64)?
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false));
         let mut overrides: Vec<(String, String)> = Vec::new();
@@ -451,7 +435,10 @@ mod tests {
         assert_eq!(settings.database.url, None);
         assert_eq!(settings.database.path, PathBuf::from("./data"));
         assert_eq!(settings.database.name, "keygate");
-        assert_eq!(settings.auth.access_token_ttl_secs, 900);
+        assert_eq!(
+            settings.auth.sessions.access_token_ttl,
+            chrono::Duration::seconds(900)
+        );
         assert_eq!(settings.auth.hashing.memory_kib, 19456);
         assert_eq!(settings.auth.throttle.account_failures, 10);
         assert_eq!(settings.auth.throttle.address_failures, 100);
@@ -459,8 +446,63 @@ mod tests {
         assert_eq!(settings.auth.throttle.registrations_window_secs, 3600);
         assert_eq!(settings.auth.hashing.max_waiting, 64);
         assert!(settings.server.trusted_proxies.is_empty());
-        assert_eq!(settings.server.body_timeout_secs, 30);
+        assert_eq!(settings.server.body_timeout, Duration::from_secs(30));
         assert!(!settings.auth.allow_weak_secret);
+    }
+
+    /// `config/default.toml` documents the defaults by writing each one out: it must say
+    /// exactly what the code does when no file sets anything.
+    #[test]
+    fn default_toml_parses_to_exactly_the_built_in_defaults() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/default.toml");
+        let from_file: Settings = Config::builder()
+            .add_source(File::from(path))
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        assert_eq!(from_file, Settings::default());
+        assert_eq!(load(&[]), Settings::default());
+    }
+
+    /// The test profile changes only what it says it changes.
+    #[test]
+    fn a_key_left_out_keeps_its_default_and_zero_counts_read_as_one() {
+        let dir = tempfile_dir().join("partial");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[auth.hashing]\nmemory_kib = 64\n[records]\nmax_scan = 0\nvalidation_concurrency = 3\n\
+             [limits]\nmax_apis_per_account = 7\n[auth]\nrevocation_cache_ttl_secs = 999999\n",
+        )
+        .unwrap();
+        let settings = Settings::load_from(&dir, |_| None).unwrap();
+        let defaults = Settings::default();
+        assert_eq!(settings.auth.hashing.memory_kib, 64);
+        assert_eq!(
+            settings.auth.hashing.iterations,
+            defaults.auth.hashing.iterations
+        );
+        assert_eq!(settings.records.lists.max_scan, 1);
+        assert_eq!(settings.records.validation.concurrency, 3);
+        assert_eq!(
+            settings.records.validation.budget,
+            defaults.records.validation.budget
+        );
+        assert_eq!(settings.limits.usage.max_apis, 7);
+        assert_eq!(
+            settings.limits.usage.max_bytes,
+            defaults.limits.usage.max_bytes
+        );
+        assert_eq!(
+            settings.auth.sessions.liveness_cache_ttl,
+            chrono::Duration::days(1)
+        );
+        assert_eq!(
+            settings.auth.sessions.session_ttl,
+            defaults.auth.sessions.session_ttl
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use keygate_domain::accounts::Role;
 
 use crate::config::Settings;
-use crate::startup::{build_state, StartupError};
+use crate::startup::{build_keygate, open_store, StartupError};
 
 /// Why an operator command failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +25,9 @@ pub async fn set_role(
     identifier: &str,
     role: Role,
 ) -> Result<String, OperatorError> {
-    let (state, _) = build_state(settings).await?;
-    let user = state.accounts.set_role(identifier, role).await?;
+    let (store, _) = open_store(settings, None).await?;
+    let (keygate, _) = build_keygate(store, settings)?;
+    let user = keygate.accounts.set_role(identifier, role).await?;
     let name = user
         .username
         .as_ref()

@@ -7,18 +7,11 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
-use chrono::Duration;
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
-use keygate_domain::accounts::{AccountService, LoginThrottle, UserRepository};
-use keygate_domain::apis::{ApiCaches, ApiKeyRepository, ApiPorts, ApiRepository, ApiService};
-use keygate_domain::data::{DataRepository, DataService};
-use keygate_domain::records::{RecordRepository, RecordService, RecordServiceSettings};
-use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
-use keygate_domain::usage::{Quota, UsageLimits, UsageRepository};
-use keygate_domain::{Repositories, Store, SystemClock};
+use keygate_domain::{CryptoPorts, Keygate, Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
 use keygate_mongo::{MongoSettings, MongoStore};
-use keygate_schema::{JsonSchemaValidator, ValidationLimits};
+use keygate_schema::JsonSchemaValidator;
 
 use actix_web::rt::task::JoinHandle;
 
@@ -73,8 +66,38 @@ fn measured<S: Store>(store: Arc<S>, metrics: Option<&Arc<StoreMetrics>>) -> Rep
     }
 }
 
-/// The store `database.*` names, and how to describe it in the log.
-async fn open_store(
+/// Keygate's services over `store`, with the crypto and schema adapters the settings call for;
+/// also the hashing pool, whose queue `/metrics` reads.
+pub fn build_keygate(
+    store: Repositories,
+    settings: &Settings,
+) -> Result<(Keygate, Argon2Hasher), StartupError> {
+    let jwt = Arc::new(JwtTokens::new(&JwtSettings {
+        secret: signing_secret(settings)?,
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+    }));
+    let hasher = Argon2Hasher::new(settings.auth.hashing).map_err(StartupError::Hashing)?;
+    let crypto = CryptoPorts {
+        hasher: Arc::new(hasher.clone()),
+        issuer: jwt.clone(),
+        verifier: jwt,
+        secrets: Arc::new(OsSecrets),
+    };
+    let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
+    let keygate = Keygate::new(
+        store,
+        crypto,
+        schemas,
+        Arc::new(SystemClock),
+        settings.domain(),
+    );
+    Ok((keygate, hasher))
+}
+
+/// The store the settings name, seen through every port (timed for `/metrics` when it is on),
+/// and how to describe it in the log.
+pub async fn open_store(
     settings: &Settings,
     metrics: Option<&Arc<StoreMetrics>>,
 ) -> Result<(Repositories, String), StartupError> {
@@ -90,130 +113,46 @@ async fn open_store(
             let store = MongoStore::connect(&MongoSettings {
                 url: url.to_owned(),
                 database: settings.database.name.clone(),
-                operation_timeout: std::time::Duration::from_millis(
-                    settings.database.timeout_ms.max(1),
-                ),
+                operation_timeout: settings.database.timeout,
             })
             .await
             .map_err(StartupError::Store)?;
-            let store = Arc::new(store);
             let description = format!("MongoDB database '{}'", settings.database.name);
-            Ok((measured(store, metrics), description))
+            Ok((measured(Arc::new(store), metrics), description))
         }
-        Some(url) => {
-            // Name only the scheme: the rest of a URL may hold a password.
-            let scheme = url
-                .split("://")
-                .next()
-                .filter(|s| s.len() < url.len())
-                .unwrap_or("unknown");
-            Err(StartupError::UnsupportedDatabase(format!(
-                "database.url is a '{scheme}' URL, which Keygate cannot use: give a mongodb:// or \
-                 mongodb+srv:// URL for MongoDB, or leave database.url (and DATABASE_URI, MONGODB_URI, \
-                 MONGO_URI) unset for the embedded store"
-            )))
-        }
+        Some(url) => Err(StartupError::UnsupportedDatabase(unsupported_database(url))),
     }
 }
 
-/// Every service the settings call for, wired to its store and adapters: what the HTTP server
-/// serves and what the operator commands use.
-pub async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupError> {
+/// Why `url` names no store Keygate can use, naming only its scheme: the rest of a URL may
+/// hold a password.
+fn unsupported_database(url: &str) -> String {
+    let scheme = url
+        .split("://")
+        .next()
+        .filter(|s| s.len() < url.len())
+        .unwrap_or("unknown");
+    format!(
+        "database.url is a '{scheme}' URL, which Keygate cannot use: give a mongodb:// or \
+         mongodb+srv:// URL for MongoDB, or leave database.url (and DATABASE_URI, MONGODB_URI, \
+         MONGO_URI) unset for the embedded store"
+    )
+}
+
+/// Everything the HTTP server serves from: Keygate's services, the store probe and the
+/// metrics.
+async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupError> {
     let store_metrics = Arc::new(StoreMetrics::default());
     let (store, description) =
         open_store(settings, settings.metrics.enabled.then_some(&store_metrics)).await?;
-    let secret = signing_secret(settings)?;
-    let auth = &settings.auth;
-    let clock = Arc::new(SystemClock);
-    // How long any instance may trust a session or an API key without reading the store.
-    let revocation_ttl =
-        Duration::seconds(i64::try_from(auth.revocation_cache_ttl_secs.min(86_400)).unwrap_or(2));
-    let jwt = Arc::new(JwtTokens::new(&JwtSettings {
-        secret,
-        issuer: auth.issuer.clone(),
-        audience: auth.audience.clone(),
-    }));
-    let sessions = Arc::new(SessionService::new(
-        store.sessions.clone(),
-        jwt.clone(),
-        jwt,
-        Arc::new(OsSecrets),
-        clock.clone(),
-        SessionSettings {
-            access_token_ttl: Duration::seconds(auth.access_token_ttl_secs),
-            session_ttl: Duration::seconds(auth.session_ttl_secs),
-            liveness_cache_ttl: revocation_ttl,
-        },
-    ));
-    let argon2 = Argon2Hasher::new(auth.hashing.into()).map_err(StartupError::Hashing)?;
-    let hasher = Arc::new(argon2.clone());
-    let throttle = Arc::new(LoginThrottle::new(auth.throttle.into()));
-    let quota = Quota::new(
-        store.usage.clone(),
-        UsageLimits {
-            max_entries: settings.limits.max_entries_per_account,
-            max_bytes: settings.limits.max_bytes_per_account,
-            max_apis: settings.limits.max_apis_per_account,
-        },
-    );
-    let data = Arc::new(DataService::new(
-        store.data.clone(),
-        clock.clone(),
-        quota.clone(),
-    ));
-    let record_settings = RecordServiceSettings {
-        revocation_cache_ttl: revocation_ttl,
-        max_page_bytes: settings.records.max_page_bytes.max(1),
-        max_scan: settings.records.max_scan.max(1),
-        ..RecordServiceSettings::default()
-    };
-    let validation = ValidationLimits {
-        budget: std::time::Duration::from_millis(settings.records.validation_budget_ms.max(1)),
-        concurrency: settings
-            .records
-            .validation_concurrency
-            .unwrap_or(ValidationLimits::default().concurrency),
-    };
-    let api_caches = ApiCaches::new(
-        record_settings.key_cache_capacity,
-        record_settings.revocation_cache_ttl,
-    );
-    let ports = ApiPorts {
-        apis: store.apis.clone(),
-        keys: store.api_keys.clone(),
-        records: store.records.clone(),
-        schemas: Arc::new(JsonSchemaValidator::new(validation)),
-        secrets: Arc::new(OsSecrets),
-        clock: clock.clone(),
-        quota: quota.clone(),
-    };
-    let apis = Arc::new(
-        ApiService::new(ports.clone(), api_caches.clone())
-            .with_max_keys_per_api(settings.limits.max_keys_per_api),
-    );
-    let records = Arc::new(RecordService::new(ports, api_caches, record_settings));
-    let accounts = AccountService::new(
-        store.users.clone(),
-        hasher,
-        sessions.clone(),
-        throttle.clone(),
-        clock,
-    )
-    .erasing(data.clone())
-    .erasing(apis.clone())
-    // Last: erasing the others gives room back, which would otherwise recreate the totals.
-    .erasing(Arc::new(quota));
+    let store_probe = store.users.clone();
+    let (keygate, hasher) = build_keygate(store, settings)?;
     let state = AppState {
-        accounts,
-        sessions,
-        data,
-        apis,
-        records,
-        store_probe: store.users,
+        keygate,
+        store_probe,
         http_metrics: Arc::new(HttpMetrics::default()),
         store_metrics,
-        hasher: argon2,
-        throttle,
+        hasher,
         metrics: settings.metrics.clone(),
     };
     Ok((state, description))
@@ -310,8 +249,8 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (state, description) = build_state(&settings).await?;
         let purge = crate::maintenance::spawn_session_purge(
-            state.sessions.clone(),
-            std::time::Duration::from_secs(settings.auth.purge_interval_secs.max(1)),
+            state.keygate.sessions.clone(),
+            settings.auth.purge_interval,
         );
         let state = web::Data::new(state);
 
@@ -323,9 +262,7 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let limit = BodyLimit(settings.server.max_body_bytes);
-        let body_timeout = BodyTimeout(std::time::Duration::from_secs(
-            settings.server.body_timeout_secs.max(1),
-        ));
+        let body_timeout = BodyTimeout(settings.server.body_timeout);
         let proxies = trusted_proxies(&settings.server.trusted_proxies)?;
         let cors = CorsOrigins::parse(&settings.server.cors_origins)?;
         let metrics_server = match settings.metrics.listen.as_deref().filter(|a| !a.is_empty()) {
@@ -364,7 +301,7 @@ impl Application {
             .disable_signals()
             .shutdown_timeout(shutdown_timeout_secs)
             .client_request_timeout(body_timeout.0)
-            .max_connections(settings.server.max_connections.max(1));
+            .max_connections(settings.server.max_connections);
         if let Some(workers) = settings.server.workers {
             server = server.workers(workers);
         }

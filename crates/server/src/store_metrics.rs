@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Email, User, UserRepository, Username};
+use keygate_domain::apis::records::{
+    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+};
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
 };
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
-use keygate_domain::records::{
-    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
-};
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
@@ -289,7 +289,9 @@ mod tests {
         labels.sort_unstable();
         labels.dedup();
         assert_eq!(labels.len(), OPERATIONS.len(), "a label declared twice");
-        let ports = ["users", "sessions", "data", "apis", "api_keys", "records", "usage"];
+        let ports = [
+            "users", "sessions", "data", "apis", "api_keys", "records", "usage",
+        ];
         for label in OPERATIONS {
             let (port, method) = label.split_once('.').expect("<port>.<method>");
             assert!(ports.contains(&port) && !method.is_empty(), "{label}");

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::accounts::{Email, Role, User, Username};
+use keygate_domain::apis::records::Record;
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
 };
-use keygate_domain::records::Record;
 use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::Id;
@@ -111,7 +111,7 @@ pub fn record(api: &ApiDefinition, endpoint_name: &str, data: serde_json::Value)
         id: Id::generate_ordered(now + Duration::microseconds(tick % 900_000)),
         api_id: api.id.clone(),
         endpoint: endpoint(endpoint_name),
-        data: keygate_domain::records::RecordBody::from_object(&data).unwrap(),
+        data: keygate_domain::apis::records::RecordBody::from_object(&data).unwrap(),
         created_at: now,
         updated_at: now,
         revision: 1,

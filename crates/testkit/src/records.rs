@@ -1,6 +1,6 @@
 //! Conformance cases of the record store.
 
-use keygate_domain::records::{FieldFilter, ListBounds, Record, RecordBody};
+use keygate_domain::apis::records::{FieldFilter, ListBounds, Record, RecordBody};
 use keygate_domain::Id;
 use serde_json::{json, Value};
 

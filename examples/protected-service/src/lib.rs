@@ -2,7 +2,7 @@
 //! another Rust web service (walked through in `docs/embedding.md`).
 //!
 //! It shares Keygate's MongoDB database and signing secret, and builds the domain's
-//! [`SessionService`] over Keygate's own adapters (`keygate-mongo` for sessions,
+//! [`Authenticator`] over Keygate's own adapters (`keygate-mongo` for sessions,
 //! `keygate-crypto` for tokens). Its `GET /orders` accepts a Keygate access token and answers
 //! for the token's user; once the session is ended in Keygate (logout, password change,
 //! account deletion), the token stops working here too, within `revocation_cache_ttl`.
@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keygate_crypto::{JwtSettings, JwtTokens, OsSecrets};
-use keygate_domain::sessions::{SessionRepository, SessionService, SessionSettings};
+use keygate_crypto::{JwtSettings, JwtTokens};
+use keygate_domain::security::TokenVerifier;
+use keygate_domain::sessions::{Authenticator, SessionRepository, SessionSettings};
 use keygate_domain::{Error, SystemClock};
 use keygate_mongo::{MongoSettings, MongoStore};
 use serde_json::json;
@@ -38,11 +39,11 @@ pub struct GateSettings {
 
 /// Keygate's session rules, running inside this service.
 pub struct Gate {
-    sessions: SessionService,
+    authenticator: Authenticator,
 }
 
 impl Gate {
-    /// Connects to Keygate's database and builds the session service over it.
+    /// Connects to Keygate's database and builds the authenticator over it.
     pub async fn connect(settings: &GateSettings) -> keygate_domain::Result<Self> {
         let store = MongoStore::connect(&MongoSettings {
             url: settings.mongodb_url.clone(),
@@ -66,7 +67,7 @@ impl Gate {
     /// domain's mocks.
     pub fn over(
         sessions: Arc<dyn SessionRepository>,
-        tokens: Arc<JwtTokens>,
+        tokens: Arc<dyn TokenVerifier>,
         revocation_cache_ttl: chrono::Duration,
     ) -> Self {
         let settings = SessionSettings {
@@ -74,14 +75,7 @@ impl Gate {
             ..SessionSettings::default()
         };
         Self {
-            sessions: SessionService::new(
-                sessions,
-                tokens.clone(),
-                tokens,
-                Arc::new(OsSecrets),
-                Arc::new(SystemClock),
-                settings,
-            ),
+            authenticator: Authenticator::new(sessions, tokens, Arc::new(SystemClock), settings),
         }
     }
 }
@@ -99,7 +93,7 @@ async fn orders(gate: web::Data<Gate>, request: HttpRequest) -> HttpResponse {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default();
-    match gate.sessions.authenticate(token).await {
+    match gate.authenticator.authenticate(token).await {
         Ok(principal) => HttpResponse::Ok().json(json!({
             "owner": principal.user_id.as_str(),
             "orders": [],

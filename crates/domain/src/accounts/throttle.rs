@@ -17,8 +17,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Error, Result};
 
-/// How many attempts each window tolerates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many attempts each window tolerates (`auth.throttle.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct ThrottleLimits {
     /// Failures on one account before it is throttled.
     pub account_failures: u32,

@@ -9,9 +9,9 @@ use chrono::Duration;
 use super::{ApiDefinition, ApiKey};
 use crate::cache::BoundedCache;
 
-/// The caches shared by [`super::ApiService`] and [`crate::records::RecordService`].
+/// The caches shared by [`super::ApiService`] and [`crate::apis::records::RecordService`].
 #[derive(Clone)]
-pub struct ApiCaches {
+pub(crate) struct ApiCaches {
     /// Verified API keys by public id.
     pub(crate) keys: Arc<BoundedCache<String, ApiKey>>,
     /// API definitions by name, trusted by record reads only (writes read the current one).
@@ -21,7 +21,7 @@ pub struct ApiCaches {
 impl ApiCaches {
     /// Up to `capacity` keys and as many definitions, each remembered for `ttl` (the
     /// revocation TTL: how long another instance's change may go unseen).
-    pub fn new(capacity: usize, ttl: Duration) -> Self {
+    pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             keys: Arc::new(BoundedCache::new(capacity, ttl)),
             definitions: Arc::new(BoundedCache::new(capacity, ttl)),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::keys::ApiKey;
 use super::model::{ApiDefinition, ApiName};
+use crate::apis::records::RecordRepository;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::id::Id;
-use crate::records::RecordRepository;
 use crate::schema::SchemaValidator;
 use crate::security::SecretGenerator;
 use crate::usage::Quota;

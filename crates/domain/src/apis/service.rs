@@ -11,10 +11,10 @@ use super::keys::{ApiKey, ApiKeyText, Scopes};
 use super::model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
 use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
+use crate::apis::records::json_pointer;
 use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::records::json_pointer;
 use crate::schema::check_bounds;
 use crate::sessions::Principal;
 use crate::usage::UsageChange;
@@ -107,9 +107,6 @@ pub struct ApiService {
     max_keys_per_api: usize,
 }
 
-/// The most keys one API may have, unless [`ApiService::with_max_keys_per_api`] says otherwise.
-pub const DEFAULT_MAX_KEYS_PER_API: usize = 1_000;
-
 /// Refuses a definition larger than [`MAX_API_DEFINITION_BYTES`].
 fn check_definition_size(api: &ApiDefinition) -> Result<()> {
     let size = api.size();
@@ -123,21 +120,14 @@ fn check_definition_size(api: &ApiDefinition) -> Result<()> {
 }
 
 impl ApiService {
-    /// Wires the service to its ports. `caches` are the ones the record service trusts; a
-    /// revocation, change or deletion here removes what it changes from them at once.
-    pub fn new(ports: ApiPorts, caches: ApiCaches) -> Self {
+    /// Wires the service to its ports, allowing `max_keys_per_api` keys per API. `caches` are
+    /// the ones the record service trusts; a revocation, change or deletion here removes what
+    /// it changes from them at once. Only [`crate::apis::ApiServices::new`] builds the pair.
+    pub(crate) fn new(ports: ApiPorts, caches: ApiCaches, max_keys_per_api: usize) -> Self {
         Self {
             ports,
             caches,
-            max_keys_per_api: DEFAULT_MAX_KEYS_PER_API,
-        }
-    }
-
-    /// The same service, allowing `limit` keys per API (`limits.max_keys_per_api`).
-    pub fn with_max_keys_per_api(self, limit: usize) -> Self {
-        Self {
-            max_keys_per_api: limit.max(1),
-            ..self
+            max_keys_per_api: max_keys_per_api.max(1),
         }
     }
 

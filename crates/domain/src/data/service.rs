@@ -8,11 +8,11 @@ use serde_json::Value;
 use super::model::{DataEntry, DataKey, ListedEntry};
 use super::ports::DataRepository;
 use crate::accounts::UserDataEraser;
+use crate::apis::records::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::records::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 use crate::sessions::Principal;
 use crate::usage::{Quota, UsageChange};
 

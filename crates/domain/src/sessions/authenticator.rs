@@ -99,7 +99,13 @@ impl Authenticator {
     }
 
     /// The session store, clock and settings, for the session service built on this.
-    pub(super) fn parts(&self) -> (&Arc<dyn SessionRepository>, &Arc<dyn Clock>, SessionSettings) {
+    pub(super) fn parts(
+        &self,
+    ) -> (
+        &Arc<dyn SessionRepository>,
+        &Arc<dyn Clock>,
+        SessionSettings,
+    ) {
         (&self.sessions, &self.clock, self.settings)
     }
 

@@ -99,7 +99,8 @@ impl SessionService {
                 .sessions
                 .revoke_all_for_user(&principal.user_id, None, now)
                 .await;
-            self.authenticator.forget_sessions_of(&principal.user_id, None);
+            self.authenticator
+                .forget_sessions_of(&principal.user_id, None);
             revoked
         } else {
             let revoked = self.sessions.revoke(&principal.session_id, now).await;
@@ -175,7 +176,8 @@ impl SessionLifecycle for SessionService {
                 self.clock.now(),
             )
             .await;
-        self.authenticator.forget_sessions_of(&principal.user_id, Some(&principal.session_id));
+        self.authenticator
+            .forget_sessions_of(&principal.user_id, Some(&principal.session_id));
         revoked
     }
 
@@ -190,10 +192,10 @@ impl SessionLifecycle for SessionService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
     use crate::clock::MockClock;
     use crate::security::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
     use crate::sessions::ports::MockSessionRepository;
+    use chrono::Duration;
     use chrono::{DateTime, Utc};
     use mockall::predicate::eq;
 
@@ -485,7 +487,10 @@ mod tests {
         let svc = verifying_service(repo, verifier, clock);
         // Three requests, one store read.
         for _ in 0..3 {
-            svc.authenticator().authenticate("token").await.expect("live");
+            svc.authenticator()
+                .authenticate("token")
+                .await
+                .expect("live");
         }
         let principal = Principal {
             user_id,
@@ -536,7 +541,10 @@ mod tests {
         });
         let svc = verifying_service(repo, verifier, clock);
         for _ in 0..3 {
-            svc.authenticator().authenticate("token").await.expect("verified once");
+            svc.authenticator()
+                .authenticate("token")
+                .await
+                .expect("verified once");
         }
         assert!(matches!(
             svc.authenticator().authenticate("token").await,

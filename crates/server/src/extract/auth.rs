@@ -4,8 +4,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use keygate_domain::apis::records::Caller;
 use keygate_domain::apis::API_KEY_PREFIX;
-use keygate_domain::records::Caller;
 use keygate_domain::sessions::Principal;
 
 use crate::error::ApiError;
@@ -31,7 +31,7 @@ impl FromRequest for RecordCaller {
                 (Some(key), _) => Caller::Key(key),
                 (None, Some(token)) => {
                     let state = state.ok_or_else(ApiError::internal)?;
-                    let principal = state.sessions.authenticate(&token).await?;
+                    let principal = state.keygate.authenticator.authenticate(&token).await?;
                     log_user(&req, &principal);
                     Caller::User(principal)
                 }
@@ -125,7 +125,7 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state = state.ok_or_else(ApiError::internal)?;
             let token = token.ok_or_else(ApiError::unauthorized)?;
-            let principal = state.sessions.authenticate(&token).await?;
+            let principal = state.keygate.authenticator.authenticate(&token).await?;
             log_user(&req, &principal);
             Ok(Authenticated(principal))
         })

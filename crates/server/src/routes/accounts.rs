@@ -58,6 +58,7 @@ pub async fn register(
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
+        .keygate
         .accounts
         .register(body.try_into_domain()?, &client_address(&req))
         .await?;
@@ -98,6 +99,7 @@ pub async fn login(
     let credentials =
         Credentials::from_fields(body.email, body.username, body.identifier, body.password)?;
     let outcome = state
+        .keygate
         .accounts
         .login(credentials, &client_address(&req))
         .await?;
@@ -119,7 +121,7 @@ pub async fn refresh(
         .refresh_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::MissingParameters(vec!["refresh_token".into()]))?;
-    let tokens = state.sessions.refresh(&presented).await?;
+    let tokens = state.keygate.sessions.refresh(&presented).await?;
     Ok(token_response(&tokens))
 }
 
@@ -138,7 +140,11 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let OptionalJsonBody(body) = body.get()?;
     let everywhere = body.unwrap_or_default().all;
-    state.sessions.logout(&principal, everywhere).await?;
+    state
+        .keygate
+        .sessions
+        .logout(&principal, everywhere)
+        .await?;
     Ok(success(StatusCode::OK, json!({"message": "Logged out"})))
 }
 
@@ -181,7 +187,7 @@ pub async fn profile(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.accounts.profile(&principal).await?;
+    let user = state.keygate.accounts.profile(&principal).await?;
     Ok(success(StatusCode::OK, profile_fields(&user)))
 }
 
@@ -258,7 +264,11 @@ pub async fn update_profile(
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(body) = body.get()?;
     let changes = profile_changes(&body)?;
-    let user = state.accounts.update_profile(&principal, changes).await?;
+    let user = state
+        .keygate
+        .accounts
+        .update_profile(&principal, changes)
+        .await?;
     let mut fields = profile_fields(&user);
     fields.message = Some("Profile updated");
     Ok(success(StatusCode::OK, fields))
@@ -280,6 +290,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(body) = body.get()?;
     state
+        .keygate
         .accounts
         .change_password(
             &principal,
@@ -309,6 +320,7 @@ pub async fn delete_account(
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(body) = body.get()?;
     state
+        .keygate
         .accounts
         .delete_account(&principal, body.password, &client_address(&req))
         .await?;
@@ -339,7 +351,7 @@ pub async fn list_users(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.into_inner().page()?;
-    let (users, next_cursor) = match state.accounts.list_users(&principal, &page).await? {
+    let (users, next_cursor) = match state.keygate.accounts.list_users(&principal, &page).await? {
         UserListing::UsernamesOnly(page) => (
             page.items
                 .into_iter()

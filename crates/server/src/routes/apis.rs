@@ -63,7 +63,7 @@ pub async fn create(
         endpoints: body.remove("endpoints"),
         json_schema: body.remove("json_schema"),
     };
-    let created = state.apis.create(&principal, form).await?;
+    let created = state.keygate.apis.create(&principal, form).await?;
     let api = &created.api;
     Ok(success(
         StatusCode::CREATED,
@@ -87,7 +87,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.into_inner().page()?;
-    let apis = state.apis.list(&principal, &page).await?;
+    let apis = state.keygate.apis.list(&principal, &page).await?;
     let items: Vec<Value> = apis.items.iter().map(api_view).collect();
     Ok(success(
         StatusCode::OK,
@@ -101,7 +101,7 @@ pub async fn read(
     Authenticated(principal): Authenticated,
     api: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state.apis.get(&principal, &api).await?;
+    let view = state.keygate.apis.get(&principal, &api).await?;
     Ok(success(StatusCode::OK, api_view(&view)))
 }
 
@@ -127,7 +127,7 @@ pub async fn change(
             "cannot be changed: give display_name, endpoints or json_schema",
         ));
     }
-    let view = state.apis.change(&principal, &api, changes).await?;
+    let view = state.keygate.apis.change(&principal, &api, changes).await?;
     Ok(success(StatusCode::OK, api_view(&view)))
 }
 
@@ -137,7 +137,7 @@ pub async fn delete(
     Authenticated(principal): Authenticated,
     api: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let deleted = state.apis.delete(&principal, &api).await?;
+    let deleted = state.keygate.apis.delete(&principal, &api).await?;
     Ok(success(
         StatusCode::OK,
         json!({"message": "API deleted", "api_id": deleted.id.as_str()}),
@@ -158,7 +158,11 @@ pub async fn issue_key(
         scopes: body.remove("scopes"),
         expires_at: body.remove("expires_at"),
     };
-    let issued = state.apis.issue_key(&principal, &api, request).await?;
+    let issued = state
+        .keygate
+        .apis
+        .issue_key(&principal, &api, request)
+        .await?;
     let mut view = issued_view(&issued);
     view["message"] = Value::from("API key issued");
     Ok(success(StatusCode::CREATED, view))
@@ -171,7 +175,11 @@ pub async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (api, key_id) = path.into_inner();
-    let key = state.apis.revoke_key(&principal, &api, &key_id).await?;
+    let key = state
+        .keygate
+        .apis
+        .revoke_key(&principal, &api, &key_id)
+        .await?;
     let mut view = key_view(&key);
     view["message"] = Value::from("API key revoked");
     Ok(success(StatusCode::OK, view))

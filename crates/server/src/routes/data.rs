@@ -52,7 +52,7 @@ pub async fn create(
     let JsonBody(mut body) = body.get()?;
     let key = key_field(&body)?;
     let value = body.remove("value");
-    let entry = state.data.create(&principal, key, value).await?;
+    let entry = state.keygate.data.create(&principal, key, value).await?;
     let mut fields = entry_times(&entry);
     fields.message = Some("Data stored");
     Ok(success(StatusCode::CREATED, fields))
@@ -64,7 +64,7 @@ pub async fn read(
     Authenticated(principal): Authenticated,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let entry = state.data.get(&principal, &key).await?;
+    let entry = state.keygate.data.get(&principal, &key).await?;
     let mut fields = entry_times(&entry);
     fields.value = Some(&entry.value);
     Ok(success(StatusCode::OK, fields))
@@ -79,6 +79,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(mut body) = body.get()?;
     let entry = state
+        .keygate
         .data
         .replace(&principal, &key, body.remove("value"))
         .await?;
@@ -93,7 +94,7 @@ pub async fn delete(
     Authenticated(principal): Authenticated,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.data.delete(&principal, &key).await?;
+    state.keygate.data.delete(&principal, &key).await?;
     Ok(success(
         StatusCode::OK,
         json!({"message": "Data deleted", "key": key.as_str()}),
@@ -116,7 +117,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let page = PageRequest::new(query.limit, query.cursor)?;
-    let entries = state.data.list(&principal, query.prefix, &page).await?;
+    let entries = state
+        .keygate
+        .data
+        .list(&principal, query.prefix, &page)
+        .await?;
     let items: Vec<EntryFields<'_>> = entries
         .items
         .iter()

@@ -49,12 +49,12 @@ pub async fn metrics(
         }
     }
     let (hashing_started, hashing_waited) = state.hasher.queue_wait_totals();
-    let refusals = state.throttle.refusals();
+    let refusals = state.keygate.throttle.refusals();
     let readings = ServiceReadings {
         hashing_waiting: state.hasher.waiting(),
         hashing_started,
         hashing_waited,
-        live_sessions_cached: state.sessions.live_sessions_cached(),
+        live_sessions_cached: state.keygate.authenticator.live_sessions_cached(),
         throttled_logins: refusals.logins,
         throttled_registrations: refusals.registrations,
     };

@@ -3,8 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use keygate_domain::apis::records::{Caller, EndpointAccess, Record, RecordBody};
 use keygate_domain::apis::Scope;
-use keygate_domain::records::{Caller, EndpointAccess, Record, RecordBody};
 use keygate_domain::{Error, PageRequest};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -24,6 +24,7 @@ async fn authorize(
     scope: Scope,
 ) -> Result<EndpointAccess, ApiError> {
     Ok(state
+        .keygate
         .records
         .authorize(caller, api_name, endpoint, scope)
         .await?)
@@ -61,7 +62,7 @@ pub async fn create(
     let (api_name, endpoint) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(data) = body.get()?;
-    let record = state.records.create(&access, data).await?;
+    let record = state.keygate.records.create(&access, data).await?;
     Ok(success(
         StatusCode::CREATED,
         json!({
@@ -98,7 +99,7 @@ pub async fn list(
         }
     }
     let page = PageRequest::new(limit, cursor)?;
-    let records = state.records.list(&access, &filters, &page).await?;
+    let records = state.keygate.records.list(&access, &filters, &page).await?;
     /// Serialised straight into the body: a `json!` value would parse every record again.
     #[derive(Serialize)]
     struct RecordList<'a> {
@@ -122,7 +123,7 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Read).await?;
-    let record = state.records.get(&access, &record_id).await?;
+    let record = state.keygate.records.get(&access, &record_id).await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -137,7 +138,11 @@ pub async fn replace(
     let (api_name, endpoint, record_id) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(data) = body.get()?;
-    let record = state.records.replace(&access, &record_id, data).await?;
+    let record = state
+        .keygate
+        .records
+        .replace(&access, &record_id, data)
+        .await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -152,7 +157,11 @@ pub async fn patch(
     let (api_name, endpoint, record_id) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
     let JsonBody(patch) = body.get()?;
-    let record = state.records.patch(&access, &record_id, patch).await?;
+    let record = state
+        .keygate
+        .records
+        .patch(&access, &record_id, patch)
+        .await?;
     Ok(success(StatusCode::OK, record_view(&record)))
 }
 
@@ -164,7 +173,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint, record_id) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Write).await?;
-    state.records.delete(&access, &record_id).await?;
+    state.keygate.records.delete(&access, &record_id).await?;
     Ok(success(
         StatusCode::OK,
         json!({"message": "Record deleted", "record_id": record_id}),

@@ -336,7 +336,12 @@ async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
         .expect_hash()
         .times(1)
         .returning(|_| Ok("$argon2id$upgraded".into()));
-    let svc = service_with(users, hasher, starting_sessions(), ThrottleLimits::default());
+    let svc = service_with(
+        users,
+        hasher,
+        starting_sessions(),
+        ThrottleLimits::default(),
+    );
     let outcome = svc
         .login(credentials("Alice", "vivid-otter-42-lamp"), "10.0.0.1")
         .await
@@ -371,7 +376,12 @@ async fn a_hash_stored_before_normalisation_still_logs_in_and_is_upgraded_to_nfk
         .withf(|p| p.expose() == "vivid-otter-42-lamp")
         .times(1)
         .returning(|_| Ok("$argon2id$nfkc".into()));
-    let svc = service_with(users, hasher, starting_sessions(), ThrottleLimits::default());
+    let svc = service_with(
+        users,
+        hasher,
+        starting_sessions(),
+        ThrottleLimits::default(),
+    );
     let outcome = svc
         .login(credentials("alice", typed), "10.0.0.1")
         .await
@@ -513,8 +523,8 @@ async fn deleting_an_account_needs_its_password_and_forgets_its_sessions() {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(true));
-    let svc = service_with(users, hasher, sessions, ThrottleLimits::default())
-        .erasing(Arc::new(eraser));
+    let svc =
+        service_with(users, hasher, sessions, ThrottleLimits::default()).erasing(Arc::new(eraser));
     assert!(matches!(
         svc.delete_account(&me, Some("wrong-password".into()), "a")
             .await,

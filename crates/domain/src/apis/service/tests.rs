@@ -12,7 +12,10 @@ use crate::test_support::{now, owner, shop, shop_key, stranger, Mocks};
 
 fn service(mocks: Mocks) -> (ApiService, ApiCaches) {
     let caches = ApiCaches::new(16, Duration::seconds(60));
-    (ApiService::new(mocks.ports(), caches.clone()), caches)
+    (
+        ApiService::new(mocks.ports(), caches.clone(), 1_000),
+        caches,
+    )
 }
 
 fn form(name: &str) -> NewApi {
@@ -62,8 +65,7 @@ async fn a_key_past_the_cap_is_taken_back() {
         .withf(|api, _| *api == shop().id)
         .times(1)
         .returning(|_, _| Ok(true));
-    let svc = ApiService::new(mocks.ports(), ApiCaches::new(16, Duration::seconds(2)))
-        .with_max_keys_per_api(2);
+    let svc = ApiService::new(mocks.ports(), ApiCaches::new(16, Duration::seconds(2)), 2);
     let issued = svc
         .issue_key(&owner(), shop().id.as_str(), KeyRequest::default())
         .await;
@@ -357,7 +359,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .times(2)
         .in_sequence(&mut order)
         .returning(|_, _, _| {
-            Ok(crate::records::RemovedRecords {
+            Ok(crate::apis::records::RemovedRecords {
                 count: DELETE_BATCH as u64,
                 bytes: 1000,
             })
@@ -367,7 +369,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _| Ok(crate::records::RemovedRecords::default()));
+        .returning(|_, _, _| Ok(crate::apis::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_delete()
@@ -380,7 +382,7 @@ async fn erasing_a_user_removes_keys_records_in_batches_then_apis() {
         .expect_delete_batch_for_api()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _| Ok(crate::records::RemovedRecords::default()));
+        .returning(|_, _, _| Ok(crate::apis::records::RemovedRecords::default()));
     mocks
         .apis
         .expect_list_for_owner()

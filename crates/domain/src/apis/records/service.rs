@@ -9,9 +9,8 @@ use super::body::RecordBody;
 use super::document::{check_document, merge_patch, MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS};
 use super::filter::{FieldFilter, MAX_FILTERS};
 use super::model::{ListBounds, Record};
-use crate::apis::{
-    ApiCaches, ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope,
-};
+use crate::apis::caches::ApiCaches;
+use crate::apis::{ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope};
 use crate::cache::BoundedCache;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
@@ -44,27 +43,29 @@ pub enum Caller {
     Anonymous,
 }
 
-/// Cache sizes and how long a verified key may be trusted without reading the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Cache sizes and the bounds of one list page (`records.*`; the cache sizes are fixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
 pub struct RecordServiceSettings {
-    /// How long another instance's revocation may go unnoticed (`auth.revocation_cache_ttl`).
-    pub revocation_cache_ttl: Duration,
     /// How many verified keys are remembered.
+    #[serde(skip)]
     pub key_cache_capacity: usize,
     /// How many compiled schemas are remembered.
+    #[serde(skip)]
     pub schema_cache_capacity: usize,
     /// The most bytes of records one list page carries (`records.max_page_bytes`); past it
     /// the page ends early and its cursor goes on.
+    #[serde(deserialize_with = "crate::settings::units::at_least_one")]
     pub max_page_bytes: usize,
     /// The most records one filtered list examines where no index serves it
     /// (`records.max_scan`); past it the page ends early and its cursor goes on.
+    #[serde(deserialize_with = "crate::settings::units::at_least_one")]
     pub max_scan: usize,
 }
 
 impl Default for RecordServiceSettings {
     fn default() -> Self {
         Self {
-            revocation_cache_ttl: Duration::seconds(2),
             key_cache_capacity: 10_000,
             schema_cache_capacity: 1_024,
             max_page_bytes: 4 * 1024 * 1024,
@@ -123,8 +124,9 @@ impl EndpointAccess {
 
 impl RecordService {
     /// Wires the service to its ports. `caches` are shared with the [`crate::apis::ApiService`]
-    /// so that a revocation or an API change on this instance takes effect at once.
-    pub fn new(ports: ApiPorts, caches: ApiCaches, settings: RecordServiceSettings) -> Self {
+    /// so that a revocation or an API change on this instance takes effect at once; only
+    /// [`crate::apis::ApiServices::new`] builds the pair.
+    pub(crate) fn new(ports: ApiPorts, caches: ApiCaches, settings: RecordServiceSettings) -> Self {
         Self {
             ports,
             caches,

@@ -8,9 +8,9 @@ use mockall::Sequence;
 use serde_json::json;
 
 use super::*;
+use crate::apis::records::ListedRecords;
 use crate::apis::{ApiKey, Scopes};
 use crate::clock::MockClock;
-use crate::records::ListedRecords;
 use crate::test_support::{id, now, object, owner, shop, shop_key, stranger, Mocks, SHOP_KEY};
 
 fn service(mocks: Mocks) -> RecordService {

@@ -1,0 +1,103 @@
+//! Everything the domain's services are configured with, in one value, and the units the
+//! configuration writes durations and counts in. Each settings type deserialises with its own
+//! `Default` for every key left out, so a default is written once, beside the type it
+//! configures; the server's configuration sections embed these types as they are.
+
+use serde::Deserialize;
+
+use crate::accounts::ThrottleLimits;
+use crate::apis::records::RecordServiceSettings;
+use crate::sessions::SessionSettings;
+use crate::usage::UsageLimits;
+
+/// What `limits.*` configures: per-account quotas and the keys one API may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Data entries, records, APIs and their bytes per account.
+    #[serde(flatten)]
+    pub usage: UsageLimits,
+    /// Keys one API may have, revoked ones included (they stay listed until the API goes).
+    #[serde(deserialize_with = "units::at_least_one")]
+    pub max_keys_per_api: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            usage: UsageLimits::default(),
+            max_keys_per_api: 1_000,
+        }
+    }
+}
+
+/// Every setting of the domain's services, as [`crate::Keygate::new`] takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeygateSettings {
+    /// Token lifetimes and how long a live session is trusted unread (`auth.*`).
+    pub sessions: SessionSettings,
+    /// Failed-login and registration throttling (`auth.throttle.*`).
+    pub throttle: ThrottleLimits,
+    /// Quotas (`limits.*`).
+    pub limits: LimitSettings,
+    /// Record list bounds and caches (`records.*`).
+    pub records: RecordServiceSettings,
+}
+
+/// Deserialisers for the units configuration files use: whole seconds and milliseconds for
+/// durations, and counts that must be at least one (a zero is read as one, as it always was).
+pub mod units {
+    use serde::{Deserialize, Deserializer};
+
+    /// The longest duration any setting takes: 100 years, well inside what `chrono` and
+    /// `std::time` represent.
+    const MAX_SECONDS: u64 = 100 * 365 * 24 * 3600;
+    /// The longest a revocation may go unseen on another instance: one day.
+    const MAX_REVOCATION_SECONDS: u64 = 24 * 3600;
+
+    /// A count, or a size, of at least one.
+    pub fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Ord + From<u8>,
+    {
+        Ok(T::deserialize(deserializer)?.max(T::from(1)))
+    }
+
+    /// Whole seconds, at least one, as a `chrono` duration.
+    pub fn seconds<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<chrono::Duration, D::Error> {
+        let seconds = u64::deserialize(deserializer)?.clamp(1, MAX_SECONDS);
+        Ok(chrono::Duration::seconds(
+            i64::try_from(seconds).unwrap_or(i64::MAX),
+        ))
+    }
+
+    /// Whole seconds up to a day, zero included (it turns the cache off), as a `chrono`
+    /// duration.
+    pub fn revocation_seconds<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<chrono::Duration, D::Error> {
+        let seconds = u64::deserialize(deserializer)?.min(MAX_REVOCATION_SECONDS);
+        Ok(chrono::Duration::seconds(
+            i64::try_from(seconds).unwrap_or(0),
+        ))
+    }
+
+    /// Whole seconds, at least one, as a `std::time` duration.
+    pub fn std_seconds<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let seconds = u64::deserialize(deserializer)?.clamp(1, MAX_SECONDS);
+        Ok(std::time::Duration::from_secs(seconds))
+    }
+
+    /// Milliseconds, at least one, as a `std::time` duration.
+    pub fn std_millis<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let millis = u64::deserialize(deserializer)?.clamp(1, MAX_SECONDS * 1000);
+        Ok(std::time::Duration::from_millis(millis))
+    }
+}
