@@ -46,6 +46,7 @@ microbench:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/check-module-cycles.py crates/* examples/* tests
 
 ## fmt: format the code
 fmt:

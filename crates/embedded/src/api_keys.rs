@@ -6,8 +6,9 @@ use keygate_domain::apis::{ApiKey, ApiKeyRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::ReadableTable;
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{child_key, children_of, API_KEYS, API_KEYS_BY_API};
+use crate::unavailable::OrUnavailable;
 
 #[async_trait]
 impl ApiKeyRepository for EmbeddedStore {

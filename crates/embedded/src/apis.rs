@@ -5,8 +5,9 @@ use keygate_domain::apis::{ApiDefinition, ApiName, ApiRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, Table};
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{child_key, children_of, APIS, APIS_BY_NAME, APIS_BY_OWNER};
+use crate::unavailable::OrUnavailable;
 
 fn read_api(
     table: &impl ReadableTable<&'static str, &'static [u8]>,

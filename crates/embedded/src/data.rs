@@ -10,8 +10,9 @@ use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::ReadableTable;
 use serde_json::Value;
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{child_key, children_of, DATA};
+use crate::unavailable::OrUnavailable;
 
 #[async_trait]
 impl DataRepository for EmbeddedStore {

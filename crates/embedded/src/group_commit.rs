@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use keygate_domain::{Error, Result};
 use redb::{Database, Durability, WriteTransaction};
 
-use crate::store::OrUnavailable;
+use crate::unavailable::OrUnavailable;
 
 /// The most writes one flush covers: bounds the wait of the first writer of a batch.
 const MAX_BATCH: usize = 256;

@@ -13,6 +13,7 @@ mod records;
 mod sessions;
 mod store;
 mod tables;
+mod unavailable;
 mod usage;
 mod users;
 

@@ -13,8 +13,9 @@ use redb::ReadableTable;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{child_key, children_of, RECORDS};
+use crate::unavailable::OrUnavailable;
 
 fn endpoint_key(api_id: &Id, endpoint: &EndpointName) -> String {
     child_key(api_id.as_str(), endpoint.as_str())

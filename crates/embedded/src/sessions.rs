@@ -7,10 +7,11 @@ use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, WriteTransaction};
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{
     child_key, children_of, REFRESH_TOKENS, REFRESH_TOKENS_BY_USER, SESSIONS, SESSIONS_BY_USER,
 };
+use crate::unavailable::OrUnavailable;
 
 /// Stores a new refresh token; a digest already stored is a conflict, never overwritten.
 fn put_refresh_token(txn: &WriteTransaction, token: &RefreshToken) -> Result<()> {

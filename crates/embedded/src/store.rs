@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::group_commit::GroupCommitter;
 use crate::tables;
+use crate::unavailable::OrUnavailable;
 
 /// The file the store keeps inside `database.path`.
 const FILE_NAME: &str = "keygate.redb";
@@ -23,19 +24,6 @@ const CACHE_BYTES: usize = 32 * 1024 * 1024;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: Arc<GroupCommitter>,
-}
-
-/// Turns any redb failure into the domain's error. The database is a local file, so a failure
-/// means the disk or the file is unusable: the store is unavailable, not the request wrong.
-pub(crate) trait OrUnavailable<T> {
-    /// The value, or `Error::Unavailable` naming the failure (for logs only).
-    fn or_unavailable(self) -> Result<T>;
-}
-
-impl<T, E: Into<redb::Error>> OrUnavailable<T> for std::result::Result<T, E> {
-    fn or_unavailable(self) -> Result<T> {
-        self.map_err(|e| Error::Unavailable(format!("embedded store: {}", e.into())))
-    }
 }
 
 impl EmbeddedStore {

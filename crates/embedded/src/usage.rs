@@ -7,8 +7,9 @@ use keygate_domain::{Id, Result};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::USAGE;
+use crate::unavailable::OrUnavailable;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Totals {

@@ -5,8 +5,9 @@ use keygate_domain::accounts::{Email, User, UserRepository, Username};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use crate::store::{decode, encode, EmbeddedStore, OrUnavailable};
+use crate::store::{decode, encode, EmbeddedStore};
 use crate::tables::{USERS, USERS_BY_EMAIL, USERS_BY_USERNAME};
+use crate::unavailable::OrUnavailable;
 
 /// Claims `key` in a unique index for `id`; `Conflict(kind)` if another id holds it.
 fn claim(index: &mut Table<&str, &str>, key: &str, id: &str, kind: ConflictKind) -> Result<()> {

@@ -340,6 +340,16 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("auth.jwt_secret", &["JWT_SECRET_KEY", "SECRET_KEY"]),
 ];
 
+/// A setting whose value Keygate cannot use, found when the server is built.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {problem}")]
+pub struct InvalidSetting {
+    /// Which setting.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {

@@ -6,7 +6,7 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 
-use crate::startup::StartupError;
+use crate::config::InvalidSetting;
 
 /// Headers a browser client may send: the credentials of every style the contract accepts.
 const ALLOWED_HEADERS: [header::HeaderName; 4] = [
@@ -29,7 +29,7 @@ pub struct CorsOrigins {
 impl CorsOrigins {
     /// Parses `server.cors_origins`: `"*"` or origins such as `https://app.example.com:8443`
     /// (scheme and host, optional port, nothing else).
-    pub fn parse(entries: &[String]) -> Result<Self, StartupError> {
+    pub fn parse(entries: &[String]) -> Result<Self, InvalidSetting> {
         let mut allowed = Self::default();
         for entry in entries {
             if entry == "*" {
@@ -37,7 +37,7 @@ impl CorsOrigins {
             } else if is_origin(entry) {
                 allowed.origins.push(entry.clone());
             } else {
-                return Err(StartupError::Setting {
+                return Err(InvalidSetting {
                     setting: "server.cors_origins",
                     problem: format!(
                         "{entry:?} is not an origin like https://app.example.com (scheme and \
@@ -104,7 +104,7 @@ fn is_origin(entry: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(entries: &[&str]) -> Result<CorsOrigins, StartupError> {
+    fn parse(entries: &[&str]) -> Result<CorsOrigins, InvalidSetting> {
         CorsOrigins::parse(&entries.iter().map(|e| e.to_string()).collect::<Vec<_>>())
     }
 

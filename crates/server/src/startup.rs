@@ -15,7 +15,7 @@ use keygate_schema::JsonSchemaValidator;
 
 use actix_web::rt::task::JoinHandle;
 
-use crate::config::Settings;
+use crate::config::{InvalidSetting, Settings};
 use crate::cors::CorsOrigins;
 use crate::error::ApiError;
 use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
@@ -38,13 +38,8 @@ pub enum StartupError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     /// A setting has a value Keygate cannot use.
-    #[error("invalid setting {setting}: {problem}")]
-    Setting {
-        /// Which setting.
-        setting: &'static str,
-        /// What is wrong with it.
-        problem: String,
-    },
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
     /// Invalid hashing parameters.
     #[error("invalid auth.hashing settings: {0}")]
     Hashing(keygate_domain::Error),
@@ -160,11 +155,11 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
 
 /// `server.trusted_proxies`, parsed; a start-up error names the first entry that is no
 /// address or CIDR.
-fn trusted_proxies(entries: &[String]) -> Result<TrustedProxies, StartupError> {
+fn trusted_proxies(entries: &[String]) -> Result<TrustedProxies, InvalidSetting> {
     entries
         .iter()
         .map(|entry| {
-            Network::parse(entry).ok_or_else(|| StartupError::Setting {
+            Network::parse(entry).ok_or_else(|| InvalidSetting {
                 setting: "server.trusted_proxies",
                 problem: format!("'{entry}' is not an IP address or CIDR network"),
             })
