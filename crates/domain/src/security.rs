@@ -31,7 +31,7 @@ pub trait PasswordHasher: Send + Sync {
 }
 
 /// The claims an access token carries, in domain terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The user the token speaks for (`sub`).
     pub user_id: Id,

@@ -6,7 +6,8 @@ use keygate_domain::apis::{ApiKey, ApiKeyRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::ReadableTable;
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode};
+use crate::store::EmbeddedStore;
 use crate::tables::{child_key, children_of, API_KEYS, API_KEYS_BY_API};
 use crate::unavailable::OrUnavailable;
 

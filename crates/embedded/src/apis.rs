@@ -5,7 +5,8 @@ use keygate_domain::apis::{ApiDefinition, ApiName, ApiRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, Table};
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode};
+use crate::store::EmbeddedStore;
 use crate::tables::{child_key, children_of, APIS, APIS_BY_NAME, APIS_BY_OWNER};
 use crate::unavailable::OrUnavailable;
 

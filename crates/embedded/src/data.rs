@@ -10,7 +10,8 @@ use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::ReadableTable;
 use serde_json::Value;
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, decode_listed, encode};
+use crate::store::EmbeddedStore;
 use crate::tables::{child_key, children_of, DATA};
 use crate::unavailable::OrUnavailable;
 
@@ -127,7 +128,7 @@ impl DataRepository for EmbeddedStore {
                     break;
                 }
                 // Decoded as a listing: the value is skipped as text, never parsed.
-                entries.push(decode::<ListedEntry>(bytes.value())?);
+                entries.push(decode_listed(bytes.value())?);
             }
             Ok(entries)
         })

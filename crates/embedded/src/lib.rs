@@ -10,6 +10,7 @@ mod apis;
 mod data;
 mod group_commit;
 mod records;
+mod rows;
 mod sessions;
 mod store;
 mod tables;

@@ -13,7 +13,8 @@ use redb::ReadableTable;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode};
+use crate::store::EmbeddedStore;
 use crate::tables::{child_key, children_of, RECORDS};
 use crate::unavailable::OrUnavailable;
 

@@ -7,7 +7,8 @@ use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, WriteTransaction};
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode, Stored};
+use crate::store::EmbeddedStore;
 use crate::tables::{
     child_key, children_of, REFRESH_TOKENS, REFRESH_TOKENS_BY_USER, SESSIONS, SESSIONS_BY_USER,
 };
@@ -61,7 +62,7 @@ const PURGE_BATCH: usize = 1_000;
 /// that ended at or before `now` with their row in the per-user `index`. `describe` gives a
 /// document's end, its key in `table` and its key in `index`. Returns how many went and the
 /// key to continue from, if any rows are left.
-fn purge_ended<T: serde::de::DeserializeOwned>(
+fn purge_ended<T: Stored>(
     txn: &WriteTransaction,
     table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
     index: redb::TableDefinition<'static, &'static str, ()>,
@@ -149,7 +150,7 @@ fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()>
 
 impl EmbeddedStore {
     /// Purges one table in transactions of at most [`PURGE_BATCH`] examined rows each.
-    async fn purge_table<T: serde::de::DeserializeOwned + 'static>(
+    async fn purge_table<T: Stored + 'static>(
         &self,
         table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
         index: redb::TableDefinition<'static, &'static str, ()>,

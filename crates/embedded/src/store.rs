@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use keygate_domain::{Error, Result};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::group_commit::GroupCommitter;
 use crate::tables;
@@ -143,15 +141,4 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
         let _ = (path, mode);
         Ok(())
     }
-}
-
-/// Serialises a stored document.
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode document: {e}")))
-}
-
-/// Reads a stored document back, validating it on the way.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::Internal(format!("stored document is unreadable: {e}")))
 }

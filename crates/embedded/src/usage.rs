@@ -7,17 +7,28 @@ use keygate_domain::{Id, Result};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode, Stored};
+use crate::store::EmbeddedStore;
 use crate::tables::USAGE;
 use crate::unavailable::OrUnavailable;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Totals {
     entries: u64,
     bytes: u64,
     /// Absent in rows written before APIs were counted: none were, then.
     #[serde(default)]
     apis: u64,
+}
+
+impl Stored for Totals {
+    type Row = Self;
+    fn to_row(&self) -> Self {
+        self.clone()
+    }
+    fn from_row(row: Self) -> Self {
+        row
+    }
 }
 
 fn apply(total: u64, delta: i64) -> u64 {

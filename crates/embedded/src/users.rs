@@ -5,7 +5,8 @@ use keygate_domain::accounts::{Email, User, UserRepository, Username};
 use keygate_domain::{ConflictKind, Error, Id, Result};
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use crate::store::{decode, encode, EmbeddedStore};
+use crate::rows::{decode, encode};
+use crate::store::EmbeddedStore;
 use crate::tables::{USERS, USERS_BY_EMAIL, USERS_BY_USERNAME};
 use crate::unavailable::OrUnavailable;
 

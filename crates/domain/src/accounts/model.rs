@@ -275,7 +275,7 @@ impl Role {
 }
 
 /// An account. It has at least one of `username` and `email`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// The account's id.
     pub id: Id,
@@ -302,11 +302,9 @@ pub struct User {
     /// Counts changes: a write succeeds only against the revision it read, so a profile edit
     /// racing a password change cannot write the old hash back. (0 for accounts stored before
     /// revisions existed.)
-    #[serde(default)]
     pub revision: u64,
     /// Set first when the account is being deleted: it can no longer log in while what it
     /// owns is erased.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleting: bool,
 }
 

@@ -109,7 +109,7 @@ impl From<Scopes> for Vec<Scope> {
 }
 
 /// One API key as stored: never the key itself, only its digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     /// The key's id (`key_id`), used to revoke it.
     pub id: Id,

@@ -251,7 +251,7 @@ impl fmt::Debug for EndpointName {
 }
 
 /// One endpoint of an API and the schema its records must satisfy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     /// The endpoint's name, unique within its API.
     pub name: EndpointName,
@@ -260,7 +260,7 @@ pub struct Endpoint {
 }
 
 /// A user-defined API: its owner, unique name, and endpoints with their schemas.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiDefinition {
     /// The API's id.
     pub id: Id,

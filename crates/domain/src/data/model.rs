@@ -60,7 +60,7 @@ impl fmt::Debug for DataKey {
 }
 
 /// One stored value of one user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DataEntry {
     /// The owner.
     pub user_id: Id,
@@ -76,7 +76,7 @@ pub struct DataEntry {
 
 /// One key of a listing: never its value, which a listing does not show and so never reads
 /// (an account's values may hold hundreds of megabytes).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedEntry {
     /// The key.
     pub key: DataKey,

@@ -1,13 +1,12 @@
 //! Session entities.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::id::Id;
 use crate::security::SecretDigest;
 
 /// One login of one user: every access and refresh token it issues lives and dies with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The session id (`sid` in access tokens).
     pub id: Id,
@@ -29,7 +28,7 @@ impl Session {
 }
 
 /// One refresh token of a session, kept only as the digest of its secret. Single use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     /// SHA-256 digest of the token the client holds.
     pub digest: SecretDigest,

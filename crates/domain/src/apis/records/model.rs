@@ -1,14 +1,13 @@
 //! The record entity.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::body::RecordBody;
 use crate::apis::EndpointName;
 use crate::id::Id;
 
 /// One JSON object stored at one endpoint of one API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The record's id; ids sort by creation time, so id order is age order.
     pub id: Id,
