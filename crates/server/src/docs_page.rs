@@ -116,7 +116,7 @@ where
         .route(web::head().to(handler))
 }
 
-/// `GET /docs`. Answers: 200.
+/// `GET /docs`.
 async fn serve_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -1,5 +1,9 @@
 //! The route table: every contract route at the root and under `/v1`, each answering 405 with
 //! the envelope for a method it does not serve, and 404 with the envelope for unknown paths.
+//!
+//! Each route's facts are written once, in [`contract`]: its methods, path and aliases, its
+//! handler, and what `GET /openapi.json` says of it (statuses included; handlers do not
+//! restate them). The body schemas in `schemas` read the value objects' own limits.
 
 mod accounts;
 mod apis;
@@ -45,659 +49,543 @@ pub(crate) fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// One served operation: its method, its actix path, how its handler is registered, and its
-/// description (which `GET /openapi.json` is generated from).
-pub struct Operation {
-    /// `get`, `post`, … (as OpenAPI names methods).
-    pub method: &'static str,
-    /// The actix path, e.g. `/api/data/{key:.*}`.
-    pub path: &'static str,
-    route: fn() -> Route,
-    /// What it does, takes and answers.
-    pub doc: Doc,
+/// An HTTP method a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`.
+    Delete,
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn doc(
-    summary: &'static str,
-    tag: &'static str,
-    auth: Auth,
-    body: Option<fn() -> Value>,
-    success: u16,
-    response: fn() -> Value,
-    errors: &'static [u16],
-    store: bool,
-) -> Doc {
-    Doc {
-        summary,
-        tag,
-        auth,
-        body,
-        success,
-        response,
-        media_type: "application/json",
-        errors,
-        store,
-        query: &[],
+impl Verb {
+    /// The method as OpenAPI keys it (lower case).
+    fn name(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Put => "put",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+        }
+    }
+
+    /// An actix route for the method, without a handler yet.
+    fn route(self) -> Route {
+        match self {
+            Self::Get => web::get(),
+            Self::Post => web::post(),
+            Self::Put => web::put(),
+            Self::Patch => web::patch(),
+            Self::Delete => web::delete(),
+        }
     }
 }
+
+/// One route of the contract, every fact about it written once: the methods and paths it
+/// answers on, its handler, and what `GET /openapi.json` says of it. Aliases serve the same
+/// handler under another path (the earlier systems' names); `with_head` adds `HEAD` to a
+/// `GET`. Every route is also served under `/v1`.
+pub struct ContractRoute {
+    /// The methods, all served by the one handler.
+    pub methods: &'static [Verb],
+    /// Whether `HEAD` is answered too (headers of the `GET`).
+    pub with_head: bool,
+    /// The actix path, e.g. `/api/data/{key:.*}`.
+    pub path: &'static str,
+    /// Other paths serving the same handler.
+    pub aliases: &'static [&'static str],
+    /// Attaches the handler to a route of one of `methods`.
+    pub handler: fn(Route) -> Route,
+    /// One line: what it does.
+    pub summary: &'static str,
+    /// Its group in the document.
+    pub tag: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// The JSON Schema of its body, if it takes one.
+    pub body: Option<fn() -> Value>,
+    /// Its success status.
+    pub success: u16,
+    /// The JSON Schema of its success body.
+    pub response: fn() -> Value,
+    /// The media type of its success body.
+    pub media_type: &'static str,
+    /// The error statuses particular to it (those of its kind, such as 401 for a token
+    /// route or 400 and 415 for one with a body, are added by [`crate::openapi`]).
+    pub errors: &'static [u16],
+    /// Whether it reads or writes the store (adds 503).
+    pub uses_store: bool,
+    /// Query parameters: (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+/// The handler of a [`ContractRoute`] that has not set one: never left so in the table.
+fn no_handler(route: Route) -> Route {
+    route.to(not_found)
+}
+
+/// What a [`ContractRoute`] is unless it says otherwise: a JSON route that uses the store.
+const ROUTE: ContractRoute = ContractRoute {
+    methods: &[],
+    with_head: false,
+    path: "",
+    aliases: &[],
+    handler: no_handler,
+    summary: "",
+    tag: "",
+    auth: Auth::Public,
+    body: None,
+    success: 200,
+    response: schemas::message,
+    media_type: "application/json",
+    errors: &[],
+    uses_store: true,
+    query: &[],
+};
 
 const PAGING: &[(&str, &str)] = &[
     ("limit", "page size (1 to 500, default 50)"),
     ("cursor", "next_cursor of the previous page"),
 ];
 
-fn op(method: &'static str, path: &'static str, route: fn() -> Route, doc: Doc) -> Operation {
-    Operation {
-        method,
-        path,
-        route,
-        doc,
-    }
+/// Every route of the contract, in matching order (key management before records, data
+/// before the record routes that would otherwise match `/api/data/...`).
+pub fn contract() -> Vec<ContractRoute> {
+    use schemas as s;
+    use Auth::{KeyOrToken, MetricsToken, Token};
+    use Verb::{Delete, Get, Patch, Post, Put};
+    vec![
+        ContractRoute {
+            methods: &[Get],
+            with_head: true,
+            path: "/health",
+            handler: |r| r.to(health::health),
+            summary: "Liveness; touches no database",
+            tag: "operations",
+            response: s::health,
+            uses_store: false,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            with_head: true,
+            path: "/ready",
+            handler: |r| r.to(health::ready),
+            summary: "Readiness: 200 when the store answers",
+            tag: "operations",
+            response: s::health,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            with_head: true,
+            path: "/metrics",
+            handler: |r| r.to(health::metrics),
+            summary: "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
+            tag: "operations",
+            auth: MetricsToken,
+            response: s::metrics,
+            media_type: "text/plain",
+            errors: &[404],
+            uses_store: false,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/openapi.json",
+            handler: |r| r.to(openapi_document),
+            summary: "This OpenAPI 3.1 document",
+            tag: "operations",
+            response: s::openapi,
+            uses_store: false,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/register",
+            aliases: &["/api/register"],
+            handler: |r| r.to(accounts::register),
+            summary: "Registers an account",
+            tag: "accounts",
+            body: Some(s::register_body),
+            success: 201,
+            errors: &[409, 429],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login",
+            aliases: &["/api/token"],
+            handler: |r| r.to(accounts::login),
+            summary: "Logs in: an access token and a refresh token",
+            tag: "accounts",
+            body: Some(s::login_body),
+            response: s::tokens,
+            errors: &[401, 429],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/token/refresh",
+            handler: |r| r.to(accounts::refresh),
+            summary: "Spends a refresh token for a new pair",
+            tag: "accounts",
+            body: Some(s::refresh_body),
+            response: s::tokens,
+            errors: &[401],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/logout",
+            handler: |r| r.to(accounts::logout),
+            summary: "Ends this session, or every session with {\"all\": true}",
+            tag: "accounts",
+            auth: Token,
+            body: Some(s::logout_body),
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/profile",
+            handler: |r| r.to(accounts::profile),
+            summary: "The caller's profile",
+            tag: "accounts",
+            auth: Token,
+            response: s::profile,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put, Patch],
+            path: "/profile",
+            handler: |r| r.to(accounts::update_profile),
+            summary: "Changes the profile: absent fields stay, null clears",
+            tag: "accounts",
+            auth: Token,
+            body: Some(s::profile_body),
+            response: s::profile,
+            errors: &[409],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/profile",
+            handler: |r| r.to(accounts::delete_account),
+            summary: "Deletes the account and everything it owns",
+            tag: "accounts",
+            auth: Token,
+            body: Some(s::delete_account_body),
+            errors: &[429],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put],
+            path: "/profile/password",
+            handler: |r| r.to(accounts::change_password),
+            summary: "Changes the password; ends every other session",
+            tag: "accounts",
+            auth: Token,
+            body: Some(s::password_body),
+            errors: &[429],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/users",
+            handler: |r| r.to(accounts::list_users),
+            summary: "Usernames; whole profiles for administrators",
+            tag: "accounts",
+            auth: Token,
+            response: s::users,
+            errors: &[400],
+            query: PAGING,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/api/data",
+            handler: |r| r.to(data::create),
+            summary: "Stores a value under a new key",
+            tag: "data",
+            auth: Token,
+            body: Some(s::entry_body),
+            success: 201,
+            response: s::entry,
+            errors: &[409],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/data",
+            handler: |r| r.to(data::list),
+            summary: "The caller's keys, in key order",
+            tag: "data",
+            auth: Token,
+            response: s::entries,
+            errors: &[400],
+            query: &[
+                ("limit", "page size (1 to 500, default 50)"),
+                ("cursor", "next_cursor of the previous page"),
+                ("prefix", "only keys starting with it"),
+            ],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(data::read),
+            summary: "Reads one value",
+            tag: "data",
+            auth: Token,
+            response: s::entry,
+            errors: &[400, 404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(data::replace),
+            summary: "Replaces one value",
+            tag: "data",
+            auth: Token,
+            body: Some(s::value_body),
+            response: s::entry,
+            errors: &[404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(data::delete),
+            summary: "Deletes one value",
+            tag: "data",
+            auth: Token,
+            errors: &[400, 404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/create_api",
+            aliases: &["/api"],
+            handler: |r| r.to(apis::create),
+            summary: "Defines an API: endpoints, each with a JSON Schema; returns its first key",
+            tag: "apis",
+            auth: Token,
+            body: Some(s::api_body),
+            success: 201,
+            response: s::created_api,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api",
+            handler: |r| r.to(apis::list),
+            summary: "The caller's APIs with their keys",
+            tag: "apis",
+            auth: Token,
+            response: s::apis,
+            errors: &[400],
+            query: PAGING,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/api/{api}/keys",
+            handler: |r| r.to(apis::issue_key),
+            summary: "Issues another key (shown once)",
+            tag: "apis",
+            auth: Token,
+            body: Some(s::key_body),
+            success: 201,
+            response: s::key,
+            errors: &[404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/{api}/keys/{key_id}",
+            handler: |r| r.to(apis::revoke_key),
+            summary: "Revokes a key",
+            tag: "apis",
+            auth: Token,
+            response: s::key,
+            errors: &[404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/{api}",
+            handler: |r| r.to(apis::read),
+            summary: "One of the caller's APIs (by id or name)",
+            tag: "apis",
+            auth: Token,
+            response: s::api,
+            errors: &[404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Patch],
+            path: "/api/{api}",
+            handler: |r| r.to(apis::change),
+            summary: "Adds endpoints, replaces schemas, renames",
+            tag: "apis",
+            auth: Token,
+            body: Some(s::api_changes_body),
+            response: s::api,
+            errors: &[404, 409],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/{api}",
+            handler: |r| r.to(apis::delete),
+            summary: "Deletes the API, its keys and its records",
+            tag: "apis",
+            auth: Token,
+            errors: &[404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/api/{api_name}/{endpoint}",
+            handler: |r| r.to(records::create),
+            summary: "Stores a record, validated against the endpoint's schema",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(s::record_body),
+            success: 201,
+            response: s::created_record,
+            errors: &[403, 404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/{api_name}/{endpoint}",
+            handler: |r| r.to(records::list),
+            summary: "Records, newest first; any other query parameter `field=value` filters on a top-level field",
+            tag: "records",
+            auth: KeyOrToken,
+            response: s::records,
+            errors: &[400, 403, 404],
+            query: PAGING,
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/{api_name}/{endpoint}/{record_id}",
+            handler: |r| r.to(records::read),
+            summary: "Reads one record",
+            tag: "records",
+            auth: KeyOrToken,
+            response: s::record,
+            errors: &[403, 404],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put],
+            path: "/api/{api_name}/{endpoint}/{record_id}",
+            handler: |r| r.to(records::replace),
+            summary: "Replaces one record (validated)",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(s::record_body),
+            response: s::record,
+            errors: &[403, 404, 409],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Patch],
+            path: "/api/{api_name}/{endpoint}/{record_id}",
+            handler: |r| r.to(records::patch),
+            summary: "Merge-patches one record (RFC 7396; the result is validated)",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(s::record_body),
+            response: s::record,
+            errors: &[403, 404, 409],
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/{api_name}/{endpoint}/{record_id}",
+            handler: |r| r.to(records::delete),
+            summary: "Deletes one record",
+            tag: "records",
+            auth: KeyOrToken,
+            errors: &[403, 404],
+            ..ROUTE
+        },
+    ]
 }
 
-/// Every operation of the contract, in matching order (key management before records, data
-/// before the record routes that would otherwise match `/api/data/...`).
+/// One served method on one path: a [`ContractRoute`] expanded over its methods, `HEAD` and
+/// aliases.
+pub struct Operation {
+    /// `get`, `post`, … (as OpenAPI names methods).
+    pub method: &'static str,
+    /// The actix path.
+    pub path: &'static str,
+    /// Makes the actix route with its handler.
+    route: Route,
+    /// What it does, takes and answers.
+    pub doc: Doc,
+}
+
+/// Every served operation, in table order: each route's methods (then `HEAD`) on its path,
+/// then the same on each alias.
 pub fn operations() -> Vec<Operation> {
-    use schemas as s;
-    use Auth::{KeyOrToken, MetricsToken, Public, Token};
-    vec![
-        op(
-            "get",
-            "/health",
-            || web::get().to(health::health),
-            doc(
-                "Liveness; touches no database",
-                "operations",
-                Public,
-                None,
-                200,
-                s::health,
-                &[],
-                false,
-            ),
-        ),
-        op(
-            "head",
-            "/health",
-            || web::head().to(health::health),
-            doc(
-                "Liveness, headers only",
-                "operations",
-                Public,
-                None,
-                200,
-                s::health,
-                &[],
-                false,
-            ),
-        ),
-        op(
-            "get",
-            "/ready",
-            || web::get().to(health::ready),
-            doc(
-                "Readiness: 200 when the store answers",
-                "operations",
-                Public,
-                None,
-                200,
-                s::health,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "head",
-            "/ready",
-            || web::head().to(health::ready),
-            doc(
-                "Readiness, headers only",
-                "operations",
-                Public,
-                None,
-                200,
-                s::health,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/metrics",
-            || web::get().to(health::metrics),
-            Doc {
-                media_type: "text/plain",
-                ..doc(
-                    "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
-                    "operations",
-                    MetricsToken,
-                    None,
-                    200,
-                    s::metrics,
-                    &[404],
-                    false,
-                )
-            },
-        ),
-        op(
-            "head",
-            "/metrics",
-            || web::head().to(health::metrics),
-            Doc {
-                media_type: "text/plain",
-                ..doc(
-                    "Prometheus metrics, headers only",
-                    "operations",
-                    MetricsToken,
-                    None,
-                    200,
-                    s::metrics,
-                    &[404],
-                    false,
-                )
-            },
-        ),
-        op(
-            "get",
-            "/openapi.json",
-            || web::get().to(openapi_document),
-            doc(
-                "This OpenAPI 3.1 document",
-                "operations",
-                Public,
-                None,
-                200,
-                s::openapi,
-                &[],
-                false,
-            ),
-        ),
-        op(
-            "post",
-            "/register",
-            || web::post().to(accounts::register),
-            doc(
-                "Registers an account",
-                "accounts",
-                Public,
-                Some(s::register_body),
-                201,
-                s::message,
-                &[409, 429],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/api/register",
-            || web::post().to(accounts::register),
-            doc(
-                "Registers an account (compat 002)",
-                "accounts",
-                Public,
-                Some(s::register_body),
-                201,
-                s::message,
-                &[409, 429],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/login",
-            || web::post().to(accounts::login),
-            doc(
-                "Logs in: an access token and a refresh token",
-                "accounts",
-                Public,
-                Some(s::login_body),
-                200,
-                s::tokens,
-                &[401, 429],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/api/token",
-            || web::post().to(accounts::login),
-            doc(
-                "Logs in (compat 002)",
-                "accounts",
-                Public,
-                Some(s::login_body),
-                200,
-                s::tokens,
-                &[401, 429],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/token/refresh",
-            || web::post().to(accounts::refresh),
-            doc(
-                "Spends a refresh token for a new pair",
-                "accounts",
-                Public,
-                Some(s::refresh_body),
-                200,
-                s::tokens,
-                &[401],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/logout",
-            || web::post().to(accounts::logout),
-            doc(
-                "Ends this session, or every session with {\"all\": true}",
-                "accounts",
-                Token,
-                Some(s::logout_body),
-                200,
-                s::message,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/profile",
-            || web::get().to(accounts::profile),
-            doc(
-                "The caller's profile",
-                "accounts",
-                Token,
-                None,
-                200,
-                s::profile,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "put",
-            "/profile",
-            || web::put().to(accounts::update_profile),
-            doc(
-                "Changes the profile: absent fields stay, null clears",
-                "accounts",
-                Token,
-                Some(s::profile_body),
-                200,
-                s::profile,
-                &[409],
-                true,
-            ),
-        ),
-        op(
-            "patch",
-            "/profile",
-            || web::patch().to(accounts::update_profile),
-            doc(
-                "Changes the profile: absent fields stay, null clears",
-                "accounts",
-                Token,
-                Some(s::profile_body),
-                200,
-                s::profile,
-                &[409],
-                true,
-            ),
-        ),
-        op(
-            "delete",
-            "/profile",
-            || web::delete().to(accounts::delete_account),
-            doc(
-                "Deletes the account and everything it owns",
-                "accounts",
-                Token,
-                Some(s::delete_account_body),
-                200,
-                s::message,
-                &[429],
-                true,
-            ),
-        ),
-        op(
-            "put",
-            "/profile/password",
-            || web::put().to(accounts::change_password),
-            doc(
-                "Changes the password; ends every other session",
-                "accounts",
-                Token,
-                Some(s::password_body),
-                200,
-                s::message,
-                &[429],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/users",
-            || web::get().to(accounts::list_users),
-            Doc {
-                query: PAGING,
-                ..doc(
-                    "Usernames; whole profiles for administrators",
-                    "accounts",
-                    Token,
-                    None,
-                    200,
-                    s::users,
-                    &[400],
-                    true,
-                )
-            },
-        ),
-        op(
-            "post",
-            "/api/data",
-            || web::post().to(data::create),
-            doc(
-                "Stores a value under a new key",
-                "data",
-                Token,
-                Some(s::entry_body),
-                201,
-                s::entry,
-                &[409],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/api/data",
-            || web::get().to(data::list),
-            Doc {
-                query: &[
-                    ("limit", "page size (1 to 500, default 50)"),
-                    ("cursor", "next_cursor of the previous page"),
-                    ("prefix", "only keys starting with it"),
-                ],
-                ..doc(
-                    "The caller's keys, in key order",
-                    "data",
-                    Token,
-                    None,
-                    200,
-                    s::entries,
-                    &[400],
-                    true,
-                )
-            },
-        ),
-        op(
-            "get",
-            "/api/data/{key:.*}",
-            || web::get().to(data::read),
-            doc(
-                "Reads one value",
-                "data",
-                Token,
-                None,
-                200,
-                s::entry,
-                &[400, 404],
-                true,
-            ),
-        ),
-        op(
-            "put",
-            "/api/data/{key:.*}",
-            || web::put().to(data::replace),
-            doc(
-                "Replaces one value",
-                "data",
-                Token,
-                Some(s::value_body),
-                200,
-                s::entry,
-                &[404],
-                true,
-            ),
-        ),
-        op(
-            "delete",
-            "/api/data/{key:.*}",
-            || web::delete().to(data::delete),
-            doc(
-                "Deletes one value",
-                "data",
-                Token,
-                None,
-                200,
-                s::message,
-                &[400, 404],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/create_api",
-            || web::post().to(apis::create),
-            doc(
-                "Defines an API: endpoints, each with a JSON Schema; returns its first key",
-                "apis",
-                Token,
-                Some(s::api_body),
-                201,
-                s::created_api,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/api",
-            || web::post().to(apis::create),
-            doc(
-                "Defines an API (same as POST /create_api)",
-                "apis",
-                Token,
-                Some(s::api_body),
-                201,
-                s::created_api,
-                &[],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/api",
-            || web::get().to(apis::list),
-            Doc {
-                query: PAGING,
-                ..doc(
-                    "The caller's APIs with their keys",
-                    "apis",
-                    Token,
-                    None,
-                    200,
-                    s::apis,
-                    &[400],
-                    true,
-                )
-            },
-        ),
-        op(
-            "post",
-            "/api/{api}/keys",
-            || web::post().to(apis::issue_key),
-            doc(
-                "Issues another key (shown once)",
-                "apis",
-                Token,
-                Some(s::key_body),
-                201,
-                s::key,
-                &[404],
-                true,
-            ),
-        ),
-        op(
-            "delete",
-            "/api/{api}/keys/{key_id}",
-            || web::delete().to(apis::revoke_key),
-            doc(
-                "Revokes a key",
-                "apis",
-                Token,
-                None,
-                200,
-                s::key,
-                &[404],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/api/{api}",
-            || web::get().to(apis::read),
-            doc(
-                "One of the caller's APIs (by id or name)",
-                "apis",
-                Token,
-                None,
-                200,
-                s::api,
-                &[404],
-                true,
-            ),
-        ),
-        op(
-            "patch",
-            "/api/{api}",
-            || web::patch().to(apis::change),
-            doc(
-                "Adds endpoints, replaces schemas, renames",
-                "apis",
-                Token,
-                Some(s::api_changes_body),
-                200,
-                s::api,
-                &[404, 409],
-                true,
-            ),
-        ),
-        op(
-            "delete",
-            "/api/{api}",
-            || web::delete().to(apis::delete),
-            doc(
-                "Deletes the API, its keys and its records",
-                "apis",
-                Token,
-                None,
-                200,
-                s::message,
-                &[404],
-                true,
-            ),
-        ),
-        op(
-            "post",
-            "/api/{api_name}/{endpoint}",
-            || web::post().to(records::create),
-            doc(
-                "Stores a record, validated against the endpoint's schema",
-                "records",
-                KeyOrToken,
-                Some(s::record_body),
-                201,
-                s::created_record,
-                &[403, 404],
-                true,
-            ),
-        ),
-        op(
-            "get",
-            "/api/{api_name}/{endpoint}",
-            || web::get().to(records::list),
-            Doc {
-                query: &[
-                    ("limit", "page size (1 to 500, default 50)"),
-                    ("cursor", "next_cursor of the previous page"),
-                ],
-                ..doc(
-                    "Records, newest first; any other query parameter `field=value` filters on a top-level field",
-                    "records",
-                    KeyOrToken,
-                    None,
-                    200,
-                    s::records,
-                    &[400, 403, 404],
-                    true,
-                )
-            },
-        ),
-        op(
-            "get",
-            "/api/{api_name}/{endpoint}/{record_id}",
-            || web::get().to(records::read),
-            doc(
-                "Reads one record",
-                "records",
-                KeyOrToken,
-                None,
-                200,
-                s::record,
-                &[403, 404],
-                true,
-            ),
-        ),
-        op(
-            "put",
-            "/api/{api_name}/{endpoint}/{record_id}",
-            || web::put().to(records::replace),
-            doc(
-                "Replaces one record (validated)",
-                "records",
-                KeyOrToken,
-                Some(s::record_body),
-                200,
-                s::record,
-                &[403, 404, 409],
-                true,
-            ),
-        ),
-        op(
-            "patch",
-            "/api/{api_name}/{endpoint}/{record_id}",
-            || web::patch().to(records::patch),
-            doc(
-                "Merge-patches one record (RFC 7396; the result is validated)",
-                "records",
-                KeyOrToken,
-                Some(s::record_body),
-                200,
-                s::record,
-                &[403, 404, 409],
-                true,
-            ),
-        ),
-        op(
-            "delete",
-            "/api/{api_name}/{endpoint}/{record_id}",
-            || web::delete().to(records::delete),
-            doc(
-                "Deletes one record",
-                "records",
-                KeyOrToken,
-                None,
-                200,
-                s::message,
-                &[403, 404],
-                true,
-            ),
-        ),
-    ]
+    let mut operations = Vec::new();
+    for entry in contract() {
+        for path in std::iter::once(entry.path).chain(entry.aliases.iter().copied()) {
+            let summary = if path == entry.path {
+                entry.summary.to_owned()
+            } else {
+                format!("{} (alias of {})", entry.summary, entry.path)
+            };
+            for verb in entry.methods {
+                operations.push(Operation {
+                    method: verb.name(),
+                    path,
+                    route: (entry.handler)(verb.route()),
+                    doc: entry.doc(summary.clone()),
+                });
+            }
+            if entry.with_head {
+                operations.push(Operation {
+                    method: "head",
+                    path,
+                    route: (entry.handler)(web::head()),
+                    doc: entry.doc(format!("{summary}, headers only")),
+                });
+            }
+        }
+    }
+    operations
+}
+
+impl ContractRoute {
+    /// The OpenAPI facts of one of its operations, under `summary`.
+    fn doc(&self, summary: String) -> Doc {
+        Doc {
+            summary,
+            tag: self.tag,
+            auth: self.auth,
+            body: self.body,
+            success: self.success,
+            response: self.response,
+            media_type: self.media_type,
+            errors: self.errors,
+            store: self.uses_store,
+            query: self.query,
+        }
+    }
 }
 
 /// The OpenAPI description of [`operations`].
@@ -710,7 +598,7 @@ pub fn openapi() -> Value {
     }))
 }
 
-/// `GET /openapi.json`. Answers: 200.
+/// `GET /openapi.json`.
 async fn openapi_document() -> HttpResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     let text = DOCUMENT.get_or_init(|| openapi().to_string());
@@ -719,18 +607,27 @@ async fn openapi_document() -> HttpResponse {
         .body(text.as_str())
 }
 
-/// Registers the operations, one resource per path in table order.
+/// Registers the operations: one resource per path, at the place its path first appears in
+/// the table, with every method served on it.
 fn contract_routes(cfg: &mut web::ServiceConfig) {
-    let operations = operations();
-    let mut index = 0;
-    while index < operations.len() {
-        let path = operations[index].path;
-        let mut resource = resource(path);
-        while index < operations.len() && operations[index].path == path {
-            resource = resource.route((operations[index].route)());
-            index += 1;
+    let mut resources: Vec<(&'static str, Resource)> = Vec::new();
+    for operation in operations() {
+        match resources
+            .iter()
+            .position(|(path, _)| *path == operation.path)
+        {
+            Some(index) => {
+                let (path, served) = resources.remove(index);
+                resources.insert(index, (path, served.route(operation.route)));
+            }
+            None => resources.push((
+                operation.path,
+                resource(operation.path).route(operation.route),
+            )),
         }
-        cfg.service(resource);
+    }
+    for (_, served) in resources {
+        cfg.service(served);
     }
 }
 
@@ -787,19 +684,38 @@ mod tests {
     }
 
     #[test]
-    fn each_path_is_one_run_of_the_table() {
-        let operations = operations();
-        let mut finished: BTreeSet<&str> = BTreeSet::new();
-        for pair in operations.windows(2) {
-            if pair[0].path != pair[1].path {
-                assert!(
-                    finished.insert(pair[0].path),
-                    "{} appears in two places: the second would never be reached",
-                    pair[0].path
-                );
-            }
+    fn every_method_is_served_once_on_each_path() {
+        let mut seen = BTreeSet::new();
+        for operation in operations() {
+            assert!(
+                seen.insert((operation.path, operation.method)),
+                "{} {} is in the table twice: the second would never be reached",
+                operation.method,
+                operation.path
+            );
         }
-        let last = operations.last().expect("operations").path;
-        assert!(!finished.contains(last), "{last} appears in two places");
+        // 31 routes: 38 operations with their aliases and HEADs, as the contract lists.
+        assert_eq!(contract().len(), 31);
+        assert_eq!(seen.len(), 38);
+    }
+
+    #[test]
+    fn aliases_and_head_describe_the_route_they_come_from() {
+        let operations = operations();
+        let find = |method: &str, path: &str| {
+            operations
+                .iter()
+                .find(|o| o.method == method && o.path == path)
+                .map(|o| o.doc.summary.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            find("post", "/api/register"),
+            "Registers an account (alias of /register)"
+        );
+        assert_eq!(
+            find("head", "/health"),
+            "Liveness; touches no database, headers only"
+        );
     }
 }

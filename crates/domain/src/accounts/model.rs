@@ -14,11 +14,16 @@ use crate::id::Id;
 pub struct Email(String);
 
 impl Email {
+    /// The longest address, in bytes (RFC 5321's path limit).
+    pub const MAX_BYTES: usize = 254;
+
     /// Validates and lower-cases `raw` (surrounding white space is ignored).
     pub fn new(raw: &str) -> Result<Self, FieldViolation> {
         let email = raw.trim().to_lowercase();
         let invalid = || FieldViolation::new("email", "must be a valid email address");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email.len() > Self::MAX_BYTES
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
@@ -56,13 +61,22 @@ impl Email {
 pub struct Username(String);
 
 impl Username {
+    /// The shortest username, in characters.
+    pub const MIN_CHARS: usize = 3;
+    /// The longest username, in characters.
+    pub const MAX_CHARS: usize = 32;
+
     /// Validates `raw` as given (its case is kept for display).
     pub fn new(raw: &str) -> Result<Self, FieldViolation> {
         let length = raw.chars().count();
-        if !(3..=32).contains(&length) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&length) {
             return Err(FieldViolation::new(
                 "username",
-                "must be 3 to 32 characters long",
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
             ));
         }
         if !raw
@@ -101,15 +115,24 @@ pub fn nfkc(text: &str) -> String {
 }
 
 impl Password {
+    /// The shortest password, in characters (after normalisation).
+    pub const MIN_CHARS: usize = 8;
+    /// The longest password, in characters (after normalisation).
+    pub const MAX_CHARS: usize = 128;
+
     /// Normalises `raw` (NFKC) and checks the length rule; the rest of the policy lives in
     /// [`super::PasswordPolicy`].
     pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
         let raw = nfkc(raw);
         let length = raw.chars().count();
-        if !(8..=128).contains(&length) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&length) {
             return Err(FieldViolation::new(
                 field,
-                "must be 8 to 128 characters long",
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
             ));
         }
         Ok(Self(raw))
@@ -133,13 +156,21 @@ impl fmt::Debug for Password {
 pub struct Age(u8);
 
 impl Age {
+    /// The oldest age accepted, in years.
+    pub const MAX_YEARS: u8 = 150;
+
     /// Validates `years`.
     pub fn new(years: i64) -> Result<Self, FieldViolation> {
         u8::try_from(years)
             .ok()
-            .filter(|y| *y <= 150)
+            .filter(|y| *y <= Self::MAX_YEARS)
             .map(Self)
-            .ok_or_else(|| FieldViolation::new("age", "must be an integer from 0 to 150"))
+            .ok_or_else(|| {
+                FieldViolation::new(
+                    "age",
+                    format!("must be an integer from 0 to {}", Self::MAX_YEARS),
+                )
+            })
     }
 
     /// The age in years.
@@ -167,12 +198,18 @@ impl From<Age> for i64 {
 pub struct Gender(String);
 
 impl Gender {
+    /// The longest gender text, in characters.
+    pub const MAX_CHARS: usize = 32;
+
     /// Validates `raw`.
     pub fn new(raw: &str) -> Result<Self, FieldViolation> {
-        if raw.chars().count() > 32 || raw.chars().any(char::is_control) {
+        if raw.chars().count() > Self::MAX_CHARS || raw.chars().any(char::is_control) {
             return Err(FieldViolation::new(
                 "gender",
-                "must be at most 32 characters, without control characters",
+                format!(
+                    "must be at most {} characters, without control characters",
+                    Self::MAX_CHARS
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -190,12 +227,18 @@ impl Gender {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// The longest name, in characters.
+    pub const MAX_CHARS: usize = 256;
+
     /// Validates `raw` for the field called `field`.
     pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
-        if raw.chars().count() > 256 || raw.chars().any(char::is_control) {
+        if raw.chars().count() > Self::MAX_CHARS || raw.chars().any(char::is_control) {
             return Err(FieldViolation::new(
                 field,
-                "must be at most 256 characters, without control characters",
+                format!(
+                    "must be at most {} characters, without control characters",
+                    Self::MAX_CHARS
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))

@@ -160,13 +160,16 @@ impl ApiRef {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    /// The longest display name, in characters (after trimming).
+    pub const MAX_CHARS: usize = 100;
+
     /// Validates a requested name; `field` names it in the violation.
     pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
         let trimmed = raw.trim();
-        if !(1..=100).contains(&trimmed.chars().count()) {
+        if !(1..=Self::MAX_CHARS).contains(&trimmed.chars().count()) {
             return Err(FieldViolation::new(
                 field,
-                "must be 1 to 100 characters long",
+                format!("must be 1 to {} characters long", Self::MAX_CHARS),
             ));
         }
         if trimmed.chars().any(char::is_control) {
@@ -204,19 +207,27 @@ impl From<DisplayName> for String {
 pub struct EndpointName(String);
 
 impl EndpointName {
+    /// The longest endpoint name, in characters.
+    pub const MAX_CHARS: usize = 64;
+    /// The name no endpoint may have, in any case: `/api/{api_id}/keys` manages keys.
+    pub const RESERVED: &'static str = "keys";
+
     /// Validates `raw`; `field` (a JSON pointer) names it in the violation.
     pub fn new(raw: &str, field: &str) -> Result<Self, FieldViolation> {
-        if !(1..=64).contains(&raw.len())
+        if !(1..=Self::MAX_CHARS).contains(&raw.len())
             || !raw
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
             return Err(FieldViolation::new(
                 field,
-                "must be 1 to 64 characters of a-z, A-Z, 0-9, '_' and '-'",
+                format!(
+                    "must be 1 to {} characters of a-z, A-Z, 0-9, '_' and '-'",
+                    Self::MAX_CHARS
+                ),
             ));
         }
-        if raw.eq_ignore_ascii_case("keys") {
+        if raw.eq_ignore_ascii_case(Self::RESERVED) {
             return Err(FieldViolation::new(
                 field,
                 "'keys' is reserved (/api/{api_id}/keys manages keys)",

@@ -16,13 +16,16 @@ use crate::id::Id;
 pub struct DataKey(String);
 
 impl DataKey {
+    /// The longest key, in characters.
+    pub const MAX_CHARS: usize = 256;
+
     /// Validates `raw` as given (no trimming: white space is part of a key).
     pub fn new(raw: &str) -> Result<Self, FieldViolation> {
         let length = raw.chars().count();
-        if !(1..=256).contains(&length) {
+        if !(1..=Self::MAX_CHARS).contains(&length) {
             return Err(FieldViolation::new(
                 "key",
-                "must be 1 to 256 characters long",
+                format!("must be 1 to {} characters long", Self::MAX_CHARS),
             ));
         }
         if raw.chars().any(char::is_control) {

@@ -51,7 +51,7 @@ impl RegisterBody {
     }
 }
 
-/// `POST /register`, `POST /api/register`. Answers: 201, 400, 409, 413, 415.
+/// `POST /register`, `POST /api/register`.
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -90,7 +90,7 @@ fn token_response(tokens: &IssuedTokens) -> HttpResponse {
     )
 }
 
-/// `POST /login`, `POST /api/token`. Answers: 200, 400, 401, 429.
+/// `POST /login`, `POST /api/token`.
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -112,7 +112,7 @@ pub struct RefreshBody {
     refresh_token: Option<String>,
 }
 
-/// `POST /token/refresh`. Answers: 200, 400, 401.
+/// `POST /token/refresh`.
 pub async fn refresh(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -132,7 +132,7 @@ pub struct LogoutBody {
     all: bool,
 }
 
-/// `POST /logout`. Answers: 200, 400, 401.
+/// `POST /logout`.
 pub async fn logout(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -182,7 +182,7 @@ fn profile_fields(user: &User) -> ProfileFields<'_> {
     }
 }
 
-/// `GET /profile`. Answers: 200, 401.
+/// `GET /profile`.
 pub async fn profile(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -255,8 +255,7 @@ fn profile_changes(body: &Map<String, Value>) -> Result<ProfileChanges, Error> {
     Ok(changes)
 }
 
-/// `PUT /profile`, `PATCH /profile`: fields absent stay, `null` clears. Answers: 200, 400,
-/// 401, 409.
+/// `PUT /profile`, `PATCH /profile`: fields absent stay, `null` clears.
 pub async fn update_profile(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -281,7 +280,7 @@ pub struct PasswordChangeBody {
     new_password: Option<String>,
 }
 
-/// `PUT /profile/password`: revokes every other session. Answers: 200, 400, 401, 429.
+/// `PUT /profile/password`: revokes every other session.
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -311,7 +310,7 @@ pub struct DeleteAccountBody {
     password: Option<String>,
 }
 
-/// `DELETE /profile`: removes the account and everything it owns. Answers: 200, 400, 401, 429.
+/// `DELETE /profile`: removes the account and everything it owns.
 pub async fn delete_account(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -344,7 +343,7 @@ impl ListQuery {
     }
 }
 
-/// `GET /users`: usernames, or whole profiles for administrators. Answers: 200, 400, 401.
+/// `GET /users`: usernames, or whole profiles for administrators.
 pub async fn list_users(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,

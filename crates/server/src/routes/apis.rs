@@ -51,7 +51,7 @@ fn issued_view(issued: &IssuedKey) -> Value {
 }
 
 /// `POST /create_api` and `POST /api` `{"api_name", "endpoints", "json_schema"}`: creates an
-/// API and its first key (shown once). Answers: 201, 400, 401, 413, 415.
+/// API and its first key (shown once).
 pub async fn create(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -80,7 +80,7 @@ pub async fn create(
     ))
 }
 
-/// `GET /api?limit=&cursor=`: the caller's APIs with their keys. Answers: 200, 400, 401.
+/// `GET /api?limit=&cursor=`: the caller's APIs with their keys.
 pub async fn list(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -95,7 +95,7 @@ pub async fn list(
     ))
 }
 
-/// `GET /api/{api}`: one of the caller's APIs. Answers: 200, 401, 404.
+/// `GET /api/{api}`: one of the caller's APIs.
 pub async fn read(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -106,7 +106,7 @@ pub async fn read(
 }
 
 /// `PATCH /api/{api}` `{"display_name"?, "endpoints"?, "json_schema"?}`: adds endpoints,
-/// replaces schemas, renames. Answers: 200, 400, 401, 404, 409, 415.
+/// replaces schemas, renames.
 pub async fn change(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -131,7 +131,7 @@ pub async fn change(
     Ok(success(StatusCode::OK, api_view(&view)))
 }
 
-/// `DELETE /api/{api}`: the API, its keys and all its records. Answers: 200, 401, 404.
+/// `DELETE /api/{api}`: the API, its keys and all its records.
 pub async fn delete(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -145,7 +145,6 @@ pub async fn delete(
 }
 
 /// `POST /api/{api}/keys` `{"scopes"?, "expires_at"?}`: another key, shown once.
-/// Answers: 201, 400, 401, 404, 415.
 pub async fn issue_key(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -168,7 +167,7 @@ pub async fn issue_key(
     Ok(success(StatusCode::CREATED, view))
 }
 
-/// `DELETE /api/{api}/keys/{key_id}`: revokes a key. Answers: 200, 401, 404.
+/// `DELETE /api/{api}/keys/{key_id}`: revokes a key.
 pub async fn revoke_key(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,

@@ -43,7 +43,7 @@ fn entry_times(entry: &DataEntry) -> EntryFields<'_> {
     }
 }
 
-/// `POST /api/data` `{"key", "value"}`; `null` is a value. Answers: 201, 400, 401, 409.
+/// `POST /api/data` `{"key", "value"}`; `null` is a value.
 pub async fn create(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -58,7 +58,7 @@ pub async fn create(
     Ok(success(StatusCode::CREATED, fields))
 }
 
-/// `GET /api/data/{key}`. Answers: 200, 400, 401, 404.
+/// `GET /api/data/{key}`.
 pub async fn read(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -70,7 +70,7 @@ pub async fn read(
     Ok(success(StatusCode::OK, fields))
 }
 
-/// `PUT /api/data/{key}` `{"value"}`. Answers: 200, 400, 401, 404.
+/// `PUT /api/data/{key}` `{"value"}`.
 pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -88,7 +88,7 @@ pub async fn replace(
     Ok(success(StatusCode::OK, fields))
 }
 
-/// `DELETE /api/data/{key}`. Answers: 200, 400, 401, 404.
+/// `DELETE /api/data/{key}`.
 pub async fn delete(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -109,7 +109,7 @@ pub struct DataListQuery {
     prefix: Option<String>,
 }
 
-/// `GET /api/data?prefix=&limit=&cursor=`: the caller's keys in key order. Answers: 200, 400, 401.
+/// `GET /api/data?prefix=&limit=&cursor=`: the caller's keys in key order.
 pub async fn list(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,

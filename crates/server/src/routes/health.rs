@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::metrics::ServiceReadings;
 use crate::state::AppState;
 
-/// `GET /health`: 200 with the time; touches no database. Answers: 200.
+/// `GET /health`: 200 with the time; touches no database.
 pub async fn health() -> HttpResponse {
     success(
         StatusCode::OK,
@@ -20,7 +20,7 @@ pub async fn health() -> HttpResponse {
     )
 }
 
-/// `GET /ready`: 200 when the store answers. Answers: 200, 503.
+/// `GET /ready`: 200 when the store answers.
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store_probe.ping().await?;
     Ok(success(
@@ -34,7 +34,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 pub struct MetricsElsewhere(pub bool);
 
 /// `GET /metrics`: Prometheus text. 404 when `metrics.enabled` is false; 401 without the
-/// bearer token when `metrics.token` is set. Answers: 200, 401, 404.
+/// bearer token when `metrics.token` is set.
 pub async fn metrics(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -1,5 +1,8 @@
 //! JSON Schemas of request and response bodies, for the OpenAPI description.
 
+use keygate_domain::accounts::{Age, Email, Gender, Password, PersonName, Username};
+use keygate_domain::apis::{DisplayName, EndpointName, MAX_ENDPOINTS};
+use keygate_domain::data::DataKey;
 use serde_json::{json, Value};
 
 fn success_with(properties: Value, required: &[&str]) -> Value {
@@ -15,39 +18,59 @@ const TIME: &str = "date-time";
 /// Text without control characters (Unicode Cc, as the domain refuses them).
 const NO_CONTROLS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
+// Every limit below is the value object's own constant: the description cannot drift from
+// what the domain refuses.
+
 fn username() -> Value {
-    json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,32}$"})
+    let pattern = format!(
+        "^[A-Za-z0-9_.-]{{{},{}}}$",
+        Username::MIN_CHARS,
+        Username::MAX_CHARS
+    );
+    json!({"type": "string", "pattern": pattern})
 }
 
 fn email() -> Value {
-    json!({"type": "string", "format": "email", "maxLength": 254})
+    json!({"type": "string", "format": "email", "maxLength": Email::MAX_BYTES})
 }
 
 fn new_password() -> Value {
-    json!({"type": "string", "minLength": 8, "maxLength": 128,
+    json!({"type": "string", "minLength": Password::MIN_CHARS, "maxLength": Password::MAX_CHARS,
            "description": "not a commonly used password, nor the username or email"})
 }
 
-fn free_text(max: u32) -> Value {
+fn free_text(max: usize) -> Value {
     json!({"type": ["string", "null"], "maxLength": max, "pattern": NO_CONTROLS})
 }
 
 fn age() -> Value {
-    json!({"type": ["integer", "null"], "minimum": 0, "maximum": 150})
+    json!({"type": ["integer", "null"], "minimum": 0, "maximum": Age::MAX_YEARS})
 }
 
-/// A data key: 1..256 characters, no control characters.
+/// A data key: no control characters, at most [`DataKey::MAX_CHARS`].
 pub fn data_key() -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": NO_CONTROLS})
+    json!({"type": "string", "minLength": 1, "maxLength": DataKey::MAX_CHARS, "pattern": NO_CONTROLS})
+}
+
+/// The reserved endpoint name in any case, as a pattern: `keys` gives `^[kK][eE][yY][sS]$`.
+fn any_case(word: &str) -> String {
+    let letters: String = word
+        .chars()
+        .map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()))
+        .collect();
+    format!("^{letters}$")
 }
 
 fn endpoint_names() -> Value {
-    json!({"type": "array", "minItems": 1, "maxItems": 64, "uniqueItems": true,
-           "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "not": {"const": "keys"}}})
+    let pattern = format!("^[A-Za-z0-9_-]{{1,{}}}$", EndpointName::MAX_CHARS);
+    json!({"type": "array", "minItems": 1, "maxItems": MAX_ENDPOINTS, "uniqueItems": true,
+           "items": {"type": "string", "pattern": pattern,
+                     "not": {"pattern": any_case(EndpointName::RESERVED)}}})
 }
 
 fn display_name() -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_CONTROLS})
+    json!({"type": "string", "minLength": 1, "maxLength": DisplayName::MAX_CHARS,
+           "pattern": NO_CONTROLS})
 }
 
 /// Who is listed in `GET /users`: a username, or a whole profile for an admin.
@@ -88,8 +111,8 @@ pub fn register_body() -> Value {
         "description": "username or email (or both) and a password; optional profile fields",
         "properties": {
             "username": username(), "email": email(), "password": new_password(),
-            "name": free_text(256), "full_name": free_text(256), "age": age(),
-            "gender": free_text(32)
+            "name": free_text(PersonName::MAX_CHARS), "full_name": free_text(PersonName::MAX_CHARS),
+            "age": age(), "gender": free_text(Gender::MAX_CHARS)
         },
         "required": ["password"],
         "anyOf": [{"required": ["username"]}, {"required": ["email"]}]
@@ -154,8 +177,8 @@ pub fn profile_body() -> Value {
         "properties": {
             "username": {"anyOf": [username(), {"type": "null"}]},
             "email": {"anyOf": [email(), {"type": "null"}]},
-            "name": free_text(256), "full_name": free_text(256), "age": age(),
-            "gender": free_text(32)
+            "name": free_text(PersonName::MAX_CHARS), "full_name": free_text(PersonName::MAX_CHARS),
+            "age": age(), "gender": free_text(Gender::MAX_CHARS)
         }
     })
 }
@@ -408,6 +431,8 @@ mod tests {
         for endpoints in [
             json!([]),
             json!(["keys"]),
+            json!(["KEYS"]),
+            json!(["Keys"]),
             json!(["a b"]),
             json!(["a", "a"]),
         ] {
