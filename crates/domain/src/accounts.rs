@@ -1,11 +1,16 @@
 //! Accounts: registration, login, profiles, password changes and deletion.
 
+mod forms;
 mod model;
 mod password_policy;
 mod ports;
 mod service;
 mod throttle;
 
+pub use forms::{
+    Credentials, Deletion, DeletionForm, LoginForm, LoginIdentifier, NewAccount, PasswordChange,
+    PasswordChangeForm, ProfileForm, RegistrationForm,
+};
 pub use model::{
     Age, Email, Gender, Password, PersonName, ProfileChanges, Role, Settable, User, Username,
 };
@@ -13,7 +18,5 @@ pub use password_policy::PasswordPolicy;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockUserDataEraser, MockUserRepository};
 pub use ports::{UserDataEraser, UserRepository};
-pub use service::{
-    AccountService, Credentials, LoginIdentifier, LoginOutcome, Registration, UserListing,
-};
+pub use service::{AccountService, LoginOutcome, UserListing};
 pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

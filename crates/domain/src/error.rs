@@ -190,6 +190,16 @@ impl Violations {
         self.0.push(violation);
     }
 
+    /// `value` when nothing was violated, else `Error::Validation` with every violation. A
+    /// field that failed to parse is `None` and noted its violation; were one `None` without
+    /// any, the answer would still be a 400 (an empty list), never an internal error.
+    pub fn finish_with<T>(self, value: Option<T>) -> Result<T> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(Error::Validation(self.0)),
+        }
+    }
+
     /// `Ok` when nothing was violated, else `Error::Validation` with every violation.
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() {

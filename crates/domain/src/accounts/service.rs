@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use super::forms::{
+    Credentials, Deletion, LoginIdentifier, NewAccount, PasswordChange, MAX_PASSWORD_BYTES,
+};
 #[cfg(test)]
 use super::model::Settable;
-use super::model::{nfkc, Age, Email, Gender, PersonName, ProfileChanges, Role, User, Username};
+use super::model::{nfkc, Email, ProfileChanges, Role, User, Username};
 use super::password_policy::PasswordPolicy;
 use super::ports::{UserDataEraser, UserRepository};
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
-use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
+use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::security::{PasswordCheck, PasswordHasher};
@@ -17,115 +20,6 @@ use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
 /// How often an account write retries after losing a race before giving up (409).
 const USER_WRITE_ATTEMPTS: usize = 16;
-/// The longest identifier a login may name (an email is at most 254 bytes).
-const MAX_IDENTIFIER_BYTES: usize = 320;
-/// The longest password a login may present: 128 characters of up to 4 bytes, with room for
-/// a legacy password stored before normalisation.
-const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// A text field counts as given only when it holds more than white space.
-fn present(value: Option<String>) -> Option<String> {
-    value.filter(|s| !s.trim().is_empty())
-}
-
-/// A registration as the client sent it; [`AccountService::register`] validates every field.
-#[derive(Debug, Clone, Default)]
-pub struct Registration {
-    /// Requested username.
-    pub username: Option<String>,
-    /// Email address.
-    pub email: Option<String>,
-    /// Password (never logged: `Debug` of this struct is only used in tests).
-    pub password: Option<String>,
-    /// `name` (compat 000).
-    pub name: Option<String>,
-    /// `full_name` (compat 002).
-    pub full_name: Option<String>,
-    /// Age in years.
-    pub age: Option<i64>,
-    /// Free-text gender.
-    pub gender: Option<String>,
-}
-
-/// Which account a login names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginIdentifier {
-    /// The `email` field.
-    Email(String),
-    /// The `username` field.
-    Username(String),
-    /// The `identifier` field: an email if it holds `@`, else a username.
-    Either(String),
-}
-
-/// A login attempt.
-#[derive(Clone)]
-pub struct Credentials {
-    identifier: LoginIdentifier,
-    password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("identifier", &self.identifier)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Credentials {
-    /// Builds credentials from the login body's fields; empty strings count as absent.
-    pub fn from_fields(
-        email: Option<String>,
-        username: Option<String>,
-        identifier: Option<String>,
-        password: Option<String>,
-    ) -> Result<Self> {
-        let identifier = match (present(email), present(username), present(identifier)) {
-            (Some(email), _, _) => Some(LoginIdentifier::Email(email)),
-            (None, Some(username), _) => Some(LoginIdentifier::Username(username)),
-            (None, None, Some(either)) => Some(LoginIdentifier::Either(either)),
-            (None, None, None) => None,
-        };
-        let password = password.filter(|p| !p.is_empty());
-        match (identifier, password) {
-            (Some(identifier), Some(password)) => Ok(Self {
-                identifier,
-                password,
-            }),
-            (identifier, password) => {
-                let mut missing = Vec::new();
-                if identifier.is_none() {
-                    missing.push("email, username or identifier".to_owned());
-                }
-                if password.is_none() {
-                    missing.push("password".to_owned());
-                }
-                Err(Error::MissingParameters(missing))
-            }
-        }
-    }
-
-    fn identifier_text(&self) -> &str {
-        match &self.identifier {
-            LoginIdentifier::Email(s)
-            | LoginIdentifier::Username(s)
-            | LoginIdentifier::Either(s) => s,
-        }
-    }
-
-    /// The identifier, normalised: the key under which failures are counted when the account
-    /// is unknown.
-    fn normalised_identifier(&self) -> String {
-        self.identifier_text().trim().to_lowercase()
-    }
-
-    /// Whether the identifier or the password is longer than any that could match.
-    fn is_oversized(&self) -> bool {
-        self.identifier_text().len() > MAX_IDENTIFIER_BYTES
-            || self.password.len() > MAX_PASSWORD_BYTES
-    }
-}
 
 /// A successful login: the account and its new session's tokens.
 #[derive(Debug, Clone)]
@@ -183,47 +77,18 @@ impl AccountService {
         self
     }
 
-    /// Creates an account. Reports every invalid field at once; `Conflict` if the email or
-    /// username is taken (decided atomically by the store).
-    pub async fn register(&self, form: Registration, client_address: &str) -> Result<User> {
-        let (username, email, password) = (
-            present(form.username),
-            present(form.email),
-            form.password.filter(|p| !p.is_empty()),
-        );
-        let mut missing = Vec::new();
-        if username.is_none() && email.is_none() {
-            missing.push("username or email".to_owned());
-        }
-        if password.is_none() {
-            missing.push("password".to_owned());
-        }
-        let Some(password) = password.filter(|_| missing.is_empty()) else {
-            return Err(Error::MissingParameters(missing));
-        };
-
-        let mut violations = Violations::default();
-        let username = username.and_then(|u| violations.keep(Username::new(&u)));
-        let email = email.and_then(|e| violations.keep(Email::new(&e)));
-        let name = form
-            .name
-            .and_then(|n| violations.keep(PersonName::new(&n, "name")));
-        let full_name = form
-            .full_name
-            .and_then(|n| violations.keep(PersonName::new(&n, "full_name")));
-        let age = form.age.and_then(|a| violations.keep(Age::new(a)));
-        let gender = form.gender.and_then(|g| violations.keep(Gender::new(&g)));
-        let password = violations.keep(self.policy.check(
-            &password,
-            "password",
-            username.as_ref(),
-            email.as_ref(),
-        ));
-        violations.finish()?;
-        let Some(password) = password else {
-            return Err(Error::Internal("password accepted without a value".into()));
-        };
-
+    /// Creates an account; `Conflict` if the email or username is taken (decided atomically
+    /// by the store). Registrations are throttled per `client_address`.
+    pub async fn register(&self, account: NewAccount, client_address: &str) -> Result<User> {
+        let NewAccount {
+            username,
+            email,
+            password,
+            name,
+            full_name,
+            age,
+            gender,
+        } = account;
         let now = self.clock.now();
         // Counted before the hash and the uniqueness check, so neither Argon2 work nor
         // `409 email_taken` answers come in unlimited numbers.
@@ -364,26 +229,10 @@ impl AccountService {
     pub async fn change_password(
         &self,
         principal: &Principal,
-        current: Option<String>,
-        new: Option<String>,
+        change: PasswordChange,
         client_address: &str,
     ) -> Result<()> {
-        let (current, new) = match (
-            current.filter(|s| !s.is_empty()),
-            new.filter(|s| !s.is_empty()),
-        ) {
-            (Some(current), Some(new)) => (current, new),
-            (current, new) => {
-                let mut missing = Vec::new();
-                if current.is_none() {
-                    missing.push("current_password".to_owned());
-                }
-                if new.is_none() {
-                    missing.push("new_password".to_owned());
-                }
-                return Err(Error::MissingParameters(missing));
-            }
-        };
+        let PasswordChange { current, new } = change;
         let user = self.profile(principal).await?;
         self.verify_own_password(&user, &current, client_address)
             .await?;
@@ -412,12 +261,10 @@ impl AccountService {
     pub async fn delete_account(
         &self,
         principal: &Principal,
-        password: Option<String>,
+        deletion: Deletion,
         client_address: &str,
     ) -> Result<()> {
-        let password = password
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::MissingParameters(vec!["password".to_owned()]))?;
+        let Deletion { password } = deletion;
         let user = self.profile(principal).await?;
         self.verify_own_password(&user, &password, client_address)
             .await?;

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
+use super::forms::{NewEntry, Replacement};
 use super::model::{DataEntry, DataKey, ListedEntry};
 use super::ports::DataRepository;
 use crate::accounts::UserDataEraser;
-use crate::apis::records::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
@@ -27,19 +26,6 @@ pub struct DataService {
 /// How often a replace retries after losing a race for the same key before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 32;
 
-/// A value may nest at most [`MAX_DOCUMENT_DEPTH`] levels, so a stored entry can always be
-/// read back whatever wraps it.
-fn check_value(value: &Value) -> Result<()> {
-    if nests_too_deep(value) {
-        Err(Error::invalid(
-            "value",
-            format!("nests deeper than {MAX_DOCUMENT_DEPTH} levels of arrays and objects"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
 /// Parses a key from a request.
 fn key(raw: &str) -> Result<DataKey> {
     Ok(DataKey::new(raw)?)
@@ -56,29 +42,12 @@ impl DataService {
     }
 
     /// Stores a new key; `Conflict(DataKey)` if the caller already has it.
-    pub async fn create(
-        &self,
-        owner: &Principal,
-        raw_key: Option<String>,
-        value: Option<Value>,
-    ) -> Result<DataEntry> {
-        let mut missing = Vec::new();
-        let raw_key = raw_key.filter(|k| !k.is_empty());
-        if raw_key.is_none() {
-            missing.push("key".to_owned());
-        }
-        if value.is_none() {
-            missing.push("value".to_owned());
-        }
-        let (Some(raw_key), Some(value)) = (raw_key, value) else {
-            return Err(Error::MissingParameters(missing));
-        };
-        check_value(&value)?;
+    pub async fn create(&self, owner: &Principal, new: NewEntry) -> Result<DataEntry> {
         let now = self.clock.now();
         let entry = DataEntry {
             user_id: owner.user_id.clone(),
-            key: key(&raw_key)?,
-            value,
+            key: new.key,
+            value: new.value,
             created_at: now,
             updated_at: now,
         };
@@ -101,15 +70,8 @@ impl DataService {
 
     /// Replaces the value of one of the caller's keys. Compare-and-set against the entry
     /// read, so the quota changes by exactly what was replaced, however many writers race.
-    pub async fn replace(
-        &self,
-        owner: &Principal,
-        raw_key: &str,
-        value: Option<Value>,
-    ) -> Result<DataEntry> {
-        let key = key(raw_key)?;
-        let value = value.ok_or_else(|| Error::MissingParameters(vec!["value".into()]))?;
-        check_value(&value)?;
+    pub async fn replace(&self, owner: &Principal, replacement: Replacement) -> Result<DataEntry> {
+        let Replacement { key, value } = replacement;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let current = self
                 .entries
@@ -194,7 +156,7 @@ mod tests {
     use crate::error::ConflictKind;
     use chrono::{DateTime, Utc};
     use mockall::predicate::{always, eq};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).expect("valid time")
@@ -224,8 +186,22 @@ mod tests {
         }
     }
 
+    fn new_entry(key: &str, value: Value) -> NewEntry {
+        NewEntry {
+            key: DataKey::new(key).expect("key"),
+            value,
+        }
+    }
+
+    fn replacement(key: &str, value: Value) -> Replacement {
+        Replacement {
+            key: DataKey::new(key).expect("key"),
+            value,
+        }
+    }
+
     #[tokio::test]
-    async fn create_needs_a_key_and_a_value_but_null_is_a_value() {
+    async fn create_stores_the_entry_of_its_owner_null_included() {
         let mut repo = MockDataRepository::new();
         repo.expect_insert()
             .withf(|e| {
@@ -233,22 +209,8 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let svc = service(repo);
-        match svc.create(&owner(), None, None).await {
-            Err(Error::MissingParameters(fields)) => assert_eq!(fields, vec!["key", "value"]),
-            other => panic!("expected missing parameters, got {other:?}"),
-        }
-        assert!(matches!(
-            svc.create(&owner(), Some(String::new()), Some(json!(1)))
-                .await,
-            Err(Error::MissingParameters(_))
-        ));
-        assert!(matches!(
-            svc.create(&owner(), Some("a\u{1}".into()), Some(json!(1)))
-                .await,
-            Err(Error::Validation(_))
-        ));
-        svc.create(&owner(), Some("k".into()), Some(Value::Null))
+        service(repo)
+            .create(&owner(), new_entry("k", Value::Null))
             .await
             .expect("stored");
     }
@@ -260,7 +222,7 @@ mod tests {
             .returning(|_| Err(Error::Conflict(ConflictKind::DataKey)));
         assert!(matches!(
             service(repo)
-                .create(&owner(), Some("k".into()), Some(json!(1)))
+                .create(&owner(), new_entry("k", json!(1)))
                 .await,
             Err(Error::Conflict(ConflictKind::DataKey))
         ));
@@ -283,12 +245,8 @@ mod tests {
             Err(Error::NotFound(_))
         ));
         assert!(matches!(
-            svc.replace(&owner(), "k", Some(json!([1]))).await,
+            svc.replace(&owner(), replacement("k", json!([1]))).await,
             Err(Error::NotFound(_))
-        ));
-        assert!(matches!(
-            svc.replace(&owner(), "k", None).await,
-            Err(Error::MissingParameters(_))
         ));
         assert!(matches!(
             svc.delete(&owner(), "k").await,

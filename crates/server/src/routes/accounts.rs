@@ -3,78 +3,34 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keygate_domain::accounts::{
-    Age, Credentials, Email, Gender, PersonName, ProfileChanges, Registration, Settable, User,
-    UserListing, Username,
+    Age, DeletionForm, Email, Gender, LoginForm, PasswordChangeForm, PersonName, ProfileForm,
+    RegistrationForm, User, UserListing, Username,
 };
-use keygate_domain::error::Violations;
 use keygate_domain::sessions::IssuedTokens;
-use keygate_domain::{Error, FieldViolation, PageRequest};
+use keygate_domain::{Error, PageRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::respond::{success, timestamp};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
 use crate::state::AppState;
 
-/// Body of `POST /register`.
-#[derive(Debug, Deserialize)]
-pub struct RegisterBody {
-    username: Option<String>,
-    email: Option<String>,
-    password: Option<String>,
-    name: Option<String>,
-    full_name: Option<String>,
-    age: Option<Value>,
-    gender: Option<String>,
-}
-
-impl RegisterBody {
-    fn try_into_domain(self) -> Result<Registration, Error> {
-        let age = match self.age {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(
-                value
-                    .as_i64()
-                    .ok_or_else(|| Error::invalid("age", "must be an integer from 0 to 150"))?,
-            ),
-        };
-        Ok(Registration {
-            username: self.username,
-            email: self.email,
-            password: self.password,
-            name: self.name,
-            full_name: self.full_name,
-            age,
-            gender: self.gender,
-        })
-    }
-}
-
 /// `POST /register`, `POST /api/register`.
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<RegisterBody>,
+    JsonBody(form): JsonBody<RegistrationForm>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .keygate
         .accounts
-        .register(body.try_into_domain()?, &client_address(&req))
+        .register(form.parse()?, &client_address(&req))
         .await?;
     Ok(success(
         StatusCode::CREATED,
         json!({"message": "User registered successfully", "user_id": user.id.as_str()}),
     ))
-}
-
-/// Body of `POST /login`.
-#[derive(Debug, Deserialize)]
-pub struct LoginBody {
-    email: Option<String>,
-    username: Option<String>,
-    identifier: Option<String>,
-    password: Option<String>,
 }
 
 fn token_response(tokens: &IssuedTokens) -> HttpResponse {
@@ -94,14 +50,12 @@ fn token_response(tokens: &IssuedTokens) -> HttpResponse {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<LoginBody>,
+    JsonBody(form): JsonBody<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let credentials =
-        Credentials::from_fields(body.email, body.username, body.identifier, body.password)?;
     let outcome = state
         .keygate
         .accounts
-        .login(credentials, &client_address(&req))
+        .login(form.parse()?, &client_address(&req))
         .await?;
     Ok(token_response(&outcome.tokens))
 }
@@ -191,93 +145,21 @@ pub async fn profile(
     Ok(success(StatusCode::OK, profile_fields(&user)))
 }
 
-/// Fields a profile update may not touch, and where to go instead.
-const NOT_HERE: &[(&str, &str)] = &[
-    ("password", "is changed with PUT /profile/password"),
-    ("role", "cannot be changed by the account itself"),
-    ("id", "cannot be changed"),
-    ("created_at", "cannot be changed"),
-    ("updated_at", "cannot be changed"),
-];
-
-fn settable<T>(
-    body: &Map<String, Value>,
-    field: &str,
-    violations: &mut Violations,
-    parse: impl Fn(&str) -> Result<T, FieldViolation>,
-) -> Settable<T> {
-    match body.get(field) {
-        None => Settable::Keep,
-        Some(Value::Null) => Settable::Clear,
-        Some(Value::String(text)) => violations
-            .keep(parse(text))
-            .map_or(Settable::Keep, Settable::Set),
-        Some(_) => {
-            violations.push(FieldViolation::new(field, "must be a string or null"));
-            Settable::Keep
-        }
-    }
-}
-
-fn profile_changes(body: &Map<String, Value>) -> Result<ProfileChanges, Error> {
-    let mut violations = Violations::default();
-    for (field, why) in NOT_HERE {
-        if body.contains_key(*field) {
-            violations.push(FieldViolation::new(*field, *why));
-        }
-    }
-    let age = match body.get("age") {
-        None => Settable::Keep,
-        Some(Value::Null) => Settable::Clear,
-        Some(value) => {
-            let parsed = value
-                .as_i64()
-                .ok_or_else(|| FieldViolation::new("age", "must be an integer from 0 to 150"))
-                .and_then(Age::new);
-            violations
-                .keep(parsed)
-                .map_or(Settable::Keep, Settable::Set)
-        }
-    };
-    let changes = ProfileChanges {
-        username: settable(body, "username", &mut violations, Username::new),
-        email: settable(body, "email", &mut violations, Email::new),
-        name: settable(body, "name", &mut violations, |t| {
-            PersonName::new(t, "name")
-        }),
-        full_name: settable(body, "full_name", &mut violations, |t| {
-            PersonName::new(t, "full_name")
-        }),
-        age,
-        gender: settable(body, "gender", &mut violations, Gender::new),
-    };
-    violations.finish()?;
-    Ok(changes)
-}
-
 /// `PUT /profile`, `PATCH /profile`: fields absent stay, `null` clears.
 pub async fn update_profile(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<Map<String, Value>>>,
+    body: Deferred<JsonBody<ProfileForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(body) = body.get()?;
-    let changes = profile_changes(&body)?;
+    let JsonBody(form) = body.get()?;
     let user = state
         .keygate
         .accounts
-        .update_profile(&principal, changes)
+        .update_profile(&principal, form.parse()?)
         .await?;
     let mut fields = profile_fields(&user);
     fields.message = Some("Profile updated");
     Ok(success(StatusCode::OK, fields))
-}
-
-/// Body of `PUT /profile/password`.
-#[derive(Debug, Deserialize)]
-pub struct PasswordChangeBody {
-    current_password: Option<String>,
-    new_password: Option<String>,
 }
 
 /// `PUT /profile/password`: revokes every other session.
@@ -285,18 +167,13 @@ pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<PasswordChangeBody>>,
+    body: Deferred<JsonBody<PasswordChangeForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(body) = body.get()?;
+    let JsonBody(form) = body.get()?;
     state
         .keygate
         .accounts
-        .change_password(
-            &principal,
-            body.current_password,
-            body.new_password,
-            &client_address(&req),
-        )
+        .change_password(&principal, form.parse()?, &client_address(&req))
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -304,24 +181,18 @@ pub async fn change_password(
     ))
 }
 
-/// Body of `DELETE /profile`.
-#[derive(Debug, Deserialize)]
-pub struct DeleteAccountBody {
-    password: Option<String>,
-}
-
 /// `DELETE /profile`: removes the account and everything it owns.
 pub async fn delete_account(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<DeleteAccountBody>>,
+    body: Deferred<JsonBody<DeletionForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(body) = body.get()?;
+    let JsonBody(form) = body.get()?;
     state
         .keygate
         .accounts
-        .delete_account(&principal, body.password, &client_address(&req))
+        .delete_account(&principal, form.parse()?, &client_address(&req))
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -370,35 +241,4 @@ pub async fn list_users(
         StatusCode::OK,
         json!({"users": users, "next_cursor": next_cursor}),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn changes(body: Value) -> Result<ProfileChanges, Error> {
-        profile_changes(body.as_object().unwrap())
-    }
-
-    #[test]
-    fn absent_keeps_null_clears_value_sets() {
-        let parsed = changes(json!({"name": null, "age": 30, "gender": "f"})).unwrap();
-        assert_eq!(parsed.username, Settable::Keep);
-        assert_eq!(parsed.name, Settable::Clear);
-        assert_eq!(parsed.age, Settable::Set(Age::new(30).unwrap()));
-        assert_eq!(parsed.gender, Settable::Set(Gender::new("f").unwrap()));
-    }
-
-    #[test]
-    fn wrong_types_and_protected_fields_are_listed_together() {
-        match changes(json!({"age": "thirty", "username": 5, "role": "admin", "password": "x"})) {
-            Err(Error::Validation(violations)) => {
-                let mut fields: Vec<_> = violations.iter().map(|v| v.field.clone()).collect();
-                fields.sort();
-                assert_eq!(fields, vec!["/age", "/password", "/role", "/username"]);
-            }
-            other => panic!("expected validation failure, got {other:?}"),
-        }
-    }
 }

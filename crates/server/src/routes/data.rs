@@ -2,8 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use keygate_domain::data::DataEntry;
-use keygate_domain::{Error, PageRequest};
+use keygate_domain::data::{DataEntry, NewEntry, Replacement};
+use keygate_domain::PageRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -11,15 +11,6 @@ use super::respond::{success, timestamp};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, Deferred, JsonBody};
 use crate::state::AppState;
-
-/// The `key` field of a body: absent or empty is missing, anything but a string is invalid.
-fn key_field(body: &Map<String, Value>) -> Result<Option<String>, Error> {
-    match body.get("key") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(key)) => Ok(Some(key.clone())),
-        Some(_) => Err(Error::invalid("key", "must be a string")),
-    }
-}
 
 /// An entry as the data routes answer it: its key and times, and its value or a message.
 #[derive(Serialize)]
@@ -49,10 +40,12 @@ pub async fn create(
     Authenticated(principal): Authenticated,
     body: Deferred<JsonBody<Map<String, Value>>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(mut body) = body.get()?;
-    let key = key_field(&body)?;
-    let value = body.remove("value");
-    let entry = state.keygate.data.create(&principal, key, value).await?;
+    let JsonBody(body) = body.get()?;
+    let entry = state
+        .keygate
+        .data
+        .create(&principal, NewEntry::parse(body)?)
+        .await?;
     let mut fields = entry_times(&entry);
     fields.message = Some("Data stored");
     Ok(success(StatusCode::CREATED, fields))
@@ -77,11 +70,11 @@ pub async fn replace(
     key: web::Path<String>,
     body: Deferred<JsonBody<Map<String, Value>>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(mut body) = body.get()?;
+    let JsonBody(body) = body.get()?;
     let entry = state
         .keygate
         .data
-        .replace(&principal, &key, body.remove("value"))
+        .replace(&principal, Replacement::parse(&key, body)?)
         .await?;
     let mut fields = entry_times(&entry);
     fields.message = Some("Data updated");
