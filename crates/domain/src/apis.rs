@@ -2,6 +2,7 @@
 //! write and read their records.
 
 mod caches;
+mod forms;
 mod keys;
 mod model;
 mod ports;
@@ -9,12 +10,11 @@ pub mod records;
 mod service;
 mod services;
 
+pub use forms::{ApiChangeSet, ApiChanges, ApiDraft, KeyRequest, KeySpec, NewApi, MAX_ENDPOINTS};
 pub use keys::{ApiKey, ApiKeyText, Scope, Scopes, API_KEY_PREFIX};
 pub use model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
 pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockApiKeyRepository, MockApiRepository};
-pub use service::{
-    ApiChanges, ApiService, ApiView, CreatedApi, IssuedKey, KeyRequest, NewApi, MAX_ENDPOINTS,
-};
+pub use service::{ApiService, ApiView, CreatedApi, IssuedKey};
 pub use services::{ApiServices, ApiSettings};

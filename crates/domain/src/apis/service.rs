@@ -1,26 +1,22 @@
 //! The API-definition and API-key use cases.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::caches::ApiCaches;
+use super::forms::{too_many_endpoints, ApiChangeSet, ApiDraft, KeySpec, MAX_ENDPOINTS};
 use super::keys::{ApiKey, ApiKeyText, Scopes};
-use super::model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
+use super::model::{ApiDefinition, ApiName, ApiRef, Endpoint, EndpointName};
 use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
 use crate::apis::records::json_pointer;
 use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::schema::check_bounds;
 use crate::sessions::Principal;
 use crate::usage::UsageChange;
 
-/// The most endpoints one API may have.
-pub const MAX_ENDPOINTS: usize = 64;
 /// How many records one deletion batch removes.
 const DELETE_BATCH: usize = 500;
 /// The most bytes of records one deletion batch removes: bounds how long it holds the
@@ -36,37 +32,6 @@ const LIST_CHUNK: usize = 8;
 const NAME_ATTEMPTS: usize = 12;
 /// How often a change retries after losing a race for the same API.
 const CHANGE_ATTEMPTS: usize = 16;
-
-/// A creation request as the client sent it; every field is checked by [`ApiService::create`].
-#[derive(Debug, Clone, Default)]
-pub struct NewApi {
-    /// The requested name (`api_name`), shown as the display name and slugged into the unique name.
-    pub api_name: Option<Value>,
-    /// The endpoint names (`endpoints`).
-    pub endpoints: Option<Value>,
-    /// One schema per endpoint (`json_schema`).
-    pub json_schema: Option<Value>,
-}
-
-/// A change request: new display name, endpoints to add, schemas to add or replace.
-#[derive(Debug, Clone, Default)]
-pub struct ApiChanges {
-    /// A new display name (`display_name`, or `api_name`); the unique name never changes.
-    pub display_name: Option<Value>,
-    /// Endpoints to add (`endpoints`); ones the API has already are left as they are.
-    pub endpoints: Option<Value>,
-    /// Schemas by endpoint (`json_schema`): for new endpoints, or replacing existing ones.
-    pub json_schema: Option<Value>,
-}
-
-/// A request for another key.
-#[derive(Debug, Clone, Default)]
-pub struct KeyRequest {
-    /// `["read"]`, `["write"]` or both (the default).
-    pub scopes: Option<Value>,
-    /// An RFC 3339 time in the future after which the key stops working; none by default.
-    pub expires_at: Option<Value>,
-}
 
 /// A key just issued: the stored key and its text, which is shown this once and never again.
 #[derive(Debug, Clone)]
@@ -93,11 +58,6 @@ pub struct ApiView {
     pub api: ApiDefinition,
     /// Its keys, revoked ones included.
     pub keys: Vec<ApiKey>,
-}
-
-/// A field counts as given when it is neither absent, `null` nor an empty string.
-fn present(value: Option<Value>) -> Option<Value> {
-    value.filter(|v| !v.is_null() && v.as_str() != Some(""))
 }
 
 /// The API-definition use cases.
@@ -133,61 +93,16 @@ impl ApiService {
 
     /// Creates an API with a unique name derived from the requested one, and its first key.
     /// Reports every broken rule at once, each named by its JSON pointer.
-    pub async fn create(&self, owner: &Principal, form: NewApi) -> Result<CreatedApi> {
-        let (api_name, endpoints, json_schema) = (
-            present(form.api_name),
-            present(form.endpoints),
-            present(form.json_schema),
-        );
-        let missing: Vec<String> = [
-            ("api_name", api_name.is_none()),
-            ("endpoints", endpoints.is_none()),
-            ("json_schema", json_schema.is_none()),
-        ]
-        .into_iter()
-        .filter(|(_, absent)| *absent)
-        .map(|(name, _)| name.to_owned())
-        .collect();
-        let (Some(api_name), Some(endpoints), Some(json_schema)) =
-            (api_name, endpoints, json_schema)
-        else {
-            return Err(Error::MissingParameters(missing));
-        };
-
+    pub async fn create(&self, owner: &Principal, draft: ApiDraft) -> Result<CreatedApi> {
+        let ApiDraft {
+            display_name,
+            endpoints,
+        } = draft;
         let mut violations = Violations::default();
-        let display_name = violations.keep(display_name(&api_name, "api_name"));
-        let names = endpoint_list(&endpoints, &[], &mut violations);
-        let schemas = violations.keep(schema_object(json_schema));
-        let mut endpoints = Vec::new();
-        if let Some(mut schemas) = schemas {
-            for name in &names {
-                match schemas.shift_remove(name.as_str()) {
-                    Some(schema) => endpoints.push(Endpoint {
-                        name: name.clone(),
-                        schema,
-                    }),
-                    None => violations.push(FieldViolation::new(
-                        json_pointer("/json_schema", name.as_str()),
-                        "is missing: every endpoint needs a schema",
-                    )),
-                }
-            }
-            for extra in schemas.keys() {
-                violations.push(FieldViolation::new(
-                    json_pointer("/json_schema", extra),
-                    "is not one of the endpoints",
-                ));
-            }
-        }
         for endpoint in &endpoints {
             self.check_schema(endpoint, &mut violations).await;
         }
         violations.finish()?;
-        let Some(display_name) = display_name else {
-            return Err(Error::Internal(
-                "display name accepted without a value".into(),
-            ));
-        };
 
         let now = self.ports.clock.now();
         let mut api = ApiDefinition {
@@ -285,16 +200,13 @@ impl ApiService {
         &self,
         owner: &Principal,
         api: &str,
-        changes: ApiChanges,
+        changes: ApiChangeSet,
     ) -> Result<ApiView> {
-        let display_name = present(changes.display_name)
-            .map(|name| display_name(&name, "display_name"))
-            .transpose()?;
-        let schemas = present(changes.json_schema)
-            .map(schema_object)
-            .transpose()?
-            .unwrap_or_default();
-        let additions = present(changes.endpoints);
+        let ApiChangeSet {
+            display_name,
+            endpoints: additions,
+            schemas,
+        } = changes;
         let mut compiled = Violations::default();
         for (name, schema) in &schemas {
             // Names are checked against the API below; compile whatever could be an endpoint.
@@ -314,13 +226,14 @@ impl ApiService {
             let mut violations = Violations::default();
             let existing: Vec<EndpointName> =
                 current.endpoints.iter().map(|e| e.name.clone()).collect();
-            if let Some(additions) = &additions {
-                for name in endpoint_list(additions, &existing, &mut violations) {
-                    next.endpoints.push(Endpoint {
-                        name,
-                        schema: Value::Null,
-                    });
-                }
+            for name in additions.iter().filter(|name| !existing.contains(name)) {
+                next.endpoints.push(Endpoint {
+                    name: name.clone(),
+                    schema: Value::Null,
+                });
+            }
+            if next.endpoints.len() > MAX_ENDPOINTS {
+                violations.push(too_many_endpoints());
             }
             for (name, schema) in &schemas {
                 match next.endpoints.iter_mut().find(|e| e.name.as_str() == name) {
@@ -381,44 +294,16 @@ impl ApiService {
         &self,
         owner: &Principal,
         api: &str,
-        request: KeyRequest,
+        spec: KeySpec,
     ) -> Result<IssuedKey> {
-        let mut violations = Violations::default();
-        let scopes = match present(request.scopes) {
-            None => Some(Scopes::ALL),
-            Some(Value::Array(items)) => {
-                let names: Option<Vec<String>> = items
-                    .iter()
-                    .map(|item| item.as_str().map(str::to_owned))
-                    .collect();
-                match names {
-                    Some(names) => violations.keep(Scopes::parse(&names, "/scopes")),
-                    None => {
-                        violations.push(FieldViolation::new("/scopes", "must list scope names"));
-                        None
-                    }
-                }
-            }
-            Some(_) => {
-                violations.push(FieldViolation::new(
-                    "/scopes",
-                    "must be an array such as [\"read\", \"write\"]",
-                ));
-                None
-            }
-        };
-        let now = self.ports.clock.now();
-        let expires_at = present(request.expires_at).and_then(|value| {
-            violations
-                .keep(future_time(&value, now))
-                .map(|time| time.with_timezone(&Utc))
-        });
-        violations.finish()?;
-        let Some(scopes) = scopes else {
-            return Err(Error::Internal("scopes accepted without a value".into()));
-        };
+        if spec
+            .expires_at
+            .is_some_and(|at| at <= self.ports.clock.now())
+        {
+            return Err(Error::invalid("/expires_at", "must be in the future"));
+        }
         let api = self.owned(owner, api).await?;
-        self.issue(&api, scopes, expires_at).await
+        self.issue(&api, spec.scopes, spec.expires_at).await
     }
 
     /// Revokes one key of one of the caller's APIs; it stops working at once on this instance,
@@ -547,24 +432,13 @@ impl ApiService {
             .collect())
     }
 
-    /// Checks one endpoint's schema: bounds, then the adapter's compilation.
+    /// Compiles one endpoint's schema (its shape and bounds were checked by the form).
     async fn check_schema(&self, endpoint: &Endpoint, violations: &mut Violations) {
         let at = json_pointer("/json_schema", endpoint.name.as_str());
         let prefixed = |v: FieldViolation| FieldViolation {
             field: format!("{at}{}", v.field),
             message: v.message,
         };
-        if !(endpoint.schema.is_object() || endpoint.schema.is_boolean()) {
-            violations.push(FieldViolation::new(
-                at.clone(),
-                "must be a JSON Schema (an object or a boolean)",
-            ));
-            return;
-        }
-        if let Err(violation) = check_bounds(&endpoint.schema) {
-            violations.push(prefixed(violation));
-            return;
-        }
         if let Err(found) = self.ports.schemas.compile(&endpoint.schema).await {
             for violation in found {
                 violations.push(prefixed(violation));
@@ -588,92 +462,6 @@ impl UserDataEraser for ApiService {
             }
         }
     }
-}
-
-fn display_name(value: &Value, field: &str) -> std::result::Result<DisplayName, FieldViolation> {
-    match value {
-        Value::String(text) => DisplayName::new(text, field),
-        _ => Err(FieldViolation::new(field, "must be a string")),
-    }
-}
-
-fn schema_object(value: Value) -> std::result::Result<Map<String, Value>, FieldViolation> {
-    match value {
-        Value::Object(schemas) => Ok(schemas),
-        _ => Err(FieldViolation::new(
-            "/json_schema",
-            "must be an object with one schema per endpoint",
-        )),
-    }
-}
-
-/// The valid, distinct, new endpoint names of an `endpoints` array; notes every bad one.
-/// Names already in `existing` are skipped silently (adding them again changes nothing).
-fn endpoint_list(
-    value: &Value,
-    existing: &[EndpointName],
-    violations: &mut Violations,
-) -> Vec<EndpointName> {
-    let Value::Array(items) = value else {
-        violations.push(FieldViolation::new(
-            "/endpoints",
-            "must be an array of endpoint names",
-        ));
-        return Vec::new();
-    };
-    let mut seen = HashSet::new();
-    let mut names = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("/endpoints/{i}");
-        let Some(text) = item.as_str() else {
-            violations.push(FieldViolation::new(at, "must be a string"));
-            continue;
-        };
-        if !seen.insert(text) {
-            violations.push(FieldViolation::new(at, "is listed twice"));
-            continue;
-        }
-        if existing.iter().any(|e| e.as_str() == text) {
-            continue;
-        }
-        if let Some(name) = violations.keep(EndpointName::new(text, &at)) {
-            names.push(name);
-        }
-    }
-    if items.is_empty() && existing.is_empty() {
-        violations.push(FieldViolation::new(
-            "/endpoints",
-            format!("must list 1 to {MAX_ENDPOINTS} endpoints"),
-        ));
-    } else if existing.len() + names.len() > MAX_ENDPOINTS {
-        violations.push(FieldViolation::new(
-            "/endpoints",
-            format!("an API has at most {MAX_ENDPOINTS} endpoints"),
-        ));
-    }
-    names
-}
-
-fn future_time(
-    value: &Value,
-    now: DateTime<Utc>,
-) -> std::result::Result<DateTime<chrono::FixedOffset>, FieldViolation> {
-    let text = value.as_str().ok_or_else(|| {
-        FieldViolation::new(
-            "/expires_at",
-            "must be an RFC 3339 time such as 2030-01-01T00:00:00Z",
-        )
-    })?;
-    let time = DateTime::parse_from_rfc3339(text).map_err(|_| {
-        FieldViolation::new(
-            "/expires_at",
-            "must be an RFC 3339 time such as 2030-01-01T00:00:00Z",
-        )
-    })?;
-    if time <= now {
-        return Err(FieldViolation::new("/expires_at", "must be in the future"));
-    }
-    Ok(time)
 }
 
 #[cfg(test)]

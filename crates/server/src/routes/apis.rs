@@ -55,15 +55,10 @@ fn issued_view(issued: &IssuedKey) -> Value {
 pub async fn create(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<Map<String, Value>>>,
+    body: Deferred<JsonBody<NewApi>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(mut body) = body.get()?;
-    let form = NewApi {
-        api_name: body.remove("api_name"),
-        endpoints: body.remove("endpoints"),
-        json_schema: body.remove("json_schema"),
-    };
-    let created = state.keygate.apis.create(&principal, form).await?;
+    let JsonBody(form) = body.get()?;
+    let created = state.keygate.apis.create(&principal, form.parse()?).await?;
     let api = &created.api;
     Ok(success(
         StatusCode::CREATED,
@@ -111,23 +106,14 @@ pub async fn change(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
     api: web::Path<String>,
-    body: Deferred<JsonBody<Map<String, Value>>>,
+    body: Deferred<JsonBody<ApiChanges>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(mut body) = body.get()?;
-    let changes = ApiChanges {
-        display_name: body
-            .remove("display_name")
-            .or_else(|| body.remove("api_name")),
-        endpoints: body.remove("endpoints"),
-        json_schema: body.remove("json_schema"),
-    };
-    if let Some(unknown) = body.keys().next() {
-        return Err(ApiError::validation(
-            unknown,
-            "cannot be changed: give display_name, endpoints or json_schema",
-        ));
-    }
-    let view = state.keygate.apis.change(&principal, &api, changes).await?;
+    let JsonBody(form) = body.get()?;
+    let view = state
+        .keygate
+        .apis
+        .change(&principal, &api, form.parse()?)
+        .await?;
     Ok(success(StatusCode::OK, api_view(&view)))
 }
 
@@ -149,19 +135,11 @@ pub async fn issue_key(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
     api: web::Path<String>,
-    body: Deferred<OptionalJsonBody<Map<String, Value>>>,
+    body: Deferred<OptionalJsonBody<KeyRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let OptionalJsonBody(body) = body.get()?;
-    let mut body = body.unwrap_or_default();
-    let request = KeyRequest {
-        scopes: body.remove("scopes"),
-        expires_at: body.remove("expires_at"),
-    };
-    let issued = state
-        .keygate
-        .apis
-        .issue_key(&principal, &api, request)
-        .await?;
+    let OptionalJsonBody(form) = body.get()?;
+    let spec = form.unwrap_or_default().parse()?;
+    let issued = state.keygate.apis.issue_key(&principal, &api, spec).await?;
     let mut view = issued_view(&issued);
     view["message"] = Value::from("API key issued");
     Ok(success(StatusCode::CREATED, view))

@@ -8,6 +8,7 @@ use mockall::Sequence;
 use serde_json::json;
 
 use super::*;
+use crate::apis::{ApiChanges, KeyRequest, NewApi};
 use crate::test_support::{now, owner, shop, shop_key, stranger, Mocks};
 
 fn service(mocks: Mocks) -> (ApiService, ApiCaches) {
@@ -18,12 +19,20 @@ fn service(mocks: Mocks) -> (ApiService, ApiCaches) {
     )
 }
 
-fn form(name: &str) -> NewApi {
+fn changes(body: serde_json::Value) -> ApiChangeSet {
+    ApiChanges(body.as_object().cloned().unwrap_or_default())
+        .parse()
+        .expect("well-formed changes")
+}
+
+fn form(name: &str) -> ApiDraft {
     NewApi {
         api_name: Some(json!(name)),
         endpoints: Some(json!(["orders"])),
         json_schema: Some(json!({"orders": {"type": "object"}})),
     }
+    .parse()
+    .expect("a valid form")
 }
 
 fn with_key_material(mocks: &mut Mocks) {
@@ -67,7 +76,11 @@ async fn a_key_past_the_cap_is_taken_back() {
         .returning(|_, _| Ok(true));
     let svc = ApiService::new(mocks.ports(), ApiCaches::new(16, Duration::seconds(2)), 2);
     let issued = svc
-        .issue_key(&owner(), shop().id.as_str(), KeyRequest::default())
+        .issue_key(
+            &owner(),
+            shop().id.as_str(),
+            KeyRequest::default().parse().expect("valid"),
+        )
         .await;
     assert!(matches!(issued, Err(Error::QuotaExceeded(_))), "{issued:?}");
 }
@@ -145,7 +158,7 @@ async fn create_gives_up_after_its_name_attempts() {
 }
 
 #[tokio::test]
-async fn create_names_every_broken_rule_and_stores_nothing() {
+async fn create_names_every_schema_that_does_not_compile_and_stores_nothing() {
     let mut mocks = Mocks::new();
     mocks.schemas.expect_compile().returning(|_| {
         Err(vec![FieldViolation::new(
@@ -154,30 +167,22 @@ async fn create_names_every_broken_rule_and_stores_nothing() {
         )])
     });
     let (service, _) = service(mocks);
-    let missing = service.create(&owner(), NewApi::default()).await;
-    match missing {
-        Err(Error::MissingParameters(fields)) => {
-            assert_eq!(fields, ["api_name", "endpoints", "json_schema"]);
-        }
-        other => panic!("{other:?}"),
-    }
-    let broken = NewApi {
+    let draft = NewApi {
         api_name: Some(json!("Shop")),
-        endpoints: Some(json!(["orders", "orders", "keys", "stock"])),
-        json_schema: Some(json!({"orders": {"properties": {"qty": {"type": "x"}}}, "extra": {}})),
-    };
-    let Err(Error::Validation(found)) = service.create(&owner(), broken).await else {
+        endpoints: Some(json!(["orders", "stock"])),
+        json_schema: Some(json!({"orders": {"properties": {"qty": {"type": "x"}}}, "stock": {}})),
+    }
+    .parse()
+    .expect("a well-formed form");
+    let Err(Error::Validation(found)) = service.create(&owner(), draft).await else {
         panic!("expected a validation error");
     };
     let fields: Vec<&str> = found.iter().map(|v| v.field.as_str()).collect();
     assert_eq!(
         fields,
         [
-            "/endpoints/1",
-            "/endpoints/2",
-            "/json_schema/stock",
-            "/json_schema/extra",
-            "/json_schema/orders/properties/qty/type"
+            "/json_schema/orders/properties/qty/type",
+            "/json_schema/stock/properties/qty/type"
         ]
     );
 }
@@ -228,11 +233,11 @@ async fn a_change_retries_when_another_writer_got_there_first() {
         .in_sequence(&mut order)
         .returning(|_, _| Ok(true));
     mocks.keys.expect_list_for_api().returning(|_| Ok(vec![]));
-    let changes = ApiChanges {
-        display_name: Some(json!("Shop 2")),
-        endpoints: Some(json!(["orders", "notes"])),
-        json_schema: Some(json!({"notes": {}})),
-    };
+    let changes = changes(json!({
+        "display_name": "Shop 2",
+        "endpoints": ["orders", "notes"],
+        "json_schema": {"notes": {}},
+    }));
     let (service, caches) = service(mocks);
     caches
         .definitions
@@ -255,10 +260,7 @@ async fn a_new_endpoint_needs_a_schema() {
         .apis
         .expect_find_by_name()
         .returning(|_| Ok(Some(shop())));
-    let changes = ApiChanges {
-        endpoints: Some(json!(["notes"])),
-        ..ApiChanges::default()
-    };
+    let changes = changes(json!({"endpoints": ["notes"]}));
     let Err(Error::Validation(found)) = service(mocks).0.change(&owner(), "shop", changes).await
     else {
         panic!("expected a validation error");
@@ -315,14 +317,18 @@ async fn keys_take_scopes_and_a_future_expiry() {
             KeyRequest {
                 scopes: Some(json!(["read"])),
                 expires_at: Some(json!(in_an_hour)),
-            },
+            }
+            .parse()
+            .expect("valid"),
         )
         .await
         .expect("issued");
     let past = KeyRequest {
         expires_at: Some(json!(now().to_rfc3339())),
         ..KeyRequest::default()
-    };
+    }
+    .parse()
+    .expect("well-formed");
     let Err(Error::Validation(found)) = service.issue_key(&owner(), "shop", past).await else {
         panic!("expected a validation error");
     };
