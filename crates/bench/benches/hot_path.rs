@@ -13,10 +13,10 @@ use chrono::{Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use keygate_crypto::{JwtSettings, JwtTokens};
 use keygate_domain::cache::BoundedCache;
+use keygate_domain::crypto::{AccessClaims, TokenIssuer, TokenVerifier};
 use keygate_domain::schema::SchemaValidator;
-use keygate_domain::security::{AccessClaims, TokenIssuer, TokenVerifier};
 use keygate_domain::Id;
-use keygate_schema::JsonSchemaValidator;
+use keygate_jsonschema::JsonSchemaValidator;
 use serde_json::{json, Value};
 
 const RECORD: &str =
@@ -82,7 +82,7 @@ fn schemas(c: &mut Criterion) {
         b.iter(|| compiled.violations(black_box(&document)))
     });
     c.bench_function("schema: compile (a cache miss)", |b| {
-        b.iter(|| keygate_schema::compile(black_box(&schema)).map_err(|_| "refused"))
+        b.iter(|| keygate_jsonschema::compile(black_box(&schema)).map_err(|_| "refused"))
     });
 }
 

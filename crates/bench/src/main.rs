@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use keygate_crypto::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
-use keygate_domain::security::PasswordHasher;
+use keygate_domain::crypto::PasswordHasher;
 
 use crate::scenarios::Fixture;
 use crate::server::{Server, SetupError};

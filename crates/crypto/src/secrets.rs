@@ -1,6 +1,6 @@
 //! OS-random secrets and the SHA-256 digests they are stored as.
 
-use keygate_domain::security::{SecretDigest, SecretGenerator};
+use keygate_domain::crypto::{SecretDigest, SecretGenerator};
 use keygate_domain::{Error, Result};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

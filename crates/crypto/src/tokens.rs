@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use keygate_domain::security::{AccessClaims, TokenIssuer, TokenVerifier};
+use keygate_domain::crypto::{AccessClaims, TokenIssuer, TokenVerifier};
 use keygate_domain::{Error, Id, Result};
 use serde::{Deserialize, Serialize};
 

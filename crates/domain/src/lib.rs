@@ -7,12 +7,18 @@
 //!
 //! # Where to start
 //!
-//! - To accept Keygate's access tokens in your own service: [`sessions::SessionService`] and
-//!   its [`authenticate`](sessions::SessionService::authenticate), built over a
-//!   [`sessions::SessionRepository`] (Keygate's `keygate-mongo` or `keygate-embedded` store)
-//!   and a [`security::TokenVerifier`] (`keygate-crypto`'s `JwtTokens` with Keygate's secret).
-//!   `examples/protected-service` in the repository does exactly this; `docs/embedding.md`
-//!   walks through it.
+//! - Everything wired: [`Keygate::new`], the composition root, builds every service from a
+//!   [`Repositories`] bundle (any [`Store`]), the [`CryptoPorts`], a schema validator, a clock
+//!   and the [`KeygateSettings`].
+//! - To accept Keygate's access tokens in your own service: [`sessions::Authenticator`] and
+//!   its [`authenticate`](sessions::Authenticator::authenticate), built over a
+//!   [`sessions::SessionRepository`] (Keygate's `keygate-mongo` or `keygate-embedded` store),
+//!   a [`crypto::TokenVerifier`] (`keygate-crypto`'s `JwtTokens` with Keygate's secret), a
+//!   clock and the [`sessions::SessionSettings`]. `examples/protected-service` in the
+//!   repository does exactly this; `docs/embedding.md` walks through it.
+//! - Request bodies become typed commands in each aggregate's `forms` module
+//!   ([`accounts::RegistrationForm`], [`data::NewEntry`], [`apis::NewApi`], …), which report
+//!   every violation at once; the services take the commands.
 //! - Accounts (register, log in, profiles, passwords): [`accounts::AccountService`].
 //! - Private key-value data: [`data::DataService`]; user-defined APIs and their records:
 //!   [`apis::ApiService`] and [`apis::records::RecordService`].
@@ -25,13 +31,13 @@ pub mod accounts;
 pub mod apis;
 pub mod cache;
 pub mod clock;
+pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod id;
 mod keygate;
 pub mod paging;
 pub mod schema;
-pub mod security;
 pub mod sessions;
 pub mod settings;
 pub mod store;

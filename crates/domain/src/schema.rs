@@ -1,5 +1,5 @@
 //! The JSON Schema port: compile a schema for its draft, validate documents against it, and
-//! report every violation as a JSON pointer. The adapter (`keygate-schema`) never fetches
+//! report every violation as a JSON pointer. The adapter (`keygate-jsonschema`) never fetches
 //! anything: a `$ref` can only point inside the schema it belongs to.
 
 use std::sync::Arc;

@@ -11,9 +11,9 @@ use crate::apis::{
     MockApiKeyRepository, MockApiRepository, Scopes,
 };
 use crate::clock::MockClock;
+use crate::crypto::{MockSecretGenerator, SecretDigest};
 use crate::id::Id;
 use crate::schema::{MockCompiledSchema, MockSchemaValidator};
-use crate::security::{MockSecretGenerator, SecretDigest};
 use crate::sessions::Principal;
 use crate::usage::{MockUsageRepository, Quota, UsageLimits};
 

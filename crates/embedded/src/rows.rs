@@ -10,8 +10,8 @@ use keygate_domain::apis::records::{Record, RecordBody};
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
 };
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
-use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::{Error, Id, Result};
 use serde::de::DeserializeOwned;

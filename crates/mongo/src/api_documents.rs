@@ -4,7 +4,7 @@
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
 };
-use keygate_domain::security::SecretDigest;
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::{Error, Result};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::DateTime as BsonDateTime;

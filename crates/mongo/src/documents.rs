@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Age, Email, Gender, PersonName, Role, User, Username};
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
-use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::{Error, Id, Result};
 use mongodb::bson::oid::ObjectId;

@@ -1,4 +1,4 @@
-//! Collections and their indexes. Every query the adapter makes is served by one of these.
+//! The indexes of every collection. Every query the adapter makes is served by one of these.
 
 use std::time::Duration;
 
@@ -6,25 +6,7 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
-/// Accounts.
-pub const USERS: &str = "users";
-/// Sessions (one per login).
-pub const SESSIONS: &str = "sessions";
-/// Refresh tokens, keyed by digest.
-pub const REFRESH_TOKENS: &str = "refresh_tokens";
-
-/// Key-value entries.
-pub const DATA: &str = "data";
-
-/// User-defined API definitions.
-pub const APIS: &str = "apis";
-/// API keys (digests only).
-pub const API_KEYS: &str = "api_keys";
-/// Records of user-defined APIs.
-pub const RECORDS: &str = "records";
-
-/// Storage used per account, for quotas (`_id` is the account's id).
-pub const USAGE: &str = "usage";
+use crate::collections::{APIS, API_KEYS, DATA, RECORDS, REFRESH_TOKENS, SESSIONS, USERS};
 
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
 pub const APIS_NAME_INDEX: &str = "apis_name_unique";

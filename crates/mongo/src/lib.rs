@@ -9,6 +9,7 @@
 mod api_documents;
 mod api_keys;
 mod apis;
+mod collections;
 mod data;
 mod documents;
 mod errors;

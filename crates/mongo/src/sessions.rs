@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keygate_domain::security::SecretDigest;
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::{Id, Result};
 use mongodb::bson::doc;

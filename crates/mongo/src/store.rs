@@ -11,8 +11,8 @@ use mongodb::{Client, Collection, Database};
 use crate::api_documents::{ApiDocument, ApiKeyDocument};
 use crate::documents::{DataDocument, RefreshTokenDocument, SessionDocument, UserDocument};
 use crate::errors::from_driver;
-use crate::indexes;
 use crate::record_documents::RecordDocument;
+use crate::{collections, indexes};
 
 /// How to reach the database.
 #[derive(Clone)]
@@ -75,31 +75,31 @@ impl MongoStore {
     }
 
     pub(crate) fn users(&self) -> Collection<UserDocument> {
-        self.db.collection(indexes::USERS)
+        self.db.collection(collections::USERS)
     }
 
     pub(crate) fn sessions(&self) -> Collection<SessionDocument> {
-        self.db.collection(indexes::SESSIONS)
+        self.db.collection(collections::SESSIONS)
     }
 
     pub(crate) fn refresh_tokens(&self) -> Collection<RefreshTokenDocument> {
-        self.db.collection(indexes::REFRESH_TOKENS)
+        self.db.collection(collections::REFRESH_TOKENS)
     }
 
     pub(crate) fn data(&self) -> Collection<DataDocument> {
-        self.db.collection(indexes::DATA)
+        self.db.collection(collections::DATA)
     }
 
     pub(crate) fn apis(&self) -> Collection<ApiDocument> {
-        self.db.collection(indexes::APIS)
+        self.db.collection(collections::APIS)
     }
 
     pub(crate) fn api_keys(&self) -> Collection<ApiKeyDocument> {
-        self.db.collection(indexes::API_KEYS)
+        self.db.collection(collections::API_KEYS)
     }
 
     pub(crate) fn records(&self) -> Collection<RecordDocument> {
-        self.db.collection(indexes::RECORDS)
+        self.db.collection(collections::RECORDS)
     }
 
     pub(crate) fn database(&self) -> &Database {

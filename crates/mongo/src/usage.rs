@@ -6,8 +6,8 @@ use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
 use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Document};
 
+use crate::collections::USAGE;
 use crate::documents::object_id;
-use crate::indexes::USAGE;
 use crate::store::MongoStore;
 
 #[async_trait]

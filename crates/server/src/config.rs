@@ -14,7 +14,7 @@ use keygate_domain::apis::records::RecordServiceSettings;
 use keygate_domain::sessions::SessionSettings;
 use keygate_domain::settings::{units, LimitSettings};
 use keygate_domain::KeygateSettings;
-use keygate_schema::ValidationLimits;
+use keygate_jsonschema::ValidationLimits;
 use serde::Deserialize;
 
 /// Where the configuration files live unless `KEYGATE_CONFIG_DIR` says otherwise.

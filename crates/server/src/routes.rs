@@ -3,16 +3,16 @@
 //!
 //! Each route's facts are written once, in [`contract`]: its methods, path and aliases, its
 //! handler, and what `GET /openapi.json` says of it (statuses included; handlers do not
-//! restate them). The body schemas in `schemas` read the value objects' own limits.
+//! restate them). The body schemas in `bodies` read the value objects' own limits.
 
 mod accounts;
 mod apis;
+mod bodies;
 mod data;
 mod fallback;
 mod health;
 mod records;
 mod respond;
-mod schemas;
 
 use std::sync::OnceLock;
 
@@ -143,7 +143,7 @@ const ROUTE: ContractRoute = ContractRoute {
     auth: Auth::Public,
     body: None,
     success: 200,
-    response: schemas::message,
+    response: bodies::message,
     media_type: "application/json",
     errors: &[],
     uses_store: true,
@@ -158,7 +158,7 @@ const PAGING: &[(&str, &str)] = &[
 /// Every route of the contract, in matching order (key management before records, data
 /// before the record routes that would otherwise match `/api/data/...`).
 pub fn contract() -> Vec<ContractRoute> {
-    use schemas as s;
+    use bodies as b;
     use Auth::{KeyOrToken, MetricsToken, Token};
     use Verb::{Delete, Get, Patch, Post, Put};
     vec![
@@ -169,7 +169,7 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(health::health),
             summary: "Liveness; touches no database",
             tag: "operations",
-            response: s::health,
+            response: b::health,
             uses_store: false,
             ..ROUTE
         },
@@ -180,7 +180,7 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(health::ready),
             summary: "Readiness: 200 when the store answers",
             tag: "operations",
-            response: s::health,
+            response: b::health,
             ..ROUTE
         },
         ContractRoute {
@@ -191,7 +191,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
             tag: "operations",
             auth: MetricsToken,
-            response: s::metrics,
+            response: b::metrics,
             media_type: "text/plain",
             errors: &[404],
             uses_store: false,
@@ -203,7 +203,7 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(openapi_document),
             summary: "This OpenAPI 3.1 document",
             tag: "operations",
-            response: s::openapi,
+            response: b::openapi,
             uses_store: false,
             ..ROUTE
         },
@@ -214,7 +214,7 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(accounts::register),
             summary: "Registers an account",
             tag: "accounts",
-            body: Some(s::register_body),
+            body: Some(b::register_body),
             success: 201,
             errors: &[409, 429],
             ..ROUTE
@@ -226,8 +226,8 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(accounts::login),
             summary: "Logs in: an access token and a refresh token",
             tag: "accounts",
-            body: Some(s::login_body),
-            response: s::tokens,
+            body: Some(b::login_body),
+            response: b::tokens,
             errors: &[401, 429],
             ..ROUTE
         },
@@ -237,8 +237,8 @@ pub fn contract() -> Vec<ContractRoute> {
             handler: |r| r.to(accounts::refresh),
             summary: "Spends a refresh token for a new pair",
             tag: "accounts",
-            body: Some(s::refresh_body),
-            response: s::tokens,
+            body: Some(b::refresh_body),
+            response: b::tokens,
             errors: &[401],
             ..ROUTE
         },
@@ -249,7 +249,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Ends this session, or every session with {\"all\": true}",
             tag: "accounts",
             auth: Token,
-            body: Some(s::logout_body),
+            body: Some(b::logout_body),
             ..ROUTE
         },
         ContractRoute {
@@ -259,7 +259,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "The caller's profile",
             tag: "accounts",
             auth: Token,
-            response: s::profile,
+            response: b::profile,
             ..ROUTE
         },
         ContractRoute {
@@ -269,8 +269,8 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Changes the profile: absent fields stay, null clears",
             tag: "accounts",
             auth: Token,
-            body: Some(s::profile_body),
-            response: s::profile,
+            body: Some(b::profile_body),
+            response: b::profile,
             errors: &[409],
             ..ROUTE
         },
@@ -281,7 +281,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Deletes the account and everything it owns",
             tag: "accounts",
             auth: Token,
-            body: Some(s::delete_account_body),
+            body: Some(b::delete_account_body),
             errors: &[429],
             ..ROUTE
         },
@@ -292,7 +292,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Changes the password; ends every other session",
             tag: "accounts",
             auth: Token,
-            body: Some(s::password_body),
+            body: Some(b::password_body),
             errors: &[429],
             ..ROUTE
         },
@@ -303,7 +303,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Usernames; whole profiles for administrators",
             tag: "accounts",
             auth: Token,
-            response: s::users,
+            response: b::users,
             errors: &[400],
             query: PAGING,
             ..ROUTE
@@ -315,9 +315,9 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Stores a value under a new key",
             tag: "data",
             auth: Token,
-            body: Some(s::entry_body),
+            body: Some(b::entry_body),
             success: 201,
-            response: s::entry,
+            response: b::entry,
             errors: &[409],
             ..ROUTE
         },
@@ -328,7 +328,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "The caller's keys, in key order",
             tag: "data",
             auth: Token,
-            response: s::entries,
+            response: b::entries,
             errors: &[400],
             query: &[
                 ("limit", "page size (1 to 500, default 50)"),
@@ -344,7 +344,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Reads one value",
             tag: "data",
             auth: Token,
-            response: s::entry,
+            response: b::entry,
             errors: &[400, 404],
             ..ROUTE
         },
@@ -355,8 +355,8 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Replaces one value",
             tag: "data",
             auth: Token,
-            body: Some(s::value_body),
-            response: s::entry,
+            body: Some(b::value_body),
+            response: b::entry,
             errors: &[404],
             ..ROUTE
         },
@@ -378,9 +378,9 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Defines an API: endpoints, each with a JSON Schema; returns its first key",
             tag: "apis",
             auth: Token,
-            body: Some(s::api_body),
+            body: Some(b::api_body),
             success: 201,
-            response: s::created_api,
+            response: b::created_api,
             ..ROUTE
         },
         ContractRoute {
@@ -390,7 +390,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "The caller's APIs with their keys",
             tag: "apis",
             auth: Token,
-            response: s::apis,
+            response: b::apis,
             errors: &[400],
             query: PAGING,
             ..ROUTE
@@ -402,9 +402,9 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Issues another key (shown once)",
             tag: "apis",
             auth: Token,
-            body: Some(s::key_body),
+            body: Some(b::key_body),
             success: 201,
-            response: s::key,
+            response: b::key,
             errors: &[404],
             ..ROUTE
         },
@@ -415,7 +415,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Revokes a key",
             tag: "apis",
             auth: Token,
-            response: s::key,
+            response: b::key,
             errors: &[404],
             ..ROUTE
         },
@@ -426,7 +426,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "One of the caller's APIs (by id or name)",
             tag: "apis",
             auth: Token,
-            response: s::api,
+            response: b::api,
             errors: &[404],
             ..ROUTE
         },
@@ -437,8 +437,8 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Adds endpoints, replaces schemas, renames",
             tag: "apis",
             auth: Token,
-            body: Some(s::api_changes_body),
-            response: s::api,
+            body: Some(b::api_changes_body),
+            response: b::api,
             errors: &[404, 409],
             ..ROUTE
         },
@@ -459,9 +459,9 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Stores a record, validated against the endpoint's schema",
             tag: "records",
             auth: KeyOrToken,
-            body: Some(s::record_body),
+            body: Some(b::record_body),
             success: 201,
-            response: s::created_record,
+            response: b::created_record,
             errors: &[403, 404],
             ..ROUTE
         },
@@ -472,7 +472,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Records, newest first; any other query parameter `field=value` filters on a top-level field",
             tag: "records",
             auth: KeyOrToken,
-            response: s::records,
+            response: b::records,
             errors: &[400, 403, 404],
             query: PAGING,
             ..ROUTE
@@ -484,7 +484,7 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Reads one record",
             tag: "records",
             auth: KeyOrToken,
-            response: s::record,
+            response: b::record,
             errors: &[403, 404],
             ..ROUTE
         },
@@ -495,8 +495,8 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Replaces one record (validated)",
             tag: "records",
             auth: KeyOrToken,
-            body: Some(s::record_body),
-            response: s::record,
+            body: Some(b::record_body),
+            response: b::record,
             errors: &[403, 404, 409],
             ..ROUTE
         },
@@ -507,8 +507,8 @@ pub fn contract() -> Vec<ContractRoute> {
             summary: "Merge-patches one record (RFC 7396; the result is validated)",
             tag: "records",
             auth: KeyOrToken,
-            body: Some(s::record_body),
-            response: s::record,
+            body: Some(b::record_body),
+            response: b::record,
             errors: &[403, 404, 409],
             ..ROUTE
         },

@@ -10,8 +10,8 @@ use actix_web::{web, App, HttpServer};
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
 use keygate_domain::{CryptoPorts, Keygate, Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
+use keygate_jsonschema::JsonSchemaValidator;
 use keygate_mongo::{MongoSettings, MongoStore};
-use keygate_schema::JsonSchemaValidator;
 
 use actix_web::rt::task::JoinHandle;
 

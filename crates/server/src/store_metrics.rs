@@ -17,8 +17,8 @@ use keygate_domain::apis::records::{
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
 };
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
-use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
 use keygate_domain::{Error, Id, Result};

@@ -6,7 +6,7 @@ use keygate_domain::apis::records::Record;
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
 };
-use keygate_domain::security::SecretDigest;
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::Id;
 

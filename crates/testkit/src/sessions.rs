@@ -1,7 +1,7 @@
 //! Conformance cases of the session store.
 
 use chrono::Duration;
-use keygate_domain::security::SecretDigest;
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::Id;
 
 use crate::fixtures::{now, refresh_token, session};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keygate_crypto::{JwtSettings, JwtTokens};
-use keygate_domain::security::TokenVerifier;
+use keygate_domain::crypto::TokenVerifier;
 use keygate_domain::sessions::{Authenticator, SessionRepository, SessionSettings};
 use keygate_domain::{Error, SystemClock};
 use keygate_mongo::{MongoSettings, MongoStore};

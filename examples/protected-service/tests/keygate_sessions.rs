@@ -79,14 +79,14 @@ async fn a_token_of_an_ended_session_is_refused_with_the_store_mocked() {
         chrono::Duration::seconds(2),
     ));
     let now = chrono::Utc::now();
-    let claims = keygate_domain::security::AccessClaims {
+    let claims = keygate_domain::crypto::AccessClaims {
         user_id: keygate_domain::Id::generate(now.timestamp()),
         session_id: keygate_domain::Id::generate(now.timestamp()),
         token_id: "t".into(),
         issued_at: now,
         expires_at: now + chrono::Duration::minutes(5),
     };
-    let token = keygate_domain::security::TokenIssuer::issue(tokens.as_ref(), &claims).unwrap();
+    let token = keygate_domain::crypto::TokenIssuer::issue(tokens.as_ref(), &claims).unwrap();
     let (status, body) = get_orders(&gate, Some(&token)).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized");

@@ -12,10 +12,10 @@ use super::password_policy::PasswordPolicy;
 use super::ports::{UserDataEraser, UserRepository};
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
+use crate::crypto::{PasswordCheck, PasswordHasher};
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::security::{PasswordCheck, PasswordHasher};
 use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
 /// How often an account write retries after losing a race before giving up (409).

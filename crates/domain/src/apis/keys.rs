@@ -6,9 +6,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::SecretDigest;
 use crate::error::FieldViolation;
 use crate::id::Id;
-use crate::security::SecretDigest;
 
 /// What every API key starts with.
 pub const API_KEY_PREFIX: &str = "kg_";

@@ -9,10 +9,10 @@ use super::keys::ApiKey;
 use super::model::{ApiDefinition, ApiName};
 use crate::apis::records::RecordRepository;
 use crate::clock::Clock;
+use crate::crypto::SecretGenerator;
 use crate::error::Result;
 use crate::id::Id;
 use crate::schema::SchemaValidator;
-use crate::security::SecretGenerator;
 use crate::usage::Quota;
 
 /// Every port the API and record use cases need, wired once and shared by both services.

@@ -7,9 +7,9 @@ use super::ports::SessionRepository;
 use super::settings::SessionSettings;
 use crate::cache::BoundedCache;
 use crate::clock::Clock;
+use crate::crypto::{AccessClaims, TokenVerifier};
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::security::{AccessClaims, TokenVerifier};
 
 /// The most sessions remembered as live.
 const LIVE_SESSIONS_CACHED: usize = 100_000;

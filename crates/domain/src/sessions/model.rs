@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::crypto::SecretDigest;
 use crate::id::Id;
-use crate::security::SecretDigest;
 
 /// One login of one user: every access and refresh token it issues lives and dies with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::model::{IssuedTokens, Principal, RefreshToken, Session};
+use crate::crypto::SecretDigest;
 use crate::error::Result;
 use crate::id::Id;
-use crate::security::SecretDigest;
 
 /// Stores sessions and their refresh tokens.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

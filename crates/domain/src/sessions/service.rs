@@ -9,9 +9,9 @@ use super::model::{IssuedTokens, Principal, RefreshToken, Session};
 use super::ports::{SessionLifecycle, SessionRepository};
 use super::settings::SessionSettings;
 use crate::clock::Clock;
+use crate::crypto::{AccessClaims, SecretGenerator, TokenIssuer};
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::security::{AccessClaims, SecretGenerator, TokenIssuer};
 
 /// The session use cases: logging in, refreshing, logging out. Checking a token is the
 /// [`Authenticator`]'s job; this service revokes through it, so a revocation here takes effect
@@ -193,7 +193,7 @@ impl SessionLifecycle for SessionService {
 mod tests {
     use super::*;
     use crate::clock::MockClock;
-    use crate::security::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
+    use crate::crypto::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
     use crate::sessions::ports::MockSessionRepository;
     use chrono::Duration;
     use chrono::{DateTime, Utc};

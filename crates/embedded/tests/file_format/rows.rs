@@ -11,8 +11,8 @@ use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, DisplayName, Endpoint,
     EndpointName, Scope, Scopes,
 };
+use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository};
-use keygate_domain::security::SecretDigest;
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
 use keygate_domain::Id;

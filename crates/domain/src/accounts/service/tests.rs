@@ -10,7 +10,7 @@ use crate::accounts::ports::{MockUserDataEraser, MockUserRepository};
 use crate::accounts::throttle::ThrottleLimits;
 use crate::accounts::{Age, Email, LoginForm, RegistrationForm, Username};
 use crate::clock::MockClock;
-use crate::security::{MockPasswordHasher, PasswordCheck};
+use crate::crypto::{MockPasswordHasher, PasswordCheck};
 use crate::sessions::{IssuedTokens, MockSessionLifecycle};
 
 fn now() -> DateTime<Utc> {

@@ -1,4 +1,4 @@
-//! JSON Schemas of request and response bodies, for the OpenAPI description.
+//! JSON Schemas of request and response bodies, for the OpenAPI description (`/openapi.json`).
 
 use keygate_domain::accounts::{Age, Email, Gender, Password, PersonName, Username};
 use keygate_domain::apis::{DisplayName, EndpointName, MAX_ENDPOINTS};
@@ -380,7 +380,7 @@ pub fn records() -> Value {
 #[cfg(test)]
 mod tests {
     use keygate_domain::schema::SchemaValidator;
-    use keygate_schema::JsonSchemaValidator;
+    use keygate_jsonschema::JsonSchemaValidator;
 
     use super::*;
 

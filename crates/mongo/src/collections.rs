@@ -1,0 +1,21 @@
+//! The names of the collections Keygate keeps in its MongoDB database.
+
+/// Accounts.
+pub const USERS: &str = "users";
+/// Sessions (one per login).
+pub const SESSIONS: &str = "sessions";
+/// Refresh tokens, keyed by digest.
+pub const REFRESH_TOKENS: &str = "refresh_tokens";
+
+/// Key-value entries.
+pub const DATA: &str = "data";
+
+/// User-defined API definitions.
+pub const APIS: &str = "apis";
+/// API keys (digests only).
+pub const API_KEYS: &str = "api_keys";
+/// Records of user-defined APIs.
+pub const RECORDS: &str = "records";
+
+/// Storage used per account, for quotas (`_id` is the account's id).
+pub const USAGE: &str = "usage";
