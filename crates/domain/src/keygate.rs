@@ -114,3 +114,130 @@ impl Keygate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::eq;
+    use mockall::Sequence;
+
+    use super::*;
+    use crate::accounts::{DeletionForm, MockUserRepository, Role, User};
+    use crate::apis::records::MockRecordRepository;
+    use crate::apis::{MockApiKeyRepository, MockApiRepository};
+    use crate::crypto::{
+        MockPasswordHasher, MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, PasswordCheck,
+    };
+    use crate::data::MockDataRepository;
+    use crate::schema::MockSchemaValidator;
+    use crate::sessions::MockSessionRepository;
+    use crate::test_support::{fixed_clock, now, owner};
+    use crate::usage::MockUsageRepository;
+
+    fn account() -> User {
+        User {
+            id: owner().user_id,
+            username: None,
+            email: Some(crate::accounts::Email::new("a@example.com").expect("valid")),
+            password_hash: "hash".into(),
+            name: None,
+            full_name: None,
+            age: None,
+            gender: None,
+            role: Role::User,
+            created_at: now(),
+            updated_at: now(),
+            revision: 1,
+            deleting: false,
+        }
+    }
+
+    /// Deleting an account through the wired services marks it, ends its other sessions,
+    /// erases its data, then its APIs, then its usage totals (which the erasures above give
+    /// room back to), then its sessions and the account itself: the order `Keygate::new`
+    /// wires, checked against every port.
+    #[tokio::test]
+    async fn deleting_an_account_erases_in_the_order_the_root_wires() {
+        let user = owner().user_id;
+        let mut order = Sequence::new();
+        let (mut users, mut sessions) = (MockUserRepository::new(), MockSessionRepository::new());
+        let (mut data, mut apis) = (MockDataRepository::new(), MockApiRepository::new());
+        let mut usage = MockUsageRepository::new();
+        let mut hasher = MockPasswordHasher::new();
+        users.expect_find_by_id().returning(|_| Ok(Some(account())));
+        hasher.expect_verify().returning(|_, _| {
+            Ok(PasswordCheck {
+                matches: true,
+                needs_rehash: false,
+            })
+        });
+        users
+            .expect_update()
+            .withf(|u, read| u.deleting && *read == 1)
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _| Ok(true));
+        sessions
+            .expect_revoke_all_for_user()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(()));
+        data.expect_delete_all_for_user()
+            .with(eq(user.clone()))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(()));
+        apis.expect_list_for_owner()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(vec![]));
+        usage
+            .expect_forget()
+            .with(eq(user.clone()))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(()));
+        sessions
+            .expect_delete_all_for_user()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(()));
+        users
+            .expect_delete()
+            .with(eq(user))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(true));
+        let repositories = Repositories {
+            users: Arc::new(users),
+            sessions: Arc::new(sessions),
+            data: Arc::new(data),
+            apis: Arc::new(apis),
+            api_keys: Arc::new(MockApiKeyRepository::new()),
+            records: Arc::new(MockRecordRepository::new()),
+            usage: Arc::new(usage),
+        };
+        let crypto = CryptoPorts {
+            hasher: Arc::new(hasher),
+            issuer: Arc::new(MockTokenIssuer::new()),
+            verifier: Arc::new(MockTokenVerifier::new()),
+            secrets: Arc::new(MockSecretGenerator::new()),
+        };
+        let keygate = Keygate::new(
+            repositories,
+            crypto,
+            Arc::new(MockSchemaValidator::new()),
+            Arc::new(fixed_clock()),
+            KeygateSettings::default(),
+        );
+        let deletion = DeletionForm {
+            password: Some("right".into()),
+        }
+        .parse()
+        .expect("a password");
+        keygate
+            .accounts
+            .delete_account(&owner(), deletion, "10.0.0.1")
+            .await
+            .expect("deleted");
+    }
+}

@@ -1,4 +1,6 @@
-//! Mocks and builders shared by the unit tests of the API and record use cases.
+//! Mocks and builders shared by the domain's unit tests: one fixed time and clock, the two
+//! callers, and the API, key and record fixtures. Every service's tests live beside it in
+//! `<aggregate>/service/tests.rs` and start from here; value objects test themselves inline.
 
 use std::sync::Arc;
 
@@ -20,6 +22,13 @@ use crate::usage::{MockUsageRepository, Quota, UsageLimits};
 /// A fixed "now".
 pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).expect("valid time")
+}
+
+/// A clock that always says [`now`].
+pub fn fixed_clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    clock
 }
 
 /// The owner of every API in these tests.

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 
 use super::*;
@@ -12,17 +11,10 @@ use crate::accounts::{Age, Email, LoginForm, RegistrationForm, Username};
 use crate::clock::MockClock;
 use crate::crypto::{MockPasswordHasher, PasswordCheck};
 use crate::sessions::{IssuedTokens, MockSessionLifecycle};
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-        .map(|t| t.with_timezone(&Utc))
-        .expect("valid time")
-}
+use crate::test_support::{fixed_clock, now};
 
 fn clock() -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    Arc::new(clock)
+    Arc::new(fixed_clock())
 }
 
 fn alice_id() -> Id {
