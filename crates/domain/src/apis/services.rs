@@ -10,7 +10,8 @@ use super::ports::ApiPorts;
 use super::records::{RecordService, RecordServiceSettings};
 use super::service::ApiService;
 
-/// What the API aggregate's two services are configured with.
+/// What the API aggregate's two services are configured with; [`crate::Keygate::new`] fills it
+/// from the [`crate::KeygateSettings`] (no defaults of its own: they live there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiSettings {
     /// How long another instance's revocation, API change or deletion may go unseen here
@@ -20,16 +21,6 @@ pub struct ApiSettings {
     pub max_keys_per_api: usize,
     /// Cache sizes and list-page bounds of the record service (`records.*`).
     pub records: RecordServiceSettings,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            revocation_cache_ttl: Duration::seconds(2),
-            max_keys_per_api: 1_000,
-            records: RecordServiceSettings::default(),
-        }
-    }
 }
 
 /// The API-definition service and the record service, sharing their caches: a key revoked or
