@@ -55,6 +55,35 @@ pub mod units {
     /// The longest a revocation may go unseen on another instance: one day.
     const MAX_REVOCATION_SECONDS: u64 = 24 * 3600;
 
+    /// Text, also when a layer gave a number or a boolean: environment variables are parsed
+    /// (`KEYGATE__AUTH__ISSUER=2024` arrives as an integer), and a section that embeds
+    /// another type reads its keys without the configuration library's own conversions.
+    pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Scalar {
+            Text(String),
+            Integer(i64),
+            Unsigned(u64),
+            Float(f64),
+            Flag(bool),
+        }
+        Ok(match Scalar::deserialize(deserializer)? {
+            Scalar::Text(text) => text,
+            Scalar::Integer(n) => n.to_string(),
+            Scalar::Unsigned(n) => n.to_string(),
+            Scalar::Float(x) => x.to_string(),
+            Scalar::Flag(b) => b.to_string(),
+        })
+    }
+
+    /// Optional [`text`].
+    pub fn optional_text<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        text(deserializer).map(Some)
+    }
+
     /// A count, or a size, of at least one.
     pub fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
     where

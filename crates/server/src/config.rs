@@ -275,12 +275,15 @@ impl std::fmt::Debug for DatabaseSettings {
 #[serde(default)]
 pub struct AuthSettings {
     /// The HS256 signing secret; generated in development when absent.
+    #[serde(deserialize_with = "units::optional_text")]
     pub jwt_secret: Option<String>,
     /// Accept a signing secret shorter than 32 bytes (never do this outside a test rig).
     pub allow_weak_secret: bool,
     /// `iss` of access tokens.
+    #[serde(deserialize_with = "units::text")]
     pub issuer: String,
     /// `aud` of access tokens.
+    #[serde(deserialize_with = "units::text")]
     pub audience: String,
     /// `access_token_ttl_secs`, `session_ttl_secs` and `revocation_cache_ttl_secs`.
     #[serde(flatten)]
@@ -512,6 +515,32 @@ mod tests {
         assert_eq!(
             settings.auth.sessions.session_ttl,
             defaults.auth.sessions.session_ttl
+        );
+    }
+
+    /// `auth` embeds the session settings, so its text keys are read without the configuration
+    /// library's conversions: a numeric issuer from the environment must still be text.
+    #[test]
+    fn text_settings_of_the_auth_section_accept_numbers_from_the_environment() {
+        let settings: Settings = Config::builder()
+            .set_override("auth.issuer", 2024)
+            .unwrap()
+            .set_override("auth.audience", true)
+            .unwrap()
+            .set_override("auth.jwt_secret", 12_345_678_901_i64)
+            .unwrap()
+            .set_override("auth.session_ttl_secs", 60)
+            .unwrap()
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        assert_eq!(settings.auth.issuer, "2024");
+        assert_eq!(settings.auth.audience, "true");
+        assert_eq!(settings.auth.jwt_secret.as_deref(), Some("12345678901"));
+        assert_eq!(
+            settings.auth.sessions.session_ttl,
+            chrono::Duration::seconds(60)
         );
     }
 
