@@ -21,10 +21,10 @@ pub enum Auth {
 }
 
 /// The description of one operation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Doc {
     /// One line: what it does.
-    pub summary: String,
+    pub summary: &'static str,
     /// Its group in the document.
     pub tag: &'static str,
     /// Who may call it.
@@ -51,6 +51,8 @@ pub struct Described<'a> {
     pub method: &'a str,
     /// The actix path (`/api/data/{key:.*}`).
     pub path: &'a str,
+    /// Its summary (the route's, or marked for an alias or `HEAD`).
+    pub summary: &'a str,
     /// Its description.
     pub doc: &'a Doc,
 }
@@ -125,7 +127,7 @@ fn parameters(path: &str, doc: &Doc) -> Vec<Value> {
     parameters
 }
 
-fn operation(path: &str, doc: &Doc) -> Value {
+fn operation(path: &str, summary: &str, doc: &Doc) -> Value {
     let mut responses = Map::new();
     responses.insert(
         doc.success.to_string(),
@@ -144,7 +146,7 @@ fn operation(path: &str, doc: &Doc) -> Value {
         );
     }
     let mut operation = json!({
-        "summary": doc.summary,
+        "summary": summary,
         "tags": [doc.tag],
         "parameters": parameters(path, doc),
         "responses": responses,
@@ -173,7 +175,7 @@ pub fn document<'a>(operations: impl IntoIterator<Item = Described<'a>>) -> Valu
             let item = paths
                 .entry(format!("{prefix}{template}"))
                 .or_insert_with(|| json!({}));
-            item[described.method] = operation(&template, described.doc);
+            item[described.method] = operation(&template, described.summary, described.doc);
         }
     }
     json!({
@@ -207,7 +209,7 @@ mod tests {
 
     fn doc() -> Doc {
         Doc {
-            summary: "Reads one entry".into(),
+            summary: "Reads one entry",
             tag: "data",
             auth: Auth::Token,
             body: None,
@@ -225,6 +227,7 @@ mod tests {
         let document = document([Described {
             method: "get",
             path: "/api/data/{key:.*}",
+            summary: "Reads one entry",
             doc: &doc(),
         }]);
         for path in ["/api/data/{key}", "/v1/api/data/{key}"] {

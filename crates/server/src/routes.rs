@@ -89,9 +89,9 @@ impl Verb {
 }
 
 /// One route of the contract, every fact about it written once: the methods and paths it
-/// answers on, its handler, and what `GET /openapi.json` says of it. Aliases serve the same
-/// handler under another path (the earlier systems' names); `with_head` adds `HEAD` to a
-/// `GET`. Every route is also served under `/v1`.
+/// answers on, its handler, and what `GET /openapi.json` says of it (its [`Doc`], statuses
+/// included). Aliases serve the same handler under another path (the earlier systems'
+/// names); `with_head` adds `HEAD` to a `GET`. Every route is also served under `/v1`.
 pub struct ContractRoute {
     /// The methods, all served by the one handler.
     pub methods: &'static [Verb],
@@ -103,27 +103,8 @@ pub struct ContractRoute {
     pub aliases: &'static [&'static str],
     /// Attaches the handler to a route of one of `methods`.
     pub handler: fn(Route) -> Route,
-    /// One line: what it does.
-    pub summary: &'static str,
-    /// Its group in the document.
-    pub tag: &'static str,
-    /// Who may call it.
-    pub auth: Auth,
-    /// The JSON Schema of its body, if it takes one.
-    pub body: Option<fn() -> Value>,
-    /// Its success status.
-    pub success: u16,
-    /// The JSON Schema of its success body.
-    pub response: fn() -> Value,
-    /// The media type of its success body.
-    pub media_type: &'static str,
-    /// The error statuses particular to it (those of its kind, such as 401 for a token
-    /// route or 400 and 415 for one with a body, are added by [`crate::openapi`]).
-    pub errors: &'static [u16],
-    /// Whether it reads or writes the store (adds 503).
-    pub uses_store: bool,
-    /// Query parameters: (name, description).
-    pub query: &'static [(&'static str, &'static str)],
+    /// What it does, takes and answers.
+    pub doc: Doc,
 }
 
 /// The handler of a [`ContractRoute`] that has not set one: never left so in the table.
@@ -131,13 +112,19 @@ fn no_handler(route: Route) -> Route {
     route.to(not_found)
 }
 
-/// What a [`ContractRoute`] is unless it says otherwise: a JSON route that uses the store.
+/// What a [`ContractRoute`] is unless it says otherwise.
 const ROUTE: ContractRoute = ContractRoute {
     methods: &[],
     with_head: false,
     path: "",
     aliases: &[],
     handler: no_handler,
+    doc: DOC,
+};
+
+/// What a route's [`Doc`] says unless it says otherwise: a public JSON route that answers
+/// 200 with a message and uses the store.
+const DOC: Doc = Doc {
     summary: "",
     tag: "",
     auth: Auth::Public,
@@ -146,7 +133,7 @@ const ROUTE: ContractRoute = ContractRoute {
     response: bodies::message,
     media_type: "application/json",
     errors: &[],
-    uses_store: true,
+    store: true,
     query: &[],
 };
 
@@ -167,10 +154,13 @@ pub fn contract() -> Vec<ContractRoute> {
             with_head: true,
             path: "/health",
             handler: |r| r.to(health::health),
-            summary: "Liveness; touches no database",
-            tag: "operations",
-            response: b::health,
-            uses_store: false,
+            doc: Doc {
+                summary: "Liveness; touches no database",
+                tag: "operations",
+                response: b::health,
+                store: false,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
@@ -178,9 +168,12 @@ pub fn contract() -> Vec<ContractRoute> {
             with_head: true,
             path: "/ready",
             handler: |r| r.to(health::ready),
-            summary: "Readiness: 200 when the store answers",
-            tag: "operations",
-            response: b::health,
+            doc: Doc {
+                summary: "Readiness: 200 when the store answers",
+                tag: "operations",
+                response: b::health,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
@@ -188,23 +181,29 @@ pub fn contract() -> Vec<ContractRoute> {
             with_head: true,
             path: "/metrics",
             handler: |r| r.to(health::metrics),
-            summary: "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
-            tag: "operations",
-            auth: MetricsToken,
-            response: b::metrics,
-            media_type: "text/plain",
-            errors: &[404],
-            uses_store: false,
+            doc: Doc {
+                summary: "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
+                tag: "operations",
+                auth: MetricsToken,
+                response: b::metrics,
+                media_type: "text/plain",
+                errors: &[404],
+                store: false,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/openapi.json",
             handler: |r| r.to(openapi_document),
-            summary: "This OpenAPI 3.1 document",
-            tag: "operations",
-            response: b::openapi,
-            uses_store: false,
+            doc: Doc {
+                summary: "This OpenAPI 3.1 document",
+                tag: "operations",
+                response: b::openapi,
+                store: false,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
@@ -212,11 +211,14 @@ pub fn contract() -> Vec<ContractRoute> {
             path: "/register",
             aliases: &["/api/register"],
             handler: |r| r.to(accounts::register),
-            summary: "Registers an account",
-            tag: "accounts",
-            body: Some(b::register_body),
-            success: 201,
-            errors: &[409, 429],
+            doc: Doc {
+                summary: "Registers an account",
+                tag: "accounts",
+                body: Some(b::register_body),
+                success: 201,
+                errors: &[409, 429],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
@@ -224,150 +226,189 @@ pub fn contract() -> Vec<ContractRoute> {
             path: "/login",
             aliases: &["/api/token"],
             handler: |r| r.to(accounts::login),
-            summary: "Logs in: an access token and a refresh token",
-            tag: "accounts",
-            body: Some(b::login_body),
-            response: b::tokens,
-            errors: &[401, 429],
+            doc: Doc {
+                summary: "Logs in: an access token and a refresh token",
+                tag: "accounts",
+                body: Some(b::login_body),
+                response: b::tokens,
+                errors: &[401, 429],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Post],
             path: "/token/refresh",
             handler: |r| r.to(accounts::refresh),
-            summary: "Spends a refresh token for a new pair",
-            tag: "accounts",
-            body: Some(b::refresh_body),
-            response: b::tokens,
-            errors: &[401],
+            doc: Doc {
+                summary: "Spends a refresh token for a new pair",
+                tag: "accounts",
+                body: Some(b::refresh_body),
+                response: b::tokens,
+                errors: &[401],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Post],
             path: "/logout",
             handler: |r| r.to(accounts::logout),
-            summary: "Ends this session, or every session with {\"all\": true}",
-            tag: "accounts",
-            auth: Token,
-            body: Some(b::logout_body),
+            doc: Doc {
+                summary: "Ends this session, or every session with {\"all\": true}",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::logout_body),
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/profile",
             handler: |r| r.to(accounts::profile),
-            summary: "The caller's profile",
-            tag: "accounts",
-            auth: Token,
-            response: b::profile,
+            doc: Doc {
+                summary: "The caller's profile",
+                tag: "accounts",
+                auth: Token,
+                response: b::profile,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Put, Patch],
             path: "/profile",
             handler: |r| r.to(accounts::update_profile),
-            summary: "Changes the profile: absent fields stay, null clears",
-            tag: "accounts",
-            auth: Token,
-            body: Some(b::profile_body),
-            response: b::profile,
-            errors: &[409],
+            doc: Doc {
+                summary: "Changes the profile: absent fields stay, null clears",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::profile_body),
+                response: b::profile,
+                errors: &[409],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Delete],
             path: "/profile",
             handler: |r| r.to(accounts::delete_account),
-            summary: "Deletes the account and everything it owns",
-            tag: "accounts",
-            auth: Token,
-            body: Some(b::delete_account_body),
-            errors: &[429],
+            doc: Doc {
+                summary: "Deletes the account and everything it owns",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::delete_account_body),
+                errors: &[429],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Put],
             path: "/profile/password",
             handler: |r| r.to(accounts::change_password),
-            summary: "Changes the password; ends every other session",
-            tag: "accounts",
-            auth: Token,
-            body: Some(b::password_body),
-            errors: &[429],
+            doc: Doc {
+                summary: "Changes the password; ends every other session",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::password_body),
+                errors: &[429],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/users",
             handler: |r| r.to(accounts::list_users),
-            summary: "Usernames; whole profiles for administrators",
-            tag: "accounts",
-            auth: Token,
-            response: b::users,
-            errors: &[400],
-            query: PAGING,
+            doc: Doc {
+                summary: "Usernames; whole profiles for administrators",
+                tag: "accounts",
+                auth: Token,
+                response: b::users,
+                errors: &[400],
+                query: PAGING,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Post],
             path: "/api/data",
             handler: |r| r.to(data::create),
-            summary: "Stores a value under a new key",
-            tag: "data",
-            auth: Token,
-            body: Some(b::entry_body),
-            success: 201,
-            response: b::entry,
-            errors: &[409],
+            doc: Doc {
+                summary: "Stores a value under a new key",
+                tag: "data",
+                auth: Token,
+                body: Some(b::entry_body),
+                success: 201,
+                response: b::entry,
+                errors: &[409],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api/data",
             handler: |r| r.to(data::list),
-            summary: "The caller's keys, in key order",
-            tag: "data",
-            auth: Token,
-            response: b::entries,
-            errors: &[400],
-            query: &[
-                ("limit", "page size (1 to 500, default 50)"),
-                ("cursor", "next_cursor of the previous page"),
-                ("prefix", "only keys starting with it"),
-            ],
+            doc: Doc {
+                summary: "The caller's keys, in key order",
+                tag: "data",
+                auth: Token,
+                response: b::entries,
+                errors: &[400],
+                query: &[
+                    ("limit", "page size (1 to 500, default 50)"),
+                    ("cursor", "next_cursor of the previous page"),
+                    ("prefix", "only keys starting with it"),
+                ],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api/data/{key:.*}",
             handler: |r| r.to(data::read),
-            summary: "Reads one value",
-            tag: "data",
-            auth: Token,
-            response: b::entry,
-            errors: &[400, 404],
+            doc: Doc {
+                summary: "Reads one value",
+                tag: "data",
+                auth: Token,
+                response: b::entry,
+                errors: &[400, 404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Put],
             path: "/api/data/{key:.*}",
             handler: |r| r.to(data::replace),
-            summary: "Replaces one value",
-            tag: "data",
-            auth: Token,
-            body: Some(b::value_body),
-            response: b::entry,
-            errors: &[404],
+            doc: Doc {
+                summary: "Replaces one value",
+                tag: "data",
+                auth: Token,
+                body: Some(b::value_body),
+                response: b::entry,
+                errors: &[404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Delete],
             path: "/api/data/{key:.*}",
             handler: |r| r.to(data::delete),
-            summary: "Deletes one value",
-            tag: "data",
-            auth: Token,
-            errors: &[400, 404],
+            doc: Doc {
+                summary: "Deletes one value",
+                tag: "data",
+                auth: Token,
+                errors: &[400, 404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
@@ -375,151 +416,190 @@ pub fn contract() -> Vec<ContractRoute> {
             path: "/create_api",
             aliases: &["/api"],
             handler: |r| r.to(apis::create),
-            summary: "Defines an API: endpoints, each with a JSON Schema; returns its first key",
-            tag: "apis",
-            auth: Token,
-            body: Some(b::api_body),
-            success: 201,
-            response: b::created_api,
+            doc: Doc {
+                summary: "Defines an API: endpoints, each with a JSON Schema; returns its first key",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::api_body),
+                success: 201,
+                response: b::created_api,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api",
             handler: |r| r.to(apis::list),
-            summary: "The caller's APIs with their keys",
-            tag: "apis",
-            auth: Token,
-            response: b::apis,
-            errors: &[400],
-            query: PAGING,
+            doc: Doc {
+                summary: "The caller's APIs with their keys",
+                tag: "apis",
+                auth: Token,
+                response: b::apis,
+                errors: &[400],
+                query: PAGING,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Post],
             path: "/api/{api}/keys",
             handler: |r| r.to(apis::issue_key),
-            summary: "Issues another key (shown once)",
-            tag: "apis",
-            auth: Token,
-            body: Some(b::key_body),
-            success: 201,
-            response: b::key,
-            errors: &[404],
+            doc: Doc {
+                summary: "Issues another key (shown once)",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::key_body),
+                success: 201,
+                response: b::key,
+                errors: &[404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Delete],
             path: "/api/{api}/keys/{key_id}",
             handler: |r| r.to(apis::revoke_key),
-            summary: "Revokes a key",
-            tag: "apis",
-            auth: Token,
-            response: b::key,
-            errors: &[404],
+            doc: Doc {
+                summary: "Revokes a key",
+                tag: "apis",
+                auth: Token,
+                response: b::key,
+                errors: &[404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api/{api}",
             handler: |r| r.to(apis::read),
-            summary: "One of the caller's APIs (by id or name)",
-            tag: "apis",
-            auth: Token,
-            response: b::api,
-            errors: &[404],
+            doc: Doc {
+                summary: "One of the caller's APIs (by id or name)",
+                tag: "apis",
+                auth: Token,
+                response: b::api,
+                errors: &[404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Patch],
             path: "/api/{api}",
             handler: |r| r.to(apis::change),
-            summary: "Adds endpoints, replaces schemas, renames",
-            tag: "apis",
-            auth: Token,
-            body: Some(b::api_changes_body),
-            response: b::api,
-            errors: &[404, 409],
+            doc: Doc {
+                summary: "Adds endpoints, replaces schemas, renames",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::api_changes_body),
+                response: b::api,
+                errors: &[404, 409],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Delete],
             path: "/api/{api}",
             handler: |r| r.to(apis::delete),
-            summary: "Deletes the API, its keys and its records",
-            tag: "apis",
-            auth: Token,
-            errors: &[404],
+            doc: Doc {
+                summary: "Deletes the API, its keys and its records",
+                tag: "apis",
+                auth: Token,
+                errors: &[404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Post],
             path: "/api/{api_name}/{endpoint}",
             handler: |r| r.to(records::create),
-            summary: "Stores a record, validated against the endpoint's schema",
-            tag: "records",
-            auth: KeyOrToken,
-            body: Some(b::record_body),
-            success: 201,
-            response: b::created_record,
-            errors: &[403, 404],
+            doc: Doc {
+                summary: "Stores a record, validated against the endpoint's schema",
+                tag: "records",
+                auth: KeyOrToken,
+                body: Some(b::record_body),
+                success: 201,
+                response: b::created_record,
+                errors: &[403, 404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api/{api_name}/{endpoint}",
             handler: |r| r.to(records::list),
-            summary: "Records, newest first; any other query parameter `field=value` filters on a top-level field",
-            tag: "records",
-            auth: KeyOrToken,
-            response: b::records,
-            errors: &[400, 403, 404],
-            query: PAGING,
+            doc: Doc {
+                summary: "Records, newest first; any other query parameter `field=value` filters on a top-level field",
+                tag: "records",
+                auth: KeyOrToken,
+                response: b::records,
+                errors: &[400, 403, 404],
+                query: PAGING,
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Get],
             path: "/api/{api_name}/{endpoint}/{record_id}",
             handler: |r| r.to(records::read),
-            summary: "Reads one record",
-            tag: "records",
-            auth: KeyOrToken,
-            response: b::record,
-            errors: &[403, 404],
+            doc: Doc {
+                summary: "Reads one record",
+                tag: "records",
+                auth: KeyOrToken,
+                response: b::record,
+                errors: &[403, 404],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Put],
             path: "/api/{api_name}/{endpoint}/{record_id}",
             handler: |r| r.to(records::replace),
-            summary: "Replaces one record (validated)",
-            tag: "records",
-            auth: KeyOrToken,
-            body: Some(b::record_body),
-            response: b::record,
-            errors: &[403, 404, 409],
+            doc: Doc {
+                summary: "Replaces one record (validated)",
+                tag: "records",
+                auth: KeyOrToken,
+                body: Some(b::record_body),
+                response: b::record,
+                errors: &[403, 404, 409],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Patch],
             path: "/api/{api_name}/{endpoint}/{record_id}",
             handler: |r| r.to(records::patch),
-            summary: "Merge-patches one record (RFC 7396; the result is validated)",
-            tag: "records",
-            auth: KeyOrToken,
-            body: Some(b::record_body),
-            response: b::record,
-            errors: &[403, 404, 409],
+            doc: Doc {
+                summary: "Merge-patches one record (RFC 7396; the result is validated)",
+                tag: "records",
+                auth: KeyOrToken,
+                body: Some(b::record_body),
+                response: b::record,
+                errors: &[403, 404, 409],
+                ..DOC
+            },
             ..ROUTE
         },
         ContractRoute {
             methods: &[Delete],
             path: "/api/{api_name}/{endpoint}/{record_id}",
             handler: |r| r.to(records::delete),
-            summary: "Deletes one record",
-            tag: "records",
-            auth: KeyOrToken,
-            errors: &[403, 404],
+            doc: Doc {
+                summary: "Deletes one record",
+                tag: "records",
+                auth: KeyOrToken,
+                errors: &[403, 404],
+                ..DOC
+            },
             ..ROUTE
         },
     ]
@@ -532,6 +612,8 @@ pub struct Operation {
     pub method: &'static str,
     /// The actix path.
     pub path: &'static str,
+    /// The route's summary, marked for an alias or `HEAD`.
+    pub summary: String,
     /// Makes the actix route with its handler.
     route: Route,
     /// What it does, takes and answers.
@@ -545,47 +627,31 @@ pub fn operations() -> Vec<Operation> {
     for entry in contract() {
         for path in std::iter::once(entry.path).chain(entry.aliases.iter().copied()) {
             let summary = if path == entry.path {
-                entry.summary.to_owned()
+                entry.doc.summary.to_owned()
             } else {
-                format!("{} (alias of {})", entry.summary, entry.path)
+                format!("{} (alias of {})", entry.doc.summary, entry.path)
             };
             for verb in entry.methods {
                 operations.push(Operation {
                     method: verb.name(),
                     path,
+                    summary: summary.clone(),
                     route: (entry.handler)(verb.route()),
-                    doc: entry.doc(summary.clone()),
+                    doc: entry.doc,
                 });
             }
             if entry.with_head {
                 operations.push(Operation {
                     method: "head",
                     path,
+                    summary: format!("{summary}, headers only"),
                     route: (entry.handler)(web::head()),
-                    doc: entry.doc(format!("{summary}, headers only")),
+                    doc: entry.doc,
                 });
             }
         }
     }
     operations
-}
-
-impl ContractRoute {
-    /// The OpenAPI facts of one of its operations, under `summary`.
-    fn doc(&self, summary: String) -> Doc {
-        Doc {
-            summary,
-            tag: self.tag,
-            auth: self.auth,
-            body: self.body,
-            success: self.success,
-            response: self.response,
-            media_type: self.media_type,
-            errors: self.errors,
-            store: self.uses_store,
-            query: self.query,
-        }
-    }
 }
 
 /// The OpenAPI description of [`operations`].
@@ -594,6 +660,7 @@ pub fn openapi() -> Value {
     crate::openapi::document(operations.iter().map(|o| Described {
         method: o.method,
         path: o.path,
+        summary: &o.summary,
         doc: &o.doc,
     }))
 }
@@ -706,7 +773,7 @@ mod tests {
             operations
                 .iter()
                 .find(|o| o.method == method && o.path == path)
-                .map(|o| o.doc.summary.clone())
+                .map(|o| o.summary.clone())
                 .unwrap_or_default()
         };
         assert_eq!(

@@ -13,9 +13,9 @@ use keygate_domain::apis::{
 };
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository};
-use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
-use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
-use keygate_domain::Id;
+use keygate_domain::sessions::{RefreshToken, Session};
+use keygate_domain::usage::{UsageChange, UsageLimits};
+use keygate_domain::{Id, Store};
 use serde_json::json;
 
 /// 2026-03-01T12:00:00Z plus `seconds`.
@@ -218,16 +218,7 @@ pub fn usage_change() -> UsageChange {
 }
 
 /// Writes every row above through the ports, in one fixed order.
-pub async fn populate<S>(store: &S)
-where
-    S: UserRepository
-        + SessionRepository
-        + DataRepository
-        + ApiRepository
-        + ApiKeyRepository
-        + RecordRepository
-        + UsageRepository,
-{
+pub async fn populate<S: Store>(store: &S) {
     for user in users() {
         UserRepository::insert(store, &user).await.expect("user");
     }
