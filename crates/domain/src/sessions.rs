@@ -2,12 +2,14 @@
 //! detection, and revocation.
 
 mod authenticator;
+mod forms;
 mod model;
 mod ports;
 mod service;
 mod settings;
 
 pub use authenticator::Authenticator;
+pub use forms::{Logout, LogoutForm, Refresh, RefreshForm};
 pub use model::{IssuedTokens, Principal, RefreshToken, Session};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockSessionLifecycle, MockSessionRepository};

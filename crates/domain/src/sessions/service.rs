@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::authenticator::Authenticator;
+use super::forms::{Logout, Refresh};
 use super::model::{IssuedTokens, Principal, RefreshToken, Session};
 use super::ports::{SessionLifecycle, SessionRepository};
 use super::settings::SessionSettings;
@@ -51,9 +52,9 @@ impl SessionService {
 
     /// Exchanges a refresh token for a new pair. A token presented a second time is treated as
     /// stolen: the whole session is revoked.
-    pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens> {
+    pub async fn refresh(&self, refresh: Refresh) -> Result<IssuedTokens> {
         let now = self.clock.now();
-        let digest = self.secrets.digest(presented);
+        let digest = self.secrets.digest(&refresh.token);
         let token = self
             .sessions
             .find_refresh_token(&digest)
@@ -89,12 +90,12 @@ impl SessionService {
         self.issue_pair(&session, refresh_token)
     }
 
-    /// Ends the caller's session, or every session of the caller when `everywhere`. The
+    /// Ends the caller's session, or every session of the caller ([`Logout::Everywhere`]). The
     /// store revokes first, then the cache forgets, and a read that began before the
     /// revocation is not cached after it: once this answers, the tokens are refused here.
-    pub async fn logout(&self, principal: &Principal, everywhere: bool) -> Result<()> {
+    pub async fn logout(&self, principal: &Principal, logout: Logout) -> Result<()> {
         let now = self.clock.now();
-        if everywhere {
+        if logout == Logout::Everywhere {
             let revoked = self
                 .sessions
                 .revoke_all_for_user(&principal.user_id, None, now)

@@ -6,7 +6,7 @@ use keygate_domain::accounts::{
     Age, DeletionForm, Email, Gender, LoginForm, PasswordChangeForm, PersonName, ProfileForm,
     RegistrationForm, User, UserListing, Username,
 };
-use keygate_domain::sessions::IssuedTokens;
+use keygate_domain::sessions::{IssuedTokens, LogoutForm, RefreshForm};
 use keygate_domain::{Error, PageRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -60,44 +60,26 @@ pub async fn login(
     Ok(token_response(&outcome.tokens))
 }
 
-/// Body of `POST /token/refresh`.
-#[derive(Debug, Deserialize)]
-pub struct RefreshBody {
-    refresh_token: Option<String>,
-}
-
 /// `POST /token/refresh`.
 pub async fn refresh(
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
+    JsonBody(form): JsonBody<RefreshForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let presented = body
-        .refresh_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::MissingParameters(vec!["refresh_token".into()]))?;
-    let tokens = state.keygate.sessions.refresh(&presented).await?;
+    let tokens = state.keygate.sessions.refresh(form.parse()?).await?;
     Ok(token_response(&tokens))
-}
-
-/// Body of `POST /logout` (optional).
-#[derive(Debug, Default, Deserialize)]
-pub struct LogoutBody {
-    #[serde(default)]
-    all: bool,
 }
 
 /// `POST /logout`.
 pub async fn logout(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<OptionalJsonBody<LogoutBody>>,
+    body: Deferred<OptionalJsonBody<LogoutForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let OptionalJsonBody(body) = body.get()?;
-    let everywhere = body.unwrap_or_default().all;
+    let OptionalJsonBody(form) = body.get()?;
     state
         .keygate
         .sessions
-        .logout(&principal, everywhere)
+        .logout(&principal, form.unwrap_or_default().parse())
         .await?;
     Ok(success(StatusCode::OK, json!({"message": "Logged out"})))
 }

@@ -9,6 +9,12 @@ use mockall::predicate::eq;
 
 use crate::test_support::now;
 
+fn refresh(token: &str) -> Refresh {
+    Refresh {
+        token: token.into(),
+    }
+}
+
 fn user() -> Id {
     Id::generate(1)
 }
@@ -149,7 +155,10 @@ async fn refresh_rotates_an_unused_token() {
         .times(1)
         .returning(|_, _, _| Ok(true));
     repo.expect_revoke().never();
-    let tokens = service(repo).refresh("old").await.expect("refresh works");
+    let tokens = service(repo)
+        .refresh(refresh("old"))
+        .await
+        .expect("refresh works");
     assert_eq!(tokens.refresh_token, "new-secret");
     assert_eq!(tokens.session_id, s.id);
 }
@@ -166,7 +175,7 @@ async fn reusing_a_refresh_token_revokes_the_session() {
         .times(1)
         .returning(|_, _| Ok(()));
     repo.expect_rotate_refresh_token().never();
-    let result = service(repo).refresh("old").await;
+    let result = service(repo).refresh(refresh("old")).await;
     assert!(matches!(result, Err(Error::Unauthorized(_))));
 }
 
@@ -184,7 +193,7 @@ async fn losing_a_rotation_race_counts_as_reuse() {
         .returning(|_, _, _| Ok(false));
     repo.expect_revoke().times(1).returning(|_, _| Ok(()));
     assert!(matches!(
-        service(repo).refresh("old").await,
+        service(repo).refresh(refresh("old")).await,
         Err(Error::Unauthorized(_))
     ));
 }
@@ -194,7 +203,7 @@ async fn unknown_or_revoked_refresh_tokens_are_refused() {
     let mut repo = MockSessionRepository::new();
     repo.expect_find_refresh_token().returning(|_| Ok(None));
     assert!(matches!(
-        service(repo).refresh("nope").await,
+        service(repo).refresh(refresh("nope")).await,
         Err(Error::Unauthorized(_))
     ));
 
@@ -208,7 +217,7 @@ async fn unknown_or_revoked_refresh_tokens_are_refused() {
         .returning(move |_| Ok(Some(revoked.clone())));
     repo.expect_rotate_refresh_token().never();
     assert!(matches!(
-        service(repo).refresh("old").await,
+        service(repo).refresh(refresh("old")).await,
         Err(Error::Unauthorized(_))
     ));
 }
@@ -300,7 +309,9 @@ async fn a_live_session_is_read_once_per_ttl_and_forgotten_at_logout() {
         user_id,
         session_id,
     };
-    svc.logout(&principal, false).await.expect("logged out");
+    svc.logout(&principal, Logout::ThisSession)
+        .await
+        .expect("logged out");
     // At once on this instance: the next request reads the store and is refused.
     assert!(matches!(
         svc.authenticator().authenticate("token").await,
@@ -368,7 +379,7 @@ async fn logout_revokes_one_or_all_sessions() {
         .times(1)
         .returning(|_, _| Ok(()));
     service(repo)
-        .logout(&principal, false)
+        .logout(&principal, Logout::ThisSession)
         .await
         .expect("logout");
 
@@ -378,7 +389,7 @@ async fn logout_revokes_one_or_all_sessions() {
         .times(1)
         .returning(|_, _, _| Ok(()));
     service(repo)
-        .logout(&principal, true)
+        .logout(&principal, Logout::Everywhere)
         .await
         .expect("logout all");
 }
