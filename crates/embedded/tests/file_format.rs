@@ -27,7 +27,8 @@ const FILE_NAME: &str = "keygate.redb";
 fn fixture_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
-    std::fs::copy(fixture, dir.path().join(FILE_NAME)).unwrap();
+    std::fs::copy(&fixture, dir.path().join(FILE_NAME))
+        .unwrap_or_else(|e| panic!("the fixture {} cannot be read: {e}", fixture.display()));
     dir
 }
 
