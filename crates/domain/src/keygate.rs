@@ -45,6 +45,9 @@ pub struct Keygate {
     pub records: Arc<RecordService>,
     /// Failed-login throttling (its refusals are a metric).
     pub throttle: Arc<LoginThrottle>,
+    /// The schema validator the API forms compile their schemas with
+    /// ([`crate::apis::NewApi::parse`], [`crate::apis::ApiChanges::parse`]).
+    pub schemas: Arc<dyn SchemaValidator>,
 }
 
 impl Keygate {
@@ -78,7 +81,7 @@ impl Keygate {
                 apis: repositories.apis.clone(),
                 keys: repositories.api_keys.clone(),
                 records: repositories.records.clone(),
-                schemas,
+                schemas: schemas.clone(),
                 secrets: crypto.secrets,
                 clock: clock.clone(),
                 quota: quota.clone(),
@@ -111,6 +114,7 @@ impl Keygate {
             apis,
             records,
             throttle,
+            schemas,
         }
     }
 }

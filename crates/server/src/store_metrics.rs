@@ -298,6 +298,61 @@ mod tests {
         }
     }
 
+    /// The decorator times each call under its own method's label: one call through each
+    /// port of a real (embedded) store shows up as exactly that operation.
+    #[actix_web::test]
+    async fn each_call_through_the_decorator_is_counted_under_its_own_label() {
+        let dir = std::env::temp_dir().join(format!(
+            "keygate-store-metrics-{}-{}",
+            std::process::id(),
+            Id::generate(0)
+        ));
+        let store = Arc::new(keygate_embedded::EmbeddedStore::open(&dir).expect("a store"));
+        let metrics = Arc::new(StoreMetrics::default());
+        let measured = MeasuredStore::new(store, metrics.clone());
+        let id = Id::generate(0);
+        let endpoint = EndpointName::new("orders", "endpoint").expect("a name");
+        measured.ping().await.expect("ping");
+        UserRepository::find_by_id(&measured, &id)
+            .await
+            .expect("read");
+        SessionRepository::find(&measured, &id).await.expect("read");
+        DataRepository::list(&measured, &id, None, None, 1)
+            .await
+            .expect("read");
+        ApiRepository::find(&measured, &id).await.expect("read");
+        measured.list_for_api(&id).await.expect("read");
+        RecordRepository::find(&measured, &id, &endpoint, &id)
+            .await
+            .expect("read");
+        measured.forget(&id).await.expect("write");
+        let mut text = String::new();
+        metrics.render(&mut text);
+        let counted: Vec<&str> = OPERATIONS
+            .iter()
+            .copied()
+            .filter(|label| {
+                text.contains(&format!(
+                    "keygate_store_operation_duration_seconds_count{{operation=\"{label}\"}} 1\n"
+                ))
+            })
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                "users.find_by_id",
+                "users.ping",
+                "sessions.find",
+                "data.list",
+                "apis.find",
+                "api_keys.list_for_api",
+                "records.find",
+                "usage.forget"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn latency_lands_in_cumulative_buckets_and_errors_are_counted_by_kind() {
         let metrics = StoreMetrics::default();

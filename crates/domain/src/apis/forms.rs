@@ -1,7 +1,9 @@
 //! Request bodies of the API routes, turned into commands of value objects: names, endpoint
-//! lists, the shape and bounds of each schema, key scopes and expiry times are checked here,
-//! every violation at once. The service compiles the schemas (a port) and checks what needs
-//! the stored API (endpoints it has already, how many it may have, expiry in the future).
+//! lists, each schema (its shape, its bounds, and its compilation by the schema port), key
+//! scopes and expiry times are checked here, every violation at once. An [`ApiDraft`] or an
+//! [`ApiChangeSet`] is proof that its schemas compile: only `parse` makes one. The service
+//! checks what needs the stored API (endpoints it has already, how many it may have, expiry
+//! in the future).
 
 use std::collections::HashSet;
 
@@ -13,7 +15,7 @@ use super::keys::Scopes;
 use super::model::{DisplayName, Endpoint, EndpointName};
 use super::records::json_pointer;
 use crate::error::{Error, FieldViolation, Result, Violations};
-use crate::schema::check_bounds;
+use crate::schema::{check_bounds, SchemaValidator};
 
 /// The most endpoints one API may have.
 pub const MAX_ENDPOINTS: usize = 64;
@@ -76,20 +78,31 @@ fn endpoint_names(value: &Value, violations: &mut Violations) -> Vec<EndpointNam
     names
 }
 
-/// Notes what is wrong with the schema of the endpoint `name` before it is compiled: it must
-/// be an object or a boolean, within the size and nesting bounds.
-fn check_schema_shape(name: &str, schema: &Value, violations: &mut Violations) {
+/// Notes what is wrong with the schema of the endpoint `name`: it must be an object or a
+/// boolean, within the size and nesting bounds, and compile; each violation is named by its
+/// pointer under `/json_schema/<name>`.
+async fn check_schema(
+    schemas: &dyn SchemaValidator,
+    name: &str,
+    schema: &Value,
+    violations: &mut Violations,
+) {
     let at = json_pointer("/json_schema", name);
+    let prefixed = |v: FieldViolation| FieldViolation {
+        field: format!("{at}{}", v.field),
+        message: v.message,
+    };
     if !(schema.is_object() || schema.is_boolean()) {
         violations.push(FieldViolation::new(
-            at,
+            at.clone(),
             "must be a JSON Schema (an object or a boolean)",
         ));
     } else if let Err(violation) = check_bounds(schema) {
-        violations.push(FieldViolation {
-            field: format!("{at}{}", violation.field),
-            message: violation.message,
-        });
+        violations.push(prefixed(violation));
+    } else if let Err(found) = schemas.compile(schema).await {
+        for violation in found {
+            violations.push(prefixed(violation));
+        }
     }
 }
 
@@ -104,20 +117,19 @@ pub struct NewApi {
     pub json_schema: Option<Value>,
 }
 
-/// A new API: its display name and endpoints, each with a schema of the right shape (the
-/// service compiles them).
+/// A new API: its display name and endpoints, each with a schema that compiles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiDraft {
     /// The name it is shown under (and slugged into its unique name).
-    pub display_name: DisplayName,
+    pub(crate) display_name: DisplayName,
     /// Its endpoints, in the order listed.
-    pub endpoints: Vec<Endpoint>,
+    pub(crate) endpoints: Vec<Endpoint>,
 }
 
 impl NewApi {
     /// All three fields are required; 1 to [`MAX_ENDPOINTS`] distinct valid endpoint names,
-    /// exactly one schema for each.
-    pub fn parse(self) -> Result<ApiDraft> {
+    /// exactly one schema for each, every schema compiled by `schemas`.
+    pub async fn parse(self, schemas: &dyn SchemaValidator) -> Result<ApiDraft> {
         let (api_name, endpoints, json_schema) = (
             present(self.api_name),
             present(self.endpoints),
@@ -166,7 +178,13 @@ impl NewApi {
             }
         }
         for endpoint in &endpoints {
-            check_schema_shape(endpoint.name.as_str(), &endpoint.schema, &mut violations);
+            check_schema(
+                schemas,
+                endpoint.name.as_str(),
+                &endpoint.schema,
+                &mut violations,
+            )
+            .await;
         }
         violations.finish_with(display_name.map(|display_name| ApiDraft {
             display_name,
@@ -185,17 +203,18 @@ pub struct ApiChanges(pub Map<String, Value>);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiChangeSet {
     /// A new display name; the unique name never changes.
-    pub display_name: Option<DisplayName>,
+    pub(crate) display_name: Option<DisplayName>,
     /// Valid, distinct endpoint names to add.
-    pub endpoints: Vec<EndpointName>,
-    /// Schemas by endpoint name, each of the right shape where the name could be an endpoint.
-    pub schemas: Map<String, Value>,
+    pub(crate) endpoints: Vec<EndpointName>,
+    /// Schemas by endpoint name; each compiles where its name could be an endpoint (the
+    /// service refuses the others: no such endpoint).
+    pub(crate) schemas: Map<String, Value>,
 }
 
 impl ApiChanges {
     /// Reads `display_name` (or `api_name`), `endpoints` and `json_schema`; any other field is
-    /// refused.
-    pub fn parse(self) -> Result<ApiChangeSet> {
+    /// refused; schemas are compiled by `schemas`.
+    pub async fn parse(self, schemas: &dyn SchemaValidator) -> Result<ApiChangeSet> {
         let mut body = self.0;
         let display_name = body
             .remove("display_name")
@@ -211,7 +230,7 @@ impl ApiChanges {
         let display_name = present(display_name)
             .map(|name| display_name_of(&name))
             .transpose()?;
-        let schemas = present(json_schema)
+        let given = present(json_schema)
             .map(schema_object)
             .transpose()?
             .unwrap_or_default();
@@ -219,16 +238,16 @@ impl ApiChanges {
         let endpoints = present(endpoints)
             .map(|value| endpoint_names(&value, &mut violations))
             .unwrap_or_default();
-        for (name, schema) in &schemas {
+        for (name, schema) in &given {
             // Names are checked against the API by the service; check whatever could be one.
             if EndpointName::new(name, "").is_ok() {
-                check_schema_shape(name, schema, &mut violations);
+                check_schema(schemas, name, schema, &mut violations).await;
             }
         }
         violations.finish_with(Some(ApiChangeSet {
             display_name,
             endpoints,
-            schemas,
+            schemas: given,
         }))
     }
 }
@@ -310,13 +329,36 @@ impl KeyRequest {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use serde_json::json;
 
     use super::*;
+    use crate::schema::{MockCompiledSchema, MockSchemaValidator};
 
-    #[test]
-    fn a_new_api_needs_all_three_fields() {
-        match NewApi::default().parse() {
+    /// A validator that compiles every schema, and one that refuses each with one violation.
+    fn accepting() -> MockSchemaValidator {
+        let mut schemas = MockSchemaValidator::new();
+        schemas
+            .expect_compile()
+            .returning(|_| Ok(Arc::new(MockCompiledSchema::new())));
+        schemas
+    }
+
+    fn refusing() -> MockSchemaValidator {
+        let mut schemas = MockSchemaValidator::new();
+        schemas.expect_compile().returning(|_| {
+            Err(vec![FieldViolation::new(
+                "/properties/qty/type",
+                "bad type",
+            )])
+        });
+        schemas
+    }
+
+    #[tokio::test]
+    async fn a_new_api_needs_all_three_fields() {
+        match NewApi::default().parse(&accepting()).await {
             Err(Error::MissingParameters(fields)) => {
                 assert_eq!(fields, ["api_name", "endpoints", "json_schema"]);
             }
@@ -324,14 +366,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_broken_rule_of_a_new_api_is_named_at_once() {
+    #[tokio::test]
+    async fn every_broken_rule_of_a_new_api_is_named_at_once() {
         let broken = NewApi {
             api_name: Some(json!("Shop")),
             endpoints: Some(json!(["orders", "orders", "keys", "stock", "Keys"])),
-            json_schema: Some(json!({"orders": 5, "extra": {}})),
+            json_schema: Some(json!({"orders": 5, "stock": {}, "extra": {}})),
         };
-        let Err(Error::Validation(found)) = broken.clone().parse() else {
+        let Err(Error::Validation(found)) = broken.clone().parse(&refusing()).await else {
             panic!("expected a validation error");
         };
         let fields: Vec<&str> = found.iter().map(|v| v.field.as_str()).collect();
@@ -341,41 +383,54 @@ mod tests {
                 "/endpoints/1",
                 "/endpoints/2",
                 "/endpoints/4",
-                "/json_schema/stock",
                 "/json_schema/extra",
-                "/json_schema/orders"
+                "/json_schema/orders",
+                "/json_schema/stock/properties/qty/type"
             ]
         );
         let empty = NewApi {
             endpoints: Some(json!([])),
             ..broken
         };
-        let Err(Error::Validation(found)) = empty.parse() else {
+        let Err(Error::Validation(found)) = empty.parse(&accepting()).await else {
             panic!("expected a validation error");
         };
         assert_eq!(found[0].field, "/endpoints");
     }
 
-    #[test]
-    fn changes_refuse_other_fields_and_check_what_could_be_an_endpoint() {
+    #[tokio::test]
+    async fn changes_refuse_other_fields_and_check_what_could_be_an_endpoint() {
         let body = |value: Value| ApiChanges(value.as_object().cloned().unwrap_or_default());
-        let Err(Error::Validation(found)) = body(json!({"owner_id": "x"})).parse() else {
+        let Err(Error::Validation(found)) =
+            body(json!({"owner_id": "x"})).parse(&accepting()).await
+        else {
             panic!("expected a validation error");
         };
         assert_eq!(found[0].field, "/owner_id");
         let changes = body(json!({"api_name": "New", "endpoints": ["a", "b"],
                                   "json_schema": {"a": {}, "not a name": 5}}))
-        .parse()
+        .parse(&accepting())
+        .await
         .expect("valid");
         assert_eq!(
             changes.display_name.map(|n| n.as_str().to_owned()),
             Some("New".into())
         );
         assert_eq!(changes.endpoints.len(), 2);
-        let Err(Error::Validation(found)) = body(json!({"json_schema": {"a": 5}})).parse() else {
+        let Err(Error::Validation(found)) = body(json!({"json_schema": {"a": 5}}))
+            .parse(&accepting())
+            .await
+        else {
             panic!("expected a validation error");
         };
         assert_eq!(found[0].field, "/json_schema/a");
+        let Err(Error::Validation(found)) = body(json!({"json_schema": {"a": {}}}))
+            .parse(&refusing())
+            .await
+        else {
+            panic!("expected a compile error");
+        };
+        assert_eq!(found[0].field, "/json_schema/a/properties/qty/type");
     }
 
     #[test]

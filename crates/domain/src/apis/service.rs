@@ -98,11 +98,6 @@ impl ApiService {
             display_name,
             endpoints,
         } = draft;
-        let mut violations = Violations::default();
-        for endpoint in &endpoints {
-            self.check_schema(endpoint, &mut violations).await;
-        }
-        violations.finish()?;
 
         let now = self.ports.clock.now();
         let mut api = ApiDefinition {
@@ -207,18 +202,6 @@ impl ApiService {
             endpoints: additions,
             schemas,
         } = changes;
-        let mut compiled = Violations::default();
-        for (name, schema) in &schemas {
-            // Names are checked against the API below; compile whatever could be an endpoint.
-            if let Ok(name) = EndpointName::new(name, &json_pointer("/json_schema", name)) {
-                let endpoint = Endpoint {
-                    name,
-                    schema: schema.clone(),
-                };
-                self.check_schema(&endpoint, &mut compiled).await;
-            }
-        }
-        compiled.finish()?;
 
         for _ in 0..CHANGE_ATTEMPTS {
             let current = self.owned(owner, api).await?;
@@ -430,20 +413,6 @@ impl ApiService {
             .chars()
             .take(4)
             .collect())
-    }
-
-    /// Compiles one endpoint's schema (its shape and bounds were checked by the form).
-    async fn check_schema(&self, endpoint: &Endpoint, violations: &mut Violations) {
-        let at = json_pointer("/json_schema", endpoint.name.as_str());
-        let prefixed = |v: FieldViolation| FieldViolation {
-            field: format!("{at}{}", v.field),
-            message: v.message,
-        };
-        if let Err(found) = self.ports.schemas.compile(&endpoint.schema).await {
-            for violation in found {
-                violations.push(prefixed(violation));
-            }
-        }
     }
 }
 

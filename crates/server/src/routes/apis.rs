@@ -58,7 +58,8 @@ pub async fn create(
     body: Deferred<JsonBody<NewApi>>,
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(form) = body.get()?;
-    let created = state.keygate.apis.create(&principal, form.parse()?).await?;
+    let draft = form.parse(state.keygate.schemas.as_ref()).await?;
+    let created = state.keygate.apis.create(&principal, draft).await?;
     let api = &created.api;
     Ok(success(
         StatusCode::CREATED,
@@ -109,11 +110,8 @@ pub async fn change(
     body: Deferred<JsonBody<ApiChanges>>,
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(form) = body.get()?;
-    let view = state
-        .keygate
-        .apis
-        .change(&principal, &api, form.parse()?)
-        .await?;
+    let changes = form.parse(state.keygate.schemas.as_ref()).await?;
+    let view = state.keygate.apis.change(&principal, &api, changes).await?;
     Ok(success(StatusCode::OK, api_view(&view)))
 }
 
