@@ -149,8 +149,12 @@ fn a_huge_valid_record_holds_no_worker_while_attacked() {
         .expect(200);
     });
     println!("slowest /health during the attack: {slowest:?}");
+    // The hole was seconds (7.9 s of a worker per record, /health frozen). The debug build on
+    // two cores, with both workers parsing a 1 MB body of 260 000 numbers, answers /health in
+    // 95-175 ms for the previous main and this one alike, so the bound leaves that noise room
+    // and still fails the hole by a factor of 15.
     assert!(
-        slowest < Duration::from_millis(100),
+        slowest < Duration::from_millis(500),
         "/health took {slowest:?}"
     );
 }
@@ -399,8 +403,12 @@ fn deleting_a_big_api_holds_no_other_write_while_attacked() {
         },
     );
     println!("slowest write of another account during the deletion: {slowest:?}");
+    // The hole was 2.65 s. Each write here waits for an fsync behind a batch of the deletion;
+    // on this two-core machine that took 107-622 ms for the previous main and 115-328 ms for
+    // this one over six alternating runs, so the bound leaves the disk's noise room and still
+    // fails the hole.
     assert!(
-        slowest < Duration::from_millis(250),
+        slowest < Duration::from_millis(1000),
         "another account's write waited {slowest:?}"
     );
 }
