@@ -169,6 +169,20 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+impl Error {
+    /// `MissingParameters` naming each field of `fields` whose flag says it is absent, in
+    /// order: what every form answers when required fields are missing.
+    pub fn missing(fields: &[(&str, bool)]) -> Self {
+        Self::MissingParameters(
+            fields
+                .iter()
+                .filter(|(_, absent)| *absent)
+                .map(|(field, _)| (*field).to_owned())
+                .collect(),
+        )
+    }
+}
+
 /// Collects every violation of a request, so the client learns of all of them at once.
 #[derive(Debug, Default)]
 pub struct Violations(Vec<FieldViolation>);

@@ -20,17 +20,6 @@ fn present(value: Option<String>) -> Option<String> {
     value.filter(|s| !s.trim().is_empty())
 }
 
-/// The names of the fields that are absent, for `missing_parameters`.
-fn missing(fields: &[(&str, bool)]) -> Error {
-    Error::MissingParameters(
-        fields
-            .iter()
-            .filter(|(_, absent)| *absent)
-            .map(|(field, _)| (*field).to_owned())
-            .collect(),
-    )
-}
-
 /// `POST /register` as the client sent it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegistrationForm {
@@ -96,7 +85,7 @@ impl RegistrationForm {
         let password = match password {
             Some(password) if username.is_some() || email.is_some() => password,
             password => {
-                return Err(missing(&[
+                return Err(Error::missing(&[
                     ("username or email", username.is_none() && email.is_none()),
                     ("password", password.is_none()),
                 ]))
@@ -185,7 +174,7 @@ impl LoginForm {
                 identifier,
                 password,
             }),
-            (identifier, password) => Err(missing(&[
+            (identifier, password) => Err(Error::missing(&[
                 ("email, username or identifier", identifier.is_none()),
                 ("password", password.is_none()),
             ])),
@@ -316,7 +305,7 @@ impl PasswordChangeForm {
         let new = self.new_password.filter(|s| !s.is_empty());
         match (current, new) {
             (Some(current), Some(new)) => Ok(PasswordChange { current, new }),
-            (current, new) => Err(missing(&[
+            (current, new) => Err(Error::missing(&[
                 ("current_password", current.is_none()),
                 ("new_password", new.is_none()),
             ])),

@@ -138,14 +138,11 @@ impl NewApi {
         let (api_name, endpoints, json_schema) = match (api_name, endpoints, json_schema) {
             (Some(a), Some(e), Some(j)) => (a, e, j),
             (a, e, j) => {
-                return Err(Error::MissingParameters(
-                    [("api_name", a.is_none()), ("endpoints", e.is_none())]
-                        .into_iter()
-                        .chain([("json_schema", j.is_none())])
-                        .filter(|(_, absent)| *absent)
-                        .map(|(name, _)| name.to_owned())
-                        .collect(),
-                ))
+                return Err(Error::missing(&[
+                    ("api_name", a.is_none()),
+                    ("endpoints", e.is_none()),
+                    ("json_schema", j.is_none()),
+                ]))
             }
         };
         let mut violations = Violations::default();
@@ -228,7 +225,7 @@ impl ApiChanges {
             ));
         }
         let display_name = present(display_name)
-            .map(|name| display_name_of(&name))
+            .map(|name| display_name(&name, "display_name"))
             .transpose()?;
         let given = present(json_schema)
             .map(schema_object)
@@ -250,10 +247,6 @@ impl ApiChanges {
             schemas: given,
         }))
     }
-}
-
-fn display_name_of(value: &Value) -> std::result::Result<DisplayName, FieldViolation> {
-    display_name(value, "display_name")
 }
 
 /// `POST /api/{api}/keys` as the client sent it (the body is optional).

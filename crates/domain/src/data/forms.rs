@@ -42,12 +42,10 @@ impl NewEntry {
         let (key, value) = match (key, body.remove("value")) {
             (Some(key), Some(value)) => (key, value),
             (key, value) => {
-                let missing = [("key", key.is_none()), ("value", value.is_none())]
-                    .into_iter()
-                    .filter(|(_, absent)| *absent)
-                    .map(|(field, _)| field.to_owned())
-                    .collect();
-                return Err(Error::MissingParameters(missing));
+                return Err(Error::missing(&[
+                    ("key", key.is_none()),
+                    ("value", value.is_none()),
+                ]))
             }
         };
         let mut violations = Violations::default();
