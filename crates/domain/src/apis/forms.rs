@@ -213,7 +213,7 @@ impl ApiChanges {
     /// refused; schemas are compiled by `schemas`.
     pub async fn parse(self, schemas: &dyn SchemaValidator) -> Result<ApiChangeSet> {
         let mut body = self.0;
-        let display_name = body
+        let new_name = body
             .remove("display_name")
             .or_else(|| body.remove("api_name"));
         let endpoints = body.remove("endpoints");
@@ -224,7 +224,7 @@ impl ApiChanges {
                 "cannot be changed: give display_name, endpoints or json_schema",
             ));
         }
-        let display_name = present(display_name)
+        let display_name = present(new_name)
             .map(|name| display_name(&name, "display_name"))
             .transpose()?;
         let given = present(json_schema)
