@@ -3,6 +3,7 @@
 
 mod caches;
 mod forms;
+mod index_builder;
 mod keys;
 mod model;
 mod ports;
@@ -11,8 +12,12 @@ mod service;
 mod services;
 
 pub use forms::{ApiChangeSet, ApiChanges, ApiDraft, KeyRequest, KeySpec, NewApi, MAX_ENDPOINTS};
+pub use index_builder::{IndexBuilder, INDEX_BUILD_BATCH};
 pub use keys::{ApiKey, ApiKeyText, Scope, Scopes, API_KEY_PREFIX};
-pub use model::{ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName};
+pub use model::{
+    ApiDefinition, ApiName, ApiRef, DisplayName, Endpoint, EndpointName, FieldIndex, IndexState,
+    MAX_INDEXES_PER_ENDPOINT,
+};
 pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockApiKeyRepository, MockApiRepository};

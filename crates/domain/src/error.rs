@@ -133,6 +133,15 @@ pub enum Error {
     /// A document is larger than its limit; the text says which limit, for the client.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A record query that no ready index can serve on an endpoint too large to scan; names
+    /// the field to index and, where it helps, the order to ask for.
+    #[error("index required: {message}")]
+    IndexRequired {
+        /// The field an index would serve the query on.
+        field: String,
+        /// What to do, for the client.
+        message: String,
+    },
     /// The account would store more than its quota allows; the text says which, for the client.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(String),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::accounts::{AccountService, LoginThrottle};
 use crate::apis::records::RecordService;
-use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings};
+use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
@@ -43,6 +43,8 @@ pub struct Keygate {
     pub apis: Arc<ApiService>,
     /// Records of those APIs.
     pub records: Arc<RecordService>,
+    /// Index builds (§11), run by the server's maintenance task.
+    pub indexes: Arc<IndexBuilder>,
     /// Failed-login throttling (its refusals are a metric).
     pub throttle: Arc<LoginThrottle>,
     /// The schema validator the API forms compile their schemas with
@@ -76,7 +78,11 @@ impl Keygate {
             clock.clone(),
             quota.clone(),
         ));
-        let ApiServices { apis, records } = ApiServices::new(
+        let ApiServices {
+            apis,
+            records,
+            indexes,
+        } = ApiServices::new(
             ApiPorts {
                 apis: repositories.apis.clone(),
                 keys: repositories.api_keys.clone(),
@@ -113,6 +119,7 @@ impl Keygate {
             data,
             apis,
             records,
+            indexes,
             throttle,
             schemas,
         }

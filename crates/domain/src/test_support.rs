@@ -57,6 +57,7 @@ pub fn shop() -> ApiDefinition {
         endpoints: vec![Endpoint {
             name: EndpointName::new("orders", "endpoint").expect("name"),
             schema: json!({"type": "object"}),
+            indexes: Vec::new(),
         }],
         created_at: now(),
         updated_at: now(),

@@ -7,7 +7,9 @@ use redb::{ReadableTable, Table};
 
 use crate::rows::{decode, encode};
 use crate::store::EmbeddedStore;
-use crate::tables::{child_key, children_of, APIS, APIS_BY_NAME, APIS_BY_OWNER};
+use crate::tables::{
+    child_key, children_of, APIS, APIS_BUILDING_INDEXES, APIS_BY_NAME, APIS_BY_OWNER,
+};
 use crate::unavailable::OrUnavailable;
 
 fn read_api(
@@ -20,10 +22,20 @@ fn read_api(
     }
 }
 
-fn write_api(table: &mut Table<&str, &[u8]>, api: &ApiDefinition) -> Result<()> {
+fn write_api(
+    txn: &redb::WriteTransaction,
+    table: &mut Table<&str, &[u8]>,
+    api: &ApiDefinition,
+) -> Result<()> {
     table
         .insert(api.id.as_str(), encode(api)?.as_slice())
         .or_unavailable()?;
+    let mut building = txn.open_table(APIS_BUILDING_INDEXES).or_unavailable()?;
+    if api.has_building_index() {
+        building.insert(api.id.as_str(), ()).or_unavailable()?;
+    } else {
+        building.remove(api.id.as_str()).or_unavailable()?;
+    }
     Ok(())
 }
 
@@ -46,7 +58,7 @@ impl ApiRepository for EmbeddedStore {
                     (),
                 )
                 .or_unavailable()?;
-            write_api(&mut txn.open_table(APIS).or_unavailable()?, &api)
+            write_api(txn, &mut txn.open_table(APIS).or_unavailable()?, &api)
         })
         .await
     }
@@ -115,7 +127,7 @@ impl ApiRepository for EmbeddedStore {
             match read_api(&apis, api.id.as_str())? {
                 Some(stored) if stored.revision == expected_revision => {
                     // The name and owner never change, so the indexes stay as they are.
-                    write_api(&mut apis, &api)?;
+                    write_api(txn, &mut apis, &api)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -140,7 +152,36 @@ impl ApiRepository for EmbeddedStore {
                 .or_unavailable()?
                 .remove(child_key(api.owner_id.as_str(), id.as_str()).as_str())
                 .or_unavailable()?;
+            txn.open_table(APIS_BUILDING_INDEXES)
+                .or_unavailable()?
+                .remove(id.as_str())
+                .or_unavailable()?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn with_building_indexes(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Vec<ApiDefinition>> {
+        self.read(move |txn| {
+            let building = txn.open_table(APIS_BUILDING_INDEXES).or_unavailable()?;
+            let apis = txn.open_table(APIS).or_unavailable()?;
+            let start = after.map(|id| format!("{id}\u{0}"));
+            let range = match &start {
+                Some(start) => building.range::<&str>(start.as_str()..).or_unavailable()?,
+                None => building.range::<&str>(..).or_unavailable()?,
+            };
+            let mut found = Vec::new();
+            for row in range.take(limit) {
+                let (id, _) = row.or_unavailable()?;
+                if let Some(api) = read_api(&apis, id.value())? {
+                    found.push(api);
+                }
+            }
+            Ok(found)
         })
         .await
     }

@@ -1,21 +1,25 @@
 //! Records on redb: one table keyed `api_id/endpoint/record_id`, so an endpoint's records are
-//! one contiguous range in id (age) order, read backwards for newest first.
+//! one contiguous range in id (age) order, read backwards for newest first; index entries in
+//! `record_index`, written in the record's own transaction; a count per endpoint.
 
 use std::ops::Bound;
 
 use async_trait::async_trait;
 use keygate_domain::apis::records::{
-    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+    matches, Access, KeyRange, ListBounds, ListedRecords, PageCollector, Position, QueryPlan,
+    Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Error, Id, Result};
-use redb::ReadableTable;
+use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::rows::{decode, encode};
+use crate::record_rows::{
+    change_count, encode_row, endpoint_of_row, entry_id, index_prefix, StoredRow, ID_LEN,
+};
 use crate::store::EmbeddedStore;
-use crate::tables::{child_key, children_of, RECORDS};
+use crate::tables::{child_key, children_of, RECORDS, RECORD_COUNTS, RECORD_INDEX};
 use crate::unavailable::OrUnavailable;
 
 fn endpoint_key(api_id: &Id, endpoint: &EndpointName) -> String {
@@ -35,8 +39,8 @@ struct StoredSize<'a> {
 }
 
 /// A stored record's [`Record::size`], read without parsing its body.
-fn stored_size(row: &[u8]) -> Result<u64> {
-    serde_json::from_slice::<StoredSize<'_>>(row)
+fn stored_size(json: &[u8]) -> Result<u64> {
+    serde_json::from_slice::<StoredSize<'_>>(json)
         .map(|stored| stored.data.get().len() as u64)
         .map_err(|e| Error::Internal(format!("stored record is unreadable: {e}")))
 }
@@ -49,16 +53,385 @@ fn id_of_row(row: &str) -> Result<Id> {
         .ok_or_else(|| Error::Internal(format!("record row key {row:?} has no id")))
 }
 
+/// Writes a row and its index entries, first removing the entries of the row it replaces;
+/// whether there was one.
+fn put_row(
+    txn: &WriteTransaction,
+    records: &mut Table<&str, &[u8]>,
+    row: &str,
+    record: &Record,
+    indexed: &[String],
+) -> Result<bool> {
+    let endpoint = endpoint_of_row(row);
+    let encoded = encode_row(endpoint, record, indexed)?;
+    let mut index = txn.open_table(RECORD_INDEX).or_unavailable()?;
+    let previous = records
+        .insert(row, encoded.bytes.as_slice())
+        .or_unavailable()?;
+    let replaced = match previous {
+        Some(old) => {
+            let old = old.value();
+            for entry in StoredRow::new(old)?.entries()? {
+                index.remove(entry).or_unavailable()?;
+            }
+            true
+        }
+        None => false,
+    };
+    for entry in &encoded.entries {
+        index.insert(entry.as_slice(), ()).or_unavailable()?;
+    }
+    Ok(replaced)
+}
+
+/// Removes a row's index entries; the row's record size.
+fn drop_entries(txn: &WriteTransaction, bytes: &[u8]) -> Result<u64> {
+    let row = StoredRow::new(bytes)?;
+    let entries = row.entries()?;
+    if !entries.is_empty() {
+        let mut index = txn.open_table(RECORD_INDEX).or_unavailable()?;
+        for entry in entries {
+            index.remove(entry).or_unavailable()?;
+        }
+    }
+    stored_size(row.json)
+}
+
+/// What a walk does with the next candidate: take more, or stop.
+enum Step {
+    More,
+    Stop,
+}
+
+impl From<bool> for Step {
+    fn from(more: bool) -> Self {
+        if more {
+            Self::More
+        } else {
+            Self::Stop
+        }
+    }
+}
+
+/// Reads candidates in the plan's order and offers them to the collector.
+struct Lister<'t> {
+    records: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    txn: &'t ReadTransaction,
+    endpoint: String,
+    plan: &'t QueryPlan,
+    collector: PageCollector<'t>,
+}
+
+impl<'t> Lister<'t> {
+    /// Considers the record at `id` (key `key` in a sorted walk).
+    fn consider(&mut self, id: &Id, key: Option<Vec<u8>>) -> Result<Step> {
+        let row = child_key(&self.endpoint, id.as_str());
+        let Some(value) = self.records.get(row.as_str()).or_unavailable()? else {
+            // An index entry whose row is gone cannot happen within one transaction; skip.
+            return Ok(Step::More);
+        };
+        let value = value.value();
+        self.examine(id, key, value)
+    }
+
+    fn examine(&mut self, id: &Id, key: Option<Vec<u8>>, value: &[u8]) -> Result<Step> {
+        let row = StoredRow::new(value)?;
+        let position = Position {
+            key,
+            id: id.clone(),
+        };
+        self.collector
+            .offer(
+                position,
+                value.len(),
+                |field| row.field_key(field),
+                || row.record(),
+            )
+            .map(Step::from)
+    }
+
+    /// Newest first over the whole endpoint, before the cursor.
+    fn scan_newest_first(&mut self) -> Result<()> {
+        let (start, end) = children_of(&self.endpoint);
+        let end = match &self.plan.after {
+            Some(after) => child_key(&self.endpoint, after.id.as_str()),
+            None => end,
+        };
+        let range = self
+            .records
+            .range::<&str>(start.as_str()..end.as_str())
+            .or_unavailable()?;
+        for row in range.rev() {
+            let (key, value) = row.or_unavailable()?;
+            let id = id_of_row(key.value())?;
+            if let Step::Stop = self.examine(&id, None, value.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A small endpoint sorted by a field: every match's key read, sorted, then the page read.
+    fn scan_sorted(&mut self, field: &str, descending: bool) -> Result<()> {
+        let (start, end) = children_of(&self.endpoint);
+        let mut found: Vec<Position> = Vec::new();
+        for row in self
+            .records
+            .range::<&str>(start.as_str()..end.as_str())
+            .or_unavailable()?
+        {
+            let (key, value) = row.or_unavailable()?;
+            let stored = StoredRow::new(value.value())?;
+            if matches(&self.plan.query, |f| stored.field_key(f))? {
+                found.push(Position {
+                    key: Some(stored.field_key(field)?),
+                    id: id_of_row(key.value())?,
+                });
+            }
+        }
+        found.sort_by(|a, b| a.order(b, descending));
+        if let Some(after) = &self.plan.after {
+            found.retain(|p| p.order(after, descending) == std::cmp::Ordering::Greater);
+        }
+        for position in found {
+            if let Step::Stop = self.consider(&position.id.clone(), position.key)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Newest first through one index at several keys, merged.
+    fn walk_points(&mut self, field: &str, keys: &[Vec<u8>]) -> Result<()> {
+        let index = self.txn.open_table(RECORD_INDEX).or_unavailable()?;
+        let prefix = index_prefix(&self.endpoint, field);
+        let mut walks = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut start = prefix.clone();
+            start.extend_from_slice(key);
+            let mut end = start.clone();
+            match &self.plan.after {
+                Some(after) => end.extend_from_slice(after.id.as_str().as_bytes()),
+                None => end.push(0xff),
+            }
+            let range = index
+                .range::<&[u8]>(start.as_slice()..end.as_slice())
+                .or_unavailable()?;
+            walks.push(range.rev().peekable());
+        }
+        loop {
+            // The walk whose next entry has the largest id goes next.
+            let mut best: Option<(usize, Id)> = None;
+            for (i, walk) in walks.iter_mut().enumerate() {
+                if let Some(entry) = walk.peek() {
+                    let entry = match entry {
+                        Ok((entry, _)) => entry.value(),
+                        Err(e) => return Err(Error::Unavailable(format!("record index: {e}"))),
+                    };
+                    let id = entry_id(entry)?;
+                    if best
+                        .as_ref()
+                        .is_none_or(|(_, top)| id.as_str() > top.as_str())
+                    {
+                        best = Some((i, id));
+                    }
+                }
+            }
+            let Some((i, id)) = best else {
+                return Ok(());
+            };
+            walks[i].next();
+            if let Step::Stop = self.consider(&id, None)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One index over key ranges in key order, ties newest first.
+    fn walk_ordered(&mut self, field: &str, ranges: &[KeyRange], descending: bool) -> Result<()> {
+        let index = self.txn.open_table(RECORD_INDEX).or_unavailable()?;
+        let prefix = index_prefix(&self.endpoint, field);
+        let entry_at = |key: &[u8], tail: &[u8]| {
+            let mut entry = prefix.clone();
+            entry.extend_from_slice(key);
+            entry.extend_from_slice(tail);
+            entry
+        };
+        // Bounds of the entries of one key range.
+        let lower = |range: &KeyRange| match &range.start {
+            Bound::Included(key) => entry_at(key, &[]),
+            Bound::Excluded(key) => entry_at(key, &[0xff]),
+            Bound::Unbounded => prefix.clone(),
+        };
+        let upper = |range: &KeyRange| match &range.end {
+            Bound::Included(key) => entry_at(key, &[0xff]),
+            Bound::Excluded(key) => entry_at(key, &[]),
+            Bound::Unbounded => entry_at(&[0xff], &[]),
+        };
+        let key_of = |entry: &[u8]| entry[prefix.len()..entry.len() - ID_LEN].to_vec();
+        let after = self.plan.after.clone();
+        let ordered: Vec<&KeyRange> = if descending {
+            ranges.iter().rev().collect()
+        } else {
+            ranges.iter().collect()
+        };
+        for range in ordered {
+            let (mut start, mut end) = (lower(range), upper(range));
+            if descending {
+                // Key descending, id descending: one backward walk, before the cursor.
+                if let Some(Position { key: Some(key), id }) = &after {
+                    end = end.min(entry_at(key, id.as_str().as_bytes()));
+                }
+                if start >= end {
+                    continue;
+                }
+                let walk = index
+                    .range::<&[u8]>(start.as_slice()..end.as_slice())
+                    .or_unavailable()?;
+                for entry in walk.rev() {
+                    let (entry, _) = entry.or_unavailable()?;
+                    let entry = entry.value();
+                    let id = entry_id(entry)?;
+                    if let Step::Stop = self.consider(&id, Some(key_of(entry)))? {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+            // Key ascending, ties newest first: each key's entries are walked backwards.
+            if let Some(Position { key: Some(key), id }) = &after {
+                let resume = entry_at(key, &[0xff]);
+                if resume > start && key_in(range, key) {
+                    // The rest of the cursor's own key first: older ids of it.
+                    let tie_start = entry_at(key, &[]);
+                    let tie_end = entry_at(key, id.as_str().as_bytes());
+                    let ties = index
+                        .range::<&[u8]>(tie_start.as_slice()..tie_end.as_slice())
+                        .or_unavailable()?;
+                    for entry in ties.rev() {
+                        let (entry, _) = entry.or_unavailable()?;
+                        let id = entry_id(entry.value())?;
+                        if let Step::Stop = self.consider(&id, Some(key.clone()))? {
+                            return Ok(());
+                        }
+                    }
+                }
+                start = start.max(resume);
+            }
+            loop {
+                if start >= end {
+                    break;
+                }
+                let next = index
+                    .range::<&[u8]>(start.as_slice()..end.as_slice())
+                    .or_unavailable()?
+                    .next();
+                let Some(next) = next else { break };
+                let (entry, _) = next.or_unavailable()?;
+                let key = key_of(entry.value());
+                let group_end = entry_at(&key, &[0xff]);
+                let group = index
+                    .range::<&[u8]>(start.as_slice()..group_end.as_slice().min(end.as_slice()))
+                    .or_unavailable()?;
+                for entry in group.rev() {
+                    let (entry, _) = entry.or_unavailable()?;
+                    let id = entry_id(entry.value())?;
+                    if let Step::Stop = self.consider(&id, Some(key.clone()))? {
+                        return Ok(());
+                    }
+                }
+                start = group_end;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts index entries over key ranges without reading rows (every condition is on the
+    /// walked field).
+    fn count_entries(&self, field: &str, ranges: &[KeyRange]) -> Result<u64> {
+        let index = self.txn.open_table(RECORD_INDEX).or_unavailable()?;
+        let prefix = index_prefix(&self.endpoint, field);
+        let entry_at = |key: &[u8], tail: &[u8]| {
+            let mut entry = prefix.clone();
+            entry.extend_from_slice(key);
+            entry.extend_from_slice(tail);
+            entry
+        };
+        let mut total = 0;
+        for range in ranges {
+            let start = match &range.start {
+                Bound::Included(key) => entry_at(key, &[]),
+                Bound::Excluded(key) => entry_at(key, &[0xff]),
+                Bound::Unbounded => prefix.clone(),
+            };
+            let end = match &range.end {
+                Bound::Included(key) => entry_at(key, &[0xff]),
+                Bound::Excluded(key) => entry_at(key, &[]),
+                Bound::Unbounded => entry_at(&[0xff], &[]),
+            };
+            if start < end {
+                for entry in index
+                    .range::<&[u8]>(start.as_slice()..end.as_slice())
+                    .or_unavailable()?
+                {
+                    entry.or_unavailable()?;
+                    total += 1;
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Whether `key` lies in `range`.
+fn key_in(range: &KeyRange, key: &[u8]) -> bool {
+    range.contains(key)
+}
+
+fn lister<'t>(
+    txn: &'t ReadTransaction,
+    endpoint: String,
+    collector: PageCollector<'t>,
+) -> Result<Lister<'t>> {
+    Ok(Lister {
+        records: txn.open_table(RECORDS).or_unavailable()?,
+        txn,
+        endpoint,
+        plan: collector.plan(),
+        collector,
+    })
+}
+
+/// Runs a plan: the records, or (when `counting`) how many match.
+fn run(lister: &mut Lister<'_>) -> Result<()> {
+    let plan = lister.plan;
+    match (&plan.access, plan.query.sort()) {
+        (Access::Scan, None) => lister.scan_newest_first(),
+        (Access::Scan, Some(sort)) => lister.scan_sorted(&sort.field, sort.descending),
+        (Access::Points { field, keys, .. }, _) => lister.walk_points(field, keys),
+        (
+            Access::Ordered {
+                field,
+                ranges,
+                descending,
+                ..
+            },
+            _,
+        ) => lister.walk_ordered(field, ranges, *descending),
+    }
+}
+
 #[async_trait]
 impl RecordRepository for EmbeddedStore {
-    async fn insert(&self, record: &Record) -> Result<()> {
+    async fn insert(&self, record: &Record, indexed: &[String]) -> Result<()> {
         let row = row_key(&record.api_id, &record.endpoint, &record.id);
-        let bytes = encode(record)?;
+        let record = record.clone();
+        let indexed = indexed.to_vec();
         self.write(move |txn| {
-            txn.open_table(RECORDS)
-                .or_unavailable()?
-                .insert(row.as_str(), bytes.as_slice())
-                .or_unavailable()?;
+            let mut records = txn.open_table(RECORDS).or_unavailable()?;
+            if !put_row(txn, &mut records, &row, &record, &indexed)? {
+                change_count(txn, endpoint_of_row(&row), 1)?;
+            }
             Ok(())
         })
         .await
@@ -73,7 +446,7 @@ impl RecordRepository for EmbeddedStore {
                 .get(row.as_str())
                 .or_unavailable()?
             {
-                Some(bytes) => decode(bytes.value()).map(Some),
+                Some(bytes) => StoredRow::new(bytes.value())?.record().map(Some),
                 None => Ok(None),
             }
         })
@@ -83,84 +456,124 @@ impl RecordRepository for EmbeddedStore {
         &self,
         api_id: &Id,
         endpoint: &EndpointName,
-        filters: &[FieldFilter],
-        before: Option<Id>,
+        plan: &QueryPlan,
         bounds: ListBounds,
     ) -> Result<ListedRecords> {
-        let parent = endpoint_key(api_id, endpoint);
-        let filters = filters.to_vec();
+        let endpoint = endpoint_key(api_id, endpoint);
+        let plan = plan.clone();
         self.read(move |txn| {
-            let table = txn.open_table(RECORDS).or_unavailable()?;
-            let (start, end) = children_of(&parent);
-            let end = match &before {
-                Some(before) => Bound::Excluded(child_key(&parent, before.as_str())),
-                None => Bound::Excluded(end),
-            };
-            let range = table
-                .range::<&str>((
-                    Bound::Included(start.as_str()),
-                    end.as_ref().map(String::as_str),
-                ))
-                .or_unavailable()?;
-            let mut listed = ListedRecords::default();
-            let (mut bytes, mut examined, mut examined_bytes) = (0, 0, 0);
-            let mut last_examined = None;
-            for row in range.rev() {
-                if listed.records.len() == bounds.limit {
-                    break;
-                }
-                let (key, value) = row.or_unavailable()?;
-                // Without an index a filter that matches little would read the whole
-                // endpoint: stop after `max_examined` rows (or as many bytes) and let the
-                // cursor go on.
-                if !filters.is_empty()
-                    && (examined == bounds.max_examined
-                        || examined_bytes >= bounds.max_examined_bytes)
-                {
-                    listed.stopped_at = last_examined;
-                    break;
-                }
-                examined += 1;
-                examined_bytes += value.value().len();
-                let record: Record = decode(value.value())?;
-                let id = id_of_row(key.value())?;
-                if filters.is_empty() || {
-                    let scalars = record.data.top_level_scalars()?;
-                    filters.iter().all(|f| f.matches(&scalars))
-                } {
-                    if !listed.records.is_empty() && bytes + record.size() > bounds.max_bytes {
-                        listed.stopped_at = listed.records.last().map(|r: &Record| r.id.clone());
-                        break;
-                    }
-                    bytes += record.size();
-                    listed.records.push(record);
-                }
-                last_examined = Some(id);
-            }
-            Ok(listed)
+            let mut lister = lister(txn, endpoint, PageCollector::page(&plan, bounds))?;
+            run(&mut lister)?;
+            Ok(lister.collector.into_page())
         })
         .await
     }
 
-    async fn replace(&self, record: &Record, expected_revision: u64) -> Result<bool> {
+    async fn count(&self, api_id: &Id, endpoint: &EndpointName, plan: &QueryPlan) -> Result<u64> {
+        let endpoint = endpoint_key(api_id, endpoint);
+        let mut plan = plan.clone();
+        plan.after = None;
+        self.read(move |txn| {
+            let mut lister = lister(txn, endpoint, PageCollector::count(&plan))?;
+            let walked = match &plan.access {
+                Access::Points { field, keys, .. } => Some((
+                    field.clone(),
+                    keys.iter()
+                        .map(|key| KeyRange {
+                            start: Bound::Included(key.clone()),
+                            end: Bound::Included(key.clone()),
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+                Access::Ordered { field, ranges, .. } => Some((field.clone(), ranges.clone())),
+                Access::Scan => None,
+            };
+            if let Some((field, ranges)) = &walked {
+                if plan.query.conditions().iter().all(|c| c.field() == field) {
+                    return lister.count_entries(field, ranges);
+                }
+            }
+            run(&mut lister)?;
+            Ok(lister.collector.counted())
+        })
+        .await
+    }
+
+    async fn count_up_to(&self, api_id: &Id, endpoint: &EndpointName, at_most: u64) -> Result<u64> {
+        let endpoint = endpoint_key(api_id, endpoint);
+        self.read_now(move |txn| {
+            let held = txn
+                .open_table(RECORD_COUNTS)
+                .or_unavailable()?
+                .get(endpoint.as_str())
+                .or_unavailable()?
+                .map_or(0, |count| count.value());
+            Ok(held.min(at_most))
+        })
+    }
+
+    async fn replace(
+        &self,
+        record: &Record,
+        expected_revision: u64,
+        indexed: &[String],
+    ) -> Result<bool> {
         let row = row_key(&record.api_id, &record.endpoint, &record.id);
-        let bytes = encode(record)?;
+        let record = record.clone();
+        let indexed = indexed.to_vec();
         self.write(move |txn| {
-            let mut table = txn.open_table(RECORDS).or_unavailable()?;
-            let stored = table
+            let mut records = txn.open_table(RECORDS).or_unavailable()?;
+            let stored = records
                 .get(row.as_str())
                 .or_unavailable()?
-                .map(|b| decode::<Record>(b.value()))
+                .map(|b| StoredRow::new(b.value()).and_then(|row| row.record()))
                 .transpose()?;
             match stored {
                 Some(stored) if stored.revision == expected_revision => {
-                    table
-                        .insert(row.as_str(), bytes.as_slice())
-                        .or_unavailable()?;
+                    put_row(txn, &mut records, &row, &record, &indexed)?;
                     Ok(true)
                 }
                 _ => Ok(false),
             }
+        })
+        .await
+    }
+
+    async fn reindex(
+        &self,
+        api_id: &Id,
+        endpoint: &EndpointName,
+        indexed: &[String],
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Option<Id>> {
+        let parent = endpoint_key(api_id, endpoint);
+        let indexed = indexed.to_vec();
+        self.write(move |txn| {
+            let mut records = txn.open_table(RECORDS).or_unavailable()?;
+            let (start, end) = children_of(&parent);
+            let start = match &after {
+                Some(after) => format!("{}\u{0}", child_key(&parent, after.as_str())),
+                None => start,
+            };
+            let mut batch = Vec::new();
+            for row in records
+                .range::<&str>(start.as_str()..end.as_str())
+                .or_unavailable()?
+                .take(limit)
+            {
+                let (key, value) = row.or_unavailable()?;
+                batch.push((
+                    key.value().to_owned(),
+                    StoredRow::new(value.value())?.record()?,
+                ));
+            }
+            let mut last = None;
+            for (row, record) in batch {
+                put_row(txn, &mut records, &row, &record, &indexed)?;
+                last = Some(record.id);
+            }
+            Ok(last)
         })
         .await
     }
@@ -170,7 +583,13 @@ impl RecordRepository for EmbeddedStore {
         self.write(move |txn| {
             let mut table = txn.open_table(RECORDS).or_unavailable()?;
             let removed = table.remove(row.as_str()).or_unavailable()?;
-            removed.map(|value| stored_size(value.value())).transpose()
+            let size = removed
+                .map(|value| drop_entries(txn, value.value()))
+                .transpose()?;
+            if size.is_some() {
+                change_count(txn, endpoint_of_row(&row), -1)?;
+            }
+            Ok(size)
         })
         .await
     }
@@ -196,11 +615,14 @@ impl RecordRepository for EmbeddedStore {
                     break;
                 }
                 let (key, value) = row.or_unavailable()?;
-                bytes += stored_size(value.value())?;
+                bytes += stored_size(StoredRow::new(value.value())?.json)?;
                 doomed.push(key.value().to_owned());
             }
             for key in &doomed {
-                table.remove(key.as_str()).or_unavailable()?;
+                if let Some(value) = table.remove(key.as_str()).or_unavailable()? {
+                    drop_entries(txn, value.value())?;
+                    change_count(txn, endpoint_of_row(key), -1)?;
+                }
             }
             Ok(RemovedRecords {
                 count: doomed.len() as u64,

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Age, Email, Gender, PersonName, Role, User, Username};
 use keygate_domain::apis::records::{Record, RecordBody};
 use keygate_domain::apis::{
-    ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
+    ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, FieldIndex, IndexState,
+    Scopes,
 };
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
@@ -224,6 +225,17 @@ pub(crate) fn decode_listed(bytes: &[u8]) -> Result<ListedEntry> {
 pub(crate) struct EndpointRow {
     name: EndpointName,
     schema: Value,
+    /// Absent in rows written before indexes existed, and when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    indexes: Vec<IndexRow>,
+}
+
+/// A declared index of an endpoint.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct IndexRow {
+    field: String,
+    /// `building` or `ready`.
+    state: String,
 }
 
 /// An API definition.
@@ -253,6 +265,14 @@ impl Stored for ApiDefinition {
                 .map(|endpoint| EndpointRow {
                     name: endpoint.name.clone(),
                     schema: endpoint.schema.clone(),
+                    indexes: endpoint
+                        .indexes
+                        .iter()
+                        .map(|index| IndexRow {
+                            field: index.field.clone(),
+                            state: index.state.as_str().to_owned(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             created_at: self.created_at,
@@ -272,6 +292,14 @@ impl Stored for ApiDefinition {
                 .map(|endpoint| Endpoint {
                     name: endpoint.name,
                     schema: endpoint.schema,
+                    indexes: endpoint
+                        .indexes
+                        .into_iter()
+                        .map(|index| FieldIndex {
+                            field: index.field,
+                            state: IndexState::parse(&index.state),
+                        })
+                        .collect(),
                 })
                 .collect(),
             created_at: row.created_at,

@@ -74,7 +74,11 @@ impl EmbeddedStore {
         txn.open_table(tables::API_KEYS).or_unavailable()?;
         txn.open_table(tables::API_KEYS_BY_API).or_unavailable()?;
         txn.open_table(tables::RECORDS).or_unavailable()?;
+        txn.open_table(tables::RECORD_INDEX).or_unavailable()?;
+        txn.open_table(tables::APIS_BUILDING_INDEXES)
+            .or_unavailable()?;
         txn.open_table(tables::USAGE).or_unavailable()?;
+        crate::record_rows::count_existing_records(&txn)?;
         txn.commit().or_unavailable()
     }
 

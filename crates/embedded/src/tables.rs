@@ -32,8 +32,20 @@ pub const APIS_BY_OWNER: TableDefinition<&str, ()> = TableDefinition::new("apis_
 pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_keys");
 /// Index: `api_id/key_id` → public id, to list and revoke an API's keys.
 pub const API_KEYS_BY_API: TableDefinition<&str, &str> = TableDefinition::new("api_keys_by_api");
-/// Records keyed `api_id/endpoint/record_id`, as JSON: one range per endpoint, in id order.
+/// Index: ids of APIs with an index still being built → nothing, for the index builder.
+pub const APIS_BUILDING_INDEXES: TableDefinition<&str, ()> =
+    TableDefinition::new("apis_building_indexes");
+/// Records keyed `api_id/endpoint/record_id`: one range per endpoint, in id order. A row is
+/// the record as JSON, or (since indexes) a header of its field keys and index entries
+/// followed by that JSON (see `record_rows`).
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// Record indexes: `api_id/endpoint` NUL `field` NUL `key` `record_id` → nothing, so one
+/// field's entries are one range in key order, ties in id order.
+pub const RECORD_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("record_index");
+/// Records per endpoint (`api_id/endpoint` → count), kept in each write's transaction.
+pub const RECORD_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("record_counts");
+/// Facts about the file itself (`record_counts` → whether the counts cover every record).
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Storage used per account (`{entries, bytes}` as JSON), for quotas.
 pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");

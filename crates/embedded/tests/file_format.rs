@@ -12,7 +12,7 @@ mod rows;
 use std::path::Path;
 
 use keygate_domain::accounts::{Email, UserRepository, Username};
-use keygate_domain::apis::records::{ListBounds, RecordRepository};
+use keygate_domain::apis::records::{ListBounds, QueryPlan, RecordQuery, RecordRepository};
 use keygate_domain::apis::{ApiKeyRepository, ApiName, ApiRepository, EndpointName};
 use keygate_domain::data::DataRepository;
 use keygate_domain::sessions::SessionRepository;
@@ -126,10 +126,44 @@ async fn a_file_written_before_row_types_reads_back_every_kind_of_row() {
         max_examined: 100,
         max_examined_bytes: 1 << 20,
     };
-    let listed = RecordRepository::list(&store, &api.id, &orders, &[], None, bounds)
+    let endpoint = api.endpoint("orders").unwrap();
+    let everything = QueryPlan::new(RecordQuery::default(), endpoint, true, None).unwrap();
+    let listed = RecordRepository::list(&store, &api.id, &orders, &everything, bounds)
         .await
         .unwrap();
     assert_eq!(listed.records.len(), 2);
+    // Records of a file older than record counts are counted when it opens, and rows older
+    // than index entries are indexed by a rebuild like any other.
+    assert_eq!(
+        RecordRepository::count_up_to(&store, &api.id, &orders, 100)
+            .await
+            .unwrap(),
+        2
+    );
+    let indexed = vec!["total".to_owned()];
+    let mut after = None;
+    while let Some(last) = RecordRepository::reindex(&store, &api.id, &orders, &indexed, after, 1)
+        .await
+        .unwrap()
+    {
+        after = Some(last);
+    }
+    let mut with_index = endpoint.clone();
+    with_index.indexes.push(keygate_domain::apis::FieldIndex {
+        field: "total".into(),
+        state: keygate_domain::apis::IndexState::Ready,
+    });
+    let sorted = QueryPlan::new(
+        RecordQuery::parse(&[("sort".into(), "-total".into())]).unwrap(),
+        &with_index,
+        false,
+        None,
+    )
+    .unwrap();
+    let by_total = RecordRepository::list(&store, &api.id, &orders, &sorted, bounds)
+        .await
+        .unwrap();
+    assert_eq!(by_total.records.len(), 2);
 
     // The usage row holds exactly what was charged: one more entry fits under a limit of
     // five, two more do not.
@@ -172,7 +206,20 @@ const INDEX_TABLES: &[&str] = &[
     "apis_by_owner",
 ];
 
-/// Every row of every table, as text, in key order.
+/// The JSON of a row: record rows written since indexes exist carry a header of field keys
+/// and index entries first (`0x01`, its length as a little-endian u32, the header); the JSON
+/// after it is the very row older files hold.
+fn json_of(value: &[u8]) -> &[u8] {
+    match value.first() {
+        Some(1) => {
+            let len = u32::from_le_bytes([value[1], value[2], value[3], value[4]]) as usize;
+            &value[5 + len..]
+        }
+        _ => value,
+    }
+}
+
+/// Every row of every table, as text (record rows: their JSON), in key order.
 fn dump(file: &Path) -> Vec<(String, String, String)> {
     let database = redb::Database::open(file).unwrap();
     let txn = database.begin_read().unwrap();
@@ -183,7 +230,7 @@ fn dump(file: &Path) -> Vec<(String, String, String)> {
             .unwrap();
         for row in table.iter().unwrap() {
             let (key, value) = row.unwrap();
-            let value = String::from_utf8(value.value().to_vec()).unwrap();
+            let value = String::from_utf8(json_of(value.value()).to_vec()).unwrap();
             rows.push(((*name).to_owned(), key.value().to_owned(), value));
         }
     }

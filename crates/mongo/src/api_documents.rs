@@ -2,7 +2,8 @@
 //! values: BSON cannot hold every JSON value exactly, and schemas are full of `$`-names.
 
 use keygate_domain::apis::{
-    ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
+    ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, FieldIndex, IndexState,
+    Scopes,
 };
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::{Error, Result};
@@ -22,6 +23,17 @@ pub struct EndpointDocument {
     name: String,
     /// The schema as JSON text.
     schema: String,
+    /// Declared indexes; absent in documents written before §11 and when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    indexes: Vec<IndexDocument>,
+}
+
+/// A declared index of an endpoint.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IndexDocument {
+    field: String,
+    /// `building` or `ready`.
+    state: String,
 }
 
 /// An API as stored in `apis`; `name` is uniquely indexed, `(owner_id, _id)` indexed.
@@ -33,6 +45,9 @@ pub struct ApiDocument {
     name: String,
     display_name: String,
     endpoints: Vec<EndpointDocument>,
+    /// Present (true) while an index is being built, for the index builder's query.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    building: bool,
     created_at: BsonDateTime,
     updated_at: BsonDateTime,
     revision: i64,
@@ -49,6 +64,14 @@ impl ApiDocument {
                     name: e.name.as_str().to_owned(),
                     schema: serde_json::to_string(&e.schema)
                         .map_err(|e| Error::Internal(format!("cannot encode schema: {e}")))?,
+                    indexes: e
+                        .indexes
+                        .iter()
+                        .map(|i| IndexDocument {
+                            field: i.field.clone(),
+                            state: i.state.as_str().to_owned(),
+                        })
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -58,6 +81,7 @@ impl ApiDocument {
             name: api.name.as_str().to_owned(),
             display_name: api.display_name.as_str().to_owned(),
             endpoints,
+            building: api.has_building_index(),
             created_at: bson_time(api.created_at),
             updated_at: bson_time(api.updated_at),
             revision: i64::try_from(api.revision).map_err(|e| invalid("revision", e))?,
@@ -74,6 +98,14 @@ impl ApiDocument {
                     name: EndpointName::new(&e.name, "endpoint")
                         .map_err(|v| invalid("endpoint", v))?,
                     schema: serde_json::from_str(&e.schema).map_err(|e| invalid("schema", e))?,
+                    indexes: e
+                        .indexes
+                        .into_iter()
+                        .map(|i| FieldIndex {
+                            field: i.field,
+                            state: IndexState::parse(&i.state),
+                        })
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

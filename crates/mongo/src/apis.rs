@@ -68,4 +68,21 @@ impl ApiRepository for MongoStore {
             .await?;
         Ok(result.deleted_count == 1)
     }
+
+    async fn with_building_indexes(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Vec<ApiDefinition>> {
+        let mut filter = doc! {"building": true};
+        if let Some(after) = &after {
+            filter.insert("_id", doc! {"$gt": object_id(after)?});
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let cursor = self
+            .run(self.apis().find(filter).sort(doc! {"_id": 1}).limit(limit))
+            .await?;
+        let documents: Vec<ApiDocument> = self.run(cursor.try_collect()).await?;
+        documents.into_iter().map(ApiDocument::into_api).collect()
+    }
 }

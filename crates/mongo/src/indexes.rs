@@ -6,6 +6,8 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use keygate_domain::apis::MAX_INDEXES_PER_ENDPOINT;
+
 use crate::collections::{APIS, API_KEYS, DATA, RECORDS, REFRESH_TOKENS, SESSIONS, USERS};
 
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
@@ -98,6 +100,13 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
             ),
         ])
         .await?;
+    db.collection::<Document>(APIS)
+        .create_indexes([index(
+            doc! {"building": 1, "_id": 1},
+            "apis_building_indexes",
+            IndexOptions::builder().sparse(true).build(),
+        )])
+        .await?;
     db.collection::<Document>(API_KEYS)
         .create_indexes([
             index(
@@ -125,13 +134,40 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
                 "records_endpoint_newest",
                 IndexOptions::default(),
             ),
-            // Filtered lists: one multikey entry per top-level scalar.
-            index(
-                doc! {"api_id": 1, "endpoint": 1, "fields": 1, "_id": -1},
-                "records_endpoint_fields",
-                IndexOptions::default(),
-            ),
         ])
         .await?;
+    // Declared indexes (§11): slot `i` of every endpoint is `ix.i<i>`, the key of its field;
+    // one index per slot and tie order, holding only records whose endpoint declares it.
+    let mut slots = Vec::new();
+    for slot in 0..MAX_INDEXES_PER_ENDPOINT {
+        let field = slot_field(slot);
+        let partial = IndexOptions::builder()
+            .partial_filter_expression(doc! {field.as_str(): {"$exists": true}})
+            .build();
+        slots.push(index(
+            doc! {"api_id": 1, "endpoint": 1, field.as_str(): 1, "_id": -1},
+            &format!("records_slot{slot}_ties_newest"),
+            partial.clone(),
+        ));
+        slots.push(index(
+            doc! {"api_id": 1, "endpoint": 1, field.as_str(): 1, "_id": 1},
+            &format!("records_slot{slot}_ties_oldest"),
+            partial,
+        ));
+    }
+    db.collection::<Document>(RECORDS)
+        .create_indexes(slots)
+        .await?;
+    // Before §11 every top-level scalar had a token in one multikey index; records keep
+    // their tokens (nothing reads them) but the index would only slow writes down.
+    let _ = db
+        .collection::<Document>(RECORDS)
+        .drop_index("records_endpoint_fields")
+        .await;
     Ok(())
+}
+
+/// The document path of index slot `slot` of a record.
+pub fn slot_field(slot: usize) -> String {
+    format!("ix.i{slot}")
 }

@@ -2,49 +2,32 @@
 //!
 //! The document is kept as its JSON text (`body`): BSON cannot hold every JSON value exactly
 //! (integers above 2^63, `1.0` next to `1`), and the contract promises exact round trips. So
-//! that `?field=value` filters still run inside MongoDB on an index, every top-level scalar is
-//! also written to `fields` as a token `<length of name>:<name><scalar key>` (the domain's
-//! [`scalar_key`], hashed when long): one multikey index on
-//! `(api_id, endpoint, fields, _id)` serves every filtered list.
+//! that declared indexes (§11) are real MongoDB indexes, each record also holds `ix`: slot
+//! `i<n>` is the hex of the domain's index key of the endpoint's `n`-th indexed field (hex
+//! keeps the keys' byte order under MongoDB's string comparison). Records written before
+//! §11 may still hold `fields` (filter tokens), which nothing reads any more.
 
-use keygate_domain::apis::records::{FieldFilter, Record, RecordBody};
+use keygate_domain::apis::records::{hex_key, missing_key, Record, RecordBody};
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Error, Result};
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::DateTime as BsonDateTime;
+use mongodb::bson::{DateTime as BsonDateTime, Document};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::documents::{bson_time, domain_id, domain_time, object_id};
 
-/// Scalar keys longer than this are indexed by their SHA-256 digest instead.
-const MAX_INLINE_KEY: usize = 128;
-
-/// The index token of a top-level field holding a value with this scalar key.
-pub fn field_token(field: &str, key: &str) -> String {
-    let key = if key.len() > MAX_INLINE_KEY {
-        format!("#{}", hex::encode(Sha256::digest(key.as_bytes())))
-    } else {
-        key.to_owned()
-    };
-    format!("{}:{field}{key}", field.len())
-}
-
-/// Every token a filter accepts.
-pub fn filter_tokens(filter: &FieldFilter) -> Vec<String> {
-    filter
-        .accepted_keys()
-        .iter()
-        .map(|key| field_token(filter.field(), key))
-        .collect()
-}
-
-fn tokens(data: &RecordBody) -> Result<Vec<String>> {
-    Ok(data
-        .top_level_scalars()?
-        .iter()
-        .map(|(field, key)| field_token(field, key))
-        .collect())
+/// The `ix` subdocument of a record for the endpoint's indexed fields, in declaration order.
+pub fn index_slots(data: &RecordBody, indexed: &[String]) -> Result<Document> {
+    let keys = data.field_keys()?;
+    let mut slots = Document::new();
+    for (slot, field) in indexed.iter().enumerate() {
+        let key = keys
+            .iter()
+            .find(|(name, _)| name == field)
+            .map_or_else(missing_key, |(_, key)| key.clone());
+        slots.insert(format!("i{slot}"), hex_key(&key));
+    }
+    Ok(slots)
 }
 
 /// A record as stored in `records`.
@@ -56,9 +39,9 @@ pub struct RecordDocument {
     endpoint: String,
     /// The document as JSON text.
     body: String,
-    /// Filter tokens of its top-level scalars (not read back: lists leave them out).
+    /// Index keys by slot (not read back: lists leave them out).
     #[serde(default)]
-    fields: Vec<String>,
+    ix: Document,
     /// Its size as counted against the owner's quota ([`Record::size`]).
     #[serde(default)]
     size: i64,
@@ -68,14 +51,14 @@ pub struct RecordDocument {
 }
 
 impl RecordDocument {
-    /// The document of `record`.
-    pub fn from_record(record: &Record) -> Result<Self> {
+    /// The document of `record`, with index keys for `indexed`.
+    pub fn from_record(record: &Record, indexed: &[String]) -> Result<Self> {
         Ok(Self {
             id: object_id(&record.id)?,
             api_id: object_id(&record.api_id)?,
             endpoint: record.endpoint.as_str().to_owned(),
             body: record.data.as_str().to_owned(),
-            fields: tokens(&record.data)?,
+            ix: index_slots(&record.data, indexed)?,
             size: i64::try_from(record.size())
                 .map_err(|e| Error::Internal(format!("record size out of range: {e}")))?,
             created_at: bson_time(record.created_at),
@@ -113,12 +96,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_cannot_collide_across_field_names() {
-        // Field "a" holding "b…" and field "a…b" must never share a token.
-        assert_ne!(field_token("a", "s:=s:x"), field_token("a=s:", "s:x"));
-        assert_eq!(field_token("qty", "n:5"), "3:qtyn:5");
-        let long = format!("s:{}", "x".repeat(500));
-        let token = field_token("f", &long);
-        assert!(token.len() < 100 && token.starts_with("1:f#"), "{token}");
+    fn slots_hold_hex_keys_in_declaration_order() {
+        let data = RecordBody::from_stored(r#"{"b":"x","a":5}"#.into()).expect("json");
+        let slots = index_slots(&data, &["a".into(), "missing".into()]).expect("slots");
+        let a = keygate_domain::apis::records::number_key("5").expect("a number");
+        assert_eq!(slots.get_str("i0").ok(), Some(hex_key(&a).as_str()));
+        assert_eq!(slots.get_str("i1").ok(), Some("00"));
+        assert_eq!(slots.len(), 2);
     }
 }

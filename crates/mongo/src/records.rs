@@ -1,18 +1,24 @@
-//! Records on MongoDB. Every query runs on an index: `(api_id, endpoint, _id)` for reads and
-//! plain lists, `(api_id, endpoint, fields, _id)` for filtered ones; paging is a range on
-//! `_id`, so nothing is ever loaded into Keygate to be filtered or skipped.
+//! Records on MongoDB. Every query runs on an index: `(api_id, endpoint, _id)` for reads,
+//! plain lists and scans of small endpoints, and for declared indexes (§11) one index per
+//! slot and tie order, `(api_id, endpoint, ix.i<slot>, _id)`; paging is a range on the slot
+//! and `_id`, so nothing is ever skipped inside MongoDB. Conditions an index does not carry
+//! are checked here against the body's top-level keys, within the page's bounds.
+
+use std::ops::Bound;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use keygate_domain::apis::records::{
-    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+    hex_key, matches, missing_key, Access, KeyRange, ListBounds, ListedRecords, PageCollector,
+    Position, QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Bson, Document};
 
 use crate::documents::object_id;
-use crate::record_documents::{filter_tokens, RecordDocument};
+use crate::indexes::slot_field;
+use crate::record_documents::{index_slots, RecordDocument};
 use crate::store::MongoStore;
 
 /// How often a deletion re-reads a record that changed between its read and its delete.
@@ -35,78 +41,396 @@ fn one(api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Document> {
     })
 }
 
+fn endpoint_filter(api_id: &Id, endpoint: &EndpointName) -> Result<Document> {
+    Ok(doc! {"api_id": object_id(api_id)?, "endpoint": endpoint.as_str()})
+}
+
+/// The slot condition of a key range, on hex keys.
+fn range_condition(range: &KeyRange) -> Document {
+    let mut condition = Document::new();
+    match &range.start {
+        Bound::Included(key) => {
+            condition.insert("$gte", hex_key(key));
+        }
+        Bound::Excluded(key) => {
+            condition.insert("$gt", hex_key(key));
+        }
+        Bound::Unbounded => {
+            condition.insert("$gte", "");
+        }
+    }
+    match &range.end {
+        Bound::Included(key) => {
+            condition.insert("$lte", hex_key(key));
+        }
+        Bound::Excluded(key) => {
+            condition.insert("$lt", hex_key(key));
+        }
+        Bound::Unbounded => {}
+    }
+    condition
+}
+
+/// A record's key for `field`, from its body.
+fn key_in(record: &Record, field: &str) -> Result<Vec<u8>> {
+    Ok(record
+        .data
+        .field_keys()?
+        .into_iter()
+        .find(|(name, _)| name == field)
+        .map_or_else(missing_key, |(_, key)| key))
+}
+
+impl MongoStore {
+    /// Streams the records `filter` selects in `sort` order into the collector; false once it
+    /// wants no more. `sort_field` is the field whose key goes into each position (sorted
+    /// walks); `carried` is the field whose condition `filter` itself applies, if any.
+    async fn offer_all(
+        &self,
+        collector: &mut PageCollector<'_>,
+        filter: Document,
+        sort: Document,
+        sort_field: Option<&str>,
+        carried: Option<&str>,
+    ) -> Result<bool> {
+        let records = self.records();
+        let find = records
+            .find(filter)
+            .projection(doc! {"fields": 0, "ix": 0})
+            .sort(sort);
+        // When the filter carries every condition, each document read is kept: ask for no
+        // more than the page wants. Otherwise the collector's bounds end the read.
+        let unfiltered = collector
+            .plan()
+            .query
+            .conditions()
+            .iter()
+            .all(|c| Some(c.field()) == carried);
+        let find = if unfiltered {
+            find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
+        } else {
+            find.batch_size(256)
+        };
+        let mut cursor = self.run(find).await?;
+        // Read one document at a time, so a page stops at its bounds instead of holding
+        // every record the limit allows.
+        while let Some(document) = self.run(cursor.try_next()).await? {
+            let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
+            let record = document.into_record()?;
+            let position = Position {
+                key: sort_field.map(|f| key_in(&record, f)).transpose()?,
+                id: record.id.clone(),
+            };
+            let keys = record.data.field_keys()?;
+            let key_of = |field: &str| {
+                Ok(keys
+                    .iter()
+                    .find(|(name, _)| name == field)
+                    .map_or_else(missing_key, |(_, key)| key.clone()))
+            };
+            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs a plan into the collector.
+    async fn walk(
+        &self,
+        api_id: &Id,
+        endpoint: &EndpointName,
+        collector: &mut PageCollector<'_>,
+    ) -> Result<()> {
+        let plan = collector.plan();
+        let base = endpoint_filter(api_id, endpoint)?;
+        match &plan.access {
+            Access::Scan => match plan.query.sort() {
+                None => {
+                    let mut filter = base;
+                    if let Some(after) = &plan.after {
+                        filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
+                    }
+                    self.offer_all(collector, filter, doc! {"_id": -1}, None, None)
+                        .await
+                        .map(|_| ())
+                }
+                Some(sort) => {
+                    self.scan_sorted(api_id, endpoint, collector, &sort.field, sort.descending)
+                        .await
+                }
+            },
+            Access::Points { slot, keys, field } => {
+                let mut filter = base;
+                let keys: Vec<String> = keys.iter().map(|k| hex_key(k)).collect();
+                filter.insert(slot_field(*slot), doc! {"$in": keys});
+                if let Some(after) = &plan.after {
+                    filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
+                }
+                self.offer_all(collector, filter, doc! {"_id": -1}, None, Some(field))
+                    .await
+                    .map(|_| ())
+            }
+            Access::Ordered {
+                slot,
+                field,
+                ranges,
+                descending,
+            } => {
+                let slot = slot_field(*slot);
+                let direction = if *descending { -1 } else { 1 };
+                let ordered: Vec<&KeyRange> = if *descending {
+                    ranges.iter().rev().collect()
+                } else {
+                    ranges.iter().collect()
+                };
+                let after = plan
+                    .after
+                    .as_ref()
+                    .and_then(|p| p.key.clone().map(|k| (k, p.id.clone())));
+                for range in ordered {
+                    let mut range = range.clone();
+                    if let Some((key, id)) = &after {
+                        if range.contains(key) {
+                            // The rest of the cursor's own key first: older ids of it.
+                            let mut ties = base.clone();
+                            ties.insert(slot.as_str(), hex_key(key));
+                            ties.insert("_id", doc! {"$lt": object_id(id)?});
+                            if !self
+                                .offer_all(
+                                    collector,
+                                    ties,
+                                    doc! {"_id": -1},
+                                    Some(field),
+                                    Some(field),
+                                )
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                        }
+                        // Then only the keys past it.
+                        let past = if *descending {
+                            KeyRange {
+                                start: Bound::Unbounded,
+                                end: Bound::Excluded(key.clone()),
+                            }
+                        } else {
+                            KeyRange {
+                                start: Bound::Excluded(key.clone()),
+                                end: Bound::Unbounded,
+                            }
+                        };
+                        range = range.intersect(&past);
+                        if range.is_empty() {
+                            continue;
+                        }
+                    }
+                    let condition = range_condition(&range);
+                    let mut filter = base.clone();
+                    filter.insert(slot.as_str(), condition);
+                    let sort = doc! {slot.as_str(): direction, "_id": -1};
+                    if !self
+                        .offer_all(collector, filter, sort, Some(field), Some(field))
+                        .await?
+                    {
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A small endpoint sorted by a field: every match's key read, sorted, then the page read.
+    async fn scan_sorted(
+        &self,
+        api_id: &Id,
+        endpoint: &EndpointName,
+        collector: &mut PageCollector<'_>,
+        field: &str,
+        descending: bool,
+    ) -> Result<()> {
+        let plan = collector.plan();
+        let mut cursor = self
+            .run(
+                self.records()
+                    .find(endpoint_filter(api_id, endpoint)?)
+                    .projection(doc! {"fields": 0, "ix": 0}),
+            )
+            .await?;
+        let mut found = Vec::new();
+        while let Some(document) = self.run(cursor.try_next()).await? {
+            let record = document.into_record()?;
+            let keys = record.data.field_keys()?;
+            let key_of = |f: &str| {
+                Ok(keys
+                    .iter()
+                    .find(|(name, _)| name == f)
+                    .map_or_else(missing_key, |(_, key)| key.clone()))
+            };
+            if matches(&plan.query, key_of)? {
+                found.push(Position {
+                    key: Some(key_in(&record, field)?),
+                    id: record.id,
+                });
+            }
+        }
+        found.sort_by(|a, b| a.order(b, descending));
+        if let Some(after) = &plan.after {
+            found.retain(|p| p.order(after, descending) == std::cmp::Ordering::Greater);
+        }
+        for position in found {
+            let Some(record) = self.find(api_id, endpoint, &position.id).await? else {
+                continue;
+            };
+            let keys = record.data.field_keys()?;
+            let key_of = |f: &str| {
+                Ok(keys
+                    .iter()
+                    .find(|(name, _)| name == f)
+                    .map_or_else(missing_key, |(_, key)| key.clone()))
+            };
+            let size = record.size();
+            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl RecordRepository for MongoStore {
-    async fn insert(&self, record: &Record) -> Result<()> {
-        let document = RecordDocument::from_record(record)?;
+    async fn insert(&self, record: &Record, indexed: &[String]) -> Result<()> {
+        let document = RecordDocument::from_record(record, indexed)?;
         self.run(self.records().insert_one(document))
             .await
             .map(|_| ())
     }
 
     async fn find(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<Record>> {
-        self.run(self.records().find_one(one(api_id, endpoint, id)?))
-            .await?
-            .map(RecordDocument::into_record)
-            .transpose()
+        self.run(
+            self.records()
+                .find_one(one(api_id, endpoint, id)?)
+                .projection(doc! {"fields": 0, "ix": 0}),
+        )
+        .await?
+        .map(RecordDocument::into_record)
+        .transpose()
     }
 
     async fn list(
         &self,
         api_id: &Id,
         endpoint: &EndpointName,
-        filters: &[FieldFilter],
-        before: Option<Id>,
+        plan: &QueryPlan,
         bounds: ListBounds,
     ) -> Result<ListedRecords> {
-        let mut filter = doc! {"api_id": object_id(api_id)?, "endpoint": endpoint.as_str()};
-        if let Some(before) = &before {
-            filter.insert("_id", doc! {"$lt": object_id(before)?});
-        }
-        if !filters.is_empty() {
-            let each: Vec<Document> = filters
-                .iter()
-                .map(|f| doc! {"fields": {"$in": filter_tokens(f)}})
-                .collect();
-            filter.insert("$and", each);
-        }
-        let limit = i64::try_from(bounds.limit).unwrap_or(i64::MAX);
-        let mut cursor = self
-            .run(
-                self.records()
-                    .find(filter)
-                    .projection(doc! {"fields": 0})
-                    .sort(doc! {"_id": -1})
-                    .limit(limit),
-            )
-            .await?;
-        // Read one document at a time, so a page stops at its byte bound instead of holding
-        // every record the limit allows.
-        let mut listed = ListedRecords::default();
-        let mut bytes = 0;
-        while let Some(document) = self.run(cursor.try_next()).await? {
-            let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
-            if !listed.records.is_empty() && bytes + size > bounds.max_bytes {
-                listed.stopped_at = listed.records.last().map(|r: &Record| r.id.clone());
-                break;
-            }
-            bytes += size;
-            listed.records.push(document.into_record()?);
-        }
-        Ok(listed)
+        let mut collector = PageCollector::page(plan, bounds);
+        self.walk(api_id, endpoint, &mut collector).await?;
+        Ok(collector.into_page())
     }
 
-    async fn replace(&self, record: &Record, expected_revision: u64) -> Result<bool> {
+    async fn count(&self, api_id: &Id, endpoint: &EndpointName, plan: &QueryPlan) -> Result<u64> {
+        let mut plan = plan.clone();
+        plan.after = None;
+        let walked = match &plan.access {
+            Access::Points { slot, field, keys } => Some((*slot, field, {
+                let keys: Vec<String> = keys.iter().map(|k| hex_key(k)).collect();
+                vec![doc! {"$in": keys}]
+            })),
+            Access::Ordered {
+                slot,
+                field,
+                ranges,
+                ..
+            } => Some((*slot, field, ranges.iter().map(range_condition).collect())),
+            Access::Scan => None,
+        };
+        if let Some((slot, field, conditions)) = walked {
+            if plan.query.conditions().iter().all(|c| c.field() == field) {
+                let mut total = 0;
+                for condition in conditions {
+                    let mut filter = endpoint_filter(api_id, endpoint)?;
+                    filter.insert(slot_field(slot), condition);
+                    total += self.run(self.records().count_documents(filter)).await?;
+                }
+                return Ok(total);
+            }
+        }
+        let mut collector = PageCollector::count(&plan);
+        self.walk(api_id, endpoint, &mut collector).await?;
+        Ok(collector.counted())
+    }
+
+    async fn count_up_to(&self, api_id: &Id, endpoint: &EndpointName, at_most: u64) -> Result<u64> {
+        let records = self.records();
+        let count = records.count_documents(endpoint_filter(api_id, endpoint)?);
+        if at_most < u64::MAX {
+            self.run(count.limit(at_most)).await
+        } else {
+            self.run(count).await
+        }
+    }
+
+    async fn replace(
+        &self,
+        record: &Record,
+        expected_revision: u64,
+        indexed: &[String],
+    ) -> Result<bool> {
         let mut selector = one(&record.api_id, &record.endpoint, &record.id)?;
         selector.insert(
             "revision",
             i64::try_from(expected_revision).unwrap_or(i64::MAX),
         );
-        let document = RecordDocument::from_record(record)?;
+        let document = RecordDocument::from_record(record, indexed)?;
         let result = self
             .run(self.records().replace_one(selector, document))
             .await?;
         Ok(result.matched_count == 1)
+    }
+
+    async fn reindex(
+        &self,
+        api_id: &Id,
+        endpoint: &EndpointName,
+        indexed: &[String],
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Option<Id>> {
+        let mut filter = endpoint_filter(api_id, endpoint)?;
+        if let Some(after) = &after {
+            filter.insert("_id", doc! {"$gt": object_id(after)?});
+        }
+        let cursor = self
+            .run(
+                self.records()
+                    .find(filter)
+                    .projection(doc! {"fields": 0, "ix": 0})
+                    .sort(doc! {"_id": 1})
+                    .limit(i64::try_from(limit).unwrap_or(i64::MAX)),
+            )
+            .await?;
+        let batch: Vec<RecordDocument> = self.run(cursor.try_collect()).await?;
+        let mut last = None;
+        for document in batch {
+            let record = document.into_record()?;
+            let mut selector = one(api_id, endpoint, &record.id)?;
+            selector.insert(
+                "revision",
+                i64::try_from(record.revision).unwrap_or(i64::MAX),
+            );
+            // A record changed meanwhile was written with the endpoint's current indexes.
+            self.run(self.records().update_one(
+                selector,
+                doc! {"$set": {"ix": index_slots(&record.data, indexed)?}},
+            ))
+            .await?;
+            last = Some(record.id);
+        }
+        Ok(last)
     }
 
     async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<u64>> {

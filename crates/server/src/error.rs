@@ -190,6 +190,10 @@ impl From<Error> for ApiError {
             Error::QuotaExceeded(what) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", what)
             }
+            Error::IndexRequired { field, message } => Self {
+                details: vec![FieldViolation::new(field, message.clone())],
+                ..Self::new(StatusCode::BAD_REQUEST, "index_required", message)
+            },
             Error::TooLarge(what) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", what)
             }

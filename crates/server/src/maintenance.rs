@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
+use keygate_domain::apis::IndexBuilder;
 use keygate_domain::sessions::SessionService;
 
 /// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
@@ -19,6 +20,26 @@ pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) -> Jo
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "purged ended sessions and refresh tokens"),
                 Err(e) => tracing::warn!("purging ended sessions failed: {e}"),
+            }
+        }
+    })
+}
+
+/// How often pending index builds are looked for: a declared index is ready about this long
+/// after its records are indexed.
+pub const INDEX_BUILD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Builds indexes declared on endpoints that had records (§11), at start-up (resuming builds
+/// a restart interrupted) and then every `every`. A failed build is logged and tried again.
+pub fn spawn_index_builds(indexes: Arc<IndexBuilder>, every: Duration) -> JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match indexes.build_pending().await {
+                Ok(0) => {}
+                Ok(readied) => tracing::info!(readied, "record indexes built"),
+                Err(e) => tracing::warn!("building record indexes failed: {e}"),
             }
         }
     })

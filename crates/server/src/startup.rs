@@ -176,6 +176,7 @@ pub struct Application {
     metrics_server: Option<(Server, std::net::SocketAddr)>,
     state: web::Data<AppState>,
     purge: JoinHandle<()>,
+    index_builds: JoinHandle<()>,
     shutdown_timeout_secs: u64,
 }
 
@@ -247,6 +248,10 @@ impl Application {
             state.keygate.sessions.clone(),
             settings.auth.purge_interval,
         );
+        let index_builds = crate::maintenance::spawn_index_builds(
+            state.keygate.indexes.clone(),
+            crate::maintenance::INDEX_BUILD_INTERVAL,
+        );
         let state = web::Data::new(state);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -316,6 +321,7 @@ impl Application {
             metrics_server,
             state: app_state,
             purge,
+            index_builds,
             shutdown_timeout_secs,
         })
     }
@@ -358,6 +364,8 @@ impl Application {
         // the store, which drains its writer and closes.
         self.purge.abort();
         let _ = self.purge.await;
+        self.index_builds.abort();
+        let _ = self.index_builds.await;
         drop(self.state);
         tracing::info!("keygate stopped: requests finished, store closed");
         served

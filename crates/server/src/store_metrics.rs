@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::accounts::{Email, User, UserRepository, Username};
 use keygate_domain::apis::records::{
-    FieldFilter, ListBounds, ListedRecords, Record, RecordRepository, RemovedRecords,
+    ListBounds, ListedRecords, QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
@@ -244,6 +244,11 @@ measured_ports! {
         ) -> Result<Vec<ApiDefinition>>;
         fn update(&self, api: &ApiDefinition, expected_revision: u64) -> Result<bool>;
         fn delete(&self, id: &Id) -> Result<bool>;
+        fn with_building_indexes(
+            &self,
+            after: Option<Id>,
+            limit: usize
+        ) -> Result<Vec<ApiDefinition>>;
     }
     ApiKeyRepository as "api_keys" {
         fn insert(&self, key: &ApiKey) -> Result<()>;
@@ -254,17 +259,26 @@ measured_ports! {
         fn delete(&self, api_id: &Id, key_id: &Id) -> Result<bool>;
     }
     RecordRepository as "records" {
-        fn insert(&self, record: &Record) -> Result<()>;
+        fn insert(&self, record: &Record, indexed: &[String]) -> Result<()>;
         fn find(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<Record>>;
         fn list(
             &self,
             api_id: &Id,
             endpoint: &EndpointName,
-            filters: &[FieldFilter],
-            before: Option<Id>,
+            plan: &QueryPlan,
             bounds: ListBounds
         ) -> Result<ListedRecords>;
-        fn replace(&self, record: &Record, expected_revision: u64) -> Result<bool>;
+        fn count(&self, api_id: &Id, endpoint: &EndpointName, plan: &QueryPlan) -> Result<u64>;
+        fn count_up_to(&self, api_id: &Id, endpoint: &EndpointName, at_most: u64) -> Result<u64>;
+        fn replace(&self, record: &Record, expected_revision: u64, indexed: &[String]) -> Result<bool>;
+        fn reindex(
+            &self,
+            api_id: &Id,
+            endpoint: &EndpointName,
+            indexed: &[String],
+            after: Option<Id>,
+            limit: usize
+        ) -> Result<Option<Id>>;
         fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<u64>>;
         fn delete_batch_for_api(
             &self,

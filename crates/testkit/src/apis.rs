@@ -114,6 +114,7 @@ async fn api_update_is_compare_and_set(stores: Repositories) {
     next.endpoints.push(Endpoint {
         name: endpoint("more"),
         schema: json!({"required": ["x"]}),
+        indexes: Vec::new(),
     });
     assert!(
         !stores.apis.update(&next, 7).await.unwrap(),

@@ -67,10 +67,7 @@ pub fn api(owner: &Id, name: &str) -> ApiDefinition {
         owner_id: owner.clone(),
         name: ApiName::parse(name).unwrap(),
         display_name: DisplayName::new(name, "api_name").unwrap(),
-        endpoints: vec![Endpoint {
-            name: EndpointName::new("items", "endpoint").unwrap(),
-            schema: serde_json::json!({"type": "object"}),
-        }],
+        endpoints: vec![unindexed("items")],
         created_at: now,
         updated_at: now,
         revision: 1,
@@ -95,6 +92,15 @@ pub fn api_key(api: &ApiDefinition, public_id: &str, digest: &str) -> ApiKey {
 /// The endpoint name `name`.
 pub fn endpoint(name: &str) -> EndpointName {
     EndpointName::new(name, "endpoint").unwrap()
+}
+
+/// An endpoint `name` accepting any object, without indexes.
+pub fn unindexed(name: &str) -> Endpoint {
+    Endpoint {
+        name: endpoint(name),
+        schema: serde_json::json!({"type": "object"}),
+        indexes: Vec::new(),
+    }
 }
 
 /// A new record of `api` at `endpoint` holding `data` (an object); its id sorts after every

@@ -13,6 +13,7 @@
 mod apis;
 mod data;
 pub mod fixtures;
+mod record_queries;
 mod records;
 mod sessions;
 mod usage;
@@ -55,6 +56,7 @@ pub fn all_cases() -> Vec<Case> {
         data::CASES,
         apis::CASES,
         records::CASES,
+        record_queries::CASES,
         usage::CASES,
     ]
     .concat()

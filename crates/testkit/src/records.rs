@@ -1,14 +1,29 @@
 //! Conformance cases of the record store.
 
-use keygate_domain::apis::records::{FieldFilter, ListBounds, Record, RecordBody};
+use keygate_domain::apis::records::{
+    ListBounds, Position, QueryPlan, Record, RecordBody, RecordQuery,
+};
 use keygate_domain::Id;
 use serde_json::{json, Value};
 
 use crate::fixtures::{api, endpoint, record};
 use crate::{case, Case, Repositories};
 
-fn filter(field: &str, value: &str) -> FieldFilter {
-    FieldFilter::new(field, value).unwrap()
+fn filter(field: &str, value: &str) -> (String, String) {
+    (field.to_owned(), value.to_owned())
+}
+
+/// A plan that reads the endpoint whole, newest first, checking `filters`, after `before`.
+fn scan(filters: &[(String, String)], before: Option<Id>) -> QueryPlan {
+    let mut plan = QueryPlan::new(
+        RecordQuery::parse(filters).unwrap(),
+        &crate::fixtures::unindexed("items"),
+        true,
+        None,
+    )
+    .unwrap();
+    plan.after = before.map(|id| Position { key: None, id });
+    plan
 }
 
 /// Bounds that only the count limits.
@@ -36,7 +51,7 @@ async fn records_insert_find_and_round_trip_exactly(stores: Repositories) {
                    "ключ": "значение", "emoji 🔑": [true, null, {"nested": 0.1}], "a.b": {}}"#;
     let data: Value = serde_json::from_str(text).unwrap();
     let stored = record(&owned, "items", data.clone());
-    stores.records.insert(&stored).await.unwrap();
+    stores.records.insert(&stored, &[]).await.unwrap();
     let found = stores
         .records
         .find(&owned.id, &endpoint("items"), &stored.id)
@@ -54,7 +69,7 @@ async fn records_are_scoped_to_api_and_endpoint(stores: Repositories) {
         api(&Id::generate(1), "theirs"),
     );
     let stored = record(&mine, "items", json!({"n": 1}));
-    stores.records.insert(&stored).await.unwrap();
+    stores.records.insert(&stored, &[]).await.unwrap();
     let records = &stores.records;
     assert!(records
         .find(&theirs.id, &endpoint("items"), &stored.id)
@@ -67,7 +82,7 @@ async fn records_are_scoped_to_api_and_endpoint(stores: Repositories) {
         .unwrap()
         .is_none());
     assert!(records
-        .list(&mine.id, &endpoint("other"), &[], None, bounds(10))
+        .list(&mine.id, &endpoint("other"), &scan(&[], None), bounds(10))
         .await
         .unwrap()
         .records
@@ -81,7 +96,7 @@ async fn records_are_scoped_to_api_and_endpoint(stores: Repositories) {
     );
     assert_eq!(
         ids(&records
-            .list(&mine.id, &endpoint("items"), &[], None, bounds(10))
+            .list(&mine.id, &endpoint("items"), &scan(&[], None), bounds(10))
             .await
             .unwrap()
             .records),
@@ -95,7 +110,7 @@ async fn records_list_newest_first_page_by_page(stores: Repositories) {
     let mut made = Vec::new();
     for i in 0..7 {
         let r = record(&owned, "items", json!({"i": i}));
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
         made.push(r.id);
     }
     made.reverse();
@@ -106,8 +121,7 @@ async fn records_list_newest_first_page_by_page(stores: Repositories) {
             .list(
                 &owned.id,
                 &endpoint("items"),
-                &[],
-                seen.last().cloned(),
+                &scan(&[], seen.last().cloned()),
                 bounds(3),
             )
             .await
@@ -129,7 +143,7 @@ async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Re
     let mut before = Vec::new();
     for i in 0..6 {
         let r = record(&owned, "items", json!({"i": i}));
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
         before.push(r.id);
     }
     before.reverse();
@@ -140,8 +154,7 @@ async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Re
             .list(
                 &owned.id,
                 &endpoint("items"),
-                &[],
-                seen.last().cloned(),
+                &scan(&[], seen.last().cloned()),
                 bounds(2),
             )
             .await
@@ -153,7 +166,7 @@ async fn records_paging_neither_skips_nor_repeats_while_others_insert(stores: Re
         seen.extend(ids(&page));
         stores
             .records
-            .insert(&record(&owned, "items", json!({"late": true})))
+            .insert(&record(&owned, "items", json!({"late": true})), &[])
             .await
             .unwrap();
     }
@@ -174,7 +187,7 @@ async fn records_filters_match_top_level_scalars(stores: Repositories) {
     let mut made = Vec::new();
     for row in rows {
         let r = record(&owned, "items", row);
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
         made.push(r);
     }
     let names = |found: Vec<Record>| -> Vec<String> {
@@ -188,13 +201,18 @@ async fn records_filters_match_top_level_scalars(stores: Repositories) {
             })
             .collect()
     };
-    let list = |filters: Vec<FieldFilter>, limit: usize| {
+    let list = |filters: Vec<(String, String)>, limit: usize| {
         let stores = stores.clone();
         let api_id = owned.id.clone();
         async move {
             stores
                 .records
-                .list(&api_id, &endpoint("items"), &filters, None, bounds(limit))
+                .list(
+                    &api_id,
+                    &endpoint("items"),
+                    &scan(&filters, None),
+                    bounds(limit),
+                )
                 .await
                 .unwrap()
                 .records
@@ -220,8 +238,7 @@ async fn records_filters_match_top_level_scalars(stores: Repositories) {
         .list(
             &owned.id,
             &endpoint("items"),
-            &[filter("qty", "5")],
-            Some(first[0].id.clone()),
+            &scan(&[filter("qty", "5")], Some(first[0].id.clone())),
             bounds(10),
         )
         .await
@@ -234,13 +251,13 @@ async fn records_filters_match_top_level_scalars(stores: Repositories) {
 async fn records_replace_is_compare_and_set(stores: Repositories) {
     let owned = api(&Id::generate(1), "cas");
     let original = record(&owned, "items", json!({"v": 1}));
-    stores.records.insert(&original).await.unwrap();
+    stores.records.insert(&original, &[]).await.unwrap();
     let mut next = original.clone();
     next.revision = 2;
     next.data = body(r#"{"v":2,"big":18446744073709551616}"#);
-    assert!(!stores.records.replace(&next, 5).await.unwrap());
-    assert!(stores.records.replace(&next, 1).await.unwrap());
-    assert!(!stores.records.replace(&next, 1).await.unwrap());
+    assert!(!stores.records.replace(&next, 5, &[]).await.unwrap());
+    assert!(stores.records.replace(&next, 1, &[]).await.unwrap());
+    assert!(!stores.records.replace(&next, 1, &[]).await.unwrap());
     let found = stores
         .records
         .find(&owned.id, &endpoint("items"), &original.id)
@@ -250,7 +267,7 @@ async fn records_replace_is_compare_and_set(stores: Repositories) {
     let mut ghost = record(&owned, "items", json!({}));
     ghost.revision = 2;
     assert!(
-        !stores.records.replace(&ghost, 1).await.unwrap(),
+        !stores.records.replace(&ghost, 1, &[]).await.unwrap(),
         "no such record"
     );
     // The filter index follows the new document.
@@ -259,8 +276,7 @@ async fn records_replace_is_compare_and_set(stores: Repositories) {
         .list(
             &owned.id,
             &endpoint("items"),
-            &[filter("v", "1")],
-            None,
+            &scan(&[filter("v", "1")], None),
             bounds(10)
         )
         .await
@@ -273,8 +289,7 @@ async fn records_replace_is_compare_and_set(stores: Repositories) {
             .list(
                 &owned.id,
                 &endpoint("items"),
-                &[filter("v", "2")],
-                None,
+                &scan(&[filter("v", "2")], None),
                 bounds(10)
             )
             .await
@@ -289,13 +304,13 @@ async fn records_replace_is_compare_and_set(stores: Repositories) {
 async fn records_racing_replacements_have_one_winner(stores: Repositories) {
     let owned = api(&Id::generate(1), "race");
     let original = record(&owned, "items", json!({"v": 0}));
-    stores.records.insert(&original).await.unwrap();
+    stores.records.insert(&original, &[]).await.unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (stores, mut next) = (stores.clone(), original.clone());
             next.revision = 2;
             next.data = body(&format!(r#"{{"v":{i}}}"#));
-            tokio::spawn(async move { stores.records.replace(&next, 1).await.unwrap() })
+            tokio::spawn(async move { stores.records.replace(&next, 1, &[]).await.unwrap() })
         })
         .collect();
     let mut wins = 0;
@@ -309,7 +324,7 @@ async fn records_racing_replacements_have_one_winner(stores: Repositories) {
 async fn records_delete_removes_once(stores: Repositories) {
     let owned = api(&Id::generate(1), "deleting");
     let doomed = record(&owned, "items", json!({"name": "x"}));
-    stores.records.insert(&doomed).await.unwrap();
+    stores.records.insert(&doomed, &[]).await.unwrap();
     let records = &stores.records;
     assert_eq!(
         records
@@ -342,12 +357,12 @@ async fn records_delete_batch_for_api_is_bounded(stores: Repositories) {
         let endpoint_name = if i % 2 == 0 { "items" } else { "other" };
         stores
             .records
-            .insert(&record(&doomed, endpoint_name, json!({"i": i})))
+            .insert(&record(&doomed, endpoint_name, json!({"i": i})), &[])
             .await
             .unwrap();
     }
     let survivor = record(&kept, "items", json!({}));
-    stores.records.insert(&survivor).await.unwrap();
+    stores.records.insert(&survivor, &[]).await.unwrap();
     // Each record is {"i":<digit>}: 7 bytes of compact JSON.
     for expected in [2, 2, 1, 0] {
         let removed = stores
@@ -370,7 +385,7 @@ async fn records_delete_batch_for_api_stops_at_its_byte_bound(stores: Repositori
     let doomed = api(&Id::generate(1), "bytes");
     for i in 0..5 {
         let r = record(&doomed, "items", json!({"i": i}));
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
     }
     // 7 bytes each: a bound of 10 stops after the second record of a batch.
     let mut counts = Vec::new();
@@ -396,7 +411,7 @@ async fn records_list_stops_at_its_byte_bound(stores: Repositories) {
     let mut made = Vec::new();
     for i in 0..5 {
         let r = record(&owned, "items", json!({"pad": "x".repeat(100), "i": i}));
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
         made.push(r.id.clone());
     }
     made.reverse();
@@ -409,8 +424,7 @@ async fn records_list_stops_at_its_byte_bound(stores: Repositories) {
             .list(
                 &owned.id,
                 &endpoint("items"),
-                &[],
-                before.clone(),
+                &scan(&[], before.clone()),
                 ListBounds {
                     max_bytes: 2 * size + 1,
                     ..bounds(10)
@@ -422,8 +436,8 @@ async fn records_list_stops_at_its_byte_bound(stores: Repositories) {
         seen.extend(ids(&page.records));
         match page.stopped_at {
             Some(last) => {
-                assert_eq!(Some(&last), page.records.last().map(|r| &r.id));
-                before = Some(last);
+                assert_eq!(Some(&last.id), page.records.last().map(|r| &r.id));
+                before = Some(last.id);
             }
             None => break,
         }
@@ -439,7 +453,7 @@ async fn records_deep_bodies_are_stored_and_deleted(stores: Repositories) {
     let text = format!(r#"{{"d":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
     let mut deep = record(&owned, "items", json!({}));
     deep.data = body(&text);
-    stores.records.insert(&deep).await.unwrap();
+    stores.records.insert(&deep, &[]).await.unwrap();
     let found = stores
         .records
         .find(&owned.id, &endpoint("items"), &deep.id)
@@ -452,8 +466,7 @@ async fn records_deep_bodies_are_stored_and_deleted(stores: Repositories) {
         .list(
             &owned.id,
             &endpoint("items"),
-            &[filter("d", "1")],
-            None,
+            &scan(&[filter("d", "1")], None),
             bounds(10),
         )
         .await
@@ -474,7 +487,7 @@ async fn records_filtered_lists_are_bounded_and_resumable(stores: Repositories) 
     let mut matching = Vec::new();
     for i in 0..30 {
         let r = record(&owned, "items", json!({"hit": i % 10 == 0, "i": i}));
-        stores.records.insert(&r).await.unwrap();
+        stores.records.insert(&r, &[]).await.unwrap();
         if i % 10 == 0 {
             matching.push(r.id.clone());
         }
@@ -488,8 +501,7 @@ async fn records_filtered_lists_are_bounded_and_resumable(stores: Repositories) 
             .list(
                 &owned.id,
                 &endpoint("items"),
-                &[filter("hit", "true")],
-                before.clone(),
+                &scan(&[filter("hit", "true")], before.clone()),
                 ListBounds {
                     max_examined: 4,
                     ..bounds(10)
@@ -499,7 +511,7 @@ async fn records_filtered_lists_are_bounded_and_resumable(stores: Repositories) 
             .unwrap();
         seen.extend(ids(&page.records));
         match page.stopped_at {
-            Some(last) => before = Some(last),
+            Some(last) => before = Some(last.id),
             None => break,
         }
     }

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::keys::Scopes;
-use super::model::{DisplayName, Endpoint, EndpointName};
+use super::model::{
+    DisplayName, Endpoint, EndpointName, FieldIndex, IndexState, MAX_INDEXES_PER_ENDPOINT,
+};
 use super::records::json_pointer;
 use crate::error::{Error, FieldViolation, Result, Violations};
 use crate::schema::{check_bounds, SchemaValidator};
@@ -78,6 +80,97 @@ fn endpoint_names(value: &Value, violations: &mut Violations) -> Vec<EndpointNam
     names
 }
 
+/// Index declarations by endpoint name, in the order given.
+pub(crate) type IndexDeclarations = Vec<(String, Vec<String>)>;
+
+/// Whether `field` could be a record's top-level field (what records and queries accept).
+fn indexable(field: &str) -> bool {
+    !field.is_empty() && field.len() <= 256 && !field.starts_with('$') && !field.contains('\0')
+}
+
+/// The `indexes` object, `{"endpoint": ["field", ...]}`: each list 1 to
+/// [`MAX_INDEXES_PER_ENDPOINT`] distinct top-level field names. Notes every bad entry.
+fn index_declarations(value: Option<Value>, violations: &mut Violations) -> IndexDeclarations {
+    let Some(value) = present(value) else {
+        return Vec::new();
+    };
+    let Value::Object(entries) = value else {
+        violations.push(FieldViolation::new(
+            "/indexes",
+            "must be an object of field lists by endpoint",
+        ));
+        return Vec::new();
+    };
+    let mut declared = Vec::new();
+    for (endpoint, fields) in entries {
+        let at = json_pointer("/indexes", &endpoint);
+        let Value::Array(fields) = fields else {
+            violations.push(FieldViolation::new(at, "must be an array of field names"));
+            continue;
+        };
+        if fields.len() > MAX_INDEXES_PER_ENDPOINT {
+            violations.push(FieldViolation::new(
+                at,
+                format!("an endpoint has at most {MAX_INDEXES_PER_ENDPOINT} indexes"),
+            ));
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            match field.as_str() {
+                Some(name) if indexable(name) && !names.iter().any(|n| n == name) => {
+                    names.push(name.to_owned());
+                }
+                Some(name) if indexable(name) => {
+                    violations.push(FieldViolation::new(format!("{at}/{i}"), "is listed twice"))
+                }
+                _ => violations.push(FieldViolation::new(
+                    format!("{at}/{i}"),
+                    "must be a top-level field name (not empty, not starting with '$')",
+                )),
+            }
+        }
+        declared.push((endpoint, names));
+    }
+    declared
+}
+
+/// Applies index declarations to endpoints: new fields are appended in `state`; a field
+/// indexed already stays as it is. Notes endpoints that do not exist and endpoints that would
+/// pass [`MAX_INDEXES_PER_ENDPOINT`].
+pub(crate) fn declare_indexes(
+    endpoints: &mut [Endpoint],
+    declarations: &IndexDeclarations,
+    state_of: impl Fn(&EndpointName) -> IndexState,
+    violations: &mut Violations,
+) {
+    for (name, fields) in declarations {
+        let at = json_pointer("/indexes", name);
+        let Some(endpoint) = endpoints.iter_mut().find(|e| e.name.as_str() == name) else {
+            violations.push(FieldViolation::new(at, "is not one of the endpoints"));
+            continue;
+        };
+        let state = state_of(&endpoint.name);
+        for field in fields {
+            if !endpoint.indexes.iter().any(|i| &i.field == field) {
+                endpoint.indexes.push(FieldIndex {
+                    field: field.clone(),
+                    state,
+                });
+            }
+        }
+        if endpoint.indexes.len() > MAX_INDEXES_PER_ENDPOINT {
+            violations.push(FieldViolation::new(
+                at,
+                format!(
+                    "an endpoint has at most {MAX_INDEXES_PER_ENDPOINT} indexes (indexes are \
+                     never removed)"
+                ),
+            ));
+        }
+    }
+}
+
 /// Notes what is wrong with the schema of the endpoint `name`: it must be an object or a
 /// boolean, within the size and nesting bounds, and compile; each violation is named by its
 /// pointer under `/json_schema/<name>`.
@@ -115,6 +208,8 @@ pub struct NewApi {
     pub endpoints: Option<Value>,
     /// One schema per endpoint.
     pub json_schema: Option<Value>,
+    /// Optional single-field indexes by endpoint (§11).
+    pub indexes: Option<Value>,
 }
 
 /// A new API: its display name and endpoints, each with a schema that compiles.
@@ -160,7 +255,11 @@ impl NewApi {
         if let Some(mut schemas) = violations.keep(schema_object(json_schema)) {
             for name in names {
                 match schemas.shift_remove(name.as_str()) {
-                    Some(schema) => endpoints.push(Endpoint { name, schema }),
+                    Some(schema) => endpoints.push(Endpoint {
+                        name,
+                        schema,
+                        indexes: Vec::new(),
+                    }),
                     None => violations.push(FieldViolation::new(
                         json_pointer("/json_schema", name.as_str()),
                         "is missing: every endpoint needs a schema",
@@ -174,6 +273,14 @@ impl NewApi {
                 ));
             }
         }
+        let declarations = index_declarations(self.indexes, &mut violations);
+        // A new endpoint has no records: its indexes are complete from the start.
+        declare_indexes(
+            &mut endpoints,
+            &declarations,
+            |_| IndexState::Ready,
+            &mut violations,
+        );
         for endpoint in &endpoints {
             check_schema(
                 schemas,
@@ -206,6 +313,8 @@ pub struct ApiChangeSet {
     /// Schemas by endpoint name; each compiles where its name could be an endpoint (the
     /// service refuses the others: no such endpoint).
     pub(crate) schemas: Map<String, Value>,
+    /// Indexes to add, by endpoint name (the service refuses unknown endpoints).
+    pub(crate) indexes: IndexDeclarations,
 }
 
 impl ApiChanges {
@@ -218,10 +327,11 @@ impl ApiChanges {
             .or_else(|| body.remove("api_name"));
         let endpoints = body.remove("endpoints");
         let json_schema = body.remove("json_schema");
+        let indexes = body.remove("indexes");
         if let Some(unknown) = body.keys().next() {
             return Err(Error::invalid(
                 unknown,
-                "cannot be changed: give display_name, endpoints or json_schema",
+                "cannot be changed: give display_name, endpoints, json_schema or indexes",
             ));
         }
         let display_name = present(new_name)
@@ -235,6 +345,7 @@ impl ApiChanges {
         let endpoints = present(endpoints)
             .map(|value| endpoint_names(&value, &mut violations))
             .unwrap_or_default();
+        let indexes = index_declarations(indexes, &mut violations);
         for (name, schema) in &given {
             // Names are checked against the API by the service; check whatever could be one.
             if EndpointName::new(name, "").is_ok() {
@@ -245,6 +356,7 @@ impl ApiChanges {
             display_name,
             endpoints,
             schemas: given,
+            indexes,
         }))
     }
 }
@@ -365,6 +477,7 @@ mod tests {
             api_name: Some(json!("Shop")),
             endpoints: Some(json!(["orders", "orders", "keys", "stock", "Keys"])),
             json_schema: Some(json!({"orders": 5, "stock": {}, "extra": {}})),
+            indexes: Some(json!({"orders": ["a", "a", "$x"], "nowhere": ["b"], "stock": 3})),
         };
         let Err(Error::Validation(found)) = broken.clone().parse(&refusing()).await else {
             panic!("expected a validation error");
@@ -377,6 +490,10 @@ mod tests {
                 "/endpoints/2",
                 "/endpoints/4",
                 "/json_schema/extra",
+                "/indexes/orders/1",
+                "/indexes/orders/2",
+                "/indexes/stock",
+                "/indexes/nowhere",
                 "/json_schema/orders",
                 "/json_schema/stock/properties/qty/type"
             ]

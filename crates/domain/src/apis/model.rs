@@ -268,6 +268,65 @@ pub struct Endpoint {
     pub name: EndpointName,
     /// The JSON Schema of its records, as the owner submitted it.
     pub schema: Value,
+    /// Its single-field indexes, in the order they were declared (a store may number them by
+    /// position, so an index keeps its place: declarations are only ever appended).
+    pub indexes: Vec<FieldIndex>,
+}
+
+impl Endpoint {
+    /// The fields of every index, building or ready, in declaration order: what a record
+    /// write keeps up to date.
+    pub fn indexed_fields(&self) -> Vec<String> {
+        self.indexes.iter().map(|i| i.field.clone()).collect()
+    }
+
+    /// The position of the ready index on `field`, if there is one: what a query may use.
+    pub fn ready_index(&self, field: &str) -> Option<usize> {
+        self.indexes
+            .iter()
+            .position(|i| i.field == field && i.state == IndexState::Ready)
+    }
+}
+
+/// The most indexes one endpoint may declare.
+pub const MAX_INDEXES_PER_ENDPOINT: usize = 8;
+
+/// A single-field index of an endpoint's records (§11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIndex {
+    /// The top-level field indexed.
+    pub field: String,
+    /// Whether it can serve queries yet.
+    pub state: IndexState,
+}
+
+/// Where an index is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexState {
+    /// Declared on an endpoint that had records: kept up to date by every write, and being
+    /// filled in for the records before it; not used by queries yet.
+    Building,
+    /// Holds every record of the endpoint; queries use it.
+    Ready,
+}
+
+impl IndexState {
+    /// The state as the contract and the stores spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Building => "building",
+            Self::Ready => "ready",
+        }
+    }
+
+    /// Reads a stored state; anything unknown is `Building`, which is always safe.
+    pub fn parse(text: &str) -> Self {
+        if text == "ready" {
+            Self::Ready
+        } else {
+            Self::Building
+        }
+    }
 }
 
 /// A user-defined API: its owner, unique name, and endpoints with their schemas.
@@ -310,6 +369,13 @@ impl ApiDefinition {
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoint_index(name)
             .map(|index| &self.endpoints[index])
+    }
+
+    /// Whether any endpoint has an index still being built.
+    pub fn has_building_index(&self) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| e.indexes.iter().any(|i| i.state == IndexState::Building))
     }
 
     /// The position in `endpoints` of the endpoint called `name`.

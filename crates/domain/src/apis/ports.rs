@@ -57,6 +57,12 @@ pub trait ApiRepository: Send + Sync {
     async fn update(&self, api: &ApiDefinition, expected_revision: u64) -> Result<bool>;
     /// Removes an API definition (not its keys or records); false if there was none.
     async fn delete(&self, id: &Id) -> Result<bool>;
+    /// Up to `limit` APIs with an index still being built, in id order after `after`.
+    async fn with_building_indexes(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Vec<ApiDefinition>>;
 }
 
 /// Stores API keys by their digest; the public id is unique and is how a key is found.

@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::caches::ApiCaches;
-use super::forms::{too_many_endpoints, ApiChangeSet, ApiDraft, KeySpec, MAX_ENDPOINTS};
+use super::forms::{
+    declare_indexes, too_many_endpoints, ApiChangeSet, ApiDraft, KeySpec, MAX_ENDPOINTS,
+};
 use super::keys::{ApiKey, ApiKeyText, Scopes};
-use super::model::{ApiDefinition, ApiName, ApiRef, Endpoint, EndpointName};
+use super::model::{ApiDefinition, ApiName, ApiRef, Endpoint, EndpointName, IndexState};
 use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
 use crate::apis::records::json_pointer;
@@ -201,6 +203,7 @@ impl ApiService {
             display_name,
             endpoints: additions,
             schemas,
+            indexes,
         } = changes;
 
         for _ in 0..CHANGE_ATTEMPTS {
@@ -213,6 +216,7 @@ impl ApiService {
                 next.endpoints.push(Endpoint {
                     name: name.clone(),
                     schema: Value::Null,
+                    indexes: Vec::new(),
                 });
             }
             if next.endpoints.len() > MAX_ENDPOINTS {
@@ -233,6 +237,20 @@ impl ApiService {
                     "is missing: every new endpoint needs a schema",
                 ));
             }
+            // An endpoint added by this change has no records yet; an existing one's new
+            // indexes are filled in by the index builder.
+            declare_indexes(
+                &mut next.endpoints,
+                &indexes,
+                |name| {
+                    if existing.contains(name) {
+                        IndexState::Building
+                    } else {
+                        IndexState::Ready
+                    }
+                },
+                &mut violations,
+            );
             violations.finish()?;
             if let Some(name) = &display_name {
                 next.display_name = name.clone();

@@ -1,4 +1,4 @@
-//! The API aggregate built whole: the definition and record services over one set of ports
+//! The API aggregate built whole: the definition, record and index-build services over one set of ports
 //! and one set of caches, which nothing outside this module can reach or split.
 
 use std::sync::Arc;
@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::caches::ApiCaches;
+use super::index_builder::IndexBuilder;
 use super::ports::ApiPorts;
 use super::records::{RecordService, RecordServiceSettings};
 use super::service::ApiService;
@@ -30,6 +31,8 @@ pub struct ApiServices {
     pub apis: Arc<ApiService>,
     /// Records, and the authorisation of keys and tokens for them.
     pub records: Arc<RecordService>,
+    /// Fills in indexes declared on endpoints that had records.
+    pub indexes: Arc<IndexBuilder>,
 }
 
 impl ApiServices {
@@ -45,6 +48,7 @@ impl ApiServices {
                 caches.clone(),
                 settings.max_keys_per_api,
             )),
+            indexes: Arc::new(IndexBuilder::new(ports.clone(), caches.clone())),
             records: Arc::new(RecordService::new(ports, caches, settings.records)),
         }
     }

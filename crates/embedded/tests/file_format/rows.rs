@@ -139,10 +139,12 @@ pub fn api() -> ApiDefinition {
                 name: EndpointName::new("orders", "endpoint").expect("valid"),
                 schema: json!({"type": "object", "required": ["total"],
                                "properties": {"total": {"type": "number"}}}),
+                indexes: Vec::new(),
             },
             Endpoint {
                 name: EndpointName::new("notes", "endpoint").expect("valid"),
                 schema: json!({"type": "object"}),
+                indexes: Vec::new(),
             },
         ],
         created_at: at(400),
@@ -233,7 +235,7 @@ pub async fn populate<S: Store>(store: &S) {
         ApiKeyRepository::insert(store, &key).await.expect("key");
     }
     for record in records() {
-        RecordRepository::insert(store, &record)
+        RecordRepository::insert(store, &record, &[])
             .await
             .expect("record");
     }

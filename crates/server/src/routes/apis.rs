@@ -24,6 +24,23 @@ fn key_view(key: &ApiKey) -> Value {
     })
 }
 
+/// The declared indexes by endpoint, each with its state (§11): `{"orders": [{"field":
+/// "item", "state": "ready"}]}`; endpoints without indexes are left out.
+fn indexes_view(api: &keygate_domain::apis::ApiDefinition) -> Map<String, Value> {
+    api.endpoints
+        .iter()
+        .filter(|e| !e.indexes.is_empty())
+        .map(|e| {
+            let indexes: Vec<Value> = e
+                .indexes
+                .iter()
+                .map(|i| json!({"field": i.field, "state": i.state.as_str()}))
+                .collect();
+            (e.name.as_str().to_owned(), Value::from(indexes))
+        })
+        .collect()
+}
+
 /// An API as its owner sees it: never a secret.
 fn api_view(view: &ApiView) -> Value {
     let api = &view.api;
@@ -38,6 +55,7 @@ fn api_view(view: &ApiView) -> Value {
         "display_name": api.display_name.as_str(),
         "endpoints": api.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
         "json_schema": schemas,
+        "indexes": indexes_view(api),
         "keys": view.keys.iter().map(key_view).collect::<Vec<_>>(),
         "created_at": timestamp(api.created_at),
         "updated_at": timestamp(api.updated_at),
@@ -69,6 +87,7 @@ pub async fn create(
             "api_name": api.name.as_str(),
             "display_name": api.display_name.as_str(),
             "endpoints": api.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            "indexes": indexes_view(api),
             "api_key": created.key.text,
             "key_id": created.key.key.id.as_str(),
             "created_at": timestamp(api.created_at),

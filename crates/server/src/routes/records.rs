@@ -75,8 +75,8 @@ pub async fn create(
     ))
 }
 
-/// `GET /api/{api_name}/{endpoint}?limit=&cursor=&<field>=<value>…`: records, newest first;
-/// every other query parameter is an equality filter on a top-level field.
+/// `GET /api/{api_name}/{endpoint}?limit=&cursor=&sort=&fields=&count=&<field>[op]=<value>…`:
+/// the query of §11; records newest first unless sorted.
 pub async fn list(
     state: web::Data<AppState>,
     RecordCaller(caller): RecordCaller,
@@ -85,31 +85,39 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (api_name, endpoint) = path.into_inner();
     let access = authorize(&state, &caller, &api_name, &endpoint, Scope::Read).await?;
-    let (mut limit, mut cursor, mut filters) = (None, None, Vec::new());
-    for (name, value) in query.into_inner() {
+    let parameters = query.into_inner();
+    let (mut limit, mut cursor) = (None, None);
+    for (name, value) in &parameters {
         match name.as_str() {
             "limit" => {
                 limit = Some(value.parse::<i64>().map_err(|_| {
                     Error::invalid("limit", "must be a whole number between 1 and 500")
                 })?);
             }
-            "cursor" => cursor = Some(value),
-            _ => filters.push((name, value)),
+            "cursor" => cursor = Some(value.clone()),
+            _ => {}
         }
     }
     let page = PageRequest::new(limit, cursor)?;
-    let records = state.keygate.records.list(&access, &filters, &page).await?;
+    let listed = state
+        .keygate
+        .records
+        .list(&access, &parameters, &page)
+        .await?;
     /// Serialised straight into the body: a `json!` value would parse every record again.
     #[derive(Serialize)]
     struct RecordList<'a> {
         records: Vec<RecordView<'a>>,
         next_cursor: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
     }
     Ok(success(
         StatusCode::OK,
         RecordList {
-            records: records.items.iter().map(record_view).collect(),
-            next_cursor: records.next_cursor,
+            records: listed.records.items.iter().map(record_view).collect(),
+            next_cursor: listed.records.next_cursor,
+            total: listed.total,
         },
     ))
 }

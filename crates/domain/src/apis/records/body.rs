@@ -5,14 +5,41 @@
 //! text (member order, number spelling, `-0`) comes back exactly. They are parsed only to be
 //! validated, merged or filtered, and a filter reads the top level alone.
 
-use std::collections::HashMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::filter::scalar_key;
+use super::index_key::raw_key;
 use crate::error::{Error, Result};
+
+/// The top-level members of a document, in order, each value as unparsed text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct MembersVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for MembersVisitor<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, &'a RawValue>()? {
+                    members.push((name, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor(std::marker::PhantomData))
+    }
+}
 
 /// A record's document: a JSON object, as compact text. Serialises as that JSON, verbatim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,26 +83,42 @@ impl RecordBody {
             .map_err(|e| Error::Internal(format!("stored record body is unreadable: {e}")))
     }
 
-    /// The scalar key ([`scalar_key`]) of every top-level member holding a scalar, by name.
+    fn members(&self) -> Result<Members<'_>> {
+        serde_json::from_str(self.as_str())
+            .map_err(|e| Error::Internal(format!("stored record body is unreadable: {e}")))
+    }
+
+    /// The [`index_key`](super::index_key) of every top-level member, by name, in order.
     /// Reads the top level only: nested values are skipped as text.
-    pub fn top_level_scalars(&self) -> Result<HashMap<String, String>> {
-        let members: HashMap<String, &RawValue> = serde_json::from_str(self.as_str())
-            .map_err(|e| Error::Internal(format!("stored record body is unreadable: {e}")))?;
-        Ok(members
+    pub fn field_keys(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self
+            .members()?
+            .0
             .into_iter()
-            .filter_map(|(name, raw)| raw_scalar_key(raw).map(|key| (name, key)))
+            .map(|(name, raw)| {
+                let key = raw_key(raw);
+                (name, key)
+            })
             .collect())
     }
-}
 
-/// The scalar key of a raw JSON value; `None` for objects and arrays, which are not parsed.
-fn raw_scalar_key(raw: &RawValue) -> Option<String> {
-    match raw.get().trim_start().as_bytes().first() {
-        Some(b'{' | b'[') | None => None,
-        Some(_) => serde_json::from_str::<Value>(raw.get())
-            .ok()
-            .as_ref()
-            .and_then(scalar_key),
+    /// The document cut down to the members named in `fields`, in the document's order.
+    pub fn project(&self, fields: &[String]) -> Result<Self> {
+        let mut text = String::from("{");
+        for (name, raw) in self.members()?.0 {
+            if fields.iter().any(|f| f == &name) {
+                if text.len() > 1 {
+                    text.push(',');
+                }
+                let name = serde_json::to_string(&name)
+                    .map_err(|e| Error::Internal(format!("cannot encode a field name: {e}")))?;
+                text.push_str(&name);
+                text.push(':');
+                text.push_str(raw.get());
+            }
+        }
+        text.push('}');
+        Self::from_stored(text)
     }
 }
 
@@ -106,17 +149,29 @@ mod tests {
     }
 
     #[test]
-    fn top_level_scalars_skip_nested_values() {
+    fn field_keys_read_the_top_level_in_order() {
+        use crate::apis::records::value_key;
         let body = RecordBody::from_stored(
             r#"{"qty":5.0,"name":"tea","done":true,"gone":null,"list":[1],"o":{"a":1}}"#.into(),
         )
         .expect("json");
-        let scalars = body.top_level_scalars().expect("readable");
-        assert_eq!(scalars.len(), 4);
-        assert_eq!(scalars["qty"], "n:5");
-        assert_eq!(scalars["name"], "s:tea");
-        assert_eq!(scalars["done"], "b:true");
-        assert_eq!(scalars["gone"], "z:null");
+        let keys = body.field_keys().expect("readable");
+        let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["qty", "name", "done", "gone", "list", "o"]);
+        assert_eq!(keys[0].1, value_key(&json!(5)));
+        assert_eq!(keys[1].1, value_key(&json!("tea")));
+        assert_eq!(keys[4].1, value_key(&json!([])));
+    }
+
+    #[test]
+    fn projection_keeps_the_named_members_verbatim() {
+        let body = RecordBody::from_stored(r#"{"a":1.50,"b":{"x":[1]},"c":"\u00e9"}"#.into())
+            .expect("json");
+        let cut = body
+            .project(&["c".into(), "a".into(), "z".into()])
+            .expect("cut");
+        assert_eq!(cut.as_str(), r#"{"a":1.50,"c":"\u00e9"}"#);
+        assert_eq!(body.project(&[]).expect("cut").as_str(), "{}");
     }
 
     #[test]

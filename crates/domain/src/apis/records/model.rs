@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::body::RecordBody;
+use super::plan::Position;
 use crate::apis::EndpointName;
 use crate::id::Id;
 
@@ -48,9 +49,9 @@ pub struct ListBounds {
     pub limit: usize,
     /// Records stop being added once they hold this many bytes together (at least one is).
     pub max_bytes: usize,
-    /// The most records a store without an index for the filters examines.
+    /// The most records a read examines that the conditions then turn away.
     pub max_examined: usize,
-    /// The most bytes of records a store without an index for the filters examines.
+    /// The most bytes of records a read examines that the conditions then turn away.
     pub max_examined_bytes: usize,
 }
 
@@ -60,6 +61,6 @@ pub struct ListedRecords {
     /// The records, newest first.
     pub records: Vec<Record>,
     /// Set when a bound other than `limit` stopped the read before the endpoint's end: the
-    /// id of the last record examined, after which the next page goes on.
-    pub stopped_at: Option<Id>,
+    /// position of the last record examined, after which the next page goes on.
+    pub stopped_at: Option<Position>,
 }

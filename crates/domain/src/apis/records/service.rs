@@ -7,9 +7,11 @@ use serde_json::{Map, Value};
 
 use super::body::RecordBody;
 use super::document::{check_document, merge_patch, MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS};
-use super::filter::{FieldFilter, MAX_FILTERS};
 use super::model::{ListBounds, Record};
+use super::plan::{Access, Position, QueryPlan};
+use super::query::RecordQuery;
 use crate::apis::caches::ApiCaches;
+use crate::apis::records::missing_key;
 use crate::apis::{ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope};
 use crate::cache::BoundedCache;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
@@ -157,8 +159,9 @@ impl RecordService {
         };
         let owner = &access.api.owner_id;
         let added = UsageChange::added(record.size());
+        let indexed = access.endpoint().indexed_fields();
         self.ports.quota.reserve(owner, added).await?;
-        if let Err(error) = self.ports.records.insert(&record).await {
+        if let Err(error) = self.ports.records.insert(&record, &indexed).await {
             // A write the store did not confirm in time may still have landed: undo its
             // charge only once it is known to be absent (if that cannot be known, it stays
             // charged, erring towards refusing early).
@@ -170,7 +173,7 @@ impl RecordService {
         // An API deleted while this write was on its way has already swept its records:
         // this one would be an orphan, charged for ever. The deletion removes the
         // definition before its last sweep, so a write that still finds it here is swept.
-        if self.ports.apis.find(&access.api.id).await?.is_none() {
+        let Some(current) = self.ports.apis.find(&access.api.id).await? else {
             if let Some(bytes) = self
                 .ports
                 .records
@@ -183,8 +186,32 @@ impl RecordService {
                     .await;
             }
             return Err(Error::NotFound("API"));
-        }
+        };
+        self.follow_index_changes(&current, &record, &indexed)
+            .await?;
         Ok(record)
+    }
+
+    /// An index declared while a write was on its way may have been built past the record
+    /// before it landed: a write that finds the endpoint's indexes changed rewrites its own
+    /// entries (a compare-and-set on its own revision: a later write used the new ones).
+    async fn follow_index_changes(
+        &self,
+        current: &ApiDefinition,
+        record: &Record,
+        indexed: &[String],
+    ) -> Result<()> {
+        let Some(endpoint) = current.endpoint(record.endpoint.as_str()) else {
+            return Ok(());
+        };
+        let now_indexed = endpoint.indexed_fields();
+        if now_indexed != indexed {
+            self.ports
+                .records
+                .replace(record, record.revision, &now_indexed)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether `record` (at this revision) is in the store, as far as can be told now.
@@ -200,24 +227,31 @@ impl RecordService {
         }
     }
 
-    /// The endpoint's records, newest first, keeping those that match every `?field=value`.
+    /// The endpoint's records that satisfy the query of §11 (`parameters` are the request's
+    /// query string, `limit` and `cursor` included), in its order, cut to its `fields`, with
+    /// the total when `count=true`.
     pub async fn list(
         &self,
         access: &EndpointAccess,
-        filters: &[(String, String)],
+        parameters: &[(String, String)],
         page: &PageRequest,
-    ) -> Result<Page<Record>> {
+    ) -> Result<RecordList> {
         access.require(Scope::Read)?;
-        if filters.len() > MAX_FILTERS {
-            return Err(Error::invalid(
-                "query",
-                format!("at most {MAX_FILTERS} filters may be given"),
-            ));
-        }
-        let filters = filters
-            .iter()
-            .map(|(field, value)| FieldFilter::new(field, value))
-            .collect::<std::result::Result<Vec<_>, FieldViolation>>()?;
+        let query = RecordQuery::parse(parameters)?;
+        let endpoint = access.endpoint();
+        let mut scannable = None;
+        let plan = match QueryPlan::new(query.clone(), endpoint, false, page.after()) {
+            Err(Error::IndexRequired { .. }) if self.scannable(access).await? => {
+                scannable = Some(true);
+                QueryPlan::new(query, endpoint, true, page.after())?
+            }
+            other => other?,
+        };
+        let total = if plan.query.wants_count() {
+            Some(self.count(access, &plan, &mut scannable).await?)
+        } else {
+            None
+        };
         let bounds = ListBounds {
             limit: page.limit() + 1,
             max_bytes: self.max_page_bytes,
@@ -229,20 +263,94 @@ impl RecordService {
         let listed = self
             .ports
             .records
-            .list(
-                &access.api.id,
-                &access.endpoint().name,
-                &filters,
-                page.after_id()?,
-                bounds,
-            )
+            .list(&access.api.id, &endpoint.name, &plan, bounds)
             .await?;
-        match listed.stopped_at {
-            Some(last) => Ok(Page::cut_short(listed.records, last.as_str())),
-            None => Ok(Page::from_overfetch(listed.records, page.limit(), |r| {
-                r.id.to_string()
-            })),
+        let sort_field = plan.sorted().map(|s| s.field.clone());
+        let mut records = match listed.stopped_at {
+            Some(last) => Page::cut_short(listed.records, &last.to_cursor_key()),
+            None => {
+                let mut keyed = Vec::with_capacity(listed.records.len());
+                for record in listed.records {
+                    let key = match &sort_field {
+                        Some(field) => Some(key_of(&record, field)?),
+                        None => None,
+                    };
+                    keyed.push((record, key));
+                }
+                Page::from_overfetch(keyed, page.limit(), |(record, key)| {
+                    Position {
+                        key: key.clone(),
+                        id: record.id.clone(),
+                    }
+                    .to_cursor_key()
+                })
+                .map(|(record, _)| record)
+            }
+        };
+        if let Some(fields) = plan.query.fields() {
+            for record in &mut records.items {
+                record.data = record.data.project(fields)?;
+            }
         }
+        Ok(RecordList { records, total })
+    }
+
+    /// Whether the endpoint is small enough to be read whole (`records.max_scan`).
+    async fn scannable(&self, access: &EndpointAccess) -> Result<bool> {
+        let limit = self.max_scan as u64;
+        let held = self
+            .ports
+            .records
+            .count_up_to(&access.api.id, &access.endpoint().name, limit + 1)
+            .await?;
+        Ok(held <= limit)
+    }
+
+    /// The number of records the plan's query matches, where that is bounded: on a large
+    /// endpoint, only a walk of one index carrying every condition counts.
+    async fn count(
+        &self,
+        access: &EndpointAccess,
+        plan: &QueryPlan,
+        scannable: &mut Option<bool>,
+    ) -> Result<u64> {
+        let walked = match &plan.access {
+            Access::Scan if plan.query.conditions().is_empty() => {
+                return self
+                    .ports
+                    .records
+                    .count_up_to(&access.api.id, &access.endpoint().name, u64::MAX)
+                    .await;
+            }
+            Access::Scan => None,
+            Access::Points { field, .. } | Access::Ordered { field, .. } => Some(field.as_str()),
+        };
+        let residual = plan
+            .query
+            .conditions()
+            .iter()
+            .find(|c| Some(c.field()) != walked);
+        if let Some(condition) = residual {
+            let small = match *scannable {
+                Some(known) => known,
+                None => self.scannable(access).await?,
+            };
+            *scannable = Some(small);
+            if !small {
+                return Err(Error::IndexRequired {
+                    field: condition.field().to_owned(),
+                    message: format!(
+                        "this endpoint has too many records to count matches of '{}' without \
+                         walking them: count with conditions on one indexed field",
+                        condition.field()
+                    ),
+                });
+            }
+        }
+        self.ports
+            .records
+            .count(&access.api.id, &access.endpoint().name, plan)
+            .await
     }
 
     /// One record.
@@ -351,7 +459,13 @@ impl RecordService {
         if !change.only_shrinks() {
             self.ports.quota.reserve(owner, change).await?;
         }
-        let stored = match self.ports.records.replace(&next, current.revision).await {
+        let indexed = access.endpoint().indexed_fields();
+        let stored = match self
+            .ports
+            .records
+            .replace(&next, current.revision, &indexed)
+            .await
+        {
             // Not confirmed in time: it may still have landed (see `create`).
             Err(error) if self.landed(&next).await => {
                 self.ports.quota.give_back(owner, change).await;
@@ -364,7 +478,13 @@ impl RecordService {
             Ok(true) => self.ports.quota.give_back(owner, change).await,
             _ => self.ports.quota.undo(owner, change).await,
         }
-        Ok(stored?.then_some(next))
+        if !stored? {
+            return Ok(None);
+        }
+        if let Some(api) = self.ports.apis.find(&access.api.id).await? {
+            self.follow_index_changes(&api, &next, &indexed).await?;
+        }
+        Ok(Some(next))
     }
 
     /// `document` as a record of the endpoint, or every reason it cannot be one. The rules
@@ -529,6 +649,25 @@ impl RecordService {
             Err(unknown())
         }
     }
+}
+
+/// One page of a record list, and the number of matches when it was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordList {
+    /// The records of the page.
+    pub records: Page<Record>,
+    /// How many records match (`count=true`).
+    pub total: Option<u64>,
+}
+
+/// The key of a record's top-level `field` (the missing key when it has none).
+fn key_of(record: &Record, field: &str) -> Result<Vec<u8>> {
+    Ok(record
+        .data
+        .field_keys()?
+        .into_iter()
+        .find(|(name, _)| name == field)
+        .map_or_else(missing_key, |(_, key)| key))
 }
 
 /// A record id from a request path; one that is no id names no record.

@@ -40,6 +40,7 @@ async fn form(name: &str) -> ApiDraft {
         api_name: Some(json!(name)),
         endpoints: Some(json!(["orders"])),
         json_schema: Some(json!({"orders": {"type": "object"}})),
+        indexes: None,
     }
     .parse(&accepting())
     .await

@@ -8,6 +8,7 @@ use mockall::Sequence;
 use serde_json::json;
 
 use super::*;
+use crate::apis::records::Access;
 use crate::apis::records::ListedRecords;
 use crate::apis::{ApiKey, Scopes};
 use crate::clock::MockClock;
@@ -217,9 +218,11 @@ async fn records_are_checked_and_schemas_compiled_once_per_revision() {
     mocks
         .records
         .expect_insert()
-        .withf(|r| r.revision == 1 && r.data.as_str().contains("\"qty\"") && r.api_id == shop().id)
+        .withf(|r, _| {
+            r.revision == 1 && r.data.as_str().contains("\"qty\"") && r.api_id == shop().id
+        })
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     let svc = service(mocks);
     let access = svc
         .authorize(&key_caller(), "shop", "orders", Scope::Write)
@@ -276,17 +279,17 @@ async fn a_patch_merges_validates_and_retries_after_a_lost_race() {
     mocks
         .records
         .expect_replace()
-        .with(always(), eq(3))
+        .with(always(), eq(3), always())
         .times(1)
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(false));
     mocks
         .records
         .expect_replace()
-        .withf(|r, expected| {
+        .withf(|r, expected, _| {
             *expected == 4 && r.revision == 5 && r.data.as_str() == r#"{"a":9,"c":3}"#
         })
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let svc = service(mocks);
     let access = svc
         .authorize(&key_caller(), "shop", "orders", Scope::Write)
@@ -308,42 +311,50 @@ async fn a_patch_merges_validates_and_retries_after_a_lost_race() {
 }
 
 #[tokio::test]
-async fn lists_refuse_bad_filters_and_page_by_id() {
+async fn lists_refuse_bad_queries_and_page_by_id() {
     let mut mocks = finding(shop_key());
     mocks
         .records
         .expect_list()
-        .withf(|_, _, filters, before, bounds| {
-            filters.len() == 1
-                && filters[0].field() == "qty"
-                && before.is_none()
+        .withf(|_, _, plan, bounds| {
+            plan.query.conditions().len() == 1
+                && plan.query.conditions()[0].field() == "qty"
+                && plan.access == Access::Scan
+                && plan.after.is_none()
                 && bounds.limit == 3
         })
-        .returning(|_, _, _, _, _| {
+        .returning(|_, _, _, _| {
             Ok(ListedRecords {
                 records: vec![
-                    stored(json!({}), 1),
-                    stored(json!({}), 1),
-                    stored(json!({}), 1),
+                    stored(json!({"qty": 5, "x": 1}), 1),
+                    stored(json!({"qty": 5}), 1),
+                    stored(json!({"qty": 5}), 1),
                 ],
                 stopped_at: None,
             })
         });
+    // A small endpoint: scanned.
+    mocks
+        .records
+        .expect_count_up_to()
+        .returning(|_, _, _| Ok(3));
     let svc = service(mocks);
     let access = svc
         .authorize(&key_caller(), "shop", "orders", Scope::Read)
         .await
         .expect("authorised");
-    let page = svc
+    let listed = svc
         .list(
             &access,
-            &[("qty".into(), "5".into())],
+            &[("qty".into(), "5".into()), ("fields".into(), "x".into())],
             &PageRequest::new(Some(2), None).expect("page"),
         )
         .await
         .expect("listed");
-    assert_eq!(page.items.len(), 2);
-    assert!(page.next_cursor.is_some());
+    assert_eq!(listed.records.items.len(), 2);
+    assert_eq!(listed.records.items[0].data.as_str(), r#"{"x":1}"#);
+    assert!(listed.records.next_cursor.is_some());
+    assert_eq!(listed.total, None);
     assert!(matches!(
         svc.list(
             &access,
@@ -353,13 +364,40 @@ async fn lists_refuse_bad_filters_and_page_by_id() {
         .await,
         Err(Error::Validation(_))
     ));
-    let many: Vec<(String, String)> = (0..=MAX_FILTERS)
+    let many: Vec<(String, String)> = (0..=crate::apis::records::MAX_CONDITIONS)
         .map(|i| (format!("f{i}"), "1".into()))
         .collect();
     assert!(matches!(
         svc.list(&access, &many, &PageRequest::first()).await,
         Err(Error::Validation(_))
     ));
+}
+
+#[tokio::test]
+async fn a_large_endpoint_without_an_index_refuses_instead_of_scanning() {
+    let mut mocks = finding(shop_key());
+    mocks.records.expect_list().never();
+    mocks.records.expect_count().never();
+    mocks
+        .records
+        .expect_count_up_to()
+        .returning(|_, _, at_most| Ok(at_most));
+    let svc = service(mocks);
+    let access = svc
+        .authorize(&key_caller(), "shop", "orders", Scope::Read)
+        .await
+        .expect("authorised");
+    let refused = svc
+        .list(
+            &access,
+            &[("tag".into(), "t7".into())],
+            &PageRequest::first(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::IndexRequired { field, .. }) if field == "tag"),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -453,7 +491,7 @@ async fn a_write_that_timed_out_but_landed_stays_charged() {
     mocks
         .records
         .expect_insert()
-        .returning(|_| Err(Error::Unavailable("deadline passed".into())));
+        .returning(|_, _| Err(Error::Unavailable("deadline passed".into())));
     // The store did apply it: found by its id.
     mocks
         .records
@@ -480,7 +518,11 @@ async fn a_write_landing_after_its_api_was_deleted_is_taken_back() {
         .returning(|_| Ok(Some(shop())));
     // Gone by the time the write has landed.
     mocks.apis.expect_find().returning(|_| Ok(None));
-    mocks.records.expect_insert().times(1).returning(|_| Ok(()));
+    mocks
+        .records
+        .expect_insert()
+        .times(1)
+        .returning(|_, _| Ok(()));
     mocks
         .records
         .expect_delete()

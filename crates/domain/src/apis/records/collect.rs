@@ -1,0 +1,124 @@
+//! What every store does with the candidates its walk produces: keep the matches up to the
+//! page's bounds, and stop early (with a cursor) when the conditions turn too many away.
+
+use super::model::{ListBounds, ListedRecords, Record};
+use super::plan::{Position, QueryPlan};
+use crate::error::Result;
+
+/// Collects one page (or a count) from candidates offered in the plan's order.
+pub struct PageCollector<'p> {
+    plan: &'p QueryPlan,
+    bounds: ListBounds,
+    listed: ListedRecords,
+    bytes: usize,
+    examined: usize,
+    examined_bytes: usize,
+    last_examined: Option<Position>,
+    counted: Option<u64>,
+}
+
+impl<'p> PageCollector<'p> {
+    /// A collector of one page of `plan` within `bounds`.
+    pub fn page(plan: &'p QueryPlan, bounds: ListBounds) -> Self {
+        Self {
+            plan,
+            bounds,
+            listed: ListedRecords::default(),
+            bytes: 0,
+            examined: 0,
+            examined_bytes: 0,
+            last_examined: None,
+            counted: None,
+        }
+    }
+
+    /// A collector that counts every match, without bounds.
+    pub fn count(plan: &'p QueryPlan) -> Self {
+        Self {
+            counted: Some(0),
+            ..Self::page(
+                plan,
+                ListBounds {
+                    limit: usize::MAX,
+                    max_bytes: usize::MAX,
+                    max_examined: usize::MAX,
+                    max_examined_bytes: usize::MAX,
+                },
+            )
+        }
+    }
+
+    /// The plan being answered.
+    pub fn plan(&self) -> &'p QueryPlan {
+        self.plan
+    }
+
+    /// Offers the next candidate: at `position`, `stored_bytes` long, whose top-level field
+    /// keys `key_of` gives; `record` reads it if it is kept. False once the page is complete.
+    pub fn offer(
+        &mut self,
+        position: Position,
+        stored_bytes: usize,
+        key_of: impl FnMut(&str) -> Result<Vec<u8>>,
+        record: impl FnOnce() -> Result<Record>,
+    ) -> Result<bool> {
+        let query = &self.plan.query;
+        if self.counted.is_none()
+            && !query.conditions().is_empty()
+            && (self.examined >= self.bounds.max_examined
+                || self.examined_bytes >= self.bounds.max_examined_bytes)
+        {
+            // Conditions that turn most candidates away would read without bound: stop, and
+            // let the cursor go on from the last record examined.
+            self.listed.stopped_at = self.last_examined.take();
+            return Ok(false);
+        }
+        self.examined += 1;
+        self.examined_bytes += stored_bytes;
+        if !matches(query, key_of)? {
+            self.last_examined = Some(position);
+            return Ok(true);
+        }
+        if let Some(counted) = &mut self.counted {
+            *counted += 1;
+            return Ok(true);
+        }
+        let record = record()?;
+        if !self.listed.records.is_empty() && self.bytes + record.size() > self.bounds.max_bytes {
+            self.listed.stopped_at = self.last_examined.take();
+            return Ok(false);
+        }
+        self.bytes += record.size();
+        self.listed.records.push(record);
+        self.last_examined = Some(position);
+        Ok(self.listed.records.len() < self.bounds.limit)
+    }
+
+    /// How many records the walk still wants at most.
+    pub fn wanted(&self) -> usize {
+        self.bounds.limit.saturating_sub(self.listed.records.len())
+    }
+
+    /// The page collected.
+    pub fn into_page(self) -> ListedRecords {
+        self.listed
+    }
+
+    /// The matches counted.
+    pub fn counted(&self) -> u64 {
+        self.counted.unwrap_or(0)
+    }
+}
+
+/// Whether the record whose field keys `key_of` reads satisfies every condition.
+pub fn matches(
+    query: &super::query::RecordQuery,
+    mut key_of: impl FnMut(&str) -> Result<Vec<u8>>,
+) -> Result<bool> {
+    for condition in query.conditions() {
+        if !condition.matches(&key_of(condition.field())?) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
