@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -382,6 +382,31 @@ impl TestApp {
         );
         reply.expect(201);
         reply
+    }
+
+    /// Polls `GET /api/{api_id}` until every declared index is ready (at most 30 s); the last
+    /// answer.
+    pub fn wait_for_indexes(&self, token: &str, api_id: &str) -> Reply {
+        let started = Instant::now();
+        loop {
+            let api = self.get(&format!("/api/{api_id}"), Some(token));
+            api.expect(200);
+            let all_ready = api.body["indexes"]
+                .as_object()
+                .expect("indexes by endpoint")
+                .values()
+                .flat_map(|list| list.as_array().expect("a list").iter())
+                .all(|index| index["state"] == "ready");
+            if all_ready {
+                return api;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "indexes still building after 30 s: {}",
+                api.body
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Registers a fresh user and logs in: (username, access token, refresh token).

@@ -7,11 +7,13 @@
 //! what the cores can hash. Nothing here asserts a timing: it reports.
 //!
 //! Settings (environment): `BENCH_SECONDS` per run (10), `BENCH_CONNECTIONS` (`1,32`),
-//! `BENCH_ONLY` (runs the paths whose label contains it), `KEYGATE_BIN`
+//! `BENCH_ONLY` (runs the paths whose label contains it), `BENCH_RECORDS` (the endpoint sizes
+//! of the records-at-scale section, `10000,100000,1000000`; empty skips it), `KEYGATE_BIN`
 //! (`target/release/keygate`), `MONGODB_URI` (run on MongoDB instead of the embedded store).
 
 mod client;
 mod load;
+mod records_at_scale;
 mod scenarios;
 mod server;
 
@@ -125,6 +127,17 @@ async fn bench() -> Result<(), SetupError> {
         "\nPeak resident memory of the server over the whole run: {} MiB",
         mib(server.resident_kib().map(|(_, peak)| peak))
     );
+    let sizes: Vec<u64> = setting("BENCH_RECORDS", "10000,100000,1000000")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if !sizes.is_empty() {
+        // On a server of its own, so the memory it reports is this section's.
+        let scale = Server::start(&binary, mongodb_uri.as_deref()).await?;
+        records_at_scale::run(&scale, &sizes, seconds).await?;
+    }
     // Each hashing thread gives its memory back after IDLE_RELEASE without a login; they
     // notice one after the other.
     let settle = IDLE_RELEASE * hashing.max_concurrent as u32 + Duration::from_secs(2);
@@ -152,6 +165,7 @@ async fn argon2_time(settings: HashingSettings) -> Result<Duration, SetupError> 
     Ok(times[times.len() / 2])
 }
 
+/// KiB as MiB with one decimal, `n/a` when unknown.
 fn mib(kib: Option<u64>) -> String {
     kib.map_or_else(|| "n/a".into(), |kib| format!("{:.1}", kib as f64 / 1024.0))
 }

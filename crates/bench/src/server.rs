@@ -14,7 +14,7 @@ pub struct Server {
     child: Child,
     /// Where it listens.
     pub address: SocketAddr,
-    _data: TempDir,
+    data: TempDir,
 }
 
 /// What failed while preparing a run.
@@ -54,7 +54,7 @@ impl Server {
         let mut server = Self {
             child,
             address,
-            _data: data,
+            data,
         };
         server.wait_until_healthy().await?;
         Ok(server)
@@ -75,6 +75,11 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Err("the server did not answer /health within 30 s".into())
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
     }
 
     /// The server's resident memory now and at its peak, in KiB (Linux; `None` elsewhere).

@@ -17,6 +17,8 @@ use crate::unavailable::OrUnavailable;
 
 /// The first byte of a row with a header.
 const WITH_HEADER: u8 = 0x01;
+/// The longest field name a query may name (see the domain's query parsing).
+const MAX_QUERYABLE_NAME_BYTES: usize = 256;
 /// Length of a record id in an index entry.
 pub(crate) const ID_LEN: usize = 24;
 
@@ -76,9 +78,15 @@ pub(crate) fn encode_row(
             entry
         })
         .collect();
+    // A field whose name no query can carry is left out (and so reads as missing, which no
+    // query can tell apart).
+    let queryable: Vec<&(String, Vec<u8>)> = keys
+        .iter()
+        .filter(|(name, _)| name.len() <= MAX_QUERYABLE_NAME_BYTES)
+        .collect();
     let mut header = Vec::new();
-    header.extend_from_slice(&(keys.len() as u32).to_le_bytes());
-    for (name, key) in &keys {
+    header.extend_from_slice(&(queryable.len() as u32).to_le_bytes());
+    for (name, key) in queryable {
         put_u16(&mut header, name.as_bytes())?;
         put_u16(&mut header, key)?;
     }

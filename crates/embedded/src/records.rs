@@ -6,8 +6,8 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use keygate_domain::apis::records::{
-    matches, Access, KeyRange, ListBounds, ListedRecords, PageCollector, Position, QueryPlan,
-    Record, RecordRepository, RemovedRecords,
+    matches, Access, FirstPositions, KeyRange, ListBounds, ListedRecords, PageCollector, Position,
+    QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Error, Id, Result};
@@ -173,8 +173,12 @@ impl<'t> Lister<'t> {
 
     /// A small endpoint sorted by a field: every match's key read, sorted, then the page read.
     fn scan_sorted(&mut self, field: &str, descending: bool) -> Result<()> {
+        if self.collector.is_counting() {
+            return self.scan_newest_first();
+        }
         let (start, end) = children_of(&self.endpoint);
-        let mut found: Vec<Position> = Vec::new();
+        let mut found =
+            FirstPositions::new(self.collector.wanted(), descending, self.plan.after.clone());
         for row in self
             .records
             .range::<&str>(start.as_str()..end.as_str())
@@ -183,17 +187,13 @@ impl<'t> Lister<'t> {
             let (key, value) = row.or_unavailable()?;
             let stored = StoredRow::new(value.value())?;
             if matches(&self.plan.query, |f| stored.field_key(f))? {
-                found.push(Position {
+                found.offer(Position {
                     key: Some(stored.field_key(field)?),
                     id: id_of_row(key.value())?,
                 });
             }
         }
-        found.sort_by(|a, b| a.order(b, descending));
-        if let Some(after) = &self.plan.after {
-            found.retain(|p| p.order(after, descending) == std::cmp::Ordering::Greater);
-        }
-        for position in found {
+        for position in found.into_sorted() {
             if let Step::Stop = self.consider(&position.id.clone(), position.key)? {
                 break;
             }

@@ -137,22 +137,21 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
         ])
         .await?;
     // Declared indexes (§11): slot `i` of every endpoint is `ix.i<i>`, the key of its field;
-    // one index per slot and tie order, holding only records whose endpoint declares it.
+    // one index per slot and tie order, shared by every endpoint. Not partial: a partial
+    // index is used only when the planner proves the query implies its filter, which not
+    // every server does (SecantusDB never does), and a query must never fall back to a scan.
     let mut slots = Vec::new();
     for slot in 0..MAX_INDEXES_PER_ENDPOINT {
         let field = slot_field(slot);
-        let partial = IndexOptions::builder()
-            .partial_filter_expression(doc! {field.as_str(): {"$exists": true}})
-            .build();
         slots.push(index(
             doc! {"api_id": 1, "endpoint": 1, field.as_str(): 1, "_id": -1},
             &format!("records_slot{slot}_ties_newest"),
-            partial.clone(),
+            IndexOptions::default(),
         ));
         slots.push(index(
             doc! {"api_id": 1, "endpoint": 1, field.as_str(): 1, "_id": 1},
             &format!("records_slot{slot}_ties_oldest"),
-            partial,
+            IndexOptions::default(),
         ));
     }
     db.collection::<Document>(RECORDS)

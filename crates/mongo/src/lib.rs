@@ -21,4 +21,5 @@ mod store;
 mod usage;
 mod users;
 
+pub use records::{query_shapes, QueryShape};
 pub use store::{MongoSettings, MongoStore};

@@ -68,6 +68,11 @@ impl RecordDocument {
         })
     }
 
+    /// Its id as hex text, which sorts as the id does.
+    pub fn id_text(&self) -> String {
+        self.id.to_hex()
+    }
+
     /// The size of the record it holds, as counted against its owner's quota.
     pub fn size(&self) -> u64 {
         u64::try_from(self.size).unwrap_or(0)

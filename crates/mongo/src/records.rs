@@ -9,8 +9,8 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use keygate_domain::apis::records::{
-    hex_key, matches, missing_key, Access, KeyRange, ListBounds, ListedRecords, PageCollector,
-    Position, QueryPlan, Record, RecordRepository, RemovedRecords,
+    hex_key, matches, missing_key, Access, FirstPositions, KeyRange, ListBounds, ListedRecords,
+    PageCollector, Position, QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Id, Result};
@@ -45,8 +45,13 @@ fn endpoint_filter(api_id: &Id, endpoint: &EndpointName) -> Result<Document> {
     Ok(doc! {"api_id": object_id(api_id)?, "endpoint": endpoint.as_str()})
 }
 
-/// The slot condition of a key range, on hex keys.
-fn range_condition(range: &KeyRange) -> Document {
+/// The slot condition of a key range, on hex keys: a point is an equality (SecantusDB finds
+/// nothing for `{$gte: k, $lte: k}` on an indexed field). Both spellings mean the same on
+/// any server; `tests/query_plans.rs` checks each shape is an index scan.
+fn range_condition(range: &KeyRange) -> Bson {
+    if let Some(key) = range.as_point() {
+        return Bson::String(hex_key(key));
+    }
     let mut condition = Document::new();
     match &range.start {
         Bound::Included(key) => {
@@ -61,14 +66,16 @@ fn range_condition(range: &KeyRange) -> Document {
     }
     match &range.end {
         Bound::Included(key) => {
-            condition.insert("$lte", hex_key(key));
+            // `$lte: k` as `$lt: k + "g"`: SecantusDB's index walk treats `$lte` as `$lt`, and
+            // no stored key lies between the two (keys are prefix-free, hex stops at `f`).
+            condition.insert("$lt", format!("{}g", hex_key(key)));
         }
         Bound::Excluded(key) => {
             condition.insert("$lt", hex_key(key));
         }
         Bound::Unbounded => {}
     }
-    condition
+    Bson::Document(condition)
 }
 
 /// A record's key for `field`, from its body.
@@ -79,6 +86,116 @@ fn key_in(record: &Record, field: &str) -> Result<Vec<u8>> {
         .into_iter()
         .find(|(name, _)| name == field)
         .map_or_else(missing_key, |(_, key)| key))
+}
+
+/// One `find` a list sends: its filter and sort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryShape {
+    /// The filter.
+    pub filter: Document,
+    /// The sort.
+    pub sort: Document,
+}
+
+/// The finds that answer `plan`, in the order they are sent (a list stops at the first that
+/// fills its page). A small endpoint sorted without an index is read whole instead, on
+/// `{api_id, endpoint}` (`records_endpoint_newest`).
+pub fn query_shapes(
+    api_id: &Id,
+    endpoint: &EndpointName,
+    plan: &QueryPlan,
+) -> Result<Vec<QueryShape>> {
+    let base = endpoint_filter(api_id, endpoint)?;
+    let newest_first = doc! {"_id": -1};
+    match &plan.access {
+        Access::Scan => {
+            let mut filter = base;
+            if plan.query.sort().is_none() {
+                if let Some(after) = &plan.after {
+                    filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
+                }
+            }
+            Ok(vec![QueryShape {
+                filter,
+                sort: newest_first,
+            }])
+        }
+        Access::Points { slot, keys, .. } => {
+            // One equality walk per key, merged newest first by the caller: an `$in` next to a
+            // range on `_id` is a collection scan on some servers (SecantusDB).
+            let slot = slot_field(*slot);
+            keys.iter()
+                .map(|key| {
+                    let mut filter = base.clone();
+                    filter.insert(slot.as_str(), hex_key(key));
+                    if let Some(after) = &plan.after {
+                        filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
+                    }
+                    Ok(QueryShape {
+                        filter,
+                        sort: newest_first.clone(),
+                    })
+                })
+                .collect()
+        }
+        Access::Ordered {
+            slot,
+            ranges,
+            descending,
+            ..
+        } => {
+            let slot = slot_field(*slot);
+            let direction = if *descending { -1 } else { 1 };
+            let ordered: Vec<&KeyRange> = if *descending {
+                ranges.iter().rev().collect()
+            } else {
+                ranges.iter().collect()
+            };
+            let after = plan
+                .after
+                .as_ref()
+                .and_then(|p| p.key.clone().map(|k| (k, p.id.clone())));
+            let mut shapes = Vec::new();
+            for range in ordered {
+                let mut range = range.clone();
+                if let Some((key, id)) = &after {
+                    if range.contains(key) {
+                        // The rest of the cursor's own key first: older ids of it.
+                        let mut ties = base.clone();
+                        ties.insert(slot.as_str(), hex_key(key));
+                        ties.insert("_id", doc! {"$lt": object_id(id)?});
+                        shapes.push(QueryShape {
+                            filter: ties,
+                            sort: newest_first.clone(),
+                        });
+                    }
+                    // Then only the keys past it.
+                    let past = if *descending {
+                        KeyRange {
+                            start: Bound::Unbounded,
+                            end: Bound::Excluded(key.clone()),
+                        }
+                    } else {
+                        KeyRange {
+                            start: Bound::Excluded(key.clone()),
+                            end: Bound::Unbounded,
+                        }
+                    };
+                    range = range.intersect(&past);
+                    if range.is_empty() {
+                        continue;
+                    }
+                }
+                let mut filter = base.clone();
+                filter.insert(slot.as_str(), range_condition(&range));
+                shapes.push(QueryShape {
+                    filter,
+                    sort: doc! {slot.as_str(): direction, "_id": -1},
+                });
+            }
+            Ok(shapes)
+        }
+    }
 }
 
 impl MongoStore {
@@ -143,101 +260,91 @@ impl MongoStore {
         collector: &mut PageCollector<'_>,
     ) -> Result<()> {
         let plan = collector.plan();
-        let base = endpoint_filter(api_id, endpoint)?;
-        match &plan.access {
-            Access::Scan => match plan.query.sort() {
-                None => {
-                    let mut filter = base;
-                    if let Some(after) = &plan.after {
-                        filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
-                    }
-                    self.offer_all(collector, filter, doc! {"_id": -1}, None, None)
-                        .await
-                        .map(|_| ())
-                }
-                Some(sort) => {
-                    self.scan_sorted(api_id, endpoint, collector, &sort.field, sort.descending)
-                        .await
-                }
-            },
-            Access::Points { slot, keys, field } => {
-                let mut filter = base;
-                let keys: Vec<String> = keys.iter().map(|k| hex_key(k)).collect();
-                filter.insert(slot_field(*slot), doc! {"$in": keys});
-                if let Some(after) = &plan.after {
-                    filter.insert("_id", doc! {"$lt": object_id(&after.id)?});
-                }
-                self.offer_all(collector, filter, doc! {"_id": -1}, None, Some(field))
-                    .await
-                    .map(|_| ())
+        if let (Access::Scan, Some(sort)) = (&plan.access, plan.query.sort()) {
+            return self
+                .scan_sorted(api_id, endpoint, collector, &sort.field, sort.descending)
+                .await;
+        }
+        let (sort_field, carried) = match &plan.access {
+            Access::Scan => (None, None),
+            Access::Points { field, .. } => {
+                let shapes = query_shapes(api_id, endpoint, plan)?;
+                return self.merge_newest_first(collector, shapes, field).await;
             }
-            Access::Ordered {
-                slot,
-                field,
-                ranges,
-                descending,
-            } => {
-                let slot = slot_field(*slot);
-                let direction = if *descending { -1 } else { 1 };
-                let ordered: Vec<&KeyRange> = if *descending {
-                    ranges.iter().rev().collect()
-                } else {
-                    ranges.iter().collect()
-                };
-                let after = plan
-                    .after
-                    .as_ref()
-                    .and_then(|p| p.key.clone().map(|k| (k, p.id.clone())));
-                for range in ordered {
-                    let mut range = range.clone();
-                    if let Some((key, id)) = &after {
-                        if range.contains(key) {
-                            // The rest of the cursor's own key first: older ids of it.
-                            let mut ties = base.clone();
-                            ties.insert(slot.as_str(), hex_key(key));
-                            ties.insert("_id", doc! {"$lt": object_id(id)?});
-                            if !self
-                                .offer_all(
-                                    collector,
-                                    ties,
-                                    doc! {"_id": -1},
-                                    Some(field),
-                                    Some(field),
-                                )
-                                .await?
-                            {
-                                return Ok(());
-                            }
-                        }
-                        // Then only the keys past it.
-                        let past = if *descending {
-                            KeyRange {
-                                start: Bound::Unbounded,
-                                end: Bound::Excluded(key.clone()),
-                            }
-                        } else {
-                            KeyRange {
-                                start: Bound::Excluded(key.clone()),
-                                end: Bound::Unbounded,
-                            }
-                        };
-                        range = range.intersect(&past);
-                        if range.is_empty() {
-                            continue;
-                        }
-                    }
-                    let condition = range_condition(&range);
-                    let mut filter = base.clone();
-                    filter.insert(slot.as_str(), condition);
-                    let sort = doc! {slot.as_str(): direction, "_id": -1};
-                    if !self
-                        .offer_all(collector, filter, sort, Some(field), Some(field))
-                        .await?
-                    {
-                        return Ok(());
-                    }
-                }
-                Ok(())
+            Access::Ordered { field, .. } => (Some(field.as_str()), Some(field.as_str())),
+        };
+        for shape in query_shapes(api_id, endpoint, plan)? {
+            if !self
+                .offer_all(collector, shape.filter, shape.sort, sort_field, carried)
+                .await?
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Several newest-first finds (one per key of an index), merged newest first into the
+    /// collector: one document of each is held at a time.
+    async fn merge_newest_first(
+        &self,
+        collector: &mut PageCollector<'_>,
+        shapes: Vec<QueryShape>,
+        carried: &str,
+    ) -> Result<()> {
+        let unfiltered = collector
+            .plan()
+            .query
+            .conditions()
+            .iter()
+            .all(|c| c.field() == carried);
+        let records = self.records();
+        let mut cursors = Vec::with_capacity(shapes.len());
+        let mut heads = Vec::with_capacity(shapes.len());
+        for shape in shapes {
+            let find = records
+                .find(shape.filter)
+                .projection(doc! {"fields": 0, "ix": 0})
+                .sort(shape.sort);
+            let find = if unfiltered {
+                find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
+            } else {
+                find.batch_size(256)
+            };
+            let mut cursor = self.run(find).await?;
+            heads.push(self.run(cursor.try_next()).await?);
+            cursors.push(cursor);
+        }
+        loop {
+            // The head with the largest id goes next.
+            let next = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, head)| head.as_ref().map(|doc| (i, doc.id_text())))
+                .max_by(|a, b| a.1.cmp(&b.1))
+                .map(|(i, _)| i);
+            let Some(i) = next else {
+                return Ok(());
+            };
+            let Some(document) = heads[i].take() else {
+                return Ok(());
+            };
+            heads[i] = self.run(cursors[i].try_next()).await?;
+            let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
+            let record = document.into_record()?;
+            let keys = record.data.field_keys()?;
+            let key_of = |field: &str| {
+                Ok(keys
+                    .iter()
+                    .find(|(name, _)| name == field)
+                    .map_or_else(missing_key, |(_, key)| key.clone()))
+            };
+            let position = Position {
+                key: None,
+                id: record.id.clone(),
+            };
+            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+                return Ok(());
             }
         }
     }
@@ -252,6 +359,14 @@ impl MongoStore {
         descending: bool,
     ) -> Result<()> {
         let plan = collector.plan();
+        if collector.is_counting() {
+            // Order does not change a count.
+            let filter = endpoint_filter(api_id, endpoint)?;
+            return self
+                .offer_all(collector, filter, doc! {"_id": -1}, None, None)
+                .await
+                .map(|_| ());
+        }
         let mut cursor = self
             .run(
                 self.records()
@@ -259,7 +374,7 @@ impl MongoStore {
                     .projection(doc! {"fields": 0, "ix": 0}),
             )
             .await?;
-        let mut found = Vec::new();
+        let mut found = FirstPositions::new(collector.wanted(), descending, plan.after.clone());
         while let Some(document) = self.run(cursor.try_next()).await? {
             let record = document.into_record()?;
             let keys = record.data.field_keys()?;
@@ -270,17 +385,13 @@ impl MongoStore {
                     .map_or_else(missing_key, |(_, key)| key.clone()))
             };
             if matches(&plan.query, key_of)? {
-                found.push(Position {
+                found.offer(Position {
                     key: Some(key_in(&record, field)?),
                     id: record.id,
                 });
             }
         }
-        found.sort_by(|a, b| a.order(b, descending));
-        if let Some(after) = &plan.after {
-            found.retain(|p| p.order(after, descending) == std::cmp::Ordering::Greater);
-        }
-        for position in found {
+        for position in found.into_sorted() {
             let Some(record) = self.find(api_id, endpoint, &position.id).await? else {
                 continue;
             };
@@ -336,10 +447,13 @@ impl RecordRepository for MongoStore {
         let mut plan = plan.clone();
         plan.after = None;
         let walked = match &plan.access {
-            Access::Points { slot, field, keys } => Some((*slot, field, {
-                let keys: Vec<String> = keys.iter().map(|k| hex_key(k)).collect();
-                vec![doc! {"$in": keys}]
-            })),
+            Access::Points { slot, field, keys } => Some((
+                *slot,
+                field,
+                keys.iter()
+                    .map(|k| Bson::String(hex_key(k)))
+                    .collect::<Vec<_>>(),
+            )),
             Access::Ordered {
                 slot,
                 field,
@@ -417,18 +531,24 @@ impl RecordRepository for MongoStore {
         let mut last = None;
         for document in batch {
             let record = document.into_record()?;
+            last = Some(record.id.clone());
             let mut selector = one(api_id, endpoint, &record.id)?;
             selector.insert(
                 "revision",
                 i64::try_from(record.revision).unwrap_or(i64::MAX),
             );
-            // A record changed meanwhile was written with the endpoint's current indexes.
-            self.run(self.records().update_one(
-                selector,
-                doc! {"$set": {"ix": index_slots(&record.data, indexed)?}},
-            ))
-            .await?;
-            last = Some(record.id);
+            // A record changed meanwhile was written with the endpoint's current indexes. Each
+            // slot is set on its own: a builder holding an older list (another instance's)
+            // never removes a slot declared since.
+            let mut slots = Document::new();
+            for (slot, key) in index_slots(&record.data, indexed)? {
+                slots.insert(format!("ix.{slot}"), key);
+            }
+            if slots.is_empty() {
+                continue;
+            }
+            self.run(self.records().update_one(selector, doc! {"$set": slots}))
+                .await?;
         }
         Ok(last)
     }

@@ -191,7 +191,11 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", what)
             }
             Error::IndexRequired { field, message } => Self {
-                details: vec![FieldViolation::new(field, message.clone())],
+                // The record field to index, as a JSON pointer into the records.
+                details: vec![FieldViolation::new(
+                    keygate_domain::apis::records::json_pointer("", &field),
+                    message.clone(),
+                )],
                 ..Self::new(StatusCode::BAD_REQUEST, "index_required", message)
             },
             Error::TooLarge(what) => {

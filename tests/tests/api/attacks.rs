@@ -418,7 +418,7 @@ fn deleting_a_big_api_holds_no_other_write_while_attacked() {
 #[test]
 fn a_filter_examines_a_bounded_number_of_records_per_request() {
     let app = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__RECORDS__MAX_SCAN", "40")]);
-    let (_, api, _, key) = api_with(&app, json!({"type": "object"}));
+    let (token, api, api_id, key) = api_with(&app, json!({"type": "object"}));
     for i in 0..100 {
         post_record(
             &app,
@@ -428,12 +428,26 @@ fn a_filter_examines_a_bounded_number_of_records_per_request() {
         )
         .expect(201);
     }
+    // No index can serve it, and the endpoint is past records.max_scan: refused, not read.
+    let refused = app.with_key("GET", &format!("/api/{api}/items?hit=true"), &key, None);
+    refused.expect_error(400, "index_required");
+    assert_eq!(refused.detail_fields(), ["/hit"]);
+    // Walking an index on `i`, the condition on `hit` is checked on each record read: at
+    // most 40 a request, the cursor going on.
+    app.json(
+        "PATCH",
+        &format!("/api/{api_id}"),
+        Some(&token),
+        &json!({"indexes": {"items": ["i"]}}),
+    )
+    .expect(200);
+    app.wait_for_indexes(&token, &api_id);
     let mut cursor: Option<String> = None;
     let (mut pages, mut found) = (0, Vec::new());
     loop {
         let path = match &cursor {
-            Some(c) => format!("/api/{api}/items?hit=true&cursor={c}"),
-            None => format!("/api/{api}/items?hit=true"),
+            Some(c) => format!("/api/{api}/items?hit=true&sort=i&cursor={c}"),
+            None => format!("/api/{api}/items?hit=true&sort=i"),
         };
         let page = app.with_key("GET", &path, &key, None);
         page.expect(200);

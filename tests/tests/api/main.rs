@@ -14,6 +14,7 @@ mod login;
 mod mongo;
 mod operations;
 mod profile;
+mod record_queries;
 mod records;
 mod register;
 mod schema_suite;

@@ -288,8 +288,9 @@ impl Endpoint {
     }
 }
 
-/// The most indexes one endpoint may declare.
-pub const MAX_INDEXES_PER_ENDPOINT: usize = 8;
+/// The most indexes one endpoint may declare. On MongoDB each index position is two real
+/// indexes shared by every endpoint of every API, and every record write updates them all.
+pub const MAX_INDEXES_PER_ENDPOINT: usize = 4;
 
 /// A single-field index of an endpoint's records (§11).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ pub use index_key::{
     MAX_KEY_VALUE_BYTES,
 };
 pub use model::{ListBounds, ListedRecords, Record, RemovedRecords};
-pub use plan::{Access, Position, QueryPlan};
+pub use plan::{Access, FirstPositions, Position, QueryPlan};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockRecordRepository;
 pub use ports::RecordRepository;

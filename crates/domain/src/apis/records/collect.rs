@@ -11,8 +11,8 @@ pub struct PageCollector<'p> {
     bounds: ListBounds,
     listed: ListedRecords,
     bytes: usize,
-    examined: usize,
-    examined_bytes: usize,
+    turned_away: usize,
+    turned_away_bytes: usize,
     last_examined: Option<Position>,
     counted: Option<u64>,
 }
@@ -25,8 +25,8 @@ impl<'p> PageCollector<'p> {
             bounds,
             listed: ListedRecords::default(),
             bytes: 0,
-            examined: 0,
-            examined_bytes: 0,
+            turned_away: 0,
+            turned_away_bytes: 0,
             last_examined: None,
             counted: None,
         }
@@ -63,20 +63,20 @@ impl<'p> PageCollector<'p> {
         record: impl FnOnce() -> Result<Record>,
     ) -> Result<bool> {
         let query = &self.plan.query;
-        if self.counted.is_none()
-            && !query.conditions().is_empty()
-            && (self.examined >= self.bounds.max_examined
-                || self.examined_bytes >= self.bounds.max_examined_bytes)
-        {
-            // Conditions that turn most candidates away would read without bound: stop, and
-            // let the cursor go on from the last record examined.
-            self.listed.stopped_at = self.last_examined.take();
-            return Ok(false);
-        }
-        self.examined += 1;
-        self.examined_bytes += stored_bytes;
         if !matches(query, key_of)? {
+            // Conditions that turn most candidates away would read without bound: past
+            // `max_examined` turned away (or as many bytes), stop, and let the cursor go on
+            // from the last record examined.
+            self.turned_away += 1;
+            self.turned_away_bytes += stored_bytes;
             self.last_examined = Some(position);
+            if self.counted.is_none()
+                && (self.turned_away >= self.bounds.max_examined
+                    || self.turned_away_bytes >= self.bounds.max_examined_bytes)
+            {
+                self.listed.stopped_at = self.last_examined.take();
+                return Ok(false);
+            }
             return Ok(true);
         }
         if let Some(counted) = &mut self.counted {
@@ -92,6 +92,11 @@ impl<'p> PageCollector<'p> {
         self.listed.records.push(record);
         self.last_examined = Some(position);
         Ok(self.listed.records.len() < self.bounds.limit)
+    }
+
+    /// Whether it counts rather than collects (so the order of candidates does not matter).
+    pub fn is_counting(&self) -> bool {
+        self.counted.is_some()
     }
 
     /// How many records the walk still wants at most.

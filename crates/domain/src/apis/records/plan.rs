@@ -60,6 +60,57 @@ impl Position {
     }
 }
 
+/// The first positions of a sorted list, from positions offered in any order (a small
+/// endpoint read whole): holds at most twice what it keeps, so sorting a scan costs the page's
+/// memory, not the endpoint's.
+#[derive(Debug)]
+pub struct FirstPositions {
+    keep: usize,
+    descending: bool,
+    after: Option<Position>,
+    held: Vec<Position>,
+}
+
+impl FirstPositions {
+    /// Keeps the first `keep` positions after `after` in key order (`descending`: largest
+    /// first), ties newest first.
+    pub fn new(keep: usize, descending: bool, after: Option<Position>) -> Self {
+        Self {
+            keep: keep.max(1),
+            descending,
+            after,
+            held: Vec::new(),
+        }
+    }
+
+    /// Offers one position.
+    pub fn offer(&mut self, position: Position) {
+        if self
+            .after
+            .as_ref()
+            .is_some_and(|after| position.order(after, self.descending) != Ordering::Greater)
+        {
+            return;
+        }
+        self.held.push(position);
+        if self.held.len() >= self.keep.saturating_mul(2) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        let descending = self.descending;
+        self.held.sort_by(|a, b| a.order(b, descending));
+        self.held.truncate(self.keep);
+    }
+
+    /// The positions kept, in order.
+    pub fn into_sorted(mut self) -> Vec<Position> {
+        self.trim();
+        self.held
+    }
+}
+
 /// What a store reads to answer a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
@@ -274,6 +325,33 @@ mod tests {
             Ok(Access::Points { keys, .. }) => assert_eq!(keys.len(), 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn first_positions_keep_the_page_after_the_cursor_in_bounded_memory() {
+        let at = |key: u8, id: &str| Position {
+            key: Some(vec![key]),
+            id: format!("6553f10000000000000000{id}").parse().expect("id"),
+        };
+        let mut first = FirstPositions::new(3, false, Some(at(2, "05")));
+        for (key, id) in [
+            (9, "01"),
+            (1, "02"),
+            (2, "06"),
+            (2, "04"),
+            (3, "03"),
+            (2, "05"),
+            (4, "07"),
+            (3, "08"),
+        ] {
+            first.offer(at(key, id));
+            assert!(first.held.len() < 6);
+        }
+        // After (2, …05): key 2 with older ids, then 3 (newest first), then 4.
+        assert_eq!(
+            first.into_sorted(),
+            vec![at(2, "04"), at(3, "08"), at(3, "03")]
+        );
     }
 
     #[test]
