@@ -173,6 +173,10 @@ pub async fn run(server: &Server, sizes: &[u64], seconds: u64) -> Result<(), Set
                 "n ≥ middle, sort=n",
                 format!("{items}?n%5Bgte%5D={middle}&sort=n&limit=20"),
             ),
+            (
+                "n ≥ middle, sort=n, count=true",
+                format!("{items}?n%5Bgte%5D={middle}&sort=n&limit=20&count=true"),
+            ),
         ];
         for (label, path) in queries {
             for connections in [1, 32] {

@@ -15,8 +15,9 @@ use crate::error::{Error, FieldViolation, Result};
 
 /// The most conditions one query may carry.
 pub const MAX_CONDITIONS: usize = 16;
-/// The most values of one `[in]` list.
-pub const MAX_IN_VALUES: usize = 100;
+/// The most values of one `[in]` list: each is up to two index walks merged (its number and
+/// its string reading), so this bounds the walks one list opens.
+pub const MAX_IN_VALUES: usize = 30;
 /// The most fields `?fields=` may name.
 pub const MAX_PROJECTED_FIELDS: usize = 64;
 /// Query parameters that are not conditions.
