@@ -15,11 +15,9 @@ use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::record_rows::{
-    change_count, encode_row, endpoint_of_row, entry_id, index_prefix, StoredRow, ID_LEN,
-};
+use crate::record_rows::{encode_row, endpoint_of_row, entry_id, index_prefix, StoredRow, ID_LEN};
 use crate::store::EmbeddedStore;
-use crate::tables::{child_key, children_of, RECORDS, RECORD_COUNTS, RECORD_INDEX};
+use crate::tables::{child_key, children_of, RECORDS, RECORD_INDEX};
 use crate::unavailable::OrUnavailable;
 
 fn endpoint_key(api_id: &Id, endpoint: &EndpointName) -> String {
@@ -71,8 +69,8 @@ fn put_row(
     let replaced = match previous {
         Some(old) => {
             let old = old.value();
-            for entry in StoredRow::new(old)?.entries()? {
-                index.remove(entry).or_unavailable()?;
+            for entry in StoredRow::new(old)?.entries(row)? {
+                index.remove(entry.as_slice()).or_unavailable()?;
             }
             true
         }
@@ -84,18 +82,21 @@ fn put_row(
     Ok(replaced)
 }
 
-/// Removes a row's index entries; the row's record size.
-fn drop_entries(txn: &WriteTransaction, bytes: &[u8]) -> Result<u64> {
+/// Removes the index entries of the row at `row_key`; the row's record size.
+fn drop_entries(txn: &WriteTransaction, row_key: &str, bytes: &[u8]) -> Result<u64> {
     let row = StoredRow::new(bytes)?;
-    let entries = row.entries()?;
+    let entries = row.entries(row_key)?;
     if !entries.is_empty() {
         let mut index = txn.open_table(RECORD_INDEX).or_unavailable()?;
         for entry in entries {
-            index.remove(entry).or_unavailable()?;
+            index.remove(entry.as_slice()).or_unavailable()?;
         }
     }
     stored_size(row.json)
 }
+
+/// The most ties of one key an ascending walk holds before walking that key on its own.
+const MAX_HELD_TIES: usize = 64;
 
 /// What a walk does with the next candidate: take more, or stop.
 enum Step {
@@ -131,15 +132,22 @@ impl<'t> Lister<'t> {
             return Ok(Step::More);
         };
         let value = value.value();
-        self.examine(id, key, value)
+        let position = || {
+            Ok(Position {
+                key,
+                id: id.clone(),
+            })
+        };
+        self.examine(position, value)
     }
 
-    fn examine(&mut self, id: &Id, key: Option<Vec<u8>>, value: &[u8]) -> Result<Step> {
+    /// Offers a row; `position` is computed only if the collector needs it.
+    fn examine(
+        &mut self,
+        position: impl FnOnce() -> Result<Position>,
+        value: &[u8],
+    ) -> Result<Step> {
         let row = StoredRow::new(value)?;
-        let position = Position {
-            key,
-            id: id.clone(),
-        };
         self.collector
             .offer(
                 position,
@@ -163,8 +171,14 @@ impl<'t> Lister<'t> {
             .or_unavailable()?;
         for row in range.rev() {
             let (key, value) = row.or_unavailable()?;
-            let id = id_of_row(key.value())?;
-            if let Step::Stop = self.examine(&id, None, value.value())? {
+            // The id is read from the row key only if the record is kept or ends the page.
+            let position = || {
+                Ok(Position {
+                    key: None,
+                    id: id_of_row(key.value())?,
+                })
+            };
+            if let Step::Stop = self.examine(position, value.value())? {
                 break;
             }
         }
@@ -188,7 +202,7 @@ impl<'t> Lister<'t> {
             let stored = StoredRow::new(value.value())?;
             if matches(&self.plan.query, |f| stored.field_key(f))? {
                 found.offer(Position {
-                    key: Some(stored.field_key(field)?),
+                    key: Some(stored.field_key(field)?.into_owned()),
                     id: id_of_row(key.value())?,
                 });
             }
@@ -318,29 +332,57 @@ impl<'t> Lister<'t> {
                 }
                 start = start.max(resume);
             }
-            loop {
-                if start >= end {
-                    break;
-                }
-                let next = index
+            // One forward walk; each key's ids are held until the key changes and then
+            // considered newest first. A key with more ties than `MAX_HELD_TIES` is walked
+            // backwards on its own instead, so memory stays bounded.
+            'walk: while start < end {
+                let mut held: Vec<Id> = Vec::new();
+                let mut held_key: Option<Vec<u8>> = None;
+                let walk = index
                     .range::<&[u8]>(start.as_slice()..end.as_slice())
-                    .or_unavailable()?
-                    .next();
-                let Some(next) = next else { break };
-                let (entry, _) = next.or_unavailable()?;
-                let key = key_of(entry.value());
-                let group_end = entry_at(&key, &[0xff]);
-                let group = index
-                    .range::<&[u8]>(start.as_slice()..group_end.as_slice().min(end.as_slice()))
                     .or_unavailable()?;
-                for entry in group.rev() {
+                for entry in walk {
                     let (entry, _) = entry.or_unavailable()?;
-                    let id = entry_id(entry.value())?;
-                    if let Step::Stop = self.consider(&id, Some(key.clone()))? {
-                        return Ok(());
+                    let entry = entry.value();
+                    let key = key_of(entry);
+                    if held_key.as_ref() != Some(&key) {
+                        if let Some(done) = held_key.take() {
+                            for id in held.drain(..).rev() {
+                                if let Step::Stop = self.consider(&id, Some(done.clone()))? {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        held_key = Some(key.clone());
+                    }
+                    held.push(entry_id(entry)?);
+                    if held.len() > MAX_HELD_TIES {
+                        let group_end = entry_at(&key, &[0xff]);
+                        let group_start = entry_at(&key, &[]).max(start.clone());
+                        let group = index
+                            .range::<&[u8]>(
+                                group_start.as_slice()..group_end.as_slice().min(end.as_slice()),
+                            )
+                            .or_unavailable()?;
+                        for tie in group.rev() {
+                            let (tie, _) = tie.or_unavailable()?;
+                            let id = entry_id(tie.value())?;
+                            if let Step::Stop = self.consider(&id, Some(key.clone()))? {
+                                return Ok(());
+                            }
+                        }
+                        start = group_end;
+                        continue 'walk;
                     }
                 }
-                start = group_end;
+                if let Some(done) = held_key {
+                    for id in held.into_iter().rev() {
+                        if let Step::Stop = self.consider(&id, Some(done.clone()))? {
+                            return Ok(());
+                        }
+                    }
+                }
+                break;
             }
         }
         Ok(())
@@ -427,14 +469,17 @@ impl RecordRepository for EmbeddedStore {
         let row = row_key(&record.api_id, &record.endpoint, &record.id);
         let record = record.clone();
         let indexed = indexed.to_vec();
-        self.write(move |txn| {
-            let mut records = txn.open_table(RECORDS).or_unavailable()?;
-            if !put_row(txn, &mut records, &row, &record, &indexed)? {
-                change_count(txn, endpoint_of_row(&row), 1)?;
-            }
-            Ok(())
-        })
-        .await
+        let endpoint = endpoint_of_row(&row).to_owned();
+        let replaced = self
+            .write(move |txn| {
+                let mut records = txn.open_table(RECORDS).or_unavailable()?;
+                put_row(txn, &mut records, &row, &record, &indexed)
+            })
+            .await?;
+        if !replaced {
+            self.record_counts.change(&endpoint, 1);
+        }
+        Ok(())
     }
 
     async fn find(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<Record>> {
@@ -500,16 +545,10 @@ impl RecordRepository for EmbeddedStore {
     }
 
     async fn count_up_to(&self, api_id: &Id, endpoint: &EndpointName, at_most: u64) -> Result<u64> {
-        let endpoint = endpoint_key(api_id, endpoint);
-        self.read_now(move |txn| {
-            let held = txn
-                .open_table(RECORD_COUNTS)
-                .or_unavailable()?
-                .get(endpoint.as_str())
-                .or_unavailable()?
-                .map_or(0, |count| count.value());
-            Ok(held.min(at_most))
-        })
+        Ok(self
+            .record_counts
+            .get(&endpoint_key(api_id, endpoint))
+            .min(at_most))
     }
 
     async fn replace(
@@ -580,18 +619,20 @@ impl RecordRepository for EmbeddedStore {
 
     async fn delete(&self, api_id: &Id, endpoint: &EndpointName, id: &Id) -> Result<Option<u64>> {
         let row = row_key(api_id, endpoint, id);
-        self.write(move |txn| {
-            let mut table = txn.open_table(RECORDS).or_unavailable()?;
-            let removed = table.remove(row.as_str()).or_unavailable()?;
-            let size = removed
-                .map(|value| drop_entries(txn, value.value()))
-                .transpose()?;
-            if size.is_some() {
-                change_count(txn, endpoint_of_row(&row), -1)?;
-            }
-            Ok(size)
-        })
-        .await
+        let endpoint = endpoint_of_row(&row).to_owned();
+        let size = self
+            .write(move |txn| {
+                let mut table = txn.open_table(RECORDS).or_unavailable()?;
+                let removed = table.remove(row.as_str()).or_unavailable()?;
+                removed
+                    .map(|value| drop_entries(txn, &row, value.value()))
+                    .transpose()
+            })
+            .await?;
+        if size.is_some() {
+            self.record_counts.change(&endpoint, -1);
+        }
+        Ok(size)
     }
 
     async fn delete_batch_for_api(
@@ -601,34 +642,41 @@ impl RecordRepository for EmbeddedStore {
         max_bytes: u64,
     ) -> Result<RemovedRecords> {
         let api = api_id.as_str().to_owned();
-        self.write(move |txn| {
-            let mut table = txn.open_table(RECORDS).or_unavailable()?;
-            let (start, end) = children_of(&api);
-            let mut doomed = Vec::new();
-            let mut bytes = 0;
-            for row in table
-                .range::<&str>(start.as_str()..end.as_str())
-                .or_unavailable()?
-                .take(limit)
-            {
-                if bytes >= max_bytes {
-                    break;
+        let done = self
+            .write(move |txn| {
+                let mut table = txn.open_table(RECORDS).or_unavailable()?;
+                let (start, end) = children_of(&api);
+                let mut doomed = Vec::new();
+                let mut bytes = 0;
+                for row in table
+                    .range::<&str>(start.as_str()..end.as_str())
+                    .or_unavailable()?
+                    .take(limit)
+                {
+                    if bytes >= max_bytes {
+                        break;
+                    }
+                    let (key, value) = row.or_unavailable()?;
+                    bytes += stored_size(StoredRow::new(value.value())?.json)?;
+                    doomed.push(key.value().to_owned());
                 }
-                let (key, value) = row.or_unavailable()?;
-                bytes += stored_size(StoredRow::new(value.value())?.json)?;
-                doomed.push(key.value().to_owned());
-            }
-            for key in &doomed {
-                if let Some(value) = table.remove(key.as_str()).or_unavailable()? {
-                    drop_entries(txn, value.value())?;
-                    change_count(txn, endpoint_of_row(key), -1)?;
+                let mut removed = Vec::with_capacity(doomed.len());
+                for key in doomed {
+                    if let Some(value) = table.remove(key.as_str()).or_unavailable()? {
+                        drop_entries(txn, &key, value.value())?;
+                        removed.push(endpoint_of_row(&key).to_owned());
+                    }
                 }
-            }
-            Ok(RemovedRecords {
-                count: doomed.len() as u64,
-                bytes,
+                Ok((removed, bytes))
             })
+            .await?;
+        let (removed, bytes) = done;
+        for endpoint in &removed {
+            self.record_counts.change(endpoint, -1);
+        }
+        Ok(RemovedRecords {
+            count: removed.len() as u64,
+            bytes,
         })
-        .await
     }
 }

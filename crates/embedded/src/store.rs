@@ -7,6 +7,7 @@ use keygate_domain::{Error, Result};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::group_commit::GroupCommitter;
+use crate::record_rows::RecordCounts;
 use crate::tables;
 use crate::unavailable::OrUnavailable;
 
@@ -22,6 +23,8 @@ const CACHE_BYTES: usize = 32 * 1024 * 1024;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: Arc<GroupCommitter>,
+    /// Records per endpoint, counted at open and kept by each committed write.
+    pub(crate) record_counts: Arc<RecordCounts>,
 }
 
 impl EmbeddedStore {
@@ -49,11 +52,13 @@ impl EmbeddedStore {
             })?;
         restrict(&path, 0o600)?;
         let db = Arc::new(db);
-        let store = Self {
+        let mut store = Self {
             writer: Arc::new(GroupCommitter::start(db.clone())?),
             db,
+            record_counts: Arc::default(),
         };
         store.create_tables()?;
+        store.record_counts = Arc::new(store.read_now(RecordCounts::of)?);
         Ok(store)
     }
 
@@ -78,7 +83,6 @@ impl EmbeddedStore {
         txn.open_table(tables::APIS_BUILDING_INDEXES)
             .or_unavailable()?;
         txn.open_table(tables::USAGE).or_unavailable()?;
-        crate::record_rows::count_existing_records(&txn)?;
         txn.commit().or_unavailable()
     }
 

@@ -42,10 +42,6 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 /// Record indexes: `api_id/endpoint` NUL `field` NUL `key` `record_id` → nothing, so one
 /// field's entries are one range in key order, ties in id order.
 pub const RECORD_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("record_index");
-/// Records per endpoint (`api_id/endpoint` → count), kept in each write's transaction.
-pub const RECORD_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("record_counts");
-/// Facts about the file itself (`record_counts` → whether the counts cover every record).
-pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Storage used per account (`{entries, bytes}` as JSON), for quotas.
 pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");

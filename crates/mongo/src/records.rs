@@ -4,6 +4,7 @@
 //! and `_id`, so nothing is ever skipped inside MongoDB. Conditions an index does not carry
 //! are checked here against the body's top-level keys, within the page's bounds.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use async_trait::async_trait;
@@ -76,6 +77,14 @@ fn range_condition(range: &KeyRange) -> Bson {
         Bound::Unbounded => {}
     }
     Bson::Document(condition)
+}
+
+/// The key of `field` among a body's field keys (the missing key when it has none).
+fn key_among<'k>(keys: &'k [(String, Vec<u8>)], field: &str) -> Cow<'k, [u8]> {
+    keys.iter().find(|(name, _)| name == field).map_or_else(
+        || Cow::Owned(missing_key()),
+        |(_, key)| Cow::Borrowed(key.as_slice()),
+    )
 }
 
 /// A record's key for `field`, from its body.
@@ -239,13 +248,8 @@ impl MongoStore {
                 id: record.id.clone(),
             };
             let keys = record.data.field_keys()?;
-            let key_of = |field: &str| {
-                Ok(keys
-                    .iter()
-                    .find(|(name, _)| name == field)
-                    .map_or_else(missing_key, |(_, key)| key.clone()))
-            };
-            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+            let key_of = |field: &str| Ok(key_among(&keys, field));
+            if !collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))? {
                 return Ok(false);
             }
         }
@@ -333,17 +337,12 @@ impl MongoStore {
             let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
             let record = document.into_record()?;
             let keys = record.data.field_keys()?;
-            let key_of = |field: &str| {
-                Ok(keys
-                    .iter()
-                    .find(|(name, _)| name == field)
-                    .map_or_else(missing_key, |(_, key)| key.clone()))
-            };
+            let key_of = |field: &str| Ok(key_among(&keys, field));
             let position = Position {
                 key: None,
                 id: record.id.clone(),
             };
-            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+            if !collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))? {
                 return Ok(());
             }
         }
@@ -378,12 +377,7 @@ impl MongoStore {
         while let Some(document) = self.run(cursor.try_next()).await? {
             let record = document.into_record()?;
             let keys = record.data.field_keys()?;
-            let key_of = |f: &str| {
-                Ok(keys
-                    .iter()
-                    .find(|(name, _)| name == f)
-                    .map_or_else(missing_key, |(_, key)| key.clone()))
-            };
+            let key_of = |f: &str| Ok(key_among(&keys, f));
             if matches(&plan.query, key_of)? {
                 found.offer(Position {
                     key: Some(key_in(&record, field)?),
@@ -396,14 +390,9 @@ impl MongoStore {
                 continue;
             };
             let keys = record.data.field_keys()?;
-            let key_of = |f: &str| {
-                Ok(keys
-                    .iter()
-                    .find(|(name, _)| name == f)
-                    .map_or_else(missing_key, |(_, key)| key.clone()))
-            };
+            let key_of = |f: &str| Ok(key_among(&keys, f));
             let size = record.size();
-            if !collector.offer(position, size, key_of, || Ok(record.clone()))? {
+            if !collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))? {
                 break;
             }
         }

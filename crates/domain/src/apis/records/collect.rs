@@ -1,6 +1,8 @@
 //! What every store does with the candidates its walk produces: keep the matches up to the
 //! page's bounds, and stop early (with a cursor) when the conditions turn too many away.
 
+use std::borrow::Cow;
+
 use super::model::{ListBounds, ListedRecords, Record};
 use super::plan::{Position, QueryPlan};
 use crate::error::Result;
@@ -13,7 +15,7 @@ pub struct PageCollector<'p> {
     bytes: usize,
     turned_away: usize,
     turned_away_bytes: usize,
-    last_examined: Option<Position>,
+    last_kept: Option<Position>,
     counted: Option<u64>,
 }
 
@@ -27,7 +29,7 @@ impl<'p> PageCollector<'p> {
             bytes: 0,
             turned_away: 0,
             turned_away_bytes: 0,
-            last_examined: None,
+            last_kept: None,
             counted: None,
         }
     }
@@ -53,28 +55,28 @@ impl<'p> PageCollector<'p> {
         self.plan
     }
 
-    /// Offers the next candidate: at `position`, `stored_bytes` long, whose top-level field
-    /// keys `key_of` gives; `record` reads it if it is kept. False once the page is complete.
-    pub fn offer(
+    /// Offers the next candidate, `stored_bytes` long, whose top-level field keys `key_of`
+    /// gives; `position` says where it is and `record` reads it, each only if needed (a scan
+    /// turns most candidates away, and pays for neither). False once the page is complete.
+    pub fn offer<'k>(
         &mut self,
-        position: Position,
+        position: impl FnOnce() -> Result<Position>,
         stored_bytes: usize,
-        key_of: impl FnMut(&str) -> Result<Vec<u8>>,
+        key_of: impl FnMut(&str) -> Result<Cow<'k, [u8]>>,
         record: impl FnOnce() -> Result<Record>,
     ) -> Result<bool> {
         let query = &self.plan.query;
         if !matches(query, key_of)? {
             // Conditions that turn most candidates away would read without bound: past
             // `max_examined` turned away (or as many bytes), stop, and let the cursor go on
-            // from the last record examined.
+            // from this record.
             self.turned_away += 1;
             self.turned_away_bytes += stored_bytes;
-            self.last_examined = Some(position);
             if self.counted.is_none()
                 && (self.turned_away >= self.bounds.max_examined
                     || self.turned_away_bytes >= self.bounds.max_examined_bytes)
             {
-                self.listed.stopped_at = self.last_examined.take();
+                self.listed.stopped_at = Some(position()?);
                 return Ok(false);
             }
             return Ok(true);
@@ -85,12 +87,14 @@ impl<'p> PageCollector<'p> {
         }
         let record = record()?;
         if !self.listed.records.is_empty() && self.bytes + record.size() > self.bounds.max_bytes {
-            self.listed.stopped_at = self.last_examined.take();
+            // The next page starts after the last record kept (re-reading what this one
+            // turned away since, which is bounded).
+            self.listed.stopped_at = self.last_kept.take();
             return Ok(false);
         }
         self.bytes += record.size();
         self.listed.records.push(record);
-        self.last_examined = Some(position);
+        self.last_kept = Some(position()?);
         Ok(self.listed.records.len() < self.bounds.limit)
     }
 
@@ -116,9 +120,9 @@ impl<'p> PageCollector<'p> {
 }
 
 /// Whether the record whose field keys `key_of` reads satisfies every condition.
-pub fn matches(
+pub fn matches<'k>(
     query: &super::query::RecordQuery,
-    mut key_of: impl FnMut(&str) -> Result<Vec<u8>>,
+    mut key_of: impl FnMut(&str) -> Result<Cow<'k, [u8]>>,
 ) -> Result<bool> {
     for condition in query.conditions() {
         if !condition.matches(&key_of(condition.field())?) {
