@@ -314,14 +314,15 @@ impl RecordService {
         plan: &QueryPlan,
         scannable: &mut Option<bool>,
     ) -> Result<u64> {
+        if plan.query.conditions().is_empty() {
+            // Every record matches, whatever the order: the endpoint's own count.
+            return self
+                .ports
+                .records
+                .count_up_to(&access.api.id, &access.endpoint().name, u64::MAX)
+                .await;
+        }
         let walked = match &plan.access {
-            Access::Scan if plan.query.conditions().is_empty() => {
-                return self
-                    .ports
-                    .records
-                    .count_up_to(&access.api.id, &access.endpoint().name, u64::MAX)
-                    .await;
-            }
             Access::Scan => None,
             Access::Points { field, .. } | Access::Ordered { field, .. } => Some(field.as_str()),
         };

@@ -374,6 +374,57 @@ async fn lists_refuse_bad_queries_and_page_by_id() {
 }
 
 #[tokio::test]
+async fn a_count_without_conditions_is_the_endpoints_own_count() {
+    // Sorted through an index: the walk would read every entry to count what the endpoint's
+    // own count already says.
+    let indexed = || {
+        let mut api = shop();
+        api.endpoints[0].indexes.push(crate::apis::FieldIndex {
+            field: "qty".into(),
+            state: crate::apis::IndexState::Ready,
+        });
+        api
+    };
+    let mut mocks = Mocks::new();
+    mocks
+        .apis
+        .expect_find_by_name()
+        .returning(move |_| Ok(Some(indexed())));
+    let key = shop_key();
+    mocks
+        .keys
+        .expect_find_by_public_id()
+        .returning(move |_| Ok(Some(key.clone())));
+    mocks.records.expect_count().never();
+    mocks
+        .records
+        .expect_count_up_to()
+        .returning(|_, _, at_most| Ok(at_most.min(7)));
+    mocks
+        .records
+        .expect_list()
+        .withf(|_, _, plan, _| matches!(plan.access, Access::Ordered { .. }))
+        .returning(|_, _, _, _| Ok(ListedRecords::default()));
+    let svc = service(mocks);
+    let access = svc
+        .authorize(&key_caller(), "shop", "orders", Scope::Read)
+        .await
+        .expect("authorised");
+    let listed = svc
+        .list(
+            &access,
+            &[
+                ("count".into(), "true".into()),
+                ("sort".into(), "-qty".into()),
+            ],
+            &PageRequest::first(),
+        )
+        .await
+        .expect("listed");
+    assert_eq!(listed.total, Some(7));
+}
+
+#[tokio::test]
 async fn a_large_endpoint_without_an_index_refuses_instead_of_scanning() {
     let mut mocks = finding(shop_key());
     mocks.records.expect_list().never();
