@@ -149,15 +149,7 @@ impl<'a> StoredRow<'a> {
     /// is one, else from the JSON (rows older than indexes).
     pub fn field_key(&self, field: &str) -> Result<Cow<'a, [u8]>> {
         let Some(header) = self.header else {
-            let record = self.record()?;
-            return Ok(Cow::Owned(
-                record
-                    .data
-                    .field_keys()?
-                    .into_iter()
-                    .find(|(name, _)| name == field)
-                    .map_or_else(missing_key, |(_, key)| key),
-            ));
+            return Ok(Cow::Owned(self.record()?.data.field_key(field)?));
         };
         let mut reader = Reader(header);
         let fields = reader.u32()?;

@@ -265,23 +265,7 @@ impl<'t> Lister<'t> {
     fn walk_ordered(&mut self, field: &str, ranges: &[KeyRange], descending: bool) -> Result<()> {
         let index = self.txn.open_table(RECORD_INDEX).or_unavailable()?;
         let prefix = index_prefix(&self.endpoint, field);
-        let entry_at = |key: &[u8], tail: &[u8]| {
-            let mut entry = prefix.clone();
-            entry.extend_from_slice(key);
-            entry.extend_from_slice(tail);
-            entry
-        };
-        // Bounds of the entries of one key range.
-        let lower = |range: &KeyRange| match &range.start {
-            Bound::Included(key) => entry_at(key, &[]),
-            Bound::Excluded(key) => entry_at(key, &[0xff]),
-            Bound::Unbounded => prefix.clone(),
-        };
-        let upper = |range: &KeyRange| match &range.end {
-            Bound::Included(key) => entry_at(key, &[0xff]),
-            Bound::Excluded(key) => entry_at(key, &[]),
-            Bound::Unbounded => entry_at(&[0xff], &[]),
-        };
+        let entry_at = |key: &[u8], tail: &[u8]| entry_at(&prefix, key, tail);
         let key_of = |entry: &[u8]| entry[prefix.len()..entry.len() - ID_LEN].to_vec();
         let after = self.plan.after.clone();
         let ordered: Vec<&KeyRange> = if descending {
@@ -290,7 +274,7 @@ impl<'t> Lister<'t> {
             ranges.iter().collect()
         };
         for range in ordered {
-            let (mut start, mut end) = (lower(range), upper(range));
+            let (mut start, mut end) = entry_bounds(&prefix, range);
             if descending {
                 // Key descending, id descending: one backward walk, before the cursor.
                 if let Some(Position { key: Some(key), id }) = &after {
@@ -393,24 +377,9 @@ impl<'t> Lister<'t> {
     fn count_entries(&self, field: &str, ranges: &[KeyRange]) -> Result<u64> {
         let index = self.txn.open_table(RECORD_INDEX).or_unavailable()?;
         let prefix = index_prefix(&self.endpoint, field);
-        let entry_at = |key: &[u8], tail: &[u8]| {
-            let mut entry = prefix.clone();
-            entry.extend_from_slice(key);
-            entry.extend_from_slice(tail);
-            entry
-        };
         let mut total = 0;
         for range in ranges {
-            let start = match &range.start {
-                Bound::Included(key) => entry_at(key, &[]),
-                Bound::Excluded(key) => entry_at(key, &[0xff]),
-                Bound::Unbounded => prefix.clone(),
-            };
-            let end = match &range.end {
-                Bound::Included(key) => entry_at(key, &[0xff]),
-                Bound::Excluded(key) => entry_at(key, &[]),
-                Bound::Unbounded => entry_at(&[0xff], &[]),
-            };
+            let (start, end) = entry_bounds(&prefix, range);
             if start < end {
                 for entry in index
                     .range::<&[u8]>(start.as_slice()..end.as_slice())
@@ -423,6 +392,31 @@ impl<'t> Lister<'t> {
         }
         Ok(total)
     }
+}
+
+/// The index entry `prefix` + `key` + `tail`.
+fn entry_at(prefix: &[u8], key: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(prefix.len() + key.len() + tail.len());
+    entry.extend_from_slice(prefix);
+    entry.extend_from_slice(key);
+    entry.extend_from_slice(tail);
+    entry
+}
+
+/// The half-open range of index entries (under `prefix`) whose key lies in `range`: ids are
+/// hex, so `key` + 0xFF is past every entry of `key`.
+fn entry_bounds(prefix: &[u8], range: &KeyRange) -> (Vec<u8>, Vec<u8>) {
+    let start = match &range.start {
+        Bound::Included(key) => entry_at(prefix, key, &[]),
+        Bound::Excluded(key) => entry_at(prefix, key, &[0xff]),
+        Bound::Unbounded => prefix.to_vec(),
+    };
+    let end = match &range.end {
+        Bound::Included(key) => entry_at(prefix, key, &[0xff]),
+        Bound::Excluded(key) => entry_at(prefix, key, &[]),
+        Bound::Unbounded => entry_at(prefix, &[0xff], &[]),
+    };
+    (start, end)
 }
 
 /// Whether `key` lies in `range`.

@@ -87,16 +87,6 @@ fn key_among<'k>(keys: &'k [(String, Vec<u8>)], field: &str) -> Cow<'k, [u8]> {
     )
 }
 
-/// A record's key for `field`, from its body.
-fn key_in(record: &Record, field: &str) -> Result<Vec<u8>> {
-    Ok(record
-        .data
-        .field_keys()?
-        .into_iter()
-        .find(|(name, _)| name == field)
-        .map_or_else(missing_key, |(_, key)| key))
-}
-
 /// One `find` a list sends: its filter and sort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryShape {
@@ -244,7 +234,7 @@ impl MongoStore {
             let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
             let record = document.into_record()?;
             let position = Position {
-                key: sort_field.map(|f| key_in(&record, f)).transpose()?,
+                key: sort_field.map(|f| record.data.field_key(f)).transpose()?,
                 id: record.id.clone(),
             };
             let keys = record.data.field_keys()?;
@@ -380,7 +370,7 @@ impl MongoStore {
             let key_of = |f: &str| Ok(key_among(&keys, f));
             if matches(&plan.query, key_of)? {
                 found.offer(Position {
-                    key: Some(key_in(&record, field)?),
+                    key: Some(record.data.field_key(field)?),
                     id: record.id,
                 });
             }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::index_key::raw_key;
+use super::index_key::{missing_key, raw_key};
 use crate::error::{Error, Result};
 
 /// The top-level members of a document, in order, each value as unparsed text.
@@ -100,6 +100,16 @@ impl RecordBody {
                 (name, key)
             })
             .collect())
+    }
+
+    /// The key of the top-level member `field` ([`missing_key`] when there is none).
+    pub fn field_key(&self, field: &str) -> Result<Vec<u8>> {
+        Ok(self
+            .members()?
+            .0
+            .into_iter()
+            .find(|(name, _)| name == field)
+            .map_or_else(missing_key, |(_, raw)| raw_key(raw)))
     }
 
     /// The document cut down to the members named in `fields`, in the document's order.

@@ -11,7 +11,6 @@ use super::model::{ListBounds, Record};
 use super::plan::{Access, Position, QueryPlan};
 use super::query::RecordQuery;
 use crate::apis::caches::ApiCaches;
-use crate::apis::records::missing_key;
 use crate::apis::{ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts, Endpoint, Scope};
 use crate::cache::BoundedCache;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
@@ -272,7 +271,7 @@ impl RecordService {
                 let mut keyed = Vec::with_capacity(listed.records.len());
                 for record in listed.records {
                     let key = match &sort_field {
-                        Some(field) => Some(key_of(&record, field)?),
+                        Some(field) => Some(record.data.field_key(field)?),
                         None => None,
                     };
                     keyed.push((record, key));
@@ -659,16 +658,6 @@ pub struct RecordList {
     pub records: Page<Record>,
     /// How many records match (`count=true`).
     pub total: Option<u64>,
-}
-
-/// The key of a record's top-level `field` (the missing key when it has none).
-fn key_of(record: &Record, field: &str) -> Result<Vec<u8>> {
-    Ok(record
-        .data
-        .field_keys()?
-        .into_iter()
-        .find(|(name, _)| name == field)
-        .map_or_else(missing_key, |(_, key)| key))
 }
 
 /// A record id from a request path; one that is no id names no record.
