@@ -68,9 +68,9 @@ impl DataRepository for EmbeddedStore {
                 return Ok(None);
             }
             let entry = DataEntry {
-                value,
+                value: value.clone(),
                 updated_at: now,
-                ..expected
+                ..expected.clone()
             };
             table
                 .insert(row.as_str(), encode(&entry)?.as_slice())

@@ -9,6 +9,7 @@ mod api_keys;
 mod apis;
 mod data;
 mod group_commit;
+mod read_pool;
 mod record_rows;
 mod records;
 mod rows;

@@ -95,6 +95,11 @@ fn drop_entries(txn: &WriteTransaction, row_key: &str, bytes: &[u8]) -> Result<u
     stored_size(row.json)
 }
 
+/// The most record bytes a page read on the calling thread decodes (past the first record,
+/// which is no more than a single-record read costs); a bigger page is read on the store's
+/// reading threads instead.
+const INLINE_PAGE_BYTES: usize = 64 * 1024;
+
 /// The most ties of one key an ascending walk holds before walking that key on its own.
 const MAX_HELD_TIES: usize = 64;
 
@@ -499,13 +504,27 @@ impl RecordRepository for EmbeddedStore {
         bounds: ListBounds,
     ) -> Result<ListedRecords> {
         let endpoint = endpoint_key(api_id, endpoint);
-        let plan = plan.clone();
-        self.read(move |txn| {
-            let mut lister = lister(txn, endpoint, PageCollector::page(&plan, bounds))?;
+        let read_page = move |txn: &ReadTransaction, plan: &QueryPlan, bounds: ListBounds| {
+            let mut lister = lister(txn, endpoint.clone(), PageCollector::page(plan, bounds))?;
             run(&mut lister)?;
             Ok(lister.collector.into_page())
-        })
-        .await
+        };
+        if plan.reads_only_matches() {
+            // A page's own records and nothing more: a few lookups, as cheap as a find, read
+            // on the calling thread while they are small. Only the byte bound can stop such a
+            // walk early (nothing is turned away): a page of big records is read again on
+            // the reading threads.
+            let inline = ListBounds {
+                max_bytes: bounds.max_bytes.min(INLINE_PAGE_BYTES),
+                ..bounds
+            };
+            let page = self.read_now(|txn| read_page(txn, plan, inline))?;
+            if page.stopped_at.is_none() || inline == bounds {
+                return Ok(page);
+            }
+        }
+        let plan = plan.clone();
+        self.read(move |txn| read_page(txn, &plan, bounds)).await
     }
 
     async fn count(&self, api_id: &Id, endpoint: &EndpointName, plan: &QueryPlan) -> Result<u64> {
@@ -528,7 +547,7 @@ impl RecordRepository for EmbeddedStore {
                 Access::Scan => None,
             };
             if let Some((field, ranges)) = &walked {
-                if plan.query.conditions().iter().all(|c| c.field() == field) {
+                if plan.reads_only_matches() {
                     return lister.count_entries(field, ranges);
                 }
             }

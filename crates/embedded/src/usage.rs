@@ -1,5 +1,6 @@
 //! Per-account storage totals on redb: one row per account, changed inside one write
-//! transaction together with its limit check.
+//! transaction together with its limit check. A growth is answered once committed (its own
+//! write's flush makes it durable), a shrink once durable.
 
 use async_trait::async_trait;
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
@@ -48,7 +49,7 @@ impl UsageRepository for EmbeddedStore {
         limits: UsageLimits,
     ) -> Result<bool> {
         let user = user_id.as_str().to_owned();
-        self.write(move |txn| {
+        let work = move |txn: &redb::WriteTransaction| {
             let mut table = txn.open_table(USAGE).or_unavailable()?;
             let current: Totals = match table.get(user.as_str()).or_unavailable()? {
                 Some(bytes) => decode(bytes.value())?,
@@ -71,8 +72,16 @@ impl UsageRepository for EmbeddedStore {
                 .insert(user.as_str(), encode(&next)?.as_slice())
                 .or_unavailable()?;
             Ok(true)
-        })
-        .await
+        };
+        if change.only_shrinks() {
+            // Room given back after a deletion: durable like the deletion itself.
+            self.write(work).await
+        } else {
+            // A reservation precedes its write, whose flush makes both durable; lost in a
+            // crash before it, the write never landed either. So the writer does not wait
+            // for one fsync more per write.
+            self.write_answered_on_commit(work).await
+        }
     }
 
     async fn forget(&self, user_id: &Id) -> Result<()> {

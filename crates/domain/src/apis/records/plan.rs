@@ -216,6 +216,19 @@ impl QueryPlan {
     pub fn sorted(&self) -> Option<&SortOrder> {
         self.query.sort()
     }
+
+    /// Whether every record the access reads satisfies every condition, in the list's order:
+    /// no condition is on another field than the walked one, and a scan neither filters nor
+    /// sorts. A page then reads no more records than it returns.
+    pub fn reads_only_matches(&self) -> bool {
+        let walked = match &self.access {
+            Access::Scan => {
+                return self.query.conditions().is_empty() && self.query.sort().is_none()
+            }
+            Access::Points { field, .. } | Access::Ordered { field, .. } => field,
+        };
+        self.query.conditions().iter().all(|c| c.field() == walked)
+    }
 }
 
 /// Why a newest-first query with conditions cannot be served on a large endpoint.
@@ -303,6 +316,29 @@ mod tests {
             plan(&[("sort", "-n")], &[], false),
             Err(Error::IndexRequired { field, .. }) if field == "n"
         ));
+    }
+
+    #[test]
+    fn only_walks_that_every_condition_rides_read_nothing_but_matches() {
+        let reads_only_matches = |pairs: &[(&str, &str)]| {
+            let indexes = [("n", IndexState::Ready), ("tag", IndexState::Ready)];
+            QueryPlan::new(query(pairs), &endpoint(&indexes), true, None)
+                .expect("a plan")
+                .reads_only_matches()
+        };
+        assert!(reads_only_matches(&[]));
+        assert!(reads_only_matches(&[("tag", "a")]));
+        assert!(reads_only_matches(&[("n[gte]", "5"), ("sort", "n")]));
+        assert!(reads_only_matches(&[
+            ("n[gte]", "5"),
+            ("n[lt]", "9"),
+            ("sort", "-n")
+        ]));
+        // A condition the walk does not ride, a filtered or sorted scan: candidates turned away.
+        assert!(!reads_only_matches(&[("tag", "a"), ("pad", "x")]));
+        assert!(!reads_only_matches(&[("tag", "a"), ("sort", "n")]));
+        assert!(!reads_only_matches(&[("pad", "x")]));
+        assert!(!reads_only_matches(&[("sort", "pad")]));
     }
 
     #[test]
