@@ -66,6 +66,11 @@ impl ReadPool {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // A caller that has gone (a dropped request, a client that hung up) would not read
+            // the answer: a queue of abandoned scans must not hold the threads from live ones.
+            if reply.is_closed() {
+                return;
+            }
             let outcome = db.begin_read().or_unavailable().and_then(|txn| work(&txn));
             let _ = reply.send(outcome);
         });
@@ -107,6 +112,7 @@ impl Drop for ReadPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     #[tokio::test]
     async fn a_panicking_read_is_an_error_and_the_pool_goes_on() {
@@ -117,6 +123,40 @@ mod tests {
         assert!(matches!(panicked, Err(Error::Internal(_))), "{panicked:?}");
         let answered = pool.read(db, |_| Ok(7)).await.expect("the next read runs");
         assert_eq!(answered, 7);
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_caller_has_gone_is_skipped() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Arc::new(Database::create(dir.path().join("t.redb")).expect("a database"));
+        let pool = Arc::new(ReadPool::start(1).expect("a pool"));
+        // Hold the only reading thread until the abandoned read is queued behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, holding) = tokio::sync::oneshot::channel::<()>();
+        let busy = {
+            let (pool, db) = (pool.clone(), db.clone());
+            tokio::spawn(async move {
+                pool.read(db, move |_| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+            })
+        };
+        holding.await.expect("the first read holds the thread");
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let abandoned = pool.read(db.clone(), move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        // Queue it, then drop it: its caller is gone before a thread is free.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), abandoned).await;
+        release.send(()).expect("the first read waits");
+        busy.await.expect("joined").expect("the first read");
+        pool.read(db, |_| Ok(())).await.expect("a later read");
+        assert!(!ran.load(Ordering::SeqCst), "the abandoned read ran");
     }
 
     #[tokio::test]
