@@ -211,6 +211,16 @@ impl TestApp {
         (output, this.restart())
     }
 
+    /// Runs `keygate <args>` on the same settings while this server keeps running (operator
+    /// commands on MongoDB may; the embedded store's file belongs to the server).
+    pub fn run_beside(&self, args: &[&str]) -> std::process::Output {
+        keygate_command(&self.data_dir, &self.env)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the keygate binary runs")
+    }
+
     /// The server's resident memory, in KiB (Linux).
     pub fn resident_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
-use keygate_crypto::{JwtSettings, JwtTokens};
+use keygate_crypto::{JwtSettings, JwtTokens, OsKeyGenerator};
 use keygate_domain::cache::BoundedCache;
 use keygate_domain::crypto::{AccessClaims, TokenIssuer, TokenVerifier};
 use keygate_domain::schema::SchemaValidator;
+use keygate_domain::signing::{
+    InstalledKey, SigningAlgorithm, SigningKey, SigningKeyGenerator, TokenKeyInstaller,
+};
 use keygate_domain::Id;
 use keygate_jsonschema::JsonSchemaValidator;
 use serde_json::{json, Value};
@@ -22,12 +25,30 @@ use serde_json::{json, Value};
 const RECORD: &str =
     r#"{"item":"tea","qty":2,"note":"a record of a realistic size, with a few fields"}"#;
 
-fn access_tokens(c: &mut Criterion) {
+/// Tokens signing with `algorithm`: the shared secret for HS256, one fresh key otherwise.
+fn tokens_for(algorithm: SigningAlgorithm) -> JwtTokens {
     let tokens = JwtTokens::new(&JwtSettings {
-        secret: b"a-benchmark-secret-of-at-least-32-bytes".to_vec(),
+        algorithm,
+        secret: Some(b"a-benchmark-secret-of-at-least-32-bytes".to_vec()),
         issuer: "keygate".into(),
         audience: "keygate".into(),
     });
+    if algorithm.is_asymmetric() {
+        let now = Utc::now();
+        let material = OsKeyGenerator.generate(algorithm).expect("a key");
+        let key = SigningKey::new(material, algorithm, 1, now, now - Duration::minutes(1));
+        tokens
+            .install(&[InstalledKey {
+                key,
+                retires_at: None,
+                gone_at: None,
+            }])
+            .expect("installed");
+    }
+    tokens
+}
+
+fn access_tokens(c: &mut Criterion) {
     let now = Utc::now();
     let claims = AccessClaims {
         user_id: Id::generate(now.timestamp()),
@@ -36,13 +57,21 @@ fn access_tokens(c: &mut Criterion) {
         issued_at: now,
         expires_at: now + Duration::minutes(15),
     };
-    let token = tokens.issue(&claims).expect("signed");
-    c.bench_function("access token: verify (HS256)", |b| {
-        b.iter(|| tokens.verify(black_box(&token)).expect("valid"))
-    });
-    c.bench_function("access token: issue (HS256)", |b| {
-        b.iter(|| tokens.issue(black_box(&claims)).expect("signed"))
-    });
+    for algorithm in [
+        SigningAlgorithm::EdDSA,
+        SigningAlgorithm::ES256,
+        SigningAlgorithm::RS256,
+        SigningAlgorithm::HS256,
+    ] {
+        let tokens = tokens_for(algorithm);
+        let token = tokens.issue(&claims).expect("signed");
+        c.bench_function(&format!("access token: verify ({algorithm})"), |b| {
+            b.iter(|| tokens.verify(black_box(&token)).expect("valid"))
+        });
+        c.bench_function(&format!("access token: issue ({algorithm})"), |b| {
+            b.iter(|| tokens.issue(black_box(&claims)).expect("signed"))
+        });
+    }
 }
 
 fn caches(c: &mut Criterion) {
@@ -102,5 +131,83 @@ fn json_bodies(c: &mut Criterion) {
     });
 }
 
-criterion_group!(hot_path, access_tokens, caches, schemas, json_bodies);
+/// A key set served from memory: what `keygate-verify` holds between fetches.
+struct PublishedSet(String);
+
+#[async_trait::async_trait]
+impl keygate_verify::KeySource for PublishedSet {
+    async fn fetch_key_set(&self) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
+
+    async fn introspect(&self, _: &str, _: &str, _: &str) -> Result<String, String> {
+        Err("not benchmarked".into())
+    }
+}
+
+/// `keygate-verify` in another service: one offline verification with the key set cached.
+fn offline_verification(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    for algorithm in [
+        SigningAlgorithm::EdDSA,
+        SigningAlgorithm::ES256,
+        SigningAlgorithm::RS256,
+    ] {
+        let now = Utc::now();
+        let material = OsKeyGenerator.generate(algorithm).expect("a key");
+        let key = SigningKey::new(material, algorithm, 1, now, now - Duration::minutes(1));
+        let mut jwk = serde_json::to_value(&key.public).expect("JSON");
+        jwk["kid"] = key.kid.clone().into();
+        jwk["alg"] = algorithm.as_str().into();
+        let set = json!({ "keys": [jwk] }).to_string();
+        let tokens = JwtTokens::new(&JwtSettings {
+            algorithm,
+            secret: None,
+            issuer: "keygate".into(),
+            audience: "keygate".into(),
+        });
+        tokens
+            .install(&[InstalledKey {
+                key,
+                retires_at: None,
+                gone_at: None,
+            }])
+            .expect("installed");
+        let token = tokens
+            .issue(&AccessClaims {
+                user_id: Id::generate(now.timestamp()),
+                session_id: Id::generate(now.timestamp()),
+                token_id: "f3a9c2d4e5b6a7c8".into(),
+                issued_at: now,
+                expires_at: now + Duration::minutes(15),
+            })
+            .expect("signed");
+        let verifier = keygate_verify::Verifier::with_source(
+            keygate_verify::VerifierSettings::new("http://keygate.invalid", "keygate", "keygate"),
+            Arc::new(PublishedSet(set)),
+        );
+        runtime.block_on(verifier.verify(&token)).expect("valid");
+        c.bench_function(
+            &format!("keygate-verify: offline verify ({algorithm}), key set cached"),
+            |b| {
+                b.iter(|| {
+                    runtime
+                        .block_on(verifier.verify(black_box(&token)))
+                        .expect("valid")
+                })
+            },
+        );
+    }
+}
+
+criterion_group!(
+    hot_path,
+    access_tokens,
+    offline_verification,
+    caches,
+    schemas,
+    json_bodies
+);
 criterion_main!(hot_path);

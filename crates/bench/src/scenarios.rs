@@ -14,6 +14,9 @@ use crate::server::SetupError;
 pub const LOGIN_ACCOUNTS: usize = 32;
 const PASSWORD: &str = "vivid-otter-42-lamp";
 
+/// The bearer secret the benchmarked server asks `POST /token/introspect` for.
+pub const INTROSPECTION_TOKEN: &str = "a-benchmark-introspection-secret-0123456789";
+
 /// One path under load.
 pub struct Scenario {
     /// How the table names it.
@@ -134,6 +137,19 @@ impl Fixture {
         vec![
             fixed("GET /health", request("GET", "/health", &[], None)),
             fixed("GET /profile", request("GET", "/profile", &auth, None)),
+            fixed(
+                "GET /.well-known/jwks.json",
+                request("GET", "/.well-known/jwks.json", &[], None),
+            ),
+            fixed(
+                "POST /token/introspect",
+                request(
+                    "POST",
+                    "/token/introspect",
+                    &[("Authorization", &format!("Bearer {INTROSPECTION_TOKEN}"))],
+                    Some(&json!({"token": self.access_token}).to_string()),
+                ),
+            ),
             fixed(
                 "GET /api/data/{key}",
                 request("GET", "/api/data/hot", &auth, None),

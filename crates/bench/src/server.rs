@@ -35,6 +35,10 @@ impl Server {
             .env("KEYGATE__SERVER__PORT", address.port().to_string())
             .env("KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT", "1000000000")
             .env("KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT", "1000000000000")
+            .env(
+                "KEYGATE__AUTH__INTROSPECTION_TOKEN",
+                crate::scenarios::INTROSPECTION_TOKEN,
+            )
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -1,5 +1,6 @@
 //! Keygate's crypto adapters: Argon2id password hashing on the blocking pool with bounded
-//! concurrency, HS256 access tokens with a pinned algorithm, and OS-random secrets stored as
+//! concurrency, access tokens signed with EdDSA, ES256, RS256 or HS256 keys (algorithm pinned per key),
+//! signing key generation, and OS-random secrets stored as
 //! SHA-256 digests.
 //!
 //! Depends on `keygate-domain` only, so any Rust service can link it to verify Keygate tokens.
@@ -7,8 +8,10 @@
 
 mod password;
 mod secrets;
+mod signing_keys;
 mod tokens;
 
 pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 pub use secrets::{OsSecrets, BASE62};
+pub use signing_keys::OsKeyGenerator;
 pub use tokens::{JwtSettings, JwtTokens};

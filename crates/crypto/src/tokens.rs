@@ -1,16 +1,27 @@
-//! HS256 access tokens with the algorithm pinned and `iss`, `aud`, `exp` enforced.
+//! Access tokens: signed with the current key of the installed key ring (EdDSA, ES256 or
+//! RS256) or with the shared HS256 secret, `kid` in every header; verified by the key the
+//! `kid` names, with that key's algorithm pinned and `iss`, `aud`, `exp` enforced.
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use keygate_domain::crypto::{AccessClaims, TokenIssuer, TokenVerifier};
+use keygate_domain::signing::{InstalledKey, SigningAlgorithm, TokenKeyInstaller};
 use keygate_domain::{Error, Id, Result};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// What access tokens are signed with and say about their origin.
 #[derive(Clone)]
 pub struct JwtSettings {
-    /// The HMAC secret (at least 32 bytes in production).
-    pub secret: Vec<u8>,
+    /// What new tokens are signed with.
+    pub algorithm: SigningAlgorithm,
+    /// The shared HMAC secret, if one is configured: it signs under HS256 and otherwise still
+    /// verifies HS256 tokens issued before a move to asymmetric keys, until they expire.
+    pub secret: Option<Vec<u8>>,
     /// `iss` of every token.
     pub issuer: String,
     /// `aud` of every token.
@@ -20,7 +31,8 @@ pub struct JwtSettings {
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
-            .field("secret", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -38,31 +50,150 @@ struct Claims {
     aud: String,
 }
 
-/// The jsonwebtoken adapter of the [`TokenIssuer`] and [`TokenVerifier`] ports.
-pub struct JwtTokens {
+/// A key that signs and verifies.
+struct RingKey {
+    kid: String,
+    algorithm: Algorithm,
+    signs_from: DateTime<Utc>,
+    retires_at: Option<DateTime<Utc>>,
+    gone_at: Option<DateTime<Utc>>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+}
+
+impl RingKey {
+    fn signs_at(&self, now: DateTime<Utc>) -> bool {
+        self.signs_from <= now && self.retires_at.is_none_or(|retired| now < retired)
+    }
+
+    fn verifies_at(&self, now: DateTime<Utc>) -> bool {
+        self.gone_at.is_none_or(|gone| now < gone)
+    }
+}
+
+/// The jsonwebtoken adapter of the [`TokenIssuer`], [`TokenVerifier`] and
+/// [`TokenKeyInstaller`] ports.
+pub struct JwtTokens {
+    algorithm: SigningAlgorithm,
+    shared: Option<RingKey>,
+    ring: RwLock<Arc<Vec<RingKey>>>,
     issuer: String,
     audience: String,
 }
 
 impl JwtTokens {
-    /// Signs and verifies with `settings`.
+    /// Signs and verifies with `settings`; asymmetric keys arrive through
+    /// [`TokenKeyInstaller::install`].
     pub fn new(settings: &JwtSettings) -> Self {
-        // Only HS256 is accepted: a token naming `none` or any other algorithm is refused.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 0;
+        let shared = settings.secret.as_ref().map(|secret| RingKey {
+            kid: shared_secret_kid(secret),
+            algorithm: Algorithm::HS256,
+            signs_from: DateTime::<Utc>::MIN_UTC,
+            retires_at: None,
+            gone_at: None,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation: pinned(Algorithm::HS256, &settings.issuer, &settings.audience),
+        });
         Self {
-            encoding: EncodingKey::from_secret(&settings.secret),
-            decoding: DecodingKey::from_secret(&settings.secret),
-            validation,
+            algorithm: settings.algorithm,
+            shared,
+            ring: RwLock::default(),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         }
+    }
+
+    fn ring(&self) -> Arc<Vec<RingKey>> {
+        match self.ring.read() {
+            Ok(ring) => ring.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn ring_key(&self, installed: &InstalledKey) -> Result<RingKey> {
+        let key = &installed.key;
+        let unreadable = || {
+            Error::Internal(format!(
+                "signing key {} in the store is unreadable",
+                key.kid
+            ))
+        };
+        fn member(value: &Option<String>) -> Result<&str> {
+            value
+                .as_deref()
+                .ok_or_else(|| Error::Internal("a stored signing key lacks a member".to_owned()))
+        }
+        let private = key.private_key.expose();
+        let (algorithm, encoding, decoding) = match key.algorithm {
+            SigningAlgorithm::EdDSA => (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_der(private),
+                DecodingKey::from_ed_components(member(&key.public.x)?)
+                    .map_err(|_| unreadable())?,
+            ),
+            SigningAlgorithm::ES256 => (
+                Algorithm::ES256,
+                EncodingKey::from_ec_der(private),
+                DecodingKey::from_ec_components(member(&key.public.x)?, member(&key.public.y)?)
+                    .map_err(|_| unreadable())?,
+            ),
+            SigningAlgorithm::RS256 => (
+                Algorithm::RS256,
+                EncodingKey::from_rsa_der(private),
+                DecodingKey::from_rsa_components(member(&key.public.n)?, member(&key.public.e)?)
+                    .map_err(|_| unreadable())?,
+            ),
+            SigningAlgorithm::HS256 => return Err(unreadable()),
+        };
+        Ok(RingKey {
+            kid: key.kid.clone(),
+            algorithm,
+            signs_from: key.signs_from,
+            retires_at: installed.retires_at,
+            gone_at: installed.gone_at,
+            encoding,
+            decoding,
+            validation: pinned(algorithm, &self.issuer, &self.audience),
+        })
+    }
+}
+
+/// What a token signed with `algorithm` must show: only that algorithm (`none` and every switch
+/// are refused), Keygate's `iss` and `aud`, and an unexpired `exp`, without leeway.
+fn pinned(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 0;
+    validation
+}
+
+/// The `kid` of HS256 tokens: derived from the secret (so every instance agrees) through a
+/// one-way hash that tells nothing a token's own signature does not.
+fn shared_secret_kid(secret: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"keygate hs256 kid\0")
+        .chain_update(secret)
+        .finalize();
+    format!("hs256-{}", hex::encode(&digest[..8]))
+}
+
+impl TokenKeyInstaller for JwtTokens {
+    fn install(&self, keys: &[InstalledKey]) -> Result<()> {
+        let mut ring = keys
+            .iter()
+            .map(|key| self.ring_key(key))
+            .collect::<Result<Vec<_>>>()?;
+        ring.sort_by_key(|key| key.signs_from);
+        let ring = Arc::new(ring);
+        match self.ring.write() {
+            Ok(mut slot) => *slot = ring,
+            Err(poisoned) => *poisoned.into_inner() = ring,
+        }
+        Ok(())
     }
 }
 
@@ -77,15 +208,55 @@ impl TokenIssuer for JwtTokens {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        encode(&Header::new(Algorithm::HS256), &body, &self.encoding)
-            .map_err(|e| Error::Internal(format!("signing failed: {e}")))
+        let sign = |key: &RingKey| {
+            let mut header = Header::new(key.algorithm);
+            header.kid = Some(key.kid.clone());
+            encode(&header, &body, &key.encoding)
+                .map_err(|e| Error::Internal(format!("signing failed: {e}")))
+        };
+        if !self.algorithm.is_asymmetric() {
+            let shared = self.shared.as_ref().ok_or_else(|| {
+                Error::Internal("HS256 is configured without a secret".to_owned())
+            })?;
+            return sign(shared);
+        }
+        let ring = self.ring();
+        let now = claims.issued_at;
+        let key = ring
+            .iter()
+            .rev()
+            .find(|key| key.signs_at(now))
+            .ok_or_else(|| Error::Unavailable("no signing key is installed yet".to_owned()))?;
+        sign(key)
     }
 }
 
 impl TokenVerifier for JwtTokens {
     fn verify(&self, token: &str) -> Result<AccessClaims> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthorized("invalid or expired token"))?;
+        let refused = || Error::Unauthorized("invalid or expired token");
+        let header = decode_header(token).map_err(|_| refused())?;
+        // Keys come from Keygate's own set only: a header naming another key source is forged.
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+        {
+            return Err(refused());
+        }
+        let ring = self.ring();
+        let key = match header.kid.as_deref() {
+            Some(kid) => match &self.shared {
+                Some(shared) if shared.kid == kid => shared,
+                _ => ring
+                    .iter()
+                    .find(|key| key.kid == kid && key.verifies_at(Utc::now()))
+                    .ok_or_else(refused)?,
+            },
+            // Tokens signed before `kid` was added: only the shared secret ever made them.
+            None => self.shared.as_ref().ok_or_else(refused)?,
+        };
+        let data =
+            decode::<Claims>(token, &key.decoding, &key.validation).map_err(|_| refused())?;
         let claims = data.claims;
         let timestamp = |secs: i64| {
             DateTime::<Utc>::from_timestamp(secs, 0)
@@ -108,97 +279,4 @@ impl TokenVerifier for JwtTokens {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Duration;
-
-    fn settings(secret: &str) -> JwtSettings {
-        JwtSettings {
-            secret: secret.as_bytes().to_vec(),
-            issuer: "keygate".into(),
-            audience: "keygate-clients".into(),
-        }
-    }
-
-    fn claims(expires_in: Duration) -> AccessClaims {
-        let now = Utc::now();
-        AccessClaims {
-            user_id: Id::generate(now.timestamp()),
-            session_id: Id::generate(now.timestamp()),
-            token_id: "jti-1".into(),
-            issued_at: now,
-            expires_at: now + expires_in,
-        }
-    }
-
-    fn b64(json: &str) -> String {
-        // Unpadded base64url, enough to forge test headers.
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let bytes = json.as_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn round_trips_every_claim() {
-        let tokens = JwtTokens::new(&settings("a-secret-of-at-least-32-bytes-long!!"));
-        let original = claims(Duration::minutes(15));
-        let token = tokens.issue(&original).expect("signed");
-        let verified = tokens.verify(&token).expect("valid");
-        assert_eq!(verified.user_id, original.user_id);
-        assert_eq!(verified.session_id, original.session_id);
-        assert_eq!(verified.token_id, "jti-1");
-        assert_eq!(
-            verified.expires_at.timestamp(),
-            original.expires_at.timestamp()
-        );
-    }
-
-    #[test]
-    fn refuses_expired_foreign_and_tampered_tokens() {
-        let tokens = JwtTokens::new(&settings("a-secret-of-at-least-32-bytes-long!!"));
-        let expired = tokens
-            .issue(&claims(Duration::seconds(-1)))
-            .expect("signed");
-        assert!(tokens.verify(&expired).is_err());
-
-        let other = JwtTokens::new(&settings("another-secret-of-at-least-32-bytes"));
-        let foreign = other.issue(&claims(Duration::minutes(5))).expect("signed");
-        assert!(tokens.verify(&foreign).is_err());
-
-        let mut wrong_audience = settings("a-secret-of-at-least-32-bytes-long!!");
-        wrong_audience.audience = "someone-else".into();
-        let token = JwtTokens::new(&wrong_audience)
-            .issue(&claims(Duration::minutes(5)))
-            .expect("signed");
-        assert!(tokens.verify(&token).is_err());
-
-        assert!(tokens.verify("not.a.token").is_err());
-        assert!(tokens.verify("").is_err());
-    }
-
-    #[test]
-    fn refuses_the_none_algorithm() {
-        let tokens = JwtTokens::new(&settings("a-secret-of-at-least-32-bytes-long!!"));
-        let good = tokens.issue(&claims(Duration::minutes(5))).expect("signed");
-        let payload = good.split('.').nth(1).expect("payload");
-        let unsigned = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), payload);
-        assert!(tokens.verify(&unsigned).is_err());
-        let switched = format!(
-            "{}.{}.{}",
-            b64(r#"{"alg":"HS512","typ":"JWT"}"#),
-            payload,
-            good.split('.').nth(2).expect("signature")
-        );
-        assert!(tokens.verify(&switched).is_err());
-    }
-}
+mod tests;

@@ -10,9 +10,11 @@ use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
+use crate::introspection::{IntrospectionPorts, TokenIntrospector};
 use crate::schema::SchemaValidator;
 use crate::sessions::{Authenticator, SessionService};
 use crate::settings::KeygateSettings;
+use crate::signing::{SigningKeyGenerator, SigningKeyService, TokenKeyInstaller};
 use crate::store::Repositories;
 use crate::usage::Quota;
 
@@ -27,6 +29,10 @@ pub struct CryptoPorts {
     pub verifier: Arc<dyn TokenVerifier>,
     /// Makes refresh-token and API-key secrets, and their digests.
     pub secrets: Arc<dyn SecretGenerator>,
+    /// Makes signing key pairs.
+    pub key_generator: Arc<dyn SigningKeyGenerator>,
+    /// The token adapter's side of key rotation (the same adapter as `issuer` and `verifier`).
+    pub key_installer: Arc<dyn TokenKeyInstaller>,
 }
 
 /// Every service of Keygate, wired.
@@ -47,6 +53,10 @@ pub struct Keygate {
     pub indexes: Arc<IndexBuilder>,
     /// Failed-login throttling (its refusals are a metric).
     pub throttle: Arc<LoginThrottle>,
+    /// `POST /token/introspect`: what an access token or API key is.
+    pub introspection: Arc<TokenIntrospector>,
+    /// Signing keys: made, rotated and published (§7); refreshed by the server's upkeep.
+    pub signing: Arc<SigningKeyService>,
     /// The schema validator the API forms compile their schemas with
     /// ([`crate::apis::NewApi::parse`], [`crate::apis::ApiChanges::parse`]).
     pub schemas: Arc<dyn SchemaValidator>,
@@ -61,6 +71,22 @@ impl Keygate {
         clock: Arc<dyn Clock>,
         settings: KeygateSettings,
     ) -> Self {
+        let signing = Arc::new(SigningKeyService::new(
+            repositories.signing_keys.clone(),
+            crypto.key_generator,
+            crypto.key_installer,
+            clock.clone(),
+            settings.signing,
+            settings.sessions.access_token_ttl,
+        ));
+        let introspection = Arc::new(TokenIntrospector::new(IntrospectionPorts {
+            verifier: crypto.verifier.clone(),
+            sessions: repositories.sessions.clone(),
+            keys: repositories.api_keys.clone(),
+            apis: repositories.apis.clone(),
+            secrets: crypto.secrets.clone(),
+            clock: clock.clone(),
+        }));
         let authenticator = Arc::new(Authenticator::new(
             repositories.sessions.clone(),
             crypto.verifier,
@@ -121,6 +147,8 @@ impl Keygate {
             records,
             indexes,
             throttle,
+            introspection,
+            signing,
             schemas,
         }
     }
@@ -141,6 +169,9 @@ mod tests {
     use crate::data::MockDataRepository;
     use crate::schema::MockSchemaValidator;
     use crate::sessions::MockSessionRepository;
+    use crate::signing::{
+        MockSigningKeyGenerator, MockSigningKeyRepository, MockTokenKeyInstaller,
+    };
     use crate::test_support::{fixed_clock, now, owner};
     use crate::usage::MockUsageRepository;
 
@@ -226,12 +257,15 @@ mod tests {
             api_keys: Arc::new(MockApiKeyRepository::new()),
             records: Arc::new(MockRecordRepository::new()),
             usage: Arc::new(usage),
+            signing_keys: Arc::new(MockSigningKeyRepository::new()),
         };
         let crypto = CryptoPorts {
             hasher: Arc::new(hasher),
             issuer: Arc::new(MockTokenIssuer::new()),
             verifier: Arc::new(MockTokenVerifier::new()),
             secrets: Arc::new(MockSecretGenerator::new()),
+            key_generator: Arc::new(MockSigningKeyGenerator::new()),
+            key_installer: Arc::new(MockTokenKeyInstaller::new()),
         };
         let keygate = Keygate::new(
             repositories,

@@ -35,11 +35,13 @@ pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod id;
+pub mod introspection;
 mod keygate;
 pub mod paging;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
+pub mod signing;
 pub mod store;
 #[cfg(test)]
 #[allow(missing_docs)]

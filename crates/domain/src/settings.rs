@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::accounts::ThrottleLimits;
 use crate::apis::records::RecordServiceSettings;
 use crate::sessions::SessionSettings;
+use crate::signing::SigningSettings;
 use crate::usage::UsageLimits;
 
 /// What `limits.*` configures: per-account quotas and the keys one API may have.
@@ -42,6 +43,8 @@ pub struct KeygateSettings {
     pub limits: LimitSettings,
     /// Record list bounds and caches (`records.*`).
     pub records: RecordServiceSettings,
+    /// Access-token signing and key rotation (`auth.signing.*`).
+    pub signing: SigningSettings,
 }
 
 /// Deserialisers for the units configuration files use: whole seconds and milliseconds for

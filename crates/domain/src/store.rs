@@ -8,6 +8,7 @@ use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
 use crate::data::DataRepository;
 use crate::sessions::SessionRepository;
+use crate::signing::SigningKeyRepository;
 use crate::usage::UsageRepository;
 
 /// A store adapter: one type that implements every repository port (both of Keygate's stores
@@ -20,6 +21,7 @@ pub trait Store:
     + ApiKeyRepository
     + RecordRepository
     + UsageRepository
+    + SigningKeyRepository
     + 'static
 {
 }
@@ -32,6 +34,7 @@ impl<S> Store for S where
         + ApiKeyRepository
         + RecordRepository
         + UsageRepository
+        + SigningKeyRepository
         + 'static
 {
 }
@@ -53,6 +56,8 @@ pub struct Repositories {
     pub records: Arc<dyn RecordRepository>,
     /// Per-account storage usage.
     pub usage: Arc<dyn UsageRepository>,
+    /// Signing keys.
+    pub signing_keys: Arc<dyn SigningKeyRepository>,
 }
 
 impl Repositories {
@@ -65,7 +70,8 @@ impl Repositories {
             apis: store.clone(),
             api_keys: store.clone(),
             records: store.clone(),
-            usage: store,
+            usage: store.clone(),
+            signing_keys: store,
         }
     }
 }

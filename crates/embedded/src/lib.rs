@@ -14,6 +14,7 @@ mod record_rows;
 mod records;
 mod rows;
 mod sessions;
+mod signing_keys;
 mod store;
 mod tables;
 mod unavailable;

@@ -14,6 +14,7 @@ use keygate_domain::apis::{
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
 use keygate_domain::sessions::{RefreshToken, Session};
+use keygate_domain::signing::{PrivateKeyDer, PublicJwk, SigningAlgorithm, SigningKey};
 use keygate_domain::{Error, Id, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -130,6 +131,61 @@ impl Stored for Session {
             created_at: row.created_at,
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
+        }
+    }
+}
+
+/// A signing key, private half as hex.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SigningKeyRow {
+    kid: String,
+    algorithm: SigningAlgorithm,
+    generation: u64,
+    created_at: DateTime<Utc>,
+    signs_from: DateTime<Utc>,
+    public: PublicJwk,
+    #[serde(with = "hex_bytes")]
+    private_key: Vec<u8>,
+}
+
+/// Bytes as lower-case hex text; a row whose text is not hex is unreadable.
+mod hex_bytes {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        hex::decode(text).map_err(D::Error::custom)
+    }
+}
+
+impl Stored for SigningKey {
+    type Row = SigningKeyRow;
+    fn to_row(&self) -> SigningKeyRow {
+        SigningKeyRow {
+            kid: self.kid.clone(),
+            algorithm: self.algorithm,
+            generation: self.generation,
+            created_at: self.created_at,
+            signs_from: self.signs_from,
+            public: self.public.clone(),
+            private_key: self.private_key.expose().to_vec(),
+        }
+    }
+    fn from_row(row: SigningKeyRow) -> Self {
+        Self {
+            kid: row.kid,
+            algorithm: row.algorithm,
+            generation: row.generation,
+            created_at: row.created_at,
+            signs_from: row.signs_from,
+            public: row.public,
+            private_key: PrivateKeyDer(row.private_key),
         }
     }
 }

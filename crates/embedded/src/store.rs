@@ -87,6 +87,7 @@ impl EmbeddedStore {
         txn.open_table(tables::APIS_BUILDING_INDEXES)
             .or_unavailable()?;
         txn.open_table(tables::USAGE).or_unavailable()?;
+        txn.open_table(tables::SIGNING_KEYS).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

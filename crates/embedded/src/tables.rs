@@ -46,6 +46,10 @@ pub const RECORD_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("recor
 /// Storage used per account (`{entries, bytes}` as JSON), for quotas.
 pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
 
+/// Signing keys (§7) by generation, as JSON; the private half is in the row, so the file stays
+/// owner-only (0600).
+pub const SIGNING_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("signing_keys");
+
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
 pub fn child_key(parent: &str, child: &str) -> String {

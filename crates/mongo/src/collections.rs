@@ -19,3 +19,6 @@ pub const RECORDS: &str = "records";
 
 /// Storage used per account, for quotas (`_id` is the account's id).
 pub const USAGE: &str = "usage";
+
+/// Signing keys (§7), `_id` = generation, so two instances cannot add the same one.
+pub const SIGNING_KEYS: &str = "signing_keys";

@@ -17,6 +17,7 @@ mod indexes;
 mod record_documents;
 mod records;
 mod sessions;
+mod signing_keys;
 mod store;
 mod usage;
 mod users;

@@ -13,6 +13,7 @@ use keygate_domain::accounts::ThrottleLimits;
 use keygate_domain::apis::records::RecordServiceSettings;
 use keygate_domain::sessions::SessionSettings;
 use keygate_domain::settings::{units, LimitSettings};
+use keygate_domain::signing::{SigningAlgorithm, SigningSettings};
 use keygate_domain::KeygateSettings;
 use keygate_jsonschema::ValidationLimits;
 use serde::Deserialize;
@@ -71,13 +72,21 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// What the domain's services are configured with.
-    pub fn domain(&self) -> KeygateSettings {
+    /// What the domain's services are configured with, signing with `algorithm` (resolved
+    /// from these settings by [`crate::secret::token_signing`]).
+    pub fn domain(&self, algorithm: SigningAlgorithm) -> KeygateSettings {
+        let signing = &self.auth.signing;
         KeygateSettings {
             sessions: self.auth.sessions,
             throttle: self.auth.throttle,
             limits: self.limits,
             records: self.records.lists,
+            signing: SigningSettings {
+                algorithm,
+                rotation: (signing.rotation_days > 0)
+                    .then(|| chrono::Duration::days(i64::from(signing.rotation_days))),
+                publish_ahead: chrono::Duration::seconds(i64::from(signing.publish_ahead_secs)),
+            },
         }
     }
 }
@@ -274,9 +283,17 @@ impl std::fmt::Debug for DatabaseSettings {
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
-    /// The HS256 signing secret; generated in development when absent.
+    /// The shared HS256 secret (compat 004's `JWT_SECRET_KEY`). Configured without
+    /// `signing.algorithm`, it means HS256; beside an asymmetric algorithm it still verifies
+    /// HS256 tokens issued before the move, until they expire.
     #[serde(deserialize_with = "units::optional_text")]
     pub jwt_secret: Option<String>,
+    /// How access tokens are signed and keys rotated (`auth.signing.*`, §7).
+    pub signing: SigningConfig,
+    /// The bearer secret back-end services present to `POST /token/introspect`; without it
+    /// the route answers 404.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub introspection_token: Option<String>,
     /// Accept a signing secret shorter than 32 bytes (never do this outside a test rig).
     pub allow_weak_secret: bool,
     /// `iss` of access tokens.
@@ -305,6 +322,8 @@ impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            signing: SigningConfig::default(),
+            introspection_token: None,
             allow_weak_secret: false,
             issuer: "keygate".into(),
             audience: "keygate".into(),
@@ -323,12 +342,46 @@ impl std::fmt::Debug for AuthSettings {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("signing", &self.signing)
+            .field(
+                "introspection_token",
+                &self.introspection_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("sessions", &self.sessions)
             .field("hashing", &self.hashing)
             .field("throttle", &self.throttle)
             .finish_non_exhaustive()
+    }
+}
+
+/// Access-token signing (`auth.signing.*`, §7).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SigningConfig {
+    /// `EdDSA`, `ES256`, `RS256` or `HS256`. Unset: HS256 when a shared secret is configured,
+    /// EdDSA otherwise.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub algorithm: Option<String>,
+    /// Days a key signs before the next one takes over; 0: only `keygate keys rotate`.
+    pub rotation_days: u32,
+    /// Seconds a new key is published before it signs.
+    pub publish_ahead_secs: u32,
+    /// How often each instance re-reads the keys every instance shares (`refresh_secs`,
+    /// at least one second): a rotation elsewhere is seen within this.
+    #[serde(rename = "refresh_secs", deserialize_with = "units::std_seconds")]
+    pub refresh: Duration,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            algorithm: None,
+            rotation_days: 30,
+            publish_ahead_secs: 900,
+            refresh: Duration::from_secs(30),
+        }
     }
 }
 

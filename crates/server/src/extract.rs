@@ -8,4 +8,4 @@ mod json_body;
 pub use auth::{access_token, Authenticated, RecordCaller};
 pub use client_address::{client_address, Network, TrustedProxies};
 pub use deferred::Deferred;
-pub use json_body::{BodyLimit, BodyTimeout, JsonBody, OptionalJsonBody};
+pub use json_body::{BodyLimit, BodyTimeout, JsonBody, JsonOrFormBody, OptionalJsonBody};

@@ -1,5 +1,6 @@
 //! The `keygate` binary: `keygate serve` (the default) runs the server; `keygate promote` and
-//! `keygate demote` grant and withdraw the admin role.
+//! `keygate demote` grant and withdraw the admin role; `keygate keys rotate` makes the next
+//! signing key.
 
 use std::process::ExitCode;
 
@@ -11,22 +12,31 @@ use keygate_server::startup::Application;
 const USAGE: &str = "usage: keygate [serve]
        keygate promote <username-or-email>   grant the admin role
        keygate demote <username-or-email>    withdraw it
+       keygate keys rotate                   make the next signing key (published now,
+                                             signing after auth.signing.publish_ahead_secs)
 
 Configuration comes from config/*.toml and KEYGATE__SECTION__KEY environment variables; see
-docs/operations.md. With the embedded store, stop the server before promote/demote.";
+docs/operations.md. With the embedded store, stop the server before promote, demote or
+keys rotate.";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let role_change = match args
+    enum Command {
+        Serve,
+        SetRole(String, Role),
+        RotateKeys,
+    }
+    let command = match args
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] | ["serve"] => None,
-        ["promote", identifier] => Some((identifier.to_string(), Role::Admin)),
-        ["demote", identifier] => Some((identifier.to_string(), Role::User)),
+        [] | ["serve"] => Command::Serve,
+        ["promote", identifier] => Command::SetRole(identifier.to_string(), Role::Admin),
+        ["demote", identifier] => Command::SetRole(identifier.to_string(), Role::User),
+        ["keys", "rotate"] => Command::RotateKeys,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -45,7 +55,19 @@ async fn main() -> ExitCode {
         }
     };
     keygate_server::telemetry::init(settings.log.format);
-    if let Some((identifier, role)) = role_change {
+    if let Command::RotateKeys = command {
+        return match operator::rotate_keys(&settings).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot rotate the signing keys: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Command::SetRole(identifier, role) = command {
         return match operator::set_role(&settings, &identifier, role).await {
             Ok(done) => {
                 println!("{done}");

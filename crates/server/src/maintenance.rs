@@ -1,5 +1,6 @@
 //! Background upkeep: ended sessions and their refresh tokens leave the store periodically,
-//! so the embedded store does not grow without bound (MongoDB's TTL indexes do it as well).
+//! so the embedded store does not grow without bound (MongoDB's TTL indexes do it as well);
+//! declared indexes get built; signing keys are re-read and rotated on schedule.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use actix_web::rt::task::JoinHandle;
 use keygate_domain::apis::IndexBuilder;
 use keygate_domain::sessions::SessionService;
+use keygate_domain::signing::SigningKeyService;
 
 /// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
 /// is logged and tried again at the next tick.
@@ -40,6 +42,22 @@ pub fn spawn_index_builds(indexes: Arc<IndexBuilder>, every: Duration) -> JoinHa
                 Ok(0) => {}
                 Ok(readied) => tracing::info!(readied, "record indexes built"),
                 Err(e) => tracing::warn!("building record indexes failed: {e}"),
+            }
+        }
+    })
+}
+
+/// Re-reads the signing keys every `every` (after the start-up read): a key another instance
+/// or `keygate keys rotate` made is published here within that, a rotation due by schedule
+/// is made, and retired keys leave the JWKS. A failure is logged; the keys held stay in use.
+pub fn spawn_key_refresh(signing: Arc<SigningKeyService>, every: Duration) -> JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(every);
+        ticks.tick().await; // the first tick is immediate; start-up has just read them
+        loop {
+            ticks.tick().await;
+            if let Err(e) = signing.refresh().await {
+                tracing::warn!("refreshing the signing keys failed: {e}");
             }
         }
     })

@@ -18,6 +18,8 @@ pub enum Auth {
     KeyOrToken,
     /// `metrics.token` when one is set.
     MetricsToken,
+    /// `auth.introspection_token`.
+    IntrospectionToken,
 }
 
 /// The description of one operation.
@@ -153,7 +155,9 @@ fn operation(path: &str, summary: &str, doc: &Doc) -> Value {
     });
     let security = match doc.auth {
         Auth::Public => json!([]),
-        Auth::Token | Auth::MetricsToken => json!([{"bearerAuth": []}]),
+        Auth::Token | Auth::MetricsToken | Auth::IntrospectionToken => {
+            json!([{"bearerAuth": []}])
+        }
         Auth::KeyOrToken => json!([{"apiKey": []}, {"bearerAuth": []}]),
     };
     operation["security"] = security;

@@ -2,6 +2,7 @@
 //! make, such as granting the admin role.
 
 use keygate_domain::accounts::Role;
+use keygate_domain::signing::RotationOutcome;
 
 use crate::config::Settings;
 use crate::startup::{build_keygate, open_store, StartupError};
@@ -39,4 +40,30 @@ pub async fn set_role(
         user.id,
         role.as_str()
     ))
+}
+
+/// Makes the next signing key (`keygate keys rotate`): published now, signing after
+/// `auth.signing.publish_ahead_secs`, unless a next key is already waiting. Other instances
+/// on the same MongoDB see it within `auth.signing.refresh_secs`. With the embedded store,
+/// the server must be stopped first (it is the one process that owns the file).
+pub async fn rotate_keys(settings: &Settings) -> Result<String, OperatorError> {
+    let (store, _) = open_store(settings, None).await?;
+    let (keygate, _) = build_keygate(store, settings)?;
+    // The first key, if this store has none yet, is made as a server start would.
+    keygate.signing.refresh().await?;
+    Ok(match keygate.signing.rotate().await? {
+        RotationOutcome::Created { kid, signs_from } => format!(
+            "made signing key {kid} ({}); it is published now and signs from {}",
+            keygate.signing.algorithm(),
+            signs_from.to_rfc3339()
+        ),
+        RotationOutcome::AlreadyWaiting { kid, signs_from } => format!(
+            "signing key {kid} is already published and signs from {}; nothing made",
+            signs_from.to_rfc3339()
+        ),
+        RotationOutcome::SharedSecret => "tokens are signed with the shared HS256 secret \
+            (auth.jwt_secret): there are no signing keys to rotate; set \
+            auth.signing.algorithm to EdDSA, ES256 or RS256 to use them"
+            .to_owned(),
+    })
 }

@@ -13,6 +13,7 @@ mod fallback;
 mod health;
 mod records;
 mod respond;
+mod tokens;
 
 use std::sync::OnceLock;
 
@@ -146,7 +147,7 @@ const PAGING: &[(&str, &str)] = &[
 /// before the record routes that would otherwise match `/api/data/...`).
 pub fn contract() -> Vec<ContractRoute> {
     use bodies as b;
-    use Auth::{KeyOrToken, MetricsToken, Token};
+    use Auth::{IntrospectionToken, KeyOrToken, MetricsToken, Token};
     use Verb::{Delete, Get, Patch, Post, Put};
     vec![
         ContractRoute {
@@ -246,6 +247,35 @@ pub fn contract() -> Vec<ContractRoute> {
                 body: Some(b::refresh_body),
                 response: b::tokens,
                 errors: &[401],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            with_head: true,
+            path: "/.well-known/jwks.json",
+            handler: |r| r.to(tokens::jwks),
+            doc: Doc {
+                summary: "The public keys that verify access tokens (empty under HS256); cacheable",
+                tag: "tokens",
+                response: b::jwks,
+                store: false,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/token/introspect",
+            handler: |r| r.to(tokens::introspect),
+            doc: Doc {
+                summary: "RFC 7662: whether a token or API key is live (404 unless auth.introspection_token is set)",
+                tag: "tokens",
+                auth: IntrospectionToken,
+                body: Some(b::introspect_body),
+                response: b::introspection,
+                errors: &[401, 404],
                 ..DOC
             },
             ..ROUTE
@@ -743,7 +773,8 @@ mod tests {
                         .as_object()
                         .is_some_and(|r| r.len() > 1)
                         || path.ends_with("/health")
-                        || path.ends_with("/openapi.json"),
+                        || path.ends_with("/openapi.json")
+                        || path.ends_with("/jwks.json"),
                     "{method} {path} lists no error status"
                 );
             }
@@ -761,9 +792,9 @@ mod tests {
                 operation.path
             );
         }
-        // 31 routes: 38 operations with their aliases and HEADs, as the contract lists.
-        assert_eq!(contract().len(), 31);
-        assert_eq!(seen.len(), 38);
+        // 33 routes: 41 operations with their aliases and HEADs, as the contract lists.
+        assert_eq!(contract().len(), 33);
+        assert_eq!(seen.len(), 41);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
-use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsSecrets};
+use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsKeyGenerator, OsSecrets};
 use keygate_domain::{CryptoPorts, Keygate, Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
 use keygate_jsonschema::JsonSchemaValidator;
@@ -21,8 +21,8 @@ use crate::error::ApiError;
 use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
 use crate::metrics::HttpMetrics;
 use crate::routes;
-use crate::secret::{signing_secret, SecretError};
-use crate::state::AppState;
+use crate::secret::{token_signing, SecretError};
+use crate::state::{AppState, IntrospectionAccess};
 use crate::store_metrics::{MeasuredStore, StoreMetrics};
 
 /// Why the server could not start.
@@ -40,6 +40,9 @@ pub enum StartupError {
     /// A setting has a value Keygate cannot use.
     #[error(transparent)]
     Setting(#[from] InvalidSetting),
+    /// The signing keys could not be read or made.
+    #[error("cannot load the signing keys: {0}")]
+    SigningKeys(keygate_domain::Error),
     /// Invalid hashing parameters.
     #[error("invalid auth.hashing settings: {0}")]
     Hashing(keygate_domain::Error),
@@ -67,8 +70,10 @@ pub fn build_keygate(
     store: Repositories,
     settings: &Settings,
 ) -> Result<(Keygate, Argon2Hasher), StartupError> {
+    let signing = token_signing(settings)?;
     let jwt = Arc::new(JwtTokens::new(&JwtSettings {
-        secret: signing_secret(settings)?,
+        algorithm: signing.algorithm,
+        secret: signing.secret,
         issuer: settings.auth.issuer.clone(),
         audience: settings.auth.audience.clone(),
     }));
@@ -76,8 +81,10 @@ pub fn build_keygate(
     let crypto = CryptoPorts {
         hasher: Arc::new(hasher.clone()),
         issuer: jwt.clone(),
-        verifier: jwt,
+        verifier: jwt.clone(),
         secrets: Arc::new(OsSecrets),
+        key_generator: Arc::new(OsKeyGenerator),
+        key_installer: jwt,
     };
     let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
     let keygate = Keygate::new(
@@ -85,7 +92,7 @@ pub fn build_keygate(
         crypto,
         schemas,
         Arc::new(SystemClock),
-        settings.domain(),
+        settings.domain(signing.algorithm),
     );
     Ok((keygate, hasher))
 }
@@ -142,6 +149,18 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
         open_store(settings, settings.metrics.enabled.then_some(&store_metrics)).await?;
     let store_probe = store.users.clone();
     let (keygate, hasher) = build_keygate(store, settings)?;
+    // Every instance signs with the keys in the store: the first one makes them, the others
+    // read them; nothing is served before this instance holds them.
+    keygate
+        .signing
+        .refresh()
+        .await
+        .map_err(StartupError::SigningKeys)?;
+    tracing::info!(
+        algorithm = %keygate.signing.algorithm(),
+        "access tokens are signed with {}",
+        keygate.signing.algorithm()
+    );
     let state = AppState {
         keygate,
         store_probe,
@@ -149,8 +168,39 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
         store_metrics,
         hasher,
         metrics: settings.metrics.clone(),
+        introspection: introspection_access(settings)?,
     };
     Ok((state, description))
+}
+
+/// `auth.introspection_token` and the claims introspection reports; a token shorter than 32
+/// bytes is refused like a weak signing secret.
+fn introspection_access(
+    settings: &Settings,
+) -> Result<Option<IntrospectionAccess>, InvalidSetting> {
+    let Some(token) = settings
+        .auth
+        .introspection_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    if token.len() < crate::secret::MIN_SECRET_BYTES && !settings.auth.allow_weak_secret {
+        return Err(InvalidSetting {
+            setting: "auth.introspection_token",
+            problem: format!(
+                "must be at least {} bytes: it is a bearer secret",
+                crate::secret::MIN_SECRET_BYTES
+            ),
+        });
+    }
+    Ok(Some(IntrospectionAccess {
+        token: token.to_owned(),
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+    }))
 }
 
 /// `server.trusted_proxies`, parsed; a start-up error names the first entry that is no
@@ -177,6 +227,7 @@ pub struct Application {
     state: web::Data<AppState>,
     purge: JoinHandle<()>,
     index_builds: JoinHandle<()>,
+    key_refresh: JoinHandle<()>,
     shutdown_timeout_secs: u64,
 }
 
@@ -252,6 +303,10 @@ impl Application {
             state.keygate.indexes.clone(),
             crate::maintenance::INDEX_BUILD_INTERVAL,
         );
+        let key_refresh = crate::maintenance::spawn_key_refresh(
+            state.keygate.signing.clone(),
+            settings.auth.signing.refresh,
+        );
         let state = web::Data::new(state);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -322,6 +377,7 @@ impl Application {
             state: app_state,
             purge,
             index_builds,
+            key_refresh,
             shutdown_timeout_secs,
         })
     }
@@ -366,6 +422,8 @@ impl Application {
         let _ = self.purge.await;
         self.index_builds.abort();
         let _ = self.index_builds.await;
+        self.key_refresh.abort();
+        let _ = self.key_refresh.await;
         drop(self.state);
         tracing::info!("keygate stopped: requests finished, store closed");
         served

@@ -23,4 +23,16 @@ pub struct AppState {
     pub hasher: Argon2Hasher,
     /// Whether `/metrics` answers, and the token it asks for.
     pub metrics: MetricsSettings,
+    /// `POST /token/introspect`'s secret and the claims it reports; `None`: the route is 404.
+    pub introspection: Option<IntrospectionAccess>,
+}
+
+/// What `POST /token/introspect` needs beyond the domain.
+pub struct IntrospectionAccess {
+    /// The bearer secret callers present (`auth.introspection_token`).
+    pub token: String,
+    /// `iss` of access tokens.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
 }

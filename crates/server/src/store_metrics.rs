@@ -20,6 +20,7 @@ use keygate_domain::apis::{
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
+use keygate_domain::signing::{SigningKey, SigningKeyRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
 use keygate_domain::{Error, Id, Result};
 use serde_json::Value;
@@ -291,6 +292,11 @@ measured_ports! {
         fn try_change(&self, user_id: &Id, change: UsageChange, limits: UsageLimits) -> Result<bool>;
         fn forget(&self, user_id: &Id) -> Result<()>;
     }
+    SigningKeyRepository as "signing_keys" {
+        fn list_signing_keys(&self) -> Result<Vec<SigningKey>>;
+        fn insert_signing_key(&self, key: &SigningKey) -> Result<bool>;
+        fn delete_signing_key(&self, generation: u64) -> Result<()>;
+    }
 }
 
 #[cfg(test)]
@@ -304,7 +310,14 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), OPERATIONS.len(), "a label declared twice");
         let ports = [
-            "users", "sessions", "data", "apis", "api_keys", "records", "usage",
+            "users",
+            "sessions",
+            "data",
+            "apis",
+            "api_keys",
+            "records",
+            "usage",
+            "signing_keys",
         ];
         for label in OPERATIONS {
             let (port, method) = label.split_once('.').expect("<port>.<method>");

@@ -16,6 +16,7 @@ pub mod fixtures;
 mod record_queries;
 mod records;
 mod sessions;
+mod signing_keys;
 mod usage;
 mod users;
 
@@ -58,6 +59,7 @@ pub fn all_cases() -> Vec<Case> {
         records::CASES,
         record_queries::CASES,
         usage::CASES,
+        signing_keys::CASES,
     ]
     .concat()
 }

@@ -15,6 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use keygate_crypto::{JwtSettings, JwtTokens};
 use keygate_domain::crypto::TokenVerifier;
 use keygate_domain::sessions::{Authenticator, SessionRepository, SessionSettings};
+use keygate_domain::signing::SigningAlgorithm;
 use keygate_domain::{Error, SystemClock};
 use keygate_mongo::{MongoSettings, MongoStore};
 use serde_json::json;
@@ -51,8 +52,11 @@ impl Gate {
             operation_timeout: Duration::from_secs(5),
         })
         .await?;
+        // A Keygate with a shared secret signs HS256 (§7); with none it signs EdDSA, and a
+        // service verifies offline with `keygate-verify` instead of linking the store.
         let tokens = Arc::new(JwtTokens::new(&JwtSettings {
-            secret: settings.jwt_secret.clone(),
+            algorithm: SigningAlgorithm::HS256,
+            secret: Some(settings.jwt_secret.clone()),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         }));

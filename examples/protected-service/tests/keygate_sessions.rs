@@ -66,7 +66,8 @@ async fn keygate_tokens_work_here_until_the_user_logs_out_of_keygate() {
 #[actix_web::test]
 async fn a_token_of_an_ended_session_is_refused_with_the_store_mocked() {
     let tokens = Arc::new(JwtTokens::new(&JwtSettings {
-        secret: SECRET.as_bytes().to_vec(),
+        algorithm: keygate_domain::signing::SigningAlgorithm::HS256,
+        secret: Some(SECRET.as_bytes().to_vec()),
         issuer: "keygate".into(),
         audience: "keygate".into(),
     }));

@@ -15,9 +15,14 @@ fn accounts_and_sessions_survive_a_restart(store: Store) {
     .expect(200);
 }
 
+/// §6 and §7 together: HS256 in production needs a strong secret; without any secret
+/// production signs with EdDSA keys of its own (see `production_without_a_secret_signs_eddsa`).
 #[test]
 fn production_refuses_to_start_without_a_strong_secret() {
-    let failure = TestApp::spawn_expecting_failure(&[("KEYGATE__ENVIRONMENT", "production")]);
+    let failure = TestApp::spawn_expecting_failure(&[
+        ("KEYGATE__ENVIRONMENT", "production"),
+        ("KEYGATE__AUTH__SIGNING__ALGORITHM", "HS256"),
+    ]);
     let log = failure.log.join("\n");
     assert!(log.contains("at least 32 bytes"), "{log}");
     let failure = TestApp::spawn_expecting_failure(&[
@@ -46,8 +51,24 @@ fn production_starts_with_a_strong_secret_from_an_earlier_systems_variable() {
 }
 
 #[test]
+fn production_without_a_secret_signs_eddsa() {
+    let app = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__ENVIRONMENT", "production")]);
+    let jwks = app.get("/.well-known/jwks.json", None);
+    jwks.expect(200);
+    assert_eq!(jwks.body["keys"][0]["alg"], "EdDSA", "{}", jwks.text);
+    assert!(app.log().contains("signed with EdDSA"), "{}", app.log());
+    assert!(!app.data_dir().join("jwt-secret").exists());
+}
+
+#[test]
 fn development_generates_a_secret_and_says_so_without_showing_it() {
-    let app = TestApp::spawn_with(Store::Embedded, &[("KEYGATE__ENVIRONMENT", "development")]);
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[
+            ("KEYGATE__ENVIRONMENT", "development"),
+            ("KEYGATE__AUTH__SIGNING__ALGORITHM", "HS256"),
+        ],
+    );
     let log = app.log();
     assert!(log.contains("generated one for development"), "{log}");
     let (_, token, _) = app.signed_up_user();

@@ -19,4 +19,5 @@ mod records;
 mod register;
 mod schema_suite;
 mod sessions;
+mod signing;
 mod users;

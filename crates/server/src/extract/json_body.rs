@@ -29,6 +29,23 @@ pub struct JsonBody<T>(pub T);
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
+/// A body that is a JSON object or, as RFC 7662 clients send it,
+/// `application/x-www-form-urlencoded`; deserialised into `T` either way.
+#[derive(Debug)]
+pub struct JsonOrFormBody<T>(pub T);
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 fn is_json(req: &HttpRequest) -> bool {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return true; // no media type declared: try JSON, as the earlier systems did
@@ -134,6 +151,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
                 return Err(ApiError::unsupported_media_type());
             }
             parse_object(&body).map(|value| OptionalJsonBody(Some(value)))
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrFormBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let form = is_form(&req);
+            if !form && !is_json(&req) {
+                return Err(ApiError::unsupported_media_type());
+            }
+            let body = read_body(req, payload).await?;
+            if form {
+                return serde_urlencoded::from_bytes(&body)
+                    .map(JsonOrFormBody)
+                    .map_err(|e| {
+                        ApiError::invalid_json(format!("Request form is malformed: {e}"))
+                    });
+            }
+            let bytes: &[u8] = if is_blank(&body) { b"{}" } else { &body };
+            parse_object(bytes).map(JsonOrFormBody)
         })
     }
 }

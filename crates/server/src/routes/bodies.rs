@@ -99,6 +99,58 @@ pub fn metrics() -> Value {
     json!({"type": "string", "description": "Prometheus text exposition format 0.0.4 (text/plain)"})
 }
 
+/// `GET /.well-known/jwks.json`: a JWK Set (RFC 7517).
+pub fn jwks() -> Value {
+    json!({
+        "type": "object",
+        "required": ["keys"],
+        "properties": {"keys": {"type": "array", "items": {
+            "type": "object",
+            "required": ["kty", "kid", "alg", "use"],
+            "properties": {
+                "kty": {"type": "string", "enum": ["OKP", "EC", "RSA"]},
+                "kid": {"type": "string"},
+                "alg": {"type": "string", "enum": ["EdDSA", "ES256", "RS256"]},
+                "use": {"type": "string", "const": "sig"},
+                "crv": {"type": "string"},
+                "x": {"type": "string"},
+                "y": {"type": "string"},
+                "n": {"type": "string"},
+                "e": {"type": "string"}
+            }
+        }}}
+    })
+}
+
+/// `POST /token/introspect` (JSON, or form-encoded as RFC 7662 sends it).
+pub fn introspect_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["token"],
+        "properties": {
+            "token": {"type": "string"},
+            "token_type_hint": {"type": "string"}
+        }
+    })
+}
+
+/// What introspection answers: `{"active": false}` alone, or the token's facts.
+pub fn introspection() -> Value {
+    json!({
+        "type": "object",
+        "required": ["active"],
+        "properties": {
+            "active": {"type": "boolean"},
+            "token_type": {"type": "string", "enum": ["access_token", "api_key"]},
+            "sub": {"type": "string"}, "sid": {"type": "string"},
+            "exp": {"type": "integer"}, "iat": {"type": "integer"},
+            "iss": {"type": "string"}, "aud": {"type": "string"},
+            "api_id": {"type": "string"}, "api_name": {"type": "string"},
+            "key_id": {"type": "string"}, "scope": {"type": "string"}
+        }
+    })
+}
+
 /// The OpenAPI document itself.
 pub fn openapi() -> Value {
     json!({"type": "object", "description": "this document"})

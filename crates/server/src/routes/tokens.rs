@@ -1,0 +1,148 @@
+//! What other services need to trust Keygate's tokens (§7): the published keys, and
+//! introspection for those that must see a logout at once.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use keygate_domain::apis::Scope;
+use keygate_domain::introspection::Introspection;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::extract::{Deferred, JsonOrFormBody};
+use crate::state::AppState;
+
+/// How long a client may cache the key set: a new key is published at least
+/// `auth.signing.publish_ahead_secs` (default 900) before it signs, three times this.
+const JWKS_MAX_AGE_SECS: u32 = 300;
+
+/// `GET /.well-known/jwks.json`: every public key that may have signed a live token, and the
+/// next one; empty under HS256. Cacheable, with an `ETag` for conditional requests.
+pub async fn jwks(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let published = state.keygate.signing.published();
+    let keys: Vec<Value> = published
+        .at(Utc::now())
+        .map(|key| {
+            let mut jwk = match serde_json::to_value(&key.public) {
+                Ok(Value::Object(members)) => members,
+                _ => Map::new(),
+            };
+            jwk.insert("kid".into(), json!(key.kid));
+            jwk.insert("alg".into(), json!(key.algorithm.as_str()));
+            jwk.insert("use".into(), json!("sig"));
+            Value::Object(jwk)
+        })
+        .collect();
+    let body = json!({ "keys": keys }).to_string();
+    let digest = Sha256::digest(body.as_bytes());
+    let etag = format!("\"{}\"", hex_prefix(&digest));
+    let cache_control = format!("public, max-age={JWKS_MAX_AGE_SECS}");
+    let unchanged = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == etag || tag == "*")
+        });
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header((header::ETAG, etag.clone()));
+    if unchanged {
+        response.finish()
+    } else {
+        response.content_type("application/json").body(body)
+    }
+}
+
+/// The first 16 bytes of a digest in hex: plenty to tell key sets apart.
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The body of `POST /token/introspect` (RFC 7662 §2.1); `token_type_hint` is accepted and,
+/// as the RFC allows, not needed.
+#[derive(Debug, Deserialize)]
+pub struct IntrospectionForm {
+    token: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+/// `POST /token/introspect`: 404 unless `auth.introspection_token` is set, 401 without it;
+/// `{"active": false}` and nothing more for every token that is not a live access token or a
+/// usable API key.
+pub async fn introspect(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: Deferred<JsonOrFormBody<IntrospectionForm>>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(access) = state.introspection.as_ref() else {
+        return Err(ApiError::not_found());
+    };
+    let presented = bearer(&request).unwrap_or_default();
+    if !bool::from(presented.as_bytes().ct_eq(access.token.as_bytes())) {
+        return Err(ApiError::unauthorized());
+    }
+    let JsonOrFormBody(form) = body.get()?;
+    let Some(token) = form.token else {
+        return Err(ApiError::validation("token", "is required"));
+    };
+    let answer = match state.keygate.introspection.introspect(&token).await? {
+        Introspection::Inactive => json!({"active": false}),
+        Introspection::AccessToken(claims) => json!({
+            "active": true,
+            "token_type": "access_token",
+            "sub": claims.user_id.to_string(),
+            "sid": claims.session_id.to_string(),
+            "exp": claims.expires_at.timestamp(),
+            "iat": claims.issued_at.timestamp(),
+            "iss": access.issuer,
+            "aud": access.audience,
+        }),
+        Introspection::ApiKey { key, api } => {
+            let scope: Vec<&str> = Vec::<Scope>::from(key.scopes)
+                .into_iter()
+                .map(Scope::as_str)
+                .collect();
+            let mut answer = json!({
+                "active": true,
+                "token_type": "api_key",
+                "api_id": api.id.to_string(),
+                "api_name": api.name.as_str(),
+                "key_id": key.id.to_string(),
+                "scope": scope.join(" "),
+            });
+            if let Some(expires_at) = key.expires_at {
+                answer["exp"] = json!(expires_at.timestamp());
+            }
+            answer
+        }
+    };
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The bearer credential as sent, API-key-looking or not (the introspection secret is
+/// whatever the operator chose).
+fn bearer(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}

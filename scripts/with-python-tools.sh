@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs a command with KEYGATE_TEST_PYTHON pointing at a Python that has the independent
+# libraries the black-box tests check Keygate against: PyJWT with `cryptography` (a JOSE
+# implementation that knows nothing of Keygate, reading only its JWKS).
+#
+# Installs them from PyPI into .pytools/venv when they are missing; the tests that need them
+# fail (never skip) without KEYGATE_TEST_PYTHON.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.pytools/venv"
+requirements=("PyJWT[crypto]==2.10.1")
+
+if ! "$venv/bin/python" -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  echo "with-python-tools: installing ${requirements[*]} into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
+fi
+export KEYGATE_TEST_PYTHON="$venv/bin/python"
+exec "$@"
