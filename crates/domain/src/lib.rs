@@ -13,12 +13,14 @@
 //! - To accept Keygate's access tokens in your own service: [`sessions::Authenticator`] and
 //!   its [`authenticate`](sessions::Authenticator::authenticate), built over a
 //!   [`sessions::SessionRepository`] (Keygate's `keygate-mongo` or `keygate-embedded` store),
-//!   a [`crypto::TokenVerifier`] (`keygate-crypto`'s `JwtTokens` with Keygate's secret), a
+//!   a [`crypto::TokenVerifier`] (`keygate-crypto`'s `JwtTokens` with Keygate's keys), a
 //!   clock and the [`sessions::SessionSettings`]. `examples/protected-service` in the
 //!   repository does exactly this; `docs/embedding.md` walks through it.
 //! - Request bodies become typed commands in each aggregate's `forms` module
 //!   ([`accounts::RegistrationForm`], [`data::NewEntry`], [`apis::NewApi`], …), which report
 //!   every violation at once; the services take the commands.
+//! - To verify tokens without linking a store: the `keygate-verify` crate, which reads
+//!   Keygate's JWKS; signing keys and their rotation: [`signing::SigningKeyService`].
 //! - Accounts (register, log in, profiles, passwords): [`accounts::AccountService`].
 //! - Private key-value data: [`data::DataService`]; user-defined APIs and their records:
 //!   [`apis::ApiService`] and [`apis::records::RecordService`].

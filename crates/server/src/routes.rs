@@ -15,6 +15,8 @@ mod records;
 mod respond;
 mod tokens;
 
+pub use tokens::JWKS_MAX_AGE_SECS;
+
 use std::sync::OnceLock;
 
 use actix_web::http::header::ContentType;

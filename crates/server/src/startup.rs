@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::extract::{BodyLimit, BodyTimeout, Network, TrustedProxies};
 use crate::metrics::HttpMetrics;
 use crate::routes;
+use crate::routes::JWKS_MAX_AGE_SECS;
 use crate::secret::{token_signing, SecretError};
 use crate::state::{AppState, IntrospectionAccess};
 use crate::store_metrics::{MeasuredStore, StoreMetrics};
@@ -161,6 +162,18 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
         "access tokens are signed with {}",
         keygate.signing.algorithm()
     );
+    let signing = &settings.auth.signing;
+    if keygate.signing.algorithm().is_asymmetric()
+        && u64::from(signing.publish_ahead_secs) < signing.refresh.as_secs() + JWKS_MAX_AGE_SECS
+    {
+        tracing::warn!(
+            "auth.signing.publish_ahead_secs ({}) is shorter than refresh_secs ({}) plus the \
+             JWKS cache lifetime ({JWKS_MAX_AGE_SECS} s): a rotated key may sign tokens that \
+             other instances or verifiers do not know yet",
+            signing.publish_ahead_secs,
+            signing.refresh.as_secs()
+        );
+    }
     let state = AppState {
         keygate,
         store_probe,

@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 /// How long a client may cache the key set: a new key is published at least
 /// `auth.signing.publish_ahead_secs` (default 900) before it signs, three times this.
-const JWKS_MAX_AGE_SECS: u32 = 300;
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// `GET /.well-known/jwks.json`: every public key that may have signed a live token, and the
 /// next one; empty under HS256. Cacheable, with an `ETag` for conditional requests.
