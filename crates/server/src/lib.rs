@@ -4,6 +4,8 @@
 #![warn(missing_docs)]
 
 pub mod config;
+#[cfg(unix)]
+pub mod control;
 pub mod cors;
 pub mod docs_page;
 pub mod error;

@@ -16,8 +16,8 @@ const USAGE: &str = "usage: keygate [serve]
                                              signing after auth.signing.publish_ahead_secs)
 
 Configuration comes from config/*.toml and KEYGATE__SECTION__KEY environment variables; see
-docs/operations.md. With the embedded store, stop the server before promote, demote or
-keys rotate.";
+docs/operations.md. With the embedded store, stop the server before promote or demote;
+keys rotate asks a running server to do it.";
 
 #[actix_web::main]
 async fn main() -> ExitCode {

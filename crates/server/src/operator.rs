@@ -2,7 +2,7 @@
 //! make, such as granting the admin role.
 
 use keygate_domain::accounts::Role;
-use keygate_domain::signing::RotationOutcome;
+use keygate_domain::signing::{RotationOutcome, SigningKeyService};
 
 use crate::config::Settings;
 use crate::startup::{build_keygate, open_store, StartupError};
@@ -44,17 +44,45 @@ pub async fn set_role(
 
 /// Makes the next signing key (`keygate keys rotate`): published now, signing after
 /// `auth.signing.publish_ahead_secs`, unless a next key is already waiting. Other instances
-/// on the same MongoDB see it within `auth.signing.refresh_secs`. With the embedded store,
-/// the server must be stopped first (it is the one process that owns the file).
+/// on the same MongoDB see it within `auth.signing.refresh_secs`. With the embedded store and
+/// a server running on it, the server does it (through its control socket) and publishes it
+/// at once.
 pub async fn rotate_keys(settings: &Settings) -> Result<String, OperatorError> {
+    let embedded = settings
+        .database
+        .url
+        .as_deref()
+        .is_none_or(|url| url.is_empty());
+    #[cfg(unix)]
+    if embedded {
+        match crate::control::send(&settings.database.path, "keys rotate").await {
+            Ok(Some(answer)) => {
+                return match answer.strip_prefix("ok ") {
+                    Some(done) => Ok(format!("{done} (by the running server)")),
+                    None => Err(OperatorError::Domain(keygate_domain::Error::Unavailable(
+                        answer.strip_prefix("error ").unwrap_or(&answer).to_owned(),
+                    ))),
+                };
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!("no server answered on the control socket: {e}"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = embedded;
     let (store, _) = open_store(settings, None).await?;
     let (keygate, _) = build_keygate(store, settings)?;
     // The first key, if this store has none yet, is made as a server start would.
     keygate.signing.refresh().await?;
-    Ok(match keygate.signing.rotate().await? {
+    Ok(rotation_outcome(&keygate.signing).await?)
+}
+
+/// Rotates with `signing` and says what happened.
+pub async fn rotation_outcome(signing: &SigningKeyService) -> keygate_domain::Result<String> {
+    Ok(match signing.rotate().await? {
         RotationOutcome::Created { kid, signs_from } => format!(
             "made signing key {kid} ({}); it is published now and signs from {}",
-            keygate.signing.algorithm(),
+            signing.algorithm(),
             signs_from.to_rfc3339()
         ),
         RotationOutcome::AlreadyWaiting { kid, signs_from } => format!(

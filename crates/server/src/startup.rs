@@ -241,6 +241,8 @@ pub struct Application {
     purge: JoinHandle<()>,
     index_builds: JoinHandle<()>,
     key_refresh: JoinHandle<()>,
+    /// The embedded store's control socket task and its file.
+    control: Option<(JoinHandle<()>, std::path::PathBuf)>,
     shutdown_timeout_secs: u64,
 }
 
@@ -320,6 +322,21 @@ impl Application {
             state.keygate.signing.clone(),
             settings.auth.signing.refresh,
         );
+        let embedded = settings
+            .database
+            .url
+            .as_deref()
+            .is_none_or(|url| url.is_empty());
+        #[cfg(unix)]
+        let control = embedded
+            .then(|| crate::control::spawn(&settings.database.path, state.keygate.signing.clone()))
+            .flatten()
+            .map(|task| (task, crate::control::socket_path(&settings.database.path)));
+        #[cfg(not(unix))]
+        let control = {
+            let _ = embedded;
+            None
+        };
         let state = web::Data::new(state);
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -391,6 +408,7 @@ impl Application {
             purge,
             index_builds,
             key_refresh,
+            control,
             shutdown_timeout_secs,
         })
     }
@@ -437,6 +455,11 @@ impl Application {
         let _ = self.index_builds.await;
         self.key_refresh.abort();
         let _ = self.key_refresh.await;
+        if let Some((task, path)) = self.control {
+            task.abort();
+            let _ = task.await;
+            let _ = std::fs::remove_file(path);
+        }
         drop(self.state);
         tracing::info!("keygate stopped: requests finished, store closed");
         served

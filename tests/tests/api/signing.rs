@@ -553,3 +553,47 @@ store_tests!(
     forged_tokens_are_refused,
     introspection_says_what_a_token_is_and_nothing_more,
 );
+
+/// `keygate keys rotate` beside a running server on the embedded store: the server owns the
+/// file, so the command asks it through its control socket, and the key is published at once.
+#[cfg(unix)]
+#[test]
+fn keys_rotate_works_beside_a_running_embedded_server() {
+    let app = TestApp::spawn(Store::Embedded);
+    let before = kids(&app);
+    let output = app.run_beside(&["keys", "rotate"]);
+    let said = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("by the running server"), "{said}");
+    let after = kids(&app);
+    assert_eq!(after.len(), 2, "published at once");
+    assert_eq!(after[0], before[0]);
+    assert!(said.contains(&after[1]), "{said}");
+    // The socket is owner-only, and speaks only its few commands.
+    use std::io::{BufRead, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let socket = app.data_dir().join("keygate.sock");
+    let mode = std::fs::metadata(&socket)
+        .expect("a socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("listening");
+    stream.write_all(b"users promote someone\n").expect("sent");
+    let mut answer = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut answer)
+        .expect("an answer");
+    assert!(answer.starts_with("error unknown command"), "{answer}");
+    // A stopped server leaves no socket behind; the command then opens the store itself.
+    let (output, app) = app.run_offline(&["keys", "rotate"]);
+    let said = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success());
+    assert!(said.contains("already published"), "{said}");
+    assert!(!said.contains("by the running server"), "{said}");
+    drop(app);
+}
