@@ -25,45 +25,52 @@ use serde_json::{json, Value};
 const RECORD: &str =
     r#"{"item":"tea","qty":2,"note":"a record of a realistic size, with a few fields"}"#;
 
-/// Tokens signing with `algorithm`: the shared secret for HS256, one fresh key otherwise.
-fn tokens_for(algorithm: SigningAlgorithm) -> JwtTokens {
+/// Tokens signing with `algorithm`: the shared secret for HS256, one fresh key otherwise
+/// (returned too, for its public half).
+fn tokens_for(algorithm: SigningAlgorithm) -> (JwtTokens, Option<SigningKey>) {
     let tokens = JwtTokens::new(&JwtSettings {
         algorithm,
         secret: Some(b"a-benchmark-secret-of-at-least-32-bytes".to_vec()),
         issuer: "keygate".into(),
         audience: "keygate".into(),
     });
-    if algorithm.is_asymmetric() {
-        let now = Utc::now();
-        let material = OsKeyGenerator.generate(algorithm).expect("a key");
-        let key = SigningKey::new(material, algorithm, 1, now, now - Duration::minutes(1));
-        tokens
-            .install(&[InstalledKey {
-                key,
-                retires_at: None,
-                gone_at: None,
-            }])
-            .expect("installed");
+    if !algorithm.is_asymmetric() {
+        return (tokens, None);
     }
+    let now = Utc::now();
+    let material = OsKeyGenerator.generate(algorithm).expect("a key");
+    let key = SigningKey::new(material, algorithm, 1, now, now - Duration::minutes(1));
     tokens
+        .install(&[InstalledKey {
+            key: key.clone(),
+            retires_at: None,
+            gone_at: None,
+        }])
+        .expect("installed");
+    (tokens, Some(key))
 }
 
-fn access_tokens(c: &mut Criterion) {
+/// A token with realistic claims, issued now for 15 minutes.
+fn claims_now() -> AccessClaims {
     let now = Utc::now();
-    let claims = AccessClaims {
+    AccessClaims {
         user_id: Id::generate(now.timestamp()),
         session_id: Id::generate(now.timestamp()),
         token_id: "f3a9c2d4e5b6a7c8".into(),
         issued_at: now,
         expires_at: now + Duration::minutes(15),
-    };
+    }
+}
+
+fn access_tokens(c: &mut Criterion) {
+    let claims = claims_now();
     for algorithm in [
         SigningAlgorithm::EdDSA,
         SigningAlgorithm::ES256,
         SigningAlgorithm::RS256,
         SigningAlgorithm::HS256,
     ] {
-        let tokens = tokens_for(algorithm);
+        let (tokens, _) = tokens_for(algorithm);
         let token = tokens.issue(&claims).expect("signed");
         c.bench_function(&format!("access token: verify ({algorithm})"), |b| {
             b.iter(|| tokens.verify(black_box(&token)).expect("valid"))
@@ -155,35 +162,13 @@ fn offline_verification(c: &mut Criterion) {
         SigningAlgorithm::ES256,
         SigningAlgorithm::RS256,
     ] {
-        let now = Utc::now();
-        let material = OsKeyGenerator.generate(algorithm).expect("a key");
-        let key = SigningKey::new(material, algorithm, 1, now, now - Duration::minutes(1));
+        let (tokens, key) = tokens_for(algorithm);
+        let key = key.expect("an asymmetric key");
         let mut jwk = serde_json::to_value(&key.public).expect("JSON");
         jwk["kid"] = key.kid.clone().into();
         jwk["alg"] = algorithm.as_str().into();
         let set = json!({ "keys": [jwk] }).to_string();
-        let tokens = JwtTokens::new(&JwtSettings {
-            algorithm,
-            secret: None,
-            issuer: "keygate".into(),
-            audience: "keygate".into(),
-        });
-        tokens
-            .install(&[InstalledKey {
-                key,
-                retires_at: None,
-                gone_at: None,
-            }])
-            .expect("installed");
-        let token = tokens
-            .issue(&AccessClaims {
-                user_id: Id::generate(now.timestamp()),
-                session_id: Id::generate(now.timestamp()),
-                token_id: "f3a9c2d4e5b6a7c8".into(),
-                issued_at: now,
-                expires_at: now + Duration::minutes(15),
-            })
-            .expect("signed");
+        let token = tokens.issue(&claims_now()).expect("signed");
         let verifier = keygate_verify::Verifier::with_source(
             keygate_verify::VerifierSettings::new("http://keygate.invalid", "keygate", "keygate"),
             Arc::new(PublishedSet(set)),

@@ -256,6 +256,13 @@ pub struct DatabaseSettings {
     pub timeout: Duration,
 }
 
+impl DatabaseSettings {
+    /// The MongoDB URL, if one is set (an empty one is none): `None` means the embedded store.
+    pub fn mongodb_url(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| !url.is_empty())
+    }
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {

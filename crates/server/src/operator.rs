@@ -48,11 +48,7 @@ pub async fn set_role(
 /// a server running on it, the server does it (through its control socket) and publishes it
 /// at once.
 pub async fn rotate_keys(settings: &Settings) -> Result<String, OperatorError> {
-    let embedded = settings
-        .database
-        .url
-        .as_deref()
-        .is_none_or(|url| url.is_empty());
+    let embedded = settings.database.mongodb_url().is_none();
     #[cfg(unix)]
     if embedded {
         match crate::control::send(&settings.database.path, "keys rotate").await {

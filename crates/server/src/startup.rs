@@ -104,7 +104,7 @@ pub async fn open_store(
     settings: &Settings,
     metrics: Option<&Arc<StoreMetrics>>,
 ) -> Result<(Repositories, String), StartupError> {
-    match settings.database.url.as_deref().filter(|u| !u.is_empty()) {
+    match settings.database.mongodb_url() {
         None => {
             let store = Arc::new(
                 EmbeddedStore::open(&settings.database.path).map_err(StartupError::Store)?,
@@ -322,11 +322,7 @@ impl Application {
             state.keygate.signing.clone(),
             settings.auth.signing.refresh,
         );
-        let embedded = settings
-            .database
-            .url
-            .as_deref()
-            .is_none_or(|url| url.is_empty());
+        let embedded = settings.database.mongodb_url().is_none();
         #[cfg(unix)]
         let control = embedded
             .then(|| crate::control::spawn(&settings.database.path, state.keygate.signing.clone()))

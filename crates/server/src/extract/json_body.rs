@@ -119,20 +119,26 @@ fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
 }
 
+/// A JSON object body (an empty one counts as `{}`) as `T`.
+async fn json_object<T: DeserializeOwned>(
+    req: HttpRequest,
+    payload: Payload,
+) -> Result<T, ApiError> {
+    if !is_json(&req) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let body = read_body(req, payload).await?;
+    let bytes: &[u8] = if is_blank(&body) { b"{}" } else { &body };
+    parse_object(bytes)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (req, payload) = (req.clone(), payload.take());
-        Box::pin(async move {
-            if !is_json(&req) {
-                return Err(ApiError::unsupported_media_type());
-            }
-            let body = read_body(req, payload).await?;
-            let bytes: &[u8] = if is_blank(&body) { b"{}" } else { &body };
-            parse_object(bytes).map(JsonBody)
-        })
+        Box::pin(async move { json_object(req, payload).await.map(JsonBody) })
     }
 }
 
@@ -162,20 +168,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonOrFormBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
-            let form = is_form(&req);
-            if !form && !is_json(&req) {
-                return Err(ApiError::unsupported_media_type());
+            if !is_form(&req) {
+                return json_object(req, payload).await.map(JsonOrFormBody);
             }
             let body = read_body(req, payload).await?;
-            if form {
-                return serde_urlencoded::from_bytes(&body)
-                    .map(JsonOrFormBody)
-                    .map_err(|e| {
-                        ApiError::invalid_json(format!("Request form is malformed: {e}"))
-                    });
-            }
-            let bytes: &[u8] = if is_blank(&body) { b"{}" } else { &body };
-            parse_object(bytes).map(JsonOrFormBody)
+            serde_urlencoded::from_bytes(&body)
+                .map(JsonOrFormBody)
+                .map_err(|e| ApiError::invalid_json(format!("Request form is malformed: {e}")))
         })
     }
 }
