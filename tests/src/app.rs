@@ -287,6 +287,16 @@ impl TestApp {
         &self.data_dir
     }
 
+    /// Where a server without `email.smtp_url` writes its mail (`.eml` files).
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// Waits (up to 10 s) for the newest message to `to` about `subject` in the outbox.
+    pub fn mail_to(&self, to: &str, subject: &str) -> crate::mail::Mail {
+        crate::mail::wait_for(&self.outbox_dir(), to, subject, Duration::from_secs(10))
+    }
+
     /// Every line the server has logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")

@@ -5,6 +5,7 @@
 
 mod app;
 mod inspect;
+pub mod mail;
 mod reply;
 
 pub use app::{fresh_database_name, mongodb_uri, Store, TestApp};

@@ -18,5 +18,8 @@ pub use password_policy::PasswordPolicy;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockUserDataEraser, MockUserRepository};
 pub use ports::{UserDataEraser, UserRepository};
-pub use service::{AccountService, LoginOutcome, UserListing};
+pub use service::{
+    AccountService, EmailFlowSettings, EmailPorts, LoginOutcome, UserListing, CODE_LIFETIME_SECS,
+    CODE_TRIES, RESET_LIFETIME_SECS, VERIFICATION_LIFETIME_SECS,
+};
 pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

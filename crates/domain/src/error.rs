@@ -112,6 +112,12 @@ pub enum Error {
     /// Submitted values broke their rules; lists each violation.
     #[error("validation failed ({} violations)", .0.len())]
     Validation(Vec<FieldViolation>),
+    /// A link token, login code, mfa token or challenge that is unknown, used or expired.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// A correct password of an account whose email is not verified, where that is required.
+    #[error("email address not verified")]
+    EmailUnverified,
     /// Wrong identifier or password: one answer for both.
     #[error("invalid credentials")]
     InvalidCredentials,

@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use crate::accounts::{AccountService, LoginThrottle};
+use crate::accounts::{AccountService, EmailFlowSettings, EmailPorts, LoginThrottle};
 use crate::apis::records::RecordService;
 use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
 use crate::introspection::{IntrospectionPorts, TokenIntrospector};
+use crate::mail::{MailService, MailSettings, Mailer, Templates};
 use crate::schema::SchemaValidator;
 use crate::sessions::{Authenticator, SessionService};
 use crate::settings::KeygateSettings;
@@ -35,10 +36,23 @@ pub struct CryptoPorts {
     pub key_installer: Arc<dyn TokenKeyInstaller>,
 }
 
+/// What mail needs besides the store: the sender, the messages and the settings (§8).
+#[derive(Clone)]
+pub struct MailPorts {
+    /// Sends a message (SMTP, or `.eml` files).
+    pub mailer: Arc<dyn Mailer>,
+    /// The messages' templates.
+    pub templates: Arc<Templates>,
+    /// Links and `auth.require_verified_email`.
+    pub flows: EmailFlowSettings,
+    /// Retries and leases.
+    pub delivery: MailSettings,
+}
+
 /// Every service of Keygate, wired.
 pub struct Keygate {
-    /// Accounts: register, log in, profiles, passwords, deletion.
-    pub accounts: AccountService,
+    /// Accounts: register, log in, profiles, passwords, deletion, the email flows.
+    pub accounts: Arc<AccountService>,
     /// Checks access tokens (what every authenticated request needs).
     pub authenticator: Arc<Authenticator>,
     /// Refresh and logout.
@@ -53,6 +67,8 @@ pub struct Keygate {
     pub indexes: Arc<IndexBuilder>,
     /// Failed-login throttling (its refusals are a metric).
     pub throttle: Arc<LoginThrottle>,
+    /// The outbox and its delivery (§8), run by the server's upkeep.
+    pub mail: Arc<MailService>,
     /// `POST /token/introspect`: what an access token or API key is.
     pub introspection: Arc<TokenIntrospector>,
     /// Signing keys: made, rotated and published (§7); refreshed by the server's upkeep.
@@ -70,7 +86,14 @@ impl Keygate {
         schemas: Arc<dyn SchemaValidator>,
         clock: Arc<dyn Clock>,
         settings: KeygateSettings,
+        mail_ports: MailPorts,
     ) -> Self {
+        let mail = Arc::new(MailService::new(
+            repositories.outbox.clone(),
+            mail_ports.mailer,
+            clock.clone(),
+            mail_ports.delivery,
+        ));
         let signing = Arc::new(SigningKeyService::new(
             repositories.signing_keys.clone(),
             crypto.key_generator,
@@ -114,7 +137,7 @@ impl Keygate {
                 keys: repositories.api_keys.clone(),
                 records: repositories.records.clone(),
                 schemas: schemas.clone(),
-                secrets: crypto.secrets,
+                secrets: crypto.secrets.clone(),
                 clock: clock.clone(),
                 quota: quota.clone(),
             },
@@ -132,6 +155,13 @@ impl Keygate {
             throttle.clone(),
             clock,
         )
+        .with_email(EmailPorts {
+            one_time: repositories.one_time.clone(),
+            mail: mail.clone(),
+            secrets: crypto.secrets.clone(),
+            templates: mail_ports.templates,
+            settings: mail_ports.flows,
+        })
         // Deleting an account erases its data, then its APIs (their records and keys with
         // them), and last its usage totals: erasing the others gives room back, which would
         // otherwise recreate the totals.
@@ -139,7 +169,7 @@ impl Keygate {
         .erasing(apis.clone())
         .erasing(Arc::new(quota));
         Self {
-            accounts,
+            accounts: Arc::new(accounts),
             authenticator,
             sessions,
             data,
@@ -147,6 +177,7 @@ impl Keygate {
             records,
             indexes,
             throttle,
+            mail,
             introspection,
             signing,
             schemas,
@@ -167,6 +198,8 @@ mod tests {
         MockPasswordHasher, MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, PasswordCheck,
     };
     use crate::data::MockDataRepository;
+    use crate::mail::{MockMailer, MockOutbox};
+    use crate::one_time::MockOneTimeSecretRepository;
     use crate::schema::MockSchemaValidator;
     use crate::sessions::MockSessionRepository;
     use crate::signing::{
@@ -190,6 +223,7 @@ mod tests {
             updated_at: now(),
             revision: 1,
             deleting: false,
+            email_verified: false,
         }
     }
 
@@ -258,6 +292,8 @@ mod tests {
             records: Arc::new(MockRecordRepository::new()),
             usage: Arc::new(usage),
             signing_keys: Arc::new(MockSigningKeyRepository::new()),
+            one_time: Arc::new(MockOneTimeSecretRepository::new()),
+            outbox: Arc::new(MockOutbox::new()),
         };
         let crypto = CryptoPorts {
             hasher: Arc::new(hasher),
@@ -273,6 +309,15 @@ mod tests {
             Arc::new(MockSchemaValidator::new()),
             Arc::new(fixed_clock()),
             KeygateSettings::default(),
+            MailPorts {
+                mailer: Arc::new(MockMailer::new()),
+                templates: Arc::new(Templates::default()),
+                flows: EmailFlowSettings {
+                    public_url: "http://keygate.test".into(),
+                    require_verified_email: false,
+                },
+                delivery: MailSettings::default(),
+            },
         );
         let deletion = DeletionForm {
             password: Some("right".into()),

@@ -7,6 +7,8 @@ use crate::accounts::UserRepository;
 use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
 use crate::data::DataRepository;
+use crate::mail::Outbox;
+use crate::one_time::OneTimeSecretRepository;
 use crate::sessions::SessionRepository;
 use crate::signing::SigningKeyRepository;
 use crate::usage::UsageRepository;
@@ -22,6 +24,8 @@ pub trait Store:
     + RecordRepository
     + UsageRepository
     + SigningKeyRepository
+    + OneTimeSecretRepository
+    + Outbox
     + 'static
 {
 }
@@ -35,6 +39,8 @@ impl<S> Store for S where
         + RecordRepository
         + UsageRepository
         + SigningKeyRepository
+        + OneTimeSecretRepository
+        + Outbox
         + 'static
 {
 }
@@ -58,6 +64,10 @@ pub struct Repositories {
     pub usage: Arc<dyn UsageRepository>,
     /// Signing keys.
     pub signing_keys: Arc<dyn SigningKeyRepository>,
+    /// Link tokens and login codes.
+    pub one_time: Arc<dyn OneTimeSecretRepository>,
+    /// Mail waiting to be sent.
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl Repositories {
@@ -71,7 +81,9 @@ impl Repositories {
             api_keys: store.clone(),
             records: store.clone(),
             usage: store.clone(),
-            signing_keys: store,
+            signing_keys: store.clone(),
+            one_time: store.clone(),
+            outbox: store,
         }
     }
 }

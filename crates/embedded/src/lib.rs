@@ -9,6 +9,8 @@ mod api_keys;
 mod apis;
 mod data;
 mod group_commit;
+mod one_time;
+mod outbox;
 mod read_pool;
 mod record_rows;
 mod records;

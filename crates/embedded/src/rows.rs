@@ -13,6 +13,8 @@ use keygate_domain::apis::{
 };
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
+use keygate_domain::mail::{MailMessage, QueuedMail};
+use keygate_domain::one_time::{OneTimeSecret, SecretPurpose};
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::signing::{PrivateKeyDer, PublicJwk, SigningAlgorithm, SigningKey};
 use keygate_domain::{Error, Id, Result};
@@ -63,6 +65,9 @@ pub(crate) struct UserRow {
     /// Written only while the account is being deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     deleting: bool,
+    /// Written only once the address is verified (absent in older rows: not verified).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    email_verified: bool,
 }
 
 impl Stored for User {
@@ -82,6 +87,7 @@ impl Stored for User {
             updated_at: self.updated_at,
             revision: self.revision,
             deleting: self.deleting,
+            email_verified: self.email_verified,
         }
     }
     fn from_row(row: UserRow) -> Self {
@@ -99,6 +105,7 @@ impl Stored for User {
             updated_at: row.updated_at,
             revision: row.revision,
             deleting: row.deleting,
+            email_verified: row.email_verified,
         }
     }
 }
@@ -186,6 +193,95 @@ impl Stored for SigningKey {
             signs_from: row.signs_from,
             public: row.public,
             private_key: PrivateKeyDer(row.private_key),
+        }
+    }
+}
+
+/// A one-time secret (its digest; never the secret).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct OneTimeSecretRow {
+    key: String,
+    purpose: String,
+    user_id: Id,
+    email: Email,
+    digest: SecretDigest,
+    expires_at: DateTime<Utc>,
+    tries_left: u32,
+}
+
+impl Stored for OneTimeSecret {
+    type Row = OneTimeSecretRow;
+    fn to_row(&self) -> OneTimeSecretRow {
+        OneTimeSecretRow {
+            key: self.key.clone(),
+            purpose: self.purpose.as_str().to_owned(),
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            digest: self.digest.clone(),
+            expires_at: self.expires_at,
+            tries_left: self.tries_left,
+        }
+    }
+    fn from_row(row: OneTimeSecretRow) -> Self {
+        Self {
+            key: row.key,
+            // An unknown purpose matches no request: it can never be used.
+            purpose: SecretPurpose::parse(&row.purpose).unwrap_or(SecretPurpose::LoginCode),
+            user_id: row.user_id,
+            email: row.email,
+            digest: row.digest,
+            expires_at: row.expires_at,
+            tries_left: if SecretPurpose::parse(&row.purpose).is_some() {
+                row.tries_left
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// A message in the outbox.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct QueuedMailRow {
+    id: Id,
+    to: String,
+    subject: String,
+    text: String,
+    html: String,
+    created_at: DateTime<Utc>,
+    attempts: u32,
+    next_attempt_at: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
+}
+
+impl Stored for QueuedMail {
+    type Row = QueuedMailRow;
+    fn to_row(&self) -> QueuedMailRow {
+        QueuedMailRow {
+            id: self.id.clone(),
+            to: self.message.to.clone(),
+            subject: self.message.subject.clone(),
+            text: self.message.text.clone(),
+            html: self.message.html.clone(),
+            created_at: self.created_at,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            lease_until: self.lease_until,
+        }
+    }
+    fn from_row(row: QueuedMailRow) -> Self {
+        Self {
+            id: row.id,
+            message: MailMessage {
+                to: row.to,
+                subject: row.subject,
+                text: row.text,
+                html: row.html,
+            },
+            created_at: row.created_at,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            lease_until: row.lease_until,
         }
     }
 }

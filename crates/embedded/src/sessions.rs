@@ -39,7 +39,7 @@ fn put_refresh_token(txn: &WriteTransaction, token: &RefreshToken) -> Result<()>
 }
 
 /// The ids (the part after `/`) of every child row of `parent` in a per-user index.
-fn children(
+pub(crate) fn children(
     txn: &WriteTransaction,
     index: redb::TableDefinition<'static, &'static str, ()>,
     parent: &str,
@@ -150,7 +150,7 @@ fn revoke_in(txn: &WriteTransaction, id: &str, now: DateTime<Utc>) -> Result<()>
 
 impl EmbeddedStore {
     /// Purges one table in transactions of at most [`PURGE_BATCH`] examined rows each.
-    async fn purge_table<T: Stored + 'static>(
+    pub(crate) async fn purge_table<T: Stored + 'static>(
         &self,
         table: redb::TableDefinition<'static, &'static str, &'static [u8]>,
         index: redb::TableDefinition<'static, &'static str, ()>,

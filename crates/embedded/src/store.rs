@@ -88,6 +88,10 @@ impl EmbeddedStore {
             .or_unavailable()?;
         txn.open_table(tables::USAGE).or_unavailable()?;
         txn.open_table(tables::SIGNING_KEYS).or_unavailable()?;
+        txn.open_table(tables::ONE_TIME_SECRETS).or_unavailable()?;
+        txn.open_table(tables::ONE_TIME_SECRETS_BY_USER)
+            .or_unavailable()?;
+        txn.open_table(tables::OUTBOX).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

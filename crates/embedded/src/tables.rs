@@ -50,6 +50,14 @@ pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
 /// owner-only (0600).
 pub const SIGNING_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("signing_keys");
 
+/// One-time secrets (§8) by key (a link token's digest, or `code/<user id>`), as JSON.
+pub const ONE_TIME_SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("one_time_secrets");
+/// One-time secret keys per account: `user_id/key` → nothing.
+pub const ONE_TIME_SECRETS_BY_USER: TableDefinition<&str, ()> =
+    TableDefinition::new("one_time_secrets_by_user");
+/// Mail waiting to be sent (§8) by message id, as JSON.
+pub const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
 pub fn child_key(parent: &str, child: &str) -> String {

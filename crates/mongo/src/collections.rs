@@ -22,3 +22,9 @@ pub const USAGE: &str = "usage";
 
 /// Signing keys (§7), `_id` = generation, so two instances cannot add the same one.
 pub const SIGNING_KEYS: &str = "signing_keys";
+
+/// One-time secrets (§8), `_id` = key (a link token's digest, or `code/<user id>`).
+pub const ONE_TIME_SECRETS: &str = "one_time_secrets";
+
+/// Mail waiting to be sent (§8), `_id` = message id.
+pub const OUTBOX: &str = "outbox";

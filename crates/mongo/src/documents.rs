@@ -67,6 +67,8 @@ pub struct UserDocument {
     revision: i64,
     #[serde(default)]
     deleting: bool,
+    #[serde(default)]
+    email_verified: bool,
 }
 
 impl UserDocument {
@@ -87,6 +89,7 @@ impl UserDocument {
             updated_at: bson_time(user.updated_at),
             revision: stored(i64::try_from(user.revision))?,
             deleting: user.deleting,
+            email_verified: user.email_verified,
         })
     }
 
@@ -119,6 +122,7 @@ impl UserDocument {
             updated_at: domain_time(self.updated_at)?,
             revision: stored(u64::try_from(self.revision))?,
             deleting: self.deleting,
+            email_verified: self.email_verified,
         })
     }
 }

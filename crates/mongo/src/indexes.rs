@@ -8,7 +8,9 @@ use mongodb::{Database, IndexModel};
 
 use keygate_domain::apis::MAX_INDEXES_PER_ENDPOINT;
 
-use crate::collections::{APIS, API_KEYS, DATA, RECORDS, REFRESH_TOKENS, SESSIONS, USERS};
+use crate::collections::{
+    APIS, API_KEYS, DATA, ONE_TIME_SECRETS, OUTBOX, RECORDS, REFRESH_TOKENS, SESSIONS, USERS,
+};
 
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
 pub const APIS_NAME_INDEX: &str = "apis_name_unique";
@@ -40,6 +42,27 @@ fn expiring() -> IndexOptions {
 
 /// Creates every index; creating an existing index with the same definition is a no-op.
 pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
+    db.collection::<Document>(ONE_TIME_SECRETS)
+        .create_indexes([
+            index(
+                doc! {"user_id": 1},
+                "one_time_secrets_user",
+                IndexOptions::default(),
+            ),
+            index(
+                doc! {"expires_at": 1},
+                "one_time_secrets_expiry_ttl",
+                expiring(),
+            ),
+        ])
+        .await?;
+    db.collection::<Document>(OUTBOX)
+        .create_indexes([index(
+            doc! {"next_attempt_at": 1},
+            "outbox_due",
+            IndexOptions::default(),
+        )])
+        .await?;
     db.collection::<Document>(USERS)
         .create_indexes([
             index(doc! {"email": 1}, USERS_EMAIL_INDEX, unique_sparse()),

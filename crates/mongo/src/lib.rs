@@ -14,6 +14,8 @@ mod data;
 mod documents;
 mod errors;
 mod indexes;
+mod one_time;
+mod outbox;
 mod record_documents;
 mod records;
 mod sessions;

@@ -69,6 +69,68 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// `GET /docs`.
     pub docs: DocsSettings,
+    /// Mail (§8).
+    pub email: EmailSettings,
+}
+
+/// Mail (`email.*`, §8).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct EmailSettings {
+    /// `smtp://…` or `smtps://…`; unset: messages become `.eml` files in
+    /// `<database.path>/outbox/`.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub smtp_url: Option<String>,
+    /// The SMTP user, if not in the URL.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub smtp_username: Option<String>,
+    /// The SMTP password, if not in the URL.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub smtp_password: Option<String>,
+    /// The sender, `Name <address>` or an address.
+    #[serde(deserialize_with = "units::text")]
+    pub from: String,
+    /// A directory of templates replacing the built-in ones (`<kind>.subject|txt|html`).
+    pub templates_dir: Option<PathBuf>,
+    /// Delivery tries before a message is given up.
+    pub max_attempts: u32,
+    /// The longest one SMTP delivery may take (`timeout_secs`).
+    #[serde(rename = "timeout_secs", deserialize_with = "units::std_seconds")]
+    pub timeout: Duration,
+    /// How often the outbox is looked at (`poll_interval_ms`).
+    #[serde(rename = "poll_interval_ms", deserialize_with = "units::std_millis")]
+    pub poll_interval: Duration,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_username: None,
+            smtp_password: None,
+            from: "Keygate <noreply@keygate.localhost>".into(),
+            templates_dir: None,
+            max_attempts: 10,
+            timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("from", &self.from)
+            .field("templates_dir", &self.templates_dir)
+            .field("max_attempts", &self.max_attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -201,6 +263,24 @@ pub struct ServerSettings {
     /// no CORS headers at all. A TOML list, or one comma-separated string.
     #[serde(deserialize_with = "list_or_commas")]
     pub cors_origins: Vec<String>,
+    /// The address users reach Keygate (or its front end) at; links in mail are built on it.
+    /// Unset: `http://<host>:<port>`.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub public_url: Option<String>,
+}
+
+impl ServerSettings {
+    /// `public_url`, or this listener's own address.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map_or_else(
+                || format!("http://{}:{}", self.host, self.port),
+                |url| url.trim_end_matches('/').to_owned(),
+            )
+    }
 }
 
 impl Default for ServerSettings {
@@ -215,6 +295,7 @@ impl Default for ServerSettings {
             max_connections: 25_000,
             shutdown_timeout_secs: 30,
             cors_origins: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -297,6 +378,9 @@ pub struct AuthSettings {
     pub jwt_secret: Option<String>,
     /// How access tokens are signed and keys rotated (`auth.signing.*`, §7).
     pub signing: SigningConfig,
+    /// A correct password of an account whose email is not verified gets
+    /// `403 email_unverified` (§8).
+    pub require_verified_email: bool,
     /// The bearer secret back-end services present to `POST /token/introspect`; without it
     /// the route answers 404.
     #[serde(deserialize_with = "units::optional_text")]
@@ -330,6 +414,7 @@ impl Default for AuthSettings {
         Self {
             jwt_secret: None,
             signing: SigningConfig::default(),
+            require_verified_email: false,
             introspection_token: None,
             allow_weak_secret: false,
             issuer: "keygate".into(),

@@ -182,6 +182,16 @@ impl From<Error> for ApiError {
                 "Invalid credentials",
             ),
             Error::Unauthorized(_) => Self::unauthorized(),
+            Error::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "Unknown, used or expired token",
+            ),
+            Error::EmailUnverified => Self::new(
+                StatusCode::FORBIDDEN,
+                "email_unverified",
+                "The account's email address is not verified yet",
+            ),
             Error::InvalidApiKey(_) => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_api_key",

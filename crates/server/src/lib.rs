@@ -10,6 +10,7 @@ pub mod cors;
 pub mod docs_page;
 pub mod error;
 pub mod extract;
+pub mod mailer;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;

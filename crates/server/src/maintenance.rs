@@ -1,18 +1,25 @@
-//! Background upkeep: ended sessions and their refresh tokens leave the store periodically,
-//! so the embedded store does not grow without bound (MongoDB's TTL indexes do it as well);
-//! declared indexes get built; signing keys are re-read and rotated on schedule.
+//! Background upkeep: ended sessions, their refresh tokens and expired link tokens leave the
+//! store periodically, so the embedded store does not grow without bound (MongoDB's TTL indexes do it as well);
+//! declared indexes get built; signing keys are re-read and rotated on schedule; queued mail
+//! is delivered.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
+use keygate_domain::accounts::AccountService;
 use keygate_domain::apis::IndexBuilder;
+use keygate_domain::mail::MailService;
 use keygate_domain::sessions::SessionService;
 use keygate_domain::signing::SigningKeyService;
 
 /// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
 /// is logged and tried again at the next tick.
-pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) -> JoinHandle<()> {
+pub fn spawn_session_purge(
+    sessions: Arc<SessionService>,
+    accounts: Arc<AccountService>,
+    every: Duration,
+) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut ticks = actix_web::rt::time::interval(every);
         ticks.tick().await; // the first tick is immediate
@@ -22,6 +29,11 @@ pub fn spawn_session_purge(sessions: Arc<SessionService>, every: Duration) -> Jo
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "purged ended sessions and refresh tokens"),
                 Err(e) => tracing::warn!("purging ended sessions failed: {e}"),
+            }
+            match accounts.purge_expired_secrets().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged expired link tokens and login codes"),
+                Err(e) => tracing::warn!("purging expired link tokens failed: {e}"),
             }
         }
     })
@@ -58,6 +70,38 @@ pub fn spawn_key_refresh(signing: Arc<SigningKeyService>, every: Duration) -> Jo
             ticks.tick().await;
             if let Err(e) = signing.refresh().await {
                 tracing::warn!("refreshing the signing keys failed: {e}");
+            }
+        }
+    })
+}
+
+/// Delivers due mail every `every` (§8): each round takes a few messages from the outbox under
+/// a lease, sends them, and removes or reschedules each. Ids and reasons are logged, never a
+/// message's content (it may hold a link or a code).
+pub fn spawn_mail_delivery(mail: Arc<MailService>, every: Duration) -> JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(every);
+        loop {
+            ticks.tick().await;
+            // Rounds follow each other without waiting while there is a backlog.
+            loop {
+                match mail.deliver_due().await {
+                    Ok(round) => {
+                        for (id, error) in &round.retried {
+                            tracing::warn!(mail = %id, "mail delivery failed, will retry: {error}");
+                        }
+                        for (id, error) in &round.dropped {
+                            tracing::error!(mail = %id, "mail given up: {error}");
+                        }
+                        if round.sent == 0 || !round.retried.is_empty() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("reading the outbox failed: {e}");
+                        break;
+                    }
+                }
             }
         }
     })

@@ -9,6 +9,7 @@ mod accounts;
 mod apis;
 mod bodies;
 mod data;
+mod email;
 mod fallback;
 mod health;
 mod records;
@@ -249,6 +250,88 @@ pub fn contract() -> Vec<ContractRoute> {
                 body: Some(b::refresh_body),
                 response: b::tokens,
                 errors: &[401],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/email/verify/request",
+            handler: |r| r.to(email::request_verification),
+            doc: Doc {
+                summary: "Mails a verification link to the caller's address",
+                tag: "email",
+                auth: Token,
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/email/verify",
+            handler: |r| r.to(email::verify),
+            doc: Doc {
+                summary: "Spends a verification token: the address is verified",
+                tag: "email",
+                body: Some(b::email_token_body),
+                errors: &[400],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/password/forgot",
+            handler: |r| r.to(email::forgot),
+            doc: Doc {
+                summary: "Mails a reset link if the account exists; the same answer either way",
+                tag: "email",
+                body: Some(b::forgot_body),
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/password/reset",
+            handler: |r| r.to(email::reset),
+            doc: Doc {
+                summary: "Spends a reset token and sets a new password; every session ends",
+                tag: "email",
+                body: Some(b::reset_body),
+                errors: &[400],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/code/request",
+            handler: |r| r.to(email::request_code),
+            doc: Doc {
+                summary: "Mails a 6-digit login code if the account exists; the same answer either way",
+                tag: "email",
+                body: Some(b::code_request_body),
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/code",
+            handler: |r| r.to(email::login_with_code),
+            doc: Doc {
+                summary: "Logs in with an emailed code",
+                tag: "email",
+                body: Some(b::code_login_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
                 ..DOC
             },
             ..ROUTE
@@ -794,9 +877,9 @@ mod tests {
                 operation.path
             );
         }
-        // 33 routes: 41 operations with their aliases and HEADs, as the contract lists.
-        assert_eq!(contract().len(), 33);
-        assert_eq!(seen.len(), 41);
+        // 39 routes: 47 operations with their aliases and HEADs, as the contract lists.
+        assert_eq!(contract().len(), 39);
+        assert_eq!(seen.len(), 47);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsKeyGenerator, OsSecrets};
-use keygate_domain::{CryptoPorts, Keygate, Repositories, Store, SystemClock};
+use keygate_domain::accounts::EmailFlowSettings;
+use keygate_domain::mail::MailSettings;
+use keygate_domain::{CryptoPorts, Keygate, MailPorts, Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
 use keygate_jsonschema::JsonSchemaValidator;
 use keygate_mongo::{MongoSettings, MongoStore};
@@ -94,6 +96,7 @@ pub fn build_keygate(
         schemas,
         Arc::new(SystemClock),
         settings.domain(signing.algorithm),
+        mail_ports(settings)?,
     );
     Ok((keygate, hasher))
 }
@@ -186,6 +189,23 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
     Ok((state, description))
 }
 
+/// What mail needs: the sender, templates, links and delivery settings (§8).
+fn mail_ports(settings: &Settings) -> Result<MailPorts, StartupError> {
+    let (mailer, templates) = crate::mailer::mailer(settings)?;
+    Ok(MailPorts {
+        mailer,
+        templates,
+        flows: EmailFlowSettings {
+            public_url: settings.server.public_url(),
+            require_verified_email: settings.auth.require_verified_email,
+        },
+        delivery: MailSettings {
+            max_attempts: settings.email.max_attempts.max(1),
+            ..MailSettings::default()
+        },
+    })
+}
+
 /// `auth.introspection_token` and the claims introspection reports; a token shorter than 32
 /// bytes is refused like a weak signing secret.
 fn introspection_access(
@@ -241,6 +261,7 @@ pub struct Application {
     purge: JoinHandle<()>,
     index_builds: JoinHandle<()>,
     key_refresh: JoinHandle<()>,
+    mail_delivery: JoinHandle<()>,
     /// The embedded store's control socket task and its file.
     control: Option<(JoinHandle<()>, std::path::PathBuf)>,
     shutdown_timeout_secs: u64,
@@ -312,6 +333,7 @@ impl Application {
         let (state, description) = build_state(&settings).await?;
         let purge = crate::maintenance::spawn_session_purge(
             state.keygate.sessions.clone(),
+            state.keygate.accounts.clone(),
             settings.auth.purge_interval,
         );
         let index_builds = crate::maintenance::spawn_index_builds(
@@ -321,6 +343,10 @@ impl Application {
         let key_refresh = crate::maintenance::spawn_key_refresh(
             state.keygate.signing.clone(),
             settings.auth.signing.refresh,
+        );
+        let mail_delivery = crate::maintenance::spawn_mail_delivery(
+            state.keygate.mail.clone(),
+            settings.email.poll_interval,
         );
         let embedded = settings.database.mongodb_url().is_none();
         #[cfg(unix)]
@@ -404,6 +430,7 @@ impl Application {
             purge,
             index_builds,
             key_refresh,
+            mail_delivery,
             control,
             shutdown_timeout_secs,
         })
@@ -451,6 +478,8 @@ impl Application {
         let _ = self.index_builds.await;
         self.key_refresh.abort();
         let _ = self.key_refresh.await;
+        self.mail_delivery.abort();
+        let _ = self.mail_delivery.await;
         if let Some((task, path)) = self.control {
             task.abort();
             let _ = task.await;

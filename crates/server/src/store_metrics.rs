@@ -19,6 +19,8 @@ use keygate_domain::apis::{
 };
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
+use keygate_domain::mail::{Outbox, QueuedMail};
+use keygate_domain::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::signing::{SigningKey, SigningKeyRepository};
 use keygate_domain::usage::{UsageChange, UsageLimits, UsageRepository};
@@ -292,6 +294,30 @@ measured_ports! {
         fn try_change(&self, user_id: &Id, change: UsageChange, limits: UsageLimits) -> Result<bool>;
         fn forget(&self, user_id: &Id) -> Result<()>;
     }
+    OneTimeSecretRepository as "one_time" {
+        fn put_secret(&self, secret: &OneTimeSecret) -> Result<()>;
+        fn use_secret(
+            &self,
+            key: &str,
+            purpose: SecretPurpose,
+            presented: &SecretDigest,
+            now: DateTime<Utc>
+        ) -> Result<UseOutcome>;
+        fn delete_secrets_of(&self, user_id: &Id) -> Result<()>;
+        fn purge_expired_secrets(&self, now: DateTime<Utc>) -> Result<u64>;
+    }
+    Outbox as "outbox" {
+        fn enqueue(&self, mail: &QueuedMail) -> Result<()>;
+        fn claim_due(
+            &self,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: usize
+        ) -> Result<Vec<QueuedMail>>;
+        fn remove(&self, id: &Id) -> Result<()>;
+        fn retry_later(&self, id: &Id, attempts: u32, next_attempt_at: DateTime<Utc>) -> Result<()>;
+        fn queued(&self) -> Result<u64>;
+    }
     SigningKeyRepository as "signing_keys" {
         fn list_signing_keys(&self) -> Result<Vec<SigningKey>>;
         fn insert_signing_key(&self, key: &SigningKey) -> Result<bool>;
@@ -318,6 +344,8 @@ mod tests {
             "records",
             "usage",
             "signing_keys",
+            "one_time",
+            "outbox",
         ];
         for label in OPERATIONS {
             let (port, method) = label.split_once('.').expect("<port>.<method>");

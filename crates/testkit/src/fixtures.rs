@@ -32,6 +32,7 @@ pub fn user(username: &str, email: &str) -> User {
         updated_at: now,
         revision: 1,
         deleting: false,
+        email_verified: false,
     }
 }
 

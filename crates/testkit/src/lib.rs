@@ -13,6 +13,7 @@
 mod apis;
 mod data;
 pub mod fixtures;
+mod mail;
 mod record_queries;
 mod records;
 mod sessions;
@@ -60,6 +61,7 @@ pub fn all_cases() -> Vec<Case> {
         record_queries::CASES,
         usage::CASES,
         signing_keys::CASES,
+        mail::CASES,
     ]
     .concat()
 }

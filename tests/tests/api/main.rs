@@ -6,6 +6,7 @@ mod attacks;
 mod data;
 mod defaults;
 mod docs_page;
+mod email;
 mod errors;
 mod hardening;
 mod health;

@@ -349,6 +349,9 @@ pub struct User {
     /// Set first when the account is being deleted: it can no longer log in while what it
     /// owns is erased.
     pub deleting: bool,
+    /// Whether its current email address was proven by a verification link (§8); a change
+    /// of address clears it.
+    pub email_verified: bool,
 }
 
 /// A change to one optional field: leave it, clear it, or set it.

@@ -18,6 +18,13 @@ use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
+mod email;
+
+pub use email::{
+    EmailFlowSettings, EmailPorts, CODE_LIFETIME_SECS, CODE_TRIES, RESET_LIFETIME_SECS,
+    VERIFICATION_LIFETIME_SECS,
+};
+
 /// How often an account write retries after losing a race before giving up (409).
 const USER_WRITE_ATTEMPTS: usize = 16;
 
@@ -48,6 +55,8 @@ pub struct AccountService {
     clock: Arc<dyn Clock>,
     policy: PasswordPolicy,
     erasers: Vec<Arc<dyn UserDataEraser>>,
+    /// The email flows' ports (§8), once wired with [`Self::with_email`].
+    email: Option<email::EmailPorts>,
 }
 
 impl AccountService {
@@ -67,6 +76,7 @@ impl AccountService {
             clock,
             policy: PasswordPolicy,
             erasers: Vec::new(),
+            email: None,
         }
     }
 
@@ -107,8 +117,13 @@ impl AccountService {
             updated_at: now,
             revision: 1,
             deleting: false,
+            email_verified: false,
         };
         self.users.insert(&user).await?;
+        if let Some(email) = user.email.clone() {
+            // Best effort: the account exists either way, and a link can be asked for again.
+            let _ = self.send_verification(&user, &email).await;
+        }
         Ok(user)
     }
 
@@ -152,6 +167,9 @@ impl AccountService {
             return Err(Error::InvalidCredentials);
         }
         self.throttle.succeeded(attempt);
+        if self.requires_verified_email() && !user.email_verified {
+            return Err(Error::EmailUnverified);
+        }
         let user = if check.needs_rehash {
             self.upgrade_hash(user, &credentials.password).await
         } else {
@@ -178,23 +196,37 @@ impl AccountService {
         if changes.is_empty() {
             return self.profile(principal).await;
         }
-        self.rewrite(&principal.user_id, |user| {
-            let changes = changes.clone();
-            changes.username.apply(&mut user.username);
-            changes.email.apply(&mut user.email);
-            changes.name.apply(&mut user.name);
-            changes.full_name.apply(&mut user.full_name);
-            changes.age.apply(&mut user.age);
-            changes.gender.apply(&mut user.gender);
-            if user.username.is_none() && user.email.is_none() {
-                return Err(Error::Validation(vec![
-                    FieldViolation::new("username", "an account needs a username or an email"),
-                    FieldViolation::new("email", "an account needs a username or an email"),
-                ]));
-            }
-            Ok(())
-        })
-        .await
+        // The address before the write that succeeded (the closure runs once per attempt).
+        let previous_email = std::cell::RefCell::new(None);
+        let updated = self
+            .rewrite(&principal.user_id, |user| {
+                let changes = changes.clone();
+                let old_email = user.email.clone();
+                previous_email.replace(old_email.clone());
+                changes.username.apply(&mut user.username);
+                changes.email.apply(&mut user.email);
+                if user.email != old_email {
+                    user.email_verified = false;
+                }
+                changes.name.apply(&mut user.name);
+                changes.full_name.apply(&mut user.full_name);
+                changes.age.apply(&mut user.age);
+                changes.gender.apply(&mut user.gender);
+                if user.username.is_none() && user.email.is_none() {
+                    return Err(Error::Validation(vec![
+                        FieldViolation::new("username", "an account needs a username or an email"),
+                        FieldViolation::new("email", "an account needs a username or an email"),
+                    ]));
+                }
+                Ok(())
+            })
+            .await?;
+        let previous_email = previous_email.into_inner();
+        if updated.email != previous_email {
+            self.announce_email_change(&updated, previous_email.as_ref())
+                .await;
+        }
+        Ok(updated)
     }
 
     /// Applies `change` to the stored account and writes it back against the revision it

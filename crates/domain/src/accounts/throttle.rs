@@ -33,6 +33,13 @@ pub struct ThrottleLimits {
     pub registrations_per_address: u32,
     /// Length of the registration window, in seconds.
     pub registrations_window_secs: u64,
+    /// Mail-sending requests (password reset, login code, verification) from one address per
+    /// window.
+    pub mail_requests_per_address: u32,
+    /// Mail-sending requests for one account (or one unknown address) per window.
+    pub mail_requests_per_account: u32,
+    /// Length of the mail-request windows, in seconds.
+    pub mail_window_secs: u64,
 }
 
 impl Default for ThrottleLimits {
@@ -44,6 +51,9 @@ impl Default for ThrottleLimits {
             address_window_secs: 5 * 60,
             registrations_per_address: 30,
             registrations_window_secs: 3600,
+            mail_requests_per_address: 30,
+            mail_requests_per_account: 5,
+            mail_window_secs: 3600,
         }
     }
 }
@@ -136,6 +146,8 @@ struct Tables {
     accounts: Windows,
     addresses: Windows,
     registrations: Windows,
+    mail_addresses: Windows,
+    mail_accounts: Windows,
 }
 
 /// How many requests the throttle has refused since start-up.
@@ -168,6 +180,14 @@ impl LoginThrottle {
                 registrations: Windows::new(
                     limits.registrations_per_address,
                     limits.registrations_window_secs,
+                ),
+                mail_addresses: Windows::new(
+                    limits.mail_requests_per_address,
+                    limits.mail_window_secs,
+                ),
+                mail_accounts: Windows::new(
+                    limits.mail_requests_per_account,
+                    limits.mail_window_secs,
                 ),
             }),
             digest: RandomState::new(),
@@ -240,12 +260,35 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Counts a request that sends mail for `account` (an account id, or the address asked
+    /// about) from `address`, or refuses it when either has used up its window; the same
+    /// whether or not the account exists, so refusals tell nothing about accounts.
+    pub fn begin_mail_request(
+        &self,
+        account: &str,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (account, address) = (self.key(account), self.key(address));
+        let mut tables = self.lock();
+        let by_account = tables.mail_accounts.retry_after(account, now);
+        let by_address = tables.mail_addresses.retry_after(address, now);
+        if let Some(retry_after_secs) = by_account.max(by_address) {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        tables.mail_accounts.count(account, now);
+        tables.mail_addresses.count(address, now);
+        Ok(())
+    }
+
     /// How many keys the tables track (for tests and metrics).
     pub fn tracked_keys(&self) -> usize {
         let tables = self.lock();
         tables.accounts.attempts.len()
             + tables.addresses.attempts.len()
             + tables.registrations.attempts.len()
+            + tables.mail_addresses.attempts.len()
+            + tables.mail_accounts.attempts.len()
     }
 }
 
@@ -261,6 +304,9 @@ mod tests {
             address_window_secs: 30,
             registrations_per_address: 2,
             registrations_window_secs: 3600,
+            mail_requests_per_address: 3,
+            mail_requests_per_account: 2,
+            mail_window_secs: 60,
         }
     }
 

@@ -52,6 +52,8 @@ pub trait SessionLifecycle: Send + Sync {
     async fn start(&self, user_id: &Id) -> Result<IssuedTokens>;
     /// Ends every session of the caller but the current one (after a password change).
     async fn revoke_others(&self, principal: &Principal) -> Result<()>;
+    /// Ends every session of the account (after a password reset).
+    async fn revoke_all(&self, user_id: &Id) -> Result<()>;
     /// Forgets every session of a deleted account.
     async fn forget_user(&self, user_id: &Id) -> Result<()>;
 }

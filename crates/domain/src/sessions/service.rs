@@ -182,6 +182,16 @@ impl SessionLifecycle for SessionService {
         revoked
     }
 
+    /// Ends every session of the account (a password reset); store first, then the cache.
+    async fn revoke_all(&self, user_id: &Id) -> Result<()> {
+        let revoked = self
+            .sessions
+            .revoke_all_for_user(user_id, None, self.clock.now())
+            .await;
+        self.authenticator.forget_sessions_of(user_id, None);
+        revoked
+    }
+
     /// Forgets every session of a deleted account.
     async fn forget_user(&self, user_id: &Id) -> Result<()> {
         let deleted = self.sessions.delete_all_for_user(user_id).await;

@@ -45,6 +45,7 @@ pub fn users() -> [User; 2] {
             updated_at: at(60),
             revision: 3,
             deleting: false,
+            email_verified: false,
         },
         User {
             id: id(2),
@@ -60,6 +61,7 @@ pub fn users() -> [User; 2] {
             updated_at: at(1),
             revision: 1,
             deleting: true,
+            email_verified: false,
         },
     ]
 }

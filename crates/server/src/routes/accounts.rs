@@ -33,7 +33,7 @@ pub async fn register(
     ))
 }
 
-fn token_response(tokens: &IssuedTokens) -> HttpResponse {
+pub(super) fn token_response(tokens: &IssuedTokens) -> HttpResponse {
     success(
         StatusCode::OK,
         json!({
@@ -98,6 +98,7 @@ struct ProfileFields<'a> {
     role: &'a str,
     created_at: String,
     updated_at: String,
+    email_verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'static str>,
 }
@@ -114,6 +115,7 @@ fn profile_fields(user: &User) -> ProfileFields<'_> {
         role: user.role.as_str(),
         created_at: timestamp(user.created_at),
         updated_at: timestamp(user.updated_at),
+        email_verified: user.email_verified,
         message: None,
     }
 }

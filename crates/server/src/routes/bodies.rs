@@ -99,6 +99,39 @@ pub fn metrics() -> Value {
     json!({"type": "string", "description": "Prometheus text exposition format 0.0.4 (text/plain)"})
 }
 
+/// `{"token"}`: a link token from a mail.
+pub fn email_token_body() -> Value {
+    json!({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}})
+}
+
+/// `{"email"}` or `{"identifier"}` of a password reset request.
+pub fn forgot_body() -> Value {
+    json!({"type": "object", "properties": {"email": {"type": "string"}, "identifier": {"type": "string"}}})
+}
+
+/// `{"token", "new_password"}`.
+pub fn reset_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["token", "new_password"],
+        "properties": {"token": {"type": "string"}, "new_password": {"type": "string"}}
+    })
+}
+
+/// `{"email"}` of a login code request.
+pub fn code_request_body() -> Value {
+    json!({"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}})
+}
+
+/// `{"email", "code"}`.
+pub fn code_login_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["email", "code"],
+        "properties": {"email": {"type": "string"}, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}
+    })
+}
+
 /// `GET /.well-known/jwks.json`: a JWK Set (RFC 7517).
 pub fn jwks() -> Value {
     json!({
@@ -216,7 +249,8 @@ pub fn profile() -> Value {
             "full_name": {"type": ["string", "null"]}, "age": {"type": ["integer", "null"]},
             "gender": {"type": ["string", "null"]}, "role": {"type": "string"},
             "created_at": {"type": "string", "format": TIME},
-            "updated_at": {"type": "string", "format": TIME}
+            "updated_at": {"type": "string", "format": TIME},
+            "email_verified": {"type": "boolean"}
         }),
         &["id", "role"],
     )

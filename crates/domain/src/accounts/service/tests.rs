@@ -36,6 +36,7 @@ fn stored_user(role: Role) -> User {
         updated_at: now(),
         revision: 1,
         deleting: false,
+        email_verified: false,
     }
 }
 
@@ -451,6 +452,7 @@ async fn an_account_being_deleted_cannot_log_in() {
     users.expect_find_by_username().returning(|_| {
         Ok(Some(User {
             deleting: true,
+            email_verified: false,
             ..stored_user(Role::User)
         }))
     });

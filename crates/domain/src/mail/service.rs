@@ -1,0 +1,166 @@
+//! Queuing mail, and delivering what is due with retries and backoff.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::model::{DeliveryError, MailMessage, QueuedMail};
+use super::ports::{Mailer, Outbox};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::id::Id;
+
+/// What `email.*` configures for delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailSettings {
+    /// Tries before a message is given up (`email.max_attempts`, default 10).
+    pub max_attempts: u32,
+    /// How long a worker holds a message it took (a crashed worker's messages are taken
+    /// again after this).
+    pub lease: Duration,
+    /// The most messages one round takes.
+    pub batch: usize,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            lease: Duration::seconds(60),
+            batch: 20,
+        }
+    }
+}
+
+/// Messages queued, sent and failed since start (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailCounts {
+    /// Written to the outbox.
+    pub queued: u64,
+    /// Delivered.
+    pub sent: u64,
+    /// Delivery tries that failed (a message may fail several times before it is sent).
+    pub failed: u64,
+    /// Given up after `max_attempts`, or refused for good.
+    pub dropped: u64,
+}
+
+/// What one delivery round did: ids and reasons only, never content (which may hold a link
+/// or a code), for the operator's log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DeliveryRound {
+    /// Messages delivered.
+    pub sent: usize,
+    /// Messages that failed and wait for another try.
+    pub retried: Vec<(Id, DeliveryError)>,
+    /// Messages given up.
+    pub dropped: Vec<(Id, DeliveryError)>,
+}
+
+/// Queues mail and delivers it.
+pub struct MailService {
+    outbox: Arc<dyn Outbox>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    settings: MailSettings,
+    queued: AtomicU64,
+    sent: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl MailService {
+    /// The service over `outbox`, delivering with `mailer`.
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        settings: MailSettings,
+    ) -> Self {
+        Self {
+            outbox,
+            mailer,
+            clock,
+            settings,
+            queued: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes `message` to the outbox; it is durable (and will be sent) when this returns.
+    pub async fn queue(&self, message: MailMessage) -> Result<()> {
+        let now = self.clock.now();
+        self.outbox
+            .enqueue(&QueuedMail {
+                id: Id::generate(now.timestamp()),
+                message,
+                created_at: now,
+                attempts: 0,
+                next_attempt_at: now,
+                lease_until: None,
+            })
+            .await?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Delivers what is due, one round. A failed try waits 2^attempts seconds (at most an
+    /// hour) before the next; after `max_attempts` tries, or a permanent refusal, the message
+    /// is dropped (the round says which, for the operator's log).
+    pub async fn deliver_due(&self) -> Result<DeliveryRound> {
+        let now = self.clock.now();
+        let claimed = self
+            .outbox
+            .claim_due(now, now + self.settings.lease, self.settings.batch)
+            .await?;
+        let mut round = DeliveryRound::default();
+        for mail in claimed {
+            match self.mailer.deliver(&mail.id, &mail.message).await {
+                Ok(()) => {
+                    self.outbox.remove(&mail.id).await?;
+                    self.sent.fetch_add(1, Ordering::Relaxed);
+                    round.sent += 1;
+                }
+                Err(error) => {
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    let attempts = mail.attempts.saturating_add(1);
+                    let permanent = matches!(error, DeliveryError::Permanent(_));
+                    if permanent || attempts >= self.settings.max_attempts {
+                        self.outbox.remove(&mail.id).await?;
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        round.dropped.push((mail.id.clone(), error));
+                    } else {
+                        let wait =
+                            Duration::seconds(1_i64 << attempts.min(12)).min(Duration::hours(1));
+                        self.outbox
+                            .retry_later(&mail.id, attempts, self.clock.now() + wait)
+                            .await?;
+                        round.retried.push((mail.id.clone(), error));
+                    }
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    /// Counts since start.
+    pub fn counts(&self) -> MailCounts {
+        MailCounts {
+            queued: self.queued.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Messages waiting in the outbox.
+    pub async fn waiting(&self) -> Result<u64> {
+        self.outbox.queued().await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! The outbox on redb: a claim examines and leases due messages in one write transaction, so
+//! no two workers of this process take one message; the file has one process.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use keygate_domain::mail::{Outbox, QueuedMail};
+use keygate_domain::{Id, Result};
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use crate::rows::{decode, encode};
+use crate::store::EmbeddedStore;
+use crate::tables::OUTBOX;
+use crate::unavailable::OrUnavailable;
+
+/// The most messages one claim examines: a huge backlog costs each round a bounded read.
+const CLAIM_SCAN: usize = 2_000;
+
+#[async_trait]
+impl Outbox for EmbeddedStore {
+    async fn enqueue(&self, mail: &QueuedMail) -> Result<()> {
+        let (id, row) = (mail.id.to_string(), encode(mail)?);
+        self.write(move |txn| {
+            txn.open_table(OUTBOX)
+                .or_unavailable()?
+                .insert(id.as_str(), row.as_slice())
+                .or_unavailable()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>> {
+        self.write(move |txn| {
+            let mut table = txn.open_table(OUTBOX).or_unavailable()?;
+            let mut due = Vec::new();
+            for row in table.iter().or_unavailable()?.take(CLAIM_SCAN) {
+                let (_, value) = row.or_unavailable()?;
+                let mail = decode::<QueuedMail>(value.value())?;
+                if mail.next_attempt_at <= now && mail.lease_until.is_none_or(|l| l <= now) {
+                    due.push(mail);
+                    if due.len() == limit {
+                        break;
+                    }
+                }
+            }
+            for mail in &mut due {
+                mail.lease_until = Some(lease_until);
+                table
+                    .insert(mail.id.as_str(), encode(&*mail)?.as_slice())
+                    .or_unavailable()?;
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn remove(&self, id: &Id) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |txn| {
+            txn.open_table(OUTBOX)
+                .or_unavailable()?
+                .remove(id.as_str())
+                .or_unavailable()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        id: &Id,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |txn| {
+            let mut table = txn.open_table(OUTBOX).or_unavailable()?;
+            let stored = table
+                .get(id.as_str())
+                .or_unavailable()?
+                .map(|row| decode::<QueuedMail>(row.value()))
+                .transpose()?;
+            if let Some(mut mail) = stored {
+                mail.attempts = attempts;
+                mail.next_attempt_at = next_attempt_at;
+                mail.lease_until = None;
+                table
+                    .insert(id.as_str(), encode(&mail)?.as_slice())
+                    .or_unavailable()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queued(&self) -> Result<u64> {
+        self.read(|txn| {
+            txn.open_table(OUTBOX)
+                .or_unavailable()?
+                .len()
+                .or_unavailable()
+        })
+        .await
+    }
+}

@@ -1,0 +1,274 @@
+//! §8: email verification, password reset and one-time login codes, through the mail the
+//! server really wrote (the `.eml` outbox of a server without SMTP; the SMTP path has its own
+//! tests against a real mail server).
+
+use std::time::Duration;
+
+use keygate_tests::{store_tests, unique, Store, TestApp, PASSWORD};
+use serde_json::json;
+
+const FORGOT: &str = "If the account exists, we sent a reset link";
+
+/// Registers `username` with an address; returns the address.
+fn register(app: &TestApp, username: &str) -> String {
+    let email = format!("{username}@example.com");
+    app.register(username, &email).expect(201);
+    email
+}
+
+fn verification_links_prove_the_address_once(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("verify");
+    let email = register(&app, &username);
+    let login = app.login(&username, PASSWORD);
+    let token = login.str("access_token").to_owned();
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["email_verified"],
+        false
+    );
+
+    let mail = app.mail_to(&email, "Confirm your email");
+    assert!(mail.html.contains("href="), "an HTML part too");
+    let link_token = mail.link_token();
+    assert_eq!(link_token.len(), 43, "256 bits");
+    let verified = app.post("/email/verify", &json!({"token": link_token}));
+    verified.expect(200);
+    assert_eq!(verified.body["email_verified"], true);
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["email_verified"],
+        true
+    );
+    // Single use; unknown and malformed ones alike.
+    for bad in [link_token.as_str(), "unknown-token", ""] {
+        let reply = app.post("/email/verify", &json!({"token": bad}));
+        if bad.is_empty() {
+            reply.expect_error(400, "missing_parameters");
+        } else {
+            reply.expect_error(400, "invalid_token");
+        }
+    }
+    // Asking again for a verified address sends nothing new but answers alike.
+    app.json("POST", "/email/verify/request", Some(&token), &json!({}))
+        .expect(202);
+}
+
+fn an_email_change_is_verified_anew_and_the_old_address_is_told(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("mover");
+    let old = register(&app, &username);
+    let token = app
+        .login(&username, PASSWORD)
+        .str("access_token")
+        .to_owned();
+    let first = app.mail_to(&old, "Confirm your email").link_token();
+    app.post("/email/verify", &json!({"token": first}))
+        .expect(200);
+
+    let new = format!("{username}-new@example.com");
+    app.json("PUT", "/profile", Some(&token), &json!({"email": new}))
+        .expect(200);
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["email_verified"],
+        false
+    );
+    let notice = app.mail_to(&old, "email address of your account changed");
+    assert!(notice.text.contains(&new), "{}", notice.text);
+    let link = app.mail_to(&new, "Confirm your email").link_token();
+    app.post("/email/verify", &json!({"token": link}))
+        .expect(200);
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["email_verified"],
+        true
+    );
+}
+
+fn a_password_reset_sets_the_password_and_ends_every_session(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("forgetful");
+    let email = register(&app, &username);
+    let login = app.login(&username, PASSWORD);
+    let (access, refresh) = (
+        login.str("access_token").to_owned(),
+        login.str("refresh_token").to_owned(),
+    );
+
+    // Known and unknown addresses get the same answer.
+    let known = app.post("/password/forgot", &json!({"email": email}));
+    known.expect(202);
+    let unknown = app.post("/password/forgot", &json!({"email": "nobody@example.com"}));
+    unknown.expect(202);
+    assert_eq!(known.body, unknown.body);
+    assert_eq!(known.body["message"], FORGOT);
+    app.post("/password/forgot", &json!({"identifier": username}))
+        .expect(202);
+
+    let mail = app.mail_to(&email, "Reset your password");
+    let reset_token = mail.link_token();
+    assert_eq!(reset_token.len(), 43, "{}", mail.text);
+    // The policy applies, and a refused password does not spend the link.
+    app.post(
+        "/password/reset",
+        &json!({"token": reset_token, "new_password": "short"}),
+    )
+    .expect_error(400, "validation_failed");
+    let new_password = "a-brand-new-passphrase-77";
+    app.post(
+        "/password/reset",
+        &json!({"token": reset_token, "new_password": new_password}),
+    )
+    .expect(200);
+    app.post(
+        "/password/reset",
+        &json!({"token": reset_token, "new_password": "another-passphrase-88"}),
+    )
+    .expect_error(400, "invalid_token");
+
+    app.login(&username, PASSWORD)
+        .expect_error(401, "invalid_credentials");
+    app.login(&username, new_password).expect(200);
+    // Every session of the account ended.
+    std::thread::sleep(Duration::from_millis(50));
+    app.get("/profile", Some(&access)).expect(401);
+    app.post("/token/refresh", &json!({"refresh_token": refresh}))
+        .expect(401);
+    // The other link (asked by username) died with the reset.
+    let other = app.mail_to(&email, "Reset your password").link_token();
+    app.post(
+        "/password/reset",
+        &json!({"token": other, "new_password": "yet-another-passphrase-99"}),
+    )
+    .expect_error(400, "invalid_token");
+}
+
+fn login_codes_work_once_and_die_after_five_wrong_tries(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("coder");
+    let email = register(&app, &username);
+    let unknown = app.post(
+        "/login/code/request",
+        &json!({"email": "nobody@example.com"}),
+    );
+    unknown.expect(202);
+    let known = app.post("/login/code/request", &json!({"email": email}));
+    known.expect(202);
+    assert_eq!(known.body, unknown.body);
+    let code = app.mail_to(&email, "Your login code").code();
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    app.post("/login/code", &json!({"email": email, "code": wrong}))
+        .expect_error(401, "invalid_credentials");
+    let logged_in = app.post("/login/code", &json!({"email": email, "code": code}));
+    logged_in.expect(200);
+    let token = logged_in.str("access_token").to_owned();
+    app.get("/profile", Some(&token)).expect(200);
+    // A code proves the mailbox too.
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["email_verified"],
+        true
+    );
+    app.post("/login/code", &json!({"email": email, "code": code}))
+        .expect_error(401, "invalid_credentials");
+
+    // Five wrong tries kill a code: the right one fails after them.
+    app.post("/login/code/request", &json!({"email": email}))
+        .expect(202);
+    std::thread::sleep(Duration::from_millis(300));
+    let code = wait_for_new_code(&app, &email, &code);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        app.post("/login/code", &json!({"email": email, "code": wrong}))
+            .expect_error(401, "invalid_credentials");
+    }
+    app.post("/login/code", &json!({"email": email, "code": code}))
+        .expect_error(401, "invalid_credentials");
+    app.post(
+        "/login/code",
+        &json!({"email": "nobody@example.com", "code": "123456"}),
+    )
+    .expect_error(401, "invalid_credentials");
+    app.post("/login/code", &json!({"email": email}))
+        .expect_error(400, "missing_parameters");
+}
+
+/// The newest code mailed to `email` that is not `previous`.
+fn wait_for_new_code(app: &TestApp, email: &str, previous: &str) -> String {
+    for _ in 0..100 {
+        let codes: Vec<String> = keygate_tests::mail::all(&app.outbox_dir())
+            .iter()
+            .filter(|m| m.to.contains(email) && m.subject.contains("login code"))
+            .map(keygate_tests::mail::Mail::code)
+            .collect();
+        if codes.len() >= 2 {
+            if let Some(code) = codes.iter().find(|c| c.as_str() != previous) {
+                return code.clone();
+            }
+            if codes.iter().all(|c| c == previous) {
+                // Two equal codes in a row (one in a million): the newest is the live one.
+                return previous.to_owned();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no second login code arrived");
+}
+
+/// `auth.require_verified_email`: a right password of an unverified account gets 403.
+fn an_unverified_account_is_refused_where_verification_is_required(store: Store) {
+    let app = TestApp::spawn_with(store, &[("KEYGATE__AUTH__REQUIRE_VERIFIED_EMAIL", "true")]);
+    let username = unique("strict");
+    let email = register(&app, &username);
+    app.login(&username, PASSWORD)
+        .expect_error(403, "email_unverified");
+    app.login(&username, "wrong-password-123")
+        .expect_error(401, "invalid_credentials");
+    let link = app.mail_to(&email, "Confirm your email").link_token();
+    app.post("/email/verify", &json!({"token": link}))
+        .expect(200);
+    app.login(&username, PASSWORD).expect(200);
+}
+
+/// Outside development nothing secret (link tokens, codes) reaches the log.
+#[test]
+fn no_token_or_code_is_logged_outside_development() {
+    let app = TestApp::spawn(Store::Embedded);
+    let username = unique("quiet");
+    let email = register(&app, &username);
+    app.post("/password/forgot", &json!({"email": email}))
+        .expect(202);
+    app.post("/login/code/request", &json!({"email": email}))
+        .expect(202);
+    let verification = app.mail_to(&email, "Confirm your email").link_token();
+    let reset = app.mail_to(&email, "Reset your password").link_token();
+    let code = app.mail_to(&email, "Your login code").code();
+    std::thread::sleep(Duration::from_millis(300));
+    let log = app.log();
+    for secret in [verification.as_str(), reset.as_str(), code.as_str()] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+}
+
+/// Mail requests are throttled per address asked about (and per client address).
+#[test]
+fn mail_requests_are_throttled() {
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[("KEYGATE__AUTH__THROTTLE__MAIL_REQUESTS_PER_ACCOUNT", "2")],
+    );
+    for _ in 0..2 {
+        app.post("/password/forgot", &json!({"email": "target@example.com"}))
+            .expect(202);
+    }
+    let refused = app.post("/password/forgot", &json!({"email": "target@example.com"}));
+    refused.expect_error(429, "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    app.post("/password/forgot", &json!({"email": "other@example.com"}))
+        .expect(202);
+}
+
+store_tests!(
+    verification_links_prove_the_address_once,
+    an_email_change_is_verified_anew_and_the_old_address_is_told,
+    a_password_reset_sets_the_password_and_ends_every_session,
+    login_codes_work_once_and_die_after_five_wrong_tries,
+    an_unverified_account_is_refused_where_verification_is_required,
+);
