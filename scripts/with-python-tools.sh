@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with KEYGATE_TEST_PYTHON pointing at a Python that has the independent
 # libraries the black-box tests check Keygate against: PyJWT with `cryptography` (a JOSE
-# implementation that knows nothing of Keygate, reading only its JWKS).
+# implementation that knows nothing of Keygate, reading only its JWKS) and aiosmtpd (a real
+# SMTP server the email tests start and stop on free loopback ports).
 #
 # Installs them from PyPI into .pytools/venv when they are missing; the tests that need them
 # fail (never skip) without KEYGATE_TEST_PYTHON.
@@ -9,9 +10,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.pytools/venv"
-requirements=("PyJWT[crypto]==2.10.1")
+requirements=("PyJWT[crypto]==2.10.1" "aiosmtpd==1.4.6")
 
-if ! "$venv/bin/python" -c 'import jwt, cryptography' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import jwt, cryptography, aiosmtpd' >/dev/null 2>&1; then
   echo "with-python-tools: installing ${requirements[*]} into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"

@@ -7,6 +7,7 @@ mod app;
 mod inspect;
 pub mod mail;
 mod reply;
+pub mod smtp;
 
 pub use app::{fresh_database_name, mongodb_uri, Store, TestApp};
 pub use inspect::Leftovers;

@@ -2,6 +2,7 @@
 //! counted by route template (never the raw path: no series per key or id), method and status;
 //! latencies go into one histogram per route and method.
 
+use keygate_domain::mail::MailCounts;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +46,8 @@ pub struct ServiceReadings {
     pub throttled_logins: u64,
     /// Registrations refused by the throttle.
     pub throttled_registrations: u64,
+    /// Mail queued, sent, failed and given up since start (§8).
+    pub mail: MailCounts,
 }
 
 impl HttpMetrics {
@@ -145,6 +148,17 @@ impl HttpMetrics {
              keygate_throttle_refusals_total{{kind=\"registration\"}} {}",
             readings.throttled_logins, readings.throttled_registrations
         );
+        let mail = readings.mail;
+        let _ = writeln!(
+            out,
+            "# HELP keygate_mail_messages_total Mail this instance queued, sent, failed to send (a try) and gave up.\n\
+             # TYPE keygate_mail_messages_total counter\n\
+             keygate_mail_messages_total{{outcome=\"queued\"}} {}\n\
+             keygate_mail_messages_total{{outcome=\"sent\"}} {}\n\
+             keygate_mail_messages_total{{outcome=\"failed\"}} {}\n\
+             keygate_mail_messages_total{{outcome=\"dropped\"}} {}",
+            mail.queued, mail.sent, mail.failed, mail.dropped
+        );
         single(
             &mut out,
             "keygate_store_errors_total",
@@ -206,6 +220,12 @@ mod tests {
             live_sessions_cached: 7,
             throttled_logins: 2,
             throttled_registrations: 1,
+            mail: MailCounts {
+                queued: 4,
+                sent: 3,
+                failed: 2,
+                dropped: 1,
+            },
         }
     }
 

@@ -271,4 +271,87 @@ store_tests!(
     a_password_reset_sets_the_password_and_ends_every_session,
     login_codes_work_once_and_die_after_five_wrong_tries,
     an_unverified_account_is_refused_where_verification_is_required,
+    mail_goes_out_over_smtp,
 );
+
+/// Over SMTP to a real mail server: the message arrives and its link works.
+fn mail_goes_out_over_smtp(store: Store) {
+    let smtp = keygate_tests::smtp::SmtpServer::start();
+    let app = TestApp::spawn_with(store, &[("KEYGATE__EMAIL__SMTP_URL", &smtp.url())]);
+    let username = unique("smtp");
+    let email = register(&app, &username);
+    let mail = smtp.mail_to(&email, "Confirm your email", Duration::from_secs(15));
+    assert!(mail.html.contains("<a href="));
+    app.post("/email/verify", &json!({"token": mail.link_token()}))
+        .expect(200);
+    assert!(
+        keygate_tests::mail::all(&app.outbox_dir()).is_empty(),
+        "nothing in the .eml directory when SMTP is configured"
+    );
+}
+
+/// The mail server is down when mail is triggered: nothing is lost; once it is up the message
+/// arrives (retried with backoff), and `/metrics` counted the failed tries.
+#[test]
+fn mail_waits_out_a_mail_server_outage() {
+    let mut smtp = keygate_tests::smtp::SmtpServer::unstarted();
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[("KEYGATE__EMAIL__SMTP_URL", &smtp.url())],
+    );
+    let username = unique("outage");
+    let email = register(&app, &username);
+    app.post("/password/forgot", &json!({"email": email}))
+        .expect(202);
+    let metrics = || app.get("/metrics", None).text;
+    let failed = "keygate_mail_messages_total{outcome=\"failed\"}";
+    for _ in 0..100 {
+        if metrics()
+            .lines()
+            .any(|l| l.starts_with(failed) && !l.ends_with(" 0"))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        metrics()
+            .lines()
+            .any(|l| l.starts_with(failed) && !l.ends_with(" 0")),
+        "a failed try is counted:\n{}",
+        metrics()
+    );
+    smtp.start_again();
+    let reset = smtp.mail_to(&email, "Reset your password", Duration::from_secs(30));
+    app.post(
+        "/password/reset",
+        &json!({"token": reset.link_token(), "new_password": "after-the-outage-2026"}),
+    )
+    .expect(200);
+    let verification = smtp.mail_to(&email, "Confirm your email", Duration::from_secs(30));
+    assert!(!verification.link_token().is_empty());
+}
+
+/// Keygate killed (SIGKILL) with mail queued and the mail server down loses none of it: the
+/// restarted server sends it.
+#[test]
+fn queued_mail_survives_a_kill_9() {
+    let mut smtp = keygate_tests::smtp::SmtpServer::unstarted();
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[("KEYGATE__EMAIL__SMTP_URL", &smtp.url())],
+    );
+    let username = unique("killed");
+    let email = register(&app, &username);
+    app.post("/login/code/request", &json!({"email": email}))
+        .expect(202);
+    std::thread::sleep(Duration::from_millis(500));
+    // restart() kills the process outright, then starts it on the same data.
+    let app = app.restart();
+    smtp.start_again();
+    let code = smtp
+        .mail_to(&email, "Your login code", Duration::from_secs(30))
+        .code();
+    app.post("/login/code", &json!({"email": email, "code": code}))
+        .expect(200);
+}

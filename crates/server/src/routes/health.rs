@@ -57,6 +57,7 @@ pub async fn metrics(
         live_sessions_cached: state.keygate.authenticator.live_sessions_cached(),
         throttled_logins: refusals.logins,
         throttled_registrations: refusals.registrations,
+        mail: state.keygate.mail.counts(),
     };
     let mut text = state.http_metrics.render(&readings);
     state.store_metrics.render(&mut text);
