@@ -76,12 +76,14 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn deliver(&self, id: &Id, message: &MailMessage) -> Result<(), DeliveryError> {
         let email = build(&self.from, id, message)?;
-        self.transport.send(email).await.map(|_| ()).map_err(|e| {
-            if e.is_permanent() {
-                DeliveryError::Permanent(e.to_string())
-            } else {
-                DeliveryError::Temporary(e.to_string())
-            }
-        })
+        // Even a 5xx is tried again (up to email.max_attempts): a refusing server is often a
+        // misconfigured one (credentials, relay rules) that its operator will fix, and mail
+        // must wait that out rather than be lost. Only a message that cannot be built is
+        // given up at once.
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError::Temporary(e.to_string()))
     }
 }

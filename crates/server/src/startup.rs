@@ -199,9 +199,20 @@ fn mail_ports(settings: &Settings) -> Result<MailPorts, StartupError> {
             public_url: settings.server.public_url(),
             require_verified_email: settings.auth.require_verified_email,
         },
-        delivery: MailSettings {
-            max_attempts: settings.email.max_attempts.max(1),
-            ..MailSettings::default()
+        delivery: {
+            let defaults = MailSettings::default();
+            // A worker holds what it took for longer than sending all of it can take, so on
+            // MongoDB another instance never takes a message that is still being sent.
+            let sending =
+                settings.email.timeout * u32::try_from(defaults.batch).unwrap_or(u32::MAX);
+            let lease = chrono::Duration::from_std(sending + std::time::Duration::from_secs(30))
+                .unwrap_or(defaults.lease)
+                .max(defaults.lease);
+            MailSettings {
+                max_attempts: settings.email.max_attempts.max(1),
+                lease,
+                ..defaults
+            }
         },
     })
 }
