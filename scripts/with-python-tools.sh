@@ -10,9 +10,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.pytools/venv"
-requirements=("PyJWT[crypto]==2.10.1" "aiosmtpd==1.4.6")
+requirements=("PyJWT[crypto]==2.10.1" "aiosmtpd==1.4.6" "werkzeug==3.1.3" "bcrypt==4.3.0" "passlib==1.7.4")
 
-if ! "$venv/bin/python" -c 'import jwt, cryptography, aiosmtpd' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import jwt, cryptography, aiosmtpd, werkzeug, bcrypt, passlib' >/dev/null 2>&1; then
   echo "with-python-tools: installing ${requirements[*]} into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"

@@ -6,11 +6,16 @@
 //! Depends on `keygate-domain` only, so any Rust service can link it to verify Keygate tokens.
 #![warn(missing_docs)]
 
+mod legacy;
 mod password;
 mod secrets;
 mod signing_keys;
 mod tokens;
 
+pub use legacy::{
+    LegacyFormat, LegacyHash, LegacyHashes, UnusableHash, MAX_BCRYPT_COST, MAX_PBKDF2_ROUNDS,
+    MAX_SCRYPT_BYTES,
+};
 pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 pub use secrets::{OsSecrets, BASE62};
 pub use signing_keys::OsKeyGenerator;

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::legacy::LegacyHash;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
@@ -331,6 +332,27 @@ impl PasswordHasher for Argon2Hasher {
 
     async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck> {
         let (password, hash, params) = (password.to_owned(), hash.to_owned(), self.params.clone());
+        if !hash.starts_with("$argon2") {
+            // An imported account's hash (§10): checked on the same pool, under the same queue
+            // bound, and replaced by Argon2id once it matched. One in no usable format matches
+            // nothing, after a dummy Argon2 verification so it answers as slowly as any other.
+            let dummy = self.dummy_hash.clone();
+            return self
+                .pool
+                .run(move |memory| match LegacyHash::parse(&hash) {
+                    Ok(legacy) => Ok(PasswordCheck {
+                        matches: legacy.verify(&password),
+                        needs_rehash: true,
+                    }),
+                    Err(_) => {
+                        verify_with(&params, memory, &password, &dummy).map(|_| PasswordCheck {
+                            matches: false,
+                            needs_rehash: false,
+                        })
+                    }
+                })
+                .await;
+        }
         self.pool
             .run(move |memory| verify_with(&params, memory, &password, &hash))
             .await
@@ -522,10 +544,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unreadable_hash_is_an_internal_error_and_dummy_verification_works() {
+    async fn imported_hashes_verify_on_the_pool_and_ask_to_be_replaced() {
         let hasher = Argon2Hasher::new(cheap()).expect("hasher");
+        let werkzeug = "pbkdf2:sha256:1000$wkVSFYsRzISnMq0v$1d6ce69b732baab62f34905899cbce7276146ebedcc3a0aeb7c0058b0dc22465";
+        let right = hasher
+            .verify("correct horse ünïcode", werkzeug)
+            .await
+            .expect("answered");
+        assert!(right.matches && right.needs_rehash);
+        let wrong = hasher.verify("wrong", werkzeug).await.expect("answered");
+        assert!(!wrong.matches);
+    }
+
+    #[tokio::test]
+    async fn unknown_hashes_match_nothing_and_dummy_verification_works() {
+        let hasher = Argon2Hasher::new(cheap()).expect("hasher");
+        // §10: an imported hash in no known format leaves the account without a password.
+        for unknown in ["not a phc string", "", "md5$x$y"] {
+            let check = hasher.verify("x", unknown).await.expect("answered");
+            assert!(!check.matches && !check.needs_rehash, "{unknown}");
+        }
+        // A broken Argon2 string is still the store's fault.
         assert!(matches!(
-            hasher.verify("x", "not a phc string").await,
+            hasher.verify("x", "$argon2id$garbage").await,
             Err(Error::Internal(_))
         ));
         hasher

@@ -37,6 +37,7 @@ pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod id;
+pub mod import;
 pub mod introspection;
 mod keygate;
 pub mod mail;

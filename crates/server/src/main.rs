@@ -14,6 +14,9 @@ const USAGE: &str = "usage: keygate [serve]
        keygate demote <username-or-email>    withdraw it
        keygate keys rotate                   make the next signing key (published now,
                                              signing after auth.signing.publish_ahead_secs)
+       keygate import --from <source> [--dry-run] [--map field=column ...]
+                                             bring an earlier system's users in: a
+                                             mongodb://host/<db> URL, a .jsonl or a .csv file
 
 Configuration comes from config/*.toml and KEYGATE__SECTION__KEY environment variables; see
 docs/operations.md. With the embedded store, stop the server before promote or demote;
@@ -26,6 +29,7 @@ async fn main() -> ExitCode {
         Serve,
         SetRole(String, Role),
         RotateKeys,
+        Import(operator::ImportRequest),
     }
     let command = match args
         .iter()
@@ -37,6 +41,13 @@ async fn main() -> ExitCode {
         ["promote", identifier] => Command::SetRole(identifier.to_string(), Role::Admin),
         ["demote", identifier] => Command::SetRole(identifier.to_string(), Role::User),
         ["keys", "rotate"] => Command::RotateKeys,
+        ["import", rest @ ..] => match import_request(rest) {
+            Ok(request) => Command::Import(request),
+            Err(problem) => {
+                eprintln!("{problem}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -55,6 +66,18 @@ async fn main() -> ExitCode {
         }
     };
     keygate_server::telemetry::init(settings.log.format);
+    if let Command::Import(request) = &command {
+        return match operator::import(&settings, request).await {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::RotateKeys = command {
         return match operator::rotate_keys(&settings).await {
             Ok(done) => {
@@ -93,4 +116,28 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `keygate import`'s arguments: `--from <source>`, `--dry-run`, `--map field=column`.
+fn import_request(args: &[&str]) -> Result<operator::ImportRequest, String> {
+    let mut request = operator::ImportRequest {
+        from: String::new(),
+        dry_run: false,
+        maps: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            "--from" => request.from = args.next().ok_or("--from needs a source")?.to_string(),
+            "--dry-run" => request.dry_run = true,
+            "--map" => request
+                .maps
+                .push(args.next().ok_or("--map needs field=column")?.to_string()),
+            other => return Err(format!("unknown import argument '{other}'")),
+        }
+    }
+    if request.from.is_empty() {
+        return Err("keygate import needs --from <source>".to_owned());
+    }
+    Ok(request)
 }

@@ -91,3 +91,61 @@ pub async fn rotation_outcome(signing: &SigningKeyService) -> keygate_domain::Re
             .to_owned(),
     })
 }
+
+/// What `keygate import` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// `--from`: a mongodb:// URL, a .jsonl or a .csv file.
+    pub from: String,
+    /// `--dry-run`: report only.
+    pub dry_run: bool,
+    /// `--map field=column`, any number.
+    pub maps: Vec<String>,
+}
+
+/// How many accounts are written at once: their durable writes share commits.
+const IMPORT_CONCURRENCY: usize = 64;
+
+/// Brings the earlier systems' users in (§10) and returns the report as JSON text.
+pub async fn import(settings: &Settings, request: &ImportRequest) -> Result<String, OperatorError> {
+    use keygate_domain::import::{ImportReport, ImportService};
+    use sha2::{Digest, Sha256};
+
+    let unusable = |why: String| OperatorError::Domain(keygate_domain::Error::Unavailable(why));
+    let source = keygate_import::Source::parse(&request.from).map_err(unusable)?;
+    let map = keygate_import::FieldMap::with(&request.maps).map_err(unusable)?;
+    let started = std::time::Instant::now();
+    let legacy = source.read(&map).await.map_err(unusable)?;
+    let identity = source.identity();
+    let digest = |text: &str| hex::encode(Sha256::digest(text.as_bytes()));
+    let users: Vec<_> = legacy
+        .into_iter()
+        .map(|user| (ImportService::account_id(&identity, &user, &digest), user))
+        .collect();
+    let (store, _) = open_store(settings, None).await?;
+    let service = std::sync::Arc::new(ImportService::new(
+        store.users.clone(),
+        std::sync::Arc::new(keygate_crypto::LegacyHashes),
+        std::sync::Arc::new(keygate_domain::SystemClock),
+    ));
+    let chunk = users.len().div_ceil(IMPORT_CONCURRENCY).max(1);
+    let runs = users
+        .chunks(chunk)
+        .map(|part| service.import(part, request.dry_run));
+    let mut report = ImportReport::default();
+    for part in futures_util::future::join_all(runs).await {
+        report.merge(part?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let answer = serde_json::json!({
+        "source": identity,
+        "dry_run": request.dry_run,
+        "accounts": users.len(),
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "per_second": if seconds > 0.0 { (users.len() as f64 / seconds).round() } else { 0.0 },
+        "outcomes": report.outcomes,
+        "hash_formats": report.formats,
+        "skipped": report.skipped.iter().map(|(id, why)| serde_json::json!({"source_id": id, "reason": why})).collect::<Vec<_>>(),
+    });
+    Ok(serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string()))
+}

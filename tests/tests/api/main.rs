@@ -10,6 +10,7 @@ mod email;
 mod errors;
 mod hardening;
 mod health;
+mod import;
 mod lifecycle;
 mod login;
 mod mongo;

@@ -1,0 +1,282 @@
+//! §10: `keygate import`, with hashes made by the earlier systems' own libraries (werkzeug,
+//! bcrypt, passlib, and Django's recipe), from JSON-lines, CSV and a MongoDB database, into
+//! both stores; then each original password logs in over HTTP and its hash becomes Argon2id.
+
+use std::path::Path;
+
+use keygate_tests::{store_tests, Store, TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+/// Makes accounts with the earlier systems' libraries: `[{username, email, password, hash,
+/// format}]`, one per format, each with its own password.
+fn legacy_accounts(prefix: &str) -> Vec<Value> {
+    let python = std::env::var("KEYGATE_TEST_PYTHON").expect(
+        "KEYGATE_TEST_PYTHON names a Python with werkzeug, bcrypt and passlib \
+         (scripts/with-python-tools.sh, which make test runs, provides it)",
+    );
+    const MAKE: &str = r#"
+import base64, hashlib, json, sys
+import bcrypt
+from passlib.hash import pbkdf2_sha256
+from werkzeug.security import generate_password_hash
+prefix = sys.argv[1]
+def django(pw):
+    salt = "QyrdsTRkmcd1"
+    digest = hashlib.pbkdf2_hmac("sha256", pw.encode(), salt.encode(), 1000)
+    return "pbkdf2_sha256$1000$%s$%s" % (salt, base64.b64encode(digest).decode())
+makers = [
+    ("werkzeug-pbkdf2-sha256", lambda pw: generate_password_hash(pw, method="pbkdf2:sha256:1000")),
+    ("werkzeug-pbkdf2-sha1", lambda pw: generate_password_hash(pw, method="pbkdf2:sha1:1000")),
+    ("werkzeug-scrypt", lambda pw: generate_password_hash(pw, method="scrypt:1024:8:1")),
+    ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()),
+    ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4, prefix=b"2a")).decode()),
+    ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)),
+    ("passlib-pbkdf2-sha256", lambda pw: pbkdf2_sha256.using(rounds=1000).hash(pw)),
+    ("django-pbkdf2-sha256", django),
+]
+out = []
+for i, (fmt, make) in enumerate(makers):
+    pw = "old-secret-%d-ünï" % i
+    out.append({"username": "%s%d" % (prefix, i), "email": "%s%d@example.com" % (prefix, i),
+                "password": pw, "hash": make(pw), "format": fmt})
+print(json.dumps(out))
+"#;
+    let output = std::process::Command::new(python)
+        .args(["-c", MAKE, prefix])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn write_jsonl(path: &Path, accounts: &[Value]) {
+    let lines: Vec<String> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({"id": i + 1, "username": a["username"], "email": a["email"], "password": a["hash"]})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").expect("written");
+}
+
+fn write_csv(path: &Path, accounts: &[Value]) {
+    let mut text = String::from("user_id,username,email,password_hash,full_name\n");
+    for (i, a) in accounts.iter().enumerate() {
+        text.push_str(&format!(
+            "{},{},{},{},\"Name, with a comma {i}\"\n",
+            i + 100,
+            a["username"].as_str().expect("a name"),
+            a["email"].as_str().expect("an email"),
+            a["hash"].as_str().expect("a hash")
+        ));
+    }
+    std::fs::write(path, text).expect("written");
+}
+
+fn report(output: &std::process::Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("a JSON report")
+}
+
+/// Runs `keygate import` against `app`'s store: beside it on MongoDB, with it stopped on the
+/// embedded store.
+fn import(app: TestApp, args: &[&str]) -> (Value, TestApp) {
+    let mut all = vec!["import"];
+    all.extend_from_slice(args);
+    match app.store() {
+        Store::Mongo => {
+            let output = app.run_beside(&all);
+            (report(&output), app)
+        }
+        Store::Embedded => {
+            let (output, app) = app.run_offline(&all);
+            (report(&output), app)
+        }
+    }
+}
+
+fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
+    let app = TestApp::spawn(store);
+    let dir = tempfile::tempdir().expect("a directory");
+    let from_jsonl = legacy_accounts("jl");
+    let from_csv = legacy_accounts("cv");
+    let (jsonl, csv) = (dir.path().join("users.jsonl"), dir.path().join("users.csv"));
+    write_jsonl(&jsonl, &from_jsonl);
+    write_csv(&csv, &from_csv);
+    // Someone registered one of the names already: that account is skipped, never merged.
+    app.register("cv0", "someone-else@example.com").expect(201);
+
+    let jsonl_path = jsonl.to_str().expect("a path");
+    let (dry, app) = import(app, &["--from", jsonl_path, "--dry-run"]);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["outcomes"]["imported"], 8, "{dry}");
+    app.login("jl0", "old-secret-0-ünï")
+        .expect_error(401, "invalid_credentials");
+
+    let (first, app) = import(app, &["--from", jsonl_path]);
+    assert_eq!(first["outcomes"]["imported"], 8, "{first}");
+    assert_eq!(first["hash_formats"]["bcrypt"], 3);
+    for format in [
+        "werkzeug-pbkdf2-sha256",
+        "werkzeug-pbkdf2-sha1",
+        "werkzeug-scrypt",
+        "passlib-pbkdf2-sha256",
+        "django-pbkdf2-sha256",
+    ] {
+        assert_eq!(first["hash_formats"][format], 1, "{format}: {first}");
+    }
+    let (again, app) = import(app, &["--from", jsonl_path]);
+    assert_eq!(
+        again["outcomes"],
+        json!({"already_imported": 8}),
+        "idempotent"
+    );
+    let (csv_report, app) = import(app, &["--from", csv.to_str().expect("a path")]);
+    assert_eq!(csv_report["outcomes"]["imported"], 7, "{csv_report}");
+    assert_eq!(csv_report["outcomes"]["skipped_username_taken"], 1);
+    assert_eq!(csv_report["skipped"][0]["source_id"], "100");
+
+    for account in from_jsonl.iter().chain(&from_csv[1..]) {
+        let (username, password) = (
+            account["username"].as_str().expect("a name"),
+            account["password"].as_str().expect("a password"),
+        );
+        app.login(username, "wrong-password-123")
+            .expect_error(401, "invalid_credentials");
+        app.login(username, password).expect(200);
+        // Upgraded: the same password works again, now against Argon2id.
+        app.login(username, password).expect(200);
+    }
+    let profile = app.login("cv3", "old-secret-3-ünï");
+    let token = profile.str("access_token").to_owned();
+    let id = app.get("/profile", Some(&token)).str("id").to_owned();
+    assert_eq!(
+        app.get("/profile", Some(&token)).body["full_name"],
+        "Name, with a comma 3"
+    );
+    if store == Store::Embedded {
+        let hash = app.stored_password_hash(&id);
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+    }
+}
+
+/// A hash whose cost no login should pay is refused at import: the account comes in without
+/// a usable password (its owner resets it by mail), and so does one in no known format.
+#[test]
+fn absurd_and_unknown_hashes_leave_the_account_without_a_password() {
+    let app = TestApp::spawn(Store::Embedded);
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("odd.jsonl");
+    std::fs::write(
+        &path,
+        [
+            json!({"_id": {"$oid": "6553f10000000000000000aa"}, "username": "costly",
+                   "password": "pbkdf2:sha256:1000000000$salt$00"}),
+            json!({"_id": "6553f10000000000000000bb", "username": "scrypty", "email": "s@example.com",
+                   "password": "scrypt:1073741824:8:1$salt$00"}),
+            json!({"id": 3, "username": "mystery", "password": "md5$x$y"}),
+            json!({"id": 4, "password": "x"}),
+        ]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n"),
+    )
+    .expect("written");
+    let (report, app) = import(app, &["--from", path.to_str().expect("a path")]);
+    assert_eq!(report["hash_formats"]["refused"], 2, "{report}");
+    assert_eq!(report["hash_formats"]["unknown"], 1);
+    assert_eq!(report["outcomes"]["skipped_invalid"], 1);
+    for username in ["costly", "scrypty", "mystery"] {
+        app.login(username, PASSWORD)
+            .expect_error(401, "invalid_credentials");
+    }
+    // The 24-hex id came along.
+    let (_, token, _) = {
+        app.register("fresh", "fresh@example.com").expect(201);
+        let login = app.login("fresh", PASSWORD);
+        ((), login.str("access_token").to_owned(), ())
+    };
+    let users = app.get("/users", Some(&token));
+    assert!(users.text.contains("costly"), "{}", users.text);
+}
+
+#[test]
+fn an_unknown_source_is_refused_with_advice() {
+    let app = TestApp::spawn(Store::Embedded);
+    let (output, _app) = app.run_offline(&["import", "--from", "postgresql://u:secret@db/legacy"]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("mongodb://"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+}
+
+store_tests!(every_format_logs_in_after_an_import_and_is_upgraded);
+
+/// 000's and 001's own MongoDB database: the `users` collection, read straight from it.
+#[test]
+fn users_come_in_from_an_earlier_systems_mongodb() {
+    let accounts = legacy_accounts("mg");
+    let uri = keygate_tests::mongodb_uri();
+    let database = keygate_tests::fresh_database_name();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let ids: Vec<mongodb::bson::oid::ObjectId> = runtime.block_on(async {
+        let client = mongodb::Client::with_uri_str(&uri).await.expect("MongoDB");
+        let users = client
+            .database(&database)
+            .collection::<mongodb::bson::Document>("users");
+        let mut ids = Vec::new();
+        for account in &accounts {
+            let id = mongodb::bson::oid::ObjectId::new();
+            users
+                .insert_one(mongodb::bson::doc! {
+                    "_id": id,
+                    "name": account["username"].as_str().expect("a name"),
+                    "username": account["username"].as_str().expect("a name"),
+                    "email": account["email"].as_str().expect("an email"),
+                    "password": account["hash"].as_str().expect("a hash"),
+                    "created_at": mongodb::bson::DateTime::from_millis(1_600_000_000_000),
+                })
+                .await
+                .expect("inserted");
+            ids.push(id);
+        }
+        ids
+    });
+    let (base, query) = uri.split_once('?').unwrap_or((uri.as_str(), ""));
+    let source = format!(
+        "{}/{database}{}",
+        base.trim_end_matches('/'),
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    );
+    let app = TestApp::spawn(Store::Embedded);
+    let (report, app) = import(app, &["--from", &source]);
+    assert_eq!(report["outcomes"]["imported"], 8, "{report}");
+    for (account, id) in accounts.iter().zip(&ids) {
+        let login = app.login(
+            account["username"].as_str().expect("a name"),
+            account["password"].as_str().expect("a password"),
+        );
+        login.expect(200);
+        assert_eq!(
+            login.str("user_id"),
+            id.to_hex(),
+            "the account keeps its id"
+        );
+    }
+}
