@@ -17,10 +17,11 @@ build:
 ## test: formatting, lints, then every test of the workspace on both stores. Starts its own
 ## MongoDB-compatible server (SecantusDB, installed into .mongo/) unless MONGODB_URI is set,
 ## installs Debian's chromium for the /docs browser test when it is absent, and PyJWT (into
-## .pytools/) for the JWKS interoperability tests. The tests that time /health while the
+## .pytools/) for the JWKS, mail and import tests, and a PostgreSQL from Debian's package
+## (installed when absent, run unprivileged in a temporary directory) for the import tests. The tests that time /health while the
 ## server is attacked (`*_while_attacked`) run last, alone.
 test: lint build
-	./scripts/with-chromium.sh ./scripts/with-python-tools.sh ./scripts/with-mongodb.sh sh -c '\
+	./scripts/with-chromium.sh ./scripts/with-python-tools.sh ./scripts/with-postgres.sh ./scripts/with-mongodb.sh sh -c '\
 	  $(CARGO) test --workspace -- --skip while_attacked && \
 	  $(CARGO) test -p keygate-tests --test api while_attacked -- --test-threads=1'
 

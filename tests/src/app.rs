@@ -221,6 +221,18 @@ impl TestApp {
             .expect("the keygate binary runs")
     }
 
+    /// Starts `keygate <args>` on the same settings and returns it running (to kill it half
+    /// way). Stop the server first on the embedded store.
+    pub fn spawn_command(&self, args: &[&str]) -> std::process::Child {
+        keygate_command(&self.data_dir, &self.env)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the keygate binary runs")
+    }
+
     /// The server's resident memory, in KiB (Linux).
     pub fn resident_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -1,5 +1,6 @@
 //! The sources `keygate import` reads (§10): a MongoDB database (the `users` collection, as
-//! the earlier systems 000 and 001 keep it), or a JSON-lines or CSV export. Field and column
+//! the earlier systems 000 and 001 keep it), PostgreSQL (004's `users`, 002's `user`), SQLite
+//! (002), or a JSON-lines or CSV export. Field and column
 //! names are found by those systems' conventions (`username`, `email`, `password`,
 //! `password_hash`, …); `--map field=column` names others.
 #![warn(missing_docs)]
@@ -7,6 +8,7 @@
 mod fields;
 mod files;
 mod mongo;
+mod sql;
 
 pub use fields::FieldMap;
 
@@ -21,6 +23,10 @@ pub enum Source {
     JsonLines(std::path::PathBuf),
     /// A `.csv` file with a header row.
     Csv(std::path::PathBuf),
+    /// `postgresql://…`: 004's `users` table or 002's `user`.
+    Postgres(String),
+    /// `sqlite://path`: 002's database file.
+    Sqlite(std::path::PathBuf),
 }
 
 impl Source {
@@ -29,13 +35,19 @@ impl Source {
         if from.starts_with("mongodb://") || from.starts_with("mongodb+srv://") {
             return Ok(Self::Mongo(from.to_owned()));
         }
+        if from.starts_with("postgresql://") || from.starts_with("postgres://") {
+            return Ok(Self::Postgres(from.to_owned()));
+        }
+        if let Some(path) = from.strip_prefix("sqlite://") {
+            return Ok(Self::Sqlite(std::path::PathBuf::from(path)));
+        }
         let path = std::path::PathBuf::from(from);
         match path.extension().and_then(|e| e.to_str()) {
             Some("jsonl" | "ndjson") => Ok(Self::JsonLines(path)),
             Some("csv") => Ok(Self::Csv(path)),
             _ => Err(format!(
-                "cannot import from '{}': give a mongodb:// URL, a .jsonl or a .csv file \
-                 (PostgreSQL and SQLite sources are not built yet)",
+                "cannot import from '{}': give a mongodb://, postgresql:// or sqlite:// URL, \
+                 a .jsonl or a .csv file",
                 if from.contains("://") {
                     from.split("://").next().unwrap_or("?")
                 } else {
@@ -49,24 +61,35 @@ impl Source {
     /// derived from it, so it must not change between runs).
     pub fn identity(&self) -> String {
         match self {
-            Self::Mongo(url) => {
+            Self::Mongo(url) | Self::Postgres(url) => {
                 let (scheme, rest) = url.split_once("://").unwrap_or(("mongodb", url));
                 let host_and_path = rest.rsplit('@').next().unwrap_or(rest);
                 let host_and_path = host_and_path.split('?').next().unwrap_or(host_and_path);
                 format!("{scheme}://{host_and_path}")
             }
-            Self::JsonLines(path) | Self::Csv(path) => path
+            Self::JsonLines(path) | Self::Csv(path) | Self::Sqlite(path) => path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         }
     }
 
-    /// Every account of the source.
-    pub async fn read(&self, map: &FieldMap) -> Result<Vec<LegacyUser>, String> {
+    /// Every account of the source, and the SQL table they came from (`table`, or `users`,
+    /// else `user`): derived ids depend on it, so two tables of one database never collide.
+    pub async fn read(
+        &self,
+        map: &FieldMap,
+        table: Option<&str>,
+    ) -> Result<(Vec<LegacyUser>, Option<String>), String> {
         match self {
-            Self::Mongo(url) => mongo::read(url, map).await,
-            Self::JsonLines(path) => files::read_json_lines(path, map),
-            Self::Csv(path) => files::read_csv(path, map),
+            Self::Mongo(url) => mongo::read(url, map).await.map(|users| (users, None)),
+            Self::JsonLines(path) => files::read_json_lines(path, map).map(|users| (users, None)),
+            Self::Csv(path) => files::read_csv(path, map).map(|users| (users, None)),
+            Self::Postgres(url) => sql::read_postgres(url, table, map)
+                .await
+                .map(|(users, table)| (users, Some(table))),
+            Self::Sqlite(path) => {
+                sql::read_sqlite(path, table, map).map(|(users, table)| (users, Some(table)))
+            }
         }
     }
 }

@@ -14,9 +14,10 @@ const USAGE: &str = "usage: keygate [serve]
        keygate demote <username-or-email>    withdraw it
        keygate keys rotate                   make the next signing key (published now,
                                              signing after auth.signing.publish_ahead_secs)
-       keygate import --from <source> [--dry-run] [--map field=column ...]
+       keygate import --from <source> [--dry-run] [--map field=column ...] [--table name]
                                              bring an earlier system's users in: a
-                                             mongodb://host/<db> URL, a .jsonl or a .csv file
+                                             mongodb://host/<db>, postgresql://… or
+                                             sqlite://path URL, a .jsonl or a .csv file
 
 Configuration comes from config/*.toml and KEYGATE__SECTION__KEY environment variables; see
 docs/operations.md. With the embedded store, stop the server before promote or demote;
@@ -124,12 +125,16 @@ fn import_request(args: &[&str]) -> Result<operator::ImportRequest, String> {
         from: String::new(),
         dry_run: false,
         maps: Vec::new(),
+        table: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match *arg {
             "--from" => request.from = args.next().ok_or("--from needs a source")?.to_string(),
             "--dry-run" => request.dry_run = true,
+            "--table" => {
+                request.table = Some(args.next().ok_or("--table needs a name")?.to_string())
+            }
             "--map" => request
                 .maps
                 .push(args.next().ok_or("--map needs field=column")?.to_string()),

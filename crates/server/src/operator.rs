@@ -101,6 +101,8 @@ pub struct ImportRequest {
     pub dry_run: bool,
     /// `--map field=column`, any number.
     pub maps: Vec<String>,
+    /// `--table`: the SQL table of a PostgreSQL or SQLite source.
+    pub table: Option<String>,
 }
 
 /// How many accounts are written at once: their durable writes share commits.
@@ -115,8 +117,14 @@ pub async fn import(settings: &Settings, request: &ImportRequest) -> Result<Stri
     let source = keygate_import::Source::parse(&request.from).map_err(unusable)?;
     let map = keygate_import::FieldMap::with(&request.maps).map_err(unusable)?;
     let started = std::time::Instant::now();
-    let legacy = source.read(&map).await.map_err(unusable)?;
-    let identity = source.identity();
+    let (legacy, table) = source
+        .read(&map, request.table.as_deref())
+        .await
+        .map_err(unusable)?;
+    let identity = match table {
+        Some(table) => format!("{}#{table}", source.identity()),
+        None => source.identity(),
+    };
     let digest = |text: &str| hex::encode(Sha256::digest(text.as_bytes()));
     let users: Vec<_> = legacy
         .into_iter()

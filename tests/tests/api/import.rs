@@ -215,11 +215,20 @@ fn absurd_and_unknown_hashes_leave_the_account_without_a_password() {
 #[test]
 fn an_unknown_source_is_refused_with_advice() {
     let app = TestApp::spawn(Store::Embedded);
-    let (output, _app) = app.run_offline(&["import", "--from", "postgresql://u:secret@db/legacy"]);
+    let (output, app) = app.run_offline(&["import", "--from", "oracle://u:secret@db/legacy"]);
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("mongodb://"), "{said}");
     assert!(!said.contains("secret"), "{said}");
+    // An unreachable database: refused, without echoing the URL's password.
+    let (output, _app) = app.run_offline(&[
+        "import",
+        "--from",
+        "postgresql://u:hunter2-secret@127.0.0.1:1/legacy",
+    ]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!said.contains("hunter2"), "{said}");
 }
 
 store_tests!(every_format_logs_in_after_an_import_and_is_upgraded);
@@ -278,5 +287,163 @@ fn users_come_in_from_an_earlier_systems_mongodb() {
             id.to_hex(),
             "the account keeps its id"
         );
+    }
+}
+
+/// Killed (SIGKILL) half way, run again: every user is there exactly once.
+#[test]
+fn an_import_killed_half_way_is_finished_by_the_next_run() {
+    const USERS: usize = 40_000;
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("many.jsonl");
+    let hash = "pbkdf2:sha256:1000$wkVSFYsRzISnMq0v$1d6ce69b732baab62f34905899cbce7276146ebedcc3a0aeb7c0058b0dc22465";
+    let lines: Vec<String> = (0..USERS)
+        .map(|i| json!({"id": i, "username": format!("many{i}"), "password": hash}).to_string())
+        .collect();
+    std::fs::write(&path, lines.join("\n")).expect("written");
+    let path = path.to_str().expect("a path");
+
+    let mut app = TestApp::spawn(Store::Embedded);
+    app.stop();
+    let mut first = app.spawn_command(&["import", "--from", path]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    first.kill().expect("killed");
+    let _ = first.wait();
+
+    let (second, app) = app.run_offline(&["import", "--from", path]);
+    let second = report(&second);
+    let imported = second["outcomes"]["imported"].as_u64().unwrap_or(0);
+    let before = second["outcomes"]["already_imported"].as_u64().unwrap_or(0);
+    assert_eq!(imported + before, USERS as u64, "{second}");
+    assert!(
+        before > 0,
+        "the first run had imported some before it was killed: {second}"
+    );
+    let (third, _app) = app.run_offline(&["import", "--from", path]);
+    assert_eq!(
+        report(&third)["outcomes"],
+        json!({"already_imported": USERS}),
+        "every user exactly once"
+    );
+}
+
+/// 004's PostgreSQL `users` table (`user_id SERIAL, username VARCHAR(50) UNIQUE, password
+/// VARCHAR(255)`) and 002's SQLAlchemy `user` table, in a real PostgreSQL (Debian's package,
+/// started by `scripts/with-postgres.sh`), read straight from the database.
+#[test]
+fn users_come_in_from_004s_and_002s_postgresql_tables() {
+    let url = std::env::var("KEYGATE_TEST_POSTGRES_URL").expect(
+        "KEYGATE_TEST_POSTGRES_URL names a PostgreSQL (scripts/with-postgres.sh, which make \
+         test runs, provides it)",
+    );
+    let psql = std::env::var("KEYGATE_TEST_PSQL").expect("KEYGATE_TEST_PSQL names psql");
+    let database = format!("legacy{}", std::process::id());
+    let run = |url: &str, sql: &str| {
+        let output = std::process::Command::new(&psql)
+            .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&url, &format!("CREATE DATABASE {database}"));
+    let legacy_url = url.replace("/postgres", &format!("/{database}"));
+    let from_004 = legacy_accounts("pg");
+    let from_002 = legacy_accounts("sa");
+    let quote = |v: &Value| v.as_str().expect("text").replace('\'', "''");
+    let mut sql = String::from(
+        "CREATE TABLE users (user_id SERIAL PRIMARY KEY, username VARCHAR(50) UNIQUE, password VARCHAR(255));",
+    );
+    for account in &from_004 {
+        sql.push_str(&format!(
+            "INSERT INTO users (username, password) VALUES ('{}', '{}');",
+            quote(&account["username"]),
+            quote(&account["hash"])
+        ));
+    }
+    sql.push_str(
+        "CREATE TABLE \"user\" (id SERIAL PRIMARY KEY, username VARCHAR(80) UNIQUE, email VARCHAR(120) UNIQUE, \
+         password_hash VARCHAR(256), full_name VARCHAR(120), age INTEGER, gender VARCHAR(20), \
+         created_at TIMESTAMP DEFAULT now());",
+    );
+    for (i, account) in from_002.iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO \"user\" (username, email, password_hash, full_name, age, gender) \
+             VALUES ('{}', '{}', '{}', 'Full Name {i}', {}, 'other');",
+            quote(&account["username"]),
+            quote(&account["email"]),
+            quote(&account["hash"]),
+            20 + i
+        ));
+    }
+    run(&legacy_url, &sql);
+
+    for store in [Store::Embedded, Store::Mongo] {
+        let app = TestApp::spawn(store);
+        let (report_004, app) = import(app, &["--from", &legacy_url]);
+        assert_eq!(report_004["outcomes"]["imported"], 8, "{report_004}");
+        let (report_002, app) = import(app, &["--from", &legacy_url, "--table", "user"]);
+        assert_eq!(report_002["outcomes"]["imported"], 8, "{report_002}");
+        let (again, app) = import(app, &["--from", &legacy_url]);
+        assert_eq!(again["outcomes"], json!({"already_imported": 8}));
+        for account in from_004.iter().chain(&from_002) {
+            app.login(
+                account["username"].as_str().expect("a name"),
+                account["password"].as_str().expect("a password"),
+            )
+            .expect(200);
+        }
+        let login = app.login("sa2", "old-secret-2-ünï");
+        let profile = app.get("/profile", Some(login.str("access_token")));
+        assert_eq!(profile.body["full_name"], "Full Name 2");
+        assert_eq!(profile.body["age"], 22);
+    }
+    run(&url, &format!("DROP DATABASE {database}"));
+}
+
+/// 002 as it runs by default: SQLAlchemy on a SQLite file.
+#[test]
+fn users_come_in_from_002s_sqlite_file() {
+    let accounts = legacy_accounts("sq");
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("app002.db");
+    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
+    const MAKE: &str = r#"
+import json, sqlite3, sys
+accounts = json.loads(sys.argv[2])
+db = sqlite3.connect(sys.argv[1])
+db.execute('CREATE TABLE "user" (id INTEGER PRIMARY KEY, username VARCHAR(80) UNIQUE, email VARCHAR(120), password_hash VARCHAR(256), full_name VARCHAR(120), age INTEGER, gender VARCHAR(20))')
+for a in accounts:
+    db.execute('INSERT INTO "user" (username, email, password_hash, full_name, age) VALUES (?, ?, ?, ?, ?)',
+               (a["username"], a["email"], a["hash"], "SQLite " + a["username"], 40))
+db.commit()
+"#;
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            MAKE,
+            file.to_str().expect("a path"),
+            &Value::from(accounts.clone()).to_string(),
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let app = TestApp::spawn(Store::Embedded);
+    let source = format!("sqlite://{}", file.display());
+    let (report, app) = import(app, &["--from", &source]);
+    assert_eq!(report["outcomes"]["imported"], 8, "{report}");
+    for account in &accounts {
+        app.login(
+            account["username"].as_str().expect("a name"),
+            account["password"].as_str().expect("a password"),
+        )
+        .expect(200);
     }
 }
