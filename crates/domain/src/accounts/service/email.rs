@@ -115,6 +115,26 @@ impl AccountService {
 
     /// Mails a verification link for `email` (the account's address now).
     pub(super) async fn send_verification(&self, user: &User, email: &Email) -> Result<()> {
+        self.mail_link(
+            user,
+            email,
+            SecretPurpose::EmailVerification,
+            VERIFICATION_LIFETIME_SECS,
+            (MailKind::VerifyEmail, "verify-email"),
+        )
+        .await
+    }
+
+    /// Stores a new 256-bit link token of `purpose` for `user`, and mails
+    /// `<public_url>/<page>?token=…` to `email` as a message of `kind`.
+    async fn mail_link(
+        &self,
+        user: &User,
+        email: &Email,
+        purpose: SecretPurpose,
+        lifetime_secs: i64,
+        (kind, page): (MailKind, &str),
+    ) -> Result<()> {
         let ports = self.email_ports()?;
         let token = ports.secrets.new_secret()?;
         let digest = ports.secrets.digest(&token);
@@ -123,22 +143,27 @@ impl AccountService {
             .one_time
             .put_secret(&OneTimeSecret {
                 key: digest.as_str().to_owned(),
-                purpose: SecretPurpose::EmailVerification,
+                purpose,
                 user_id: user.id.clone(),
                 email: email.clone(),
                 digest,
-                expires_at: now + Duration::seconds(VERIFICATION_LIFETIME_SECS),
+                expires_at: now + Duration::seconds(lifetime_secs),
                 tries_left: 1,
             })
             .await?;
         let link = format!(
-            "{}/verify-email?token={token}",
+            "{}/{page}?token={token}",
             ports.settings.public_url.trim_end_matches('/')
         );
+        let minutes = (lifetime_secs / 60).to_string();
         let message = ports.templates.render(
-            MailKind::VerifyEmail,
+            kind,
             email.as_str(),
-            &[("link", &link), ("email", email.as_str())],
+            &[
+                ("link", &link),
+                ("email", email.as_str()),
+                ("minutes", &minutes),
+            ],
         );
         ports.mail.queue(message).await
     }
@@ -198,7 +223,6 @@ impl AccountService {
     /// `identifier` names an account with an address; nothing otherwise. The caller answers
     /// the same either way, without waiting for this.
     pub async fn send_password_reset(&self, identifier: &str) -> Result<()> {
-        let ports = self.email_ports()?;
         let Some(user) = self
             .find_by_identifier(&LoginIdentifier::Either(identifier.to_owned()))
             .await?
@@ -209,36 +233,14 @@ impl AccountService {
         let Some(email) = user.email.clone() else {
             return Ok(());
         };
-        let token = ports.secrets.new_secret()?;
-        let digest = ports.secrets.digest(&token);
-        let now = self.clock.now();
-        ports
-            .one_time
-            .put_secret(&OneTimeSecret {
-                key: digest.as_str().to_owned(),
-                purpose: SecretPurpose::PasswordReset,
-                user_id: user.id.clone(),
-                email: email.clone(),
-                digest,
-                expires_at: now + Duration::seconds(RESET_LIFETIME_SECS),
-                tries_left: 1,
-            })
-            .await?;
-        let link = format!(
-            "{}/reset-password?token={token}",
-            ports.settings.public_url.trim_end_matches('/')
-        );
-        let minutes = (RESET_LIFETIME_SECS / 60).to_string();
-        let message = ports.templates.render(
-            MailKind::PasswordReset,
-            email.as_str(),
-            &[
-                ("link", &link),
-                ("email", email.as_str()),
-                ("minutes", &minutes),
-            ],
-        );
-        ports.mail.queue(message).await
+        self.mail_link(
+            &user,
+            &email,
+            SecretPurpose::PasswordReset,
+            RESET_LIFETIME_SECS,
+            (MailKind::PasswordReset, "reset-password"),
+        )
+        .await
     }
 
     /// `POST /password/reset`: spends a reset token and sets `new_password` (the password
