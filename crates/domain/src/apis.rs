@@ -21,5 +21,6 @@ pub use model::{
 pub use ports::{ApiKeyRepository, ApiPorts, ApiRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockApiKeyRepository, MockApiRepository};
+pub(crate) use service::check_definition_size;
 pub use service::{ApiService, ApiView, CreatedApi, IssuedKey};
 pub use services::{ApiServices, ApiSettings};

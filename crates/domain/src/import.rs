@@ -6,6 +6,10 @@
 //! finished by the next. An account whose username or email another account has is skipped
 //! and reported, never merged.
 
+mod content;
+
+pub use content::{ContentImportService, ContentReport, LegacyApi, LegacyEntry, LegacyRecord};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -72,6 +76,12 @@ pub enum ImportOutcome {
     EmailTaken,
     /// Neither a usable username nor a usable email, or a field Keygate cannot keep.
     Invalid,
+    /// Another account's API has its name.
+    NameTaken,
+    /// Its owner's storage quota is full.
+    OverQuota,
+    /// A record whose API or endpoint was not imported.
+    UnknownApi,
 }
 
 impl ImportOutcome {
@@ -83,6 +93,9 @@ impl ImportOutcome {
             Self::UsernameTaken => "skipped_username_taken",
             Self::EmailTaken => "skipped_email_taken",
             Self::Invalid => "skipped_invalid",
+            Self::NameTaken => "skipped_api_name_taken",
+            Self::OverQuota => "skipped_over_quota",
+            Self::UnknownApi => "skipped_unknown_api_or_endpoint",
         }
     }
 }
@@ -122,9 +135,13 @@ impl ImportReport {
     }
 
     fn skip(&mut self, user: &LegacyUser, outcome: ImportOutcome, why: String) {
+        self.skip_source(&user.source_id, outcome, why);
+    }
+
+    fn skip_source(&mut self, source_id: &str, outcome: ImportOutcome, why: String) {
         self.count(outcome);
         if self.skipped.len() < MAX_NAMED_SKIPS {
-            self.skipped.push((user.source_id.clone(), why));
+            self.skipped.push((source_id.to_owned(), why));
         }
     }
 }
@@ -156,8 +173,18 @@ impl ImportService {
     /// The account's Keygate id: its own if it is 24-hex, else one derived from `source` and
     /// its old id (the same on every run).
     pub fn account_id(source: &str, user: &LegacyUser, digest: &dyn Fn(&str) -> String) -> Id {
-        user.source_id.parse().unwrap_or_else(|_| {
-            let hex = digest(&format!("keygate-import\0{source}\0{}", user.source_id));
+        Self::kept_or_derived_id(source, &user.source_id, digest)
+    }
+
+    /// `source_id` if it is 24-hex, else an id derived from `source` and it (the same on
+    /// every run): accounts, 000's APIs and records alike.
+    pub fn kept_or_derived_id(
+        source: &str,
+        source_id: &str,
+        digest: &dyn Fn(&str) -> String,
+    ) -> Id {
+        source_id.parse().unwrap_or_else(|_| {
+            let hex = digest(&format!("keygate-import\0{source}\0{source_id}"));
             hex.get(..24)
                 .and_then(|h| h.parse().ok())
                 .unwrap_or_else(|| Id::generate(0))

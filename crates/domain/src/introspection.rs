@@ -62,7 +62,12 @@ impl TokenIntrospector {
     pub async fn introspect(&self, token: &str) -> Result<Introspection> {
         let now = self.ports.clock.now();
         if let Some(text) = ApiKeyText::parse(token) {
-            let Some(key) = self.ports.keys.find_by_public_id(text.public_id()).await? else {
+            let Some(key) = self
+                .ports
+                .keys
+                .find_by_public_id(&text.lookup_id(&*self.ports.secrets))
+                .await?
+            else {
                 return Ok(Introspection::Inactive);
             };
             if !(self.ports.secrets.matches(text.expose(), &key.digest) && key.is_usable(now)) {

@@ -104,7 +104,7 @@ impl FieldMap {
 }
 
 /// A scalar as text; `{"$oid": …}` as its hex.
-fn as_text(value: &Value) -> Option<String> {
+pub(crate) fn as_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -115,7 +115,7 @@ fn as_text(value: &Value) -> Option<String> {
 }
 
 /// RFC 3339 text, a `"YYYY-MM-DD HH:MM:SS"` SQL timestamp, `{"$date": …}` or Unix seconds.
-fn as_time(value: &Value) -> Option<DateTime<Utc>> {
+pub(crate) fn as_time(value: &Value) -> Option<DateTime<Utc>> {
     match value {
         Value::String(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))

@@ -1,18 +1,37 @@
 //! The sources `keygate import` reads (§10): a MongoDB database (the `users` collection, as
-//! the earlier systems 000 and 001 keep it), PostgreSQL (004's `users`, 002's `user`), SQLite
-//! (002), or a JSON-lines or CSV export. Field and column
+//! the earlier systems 000 and 001 keep it, and 000's APIs and records), PostgreSQL (004's
+//! `users`, 002's `user` and key-value table), SQLite (002), or a JSON-lines or CSV export of
+//! accounts. Field and column
 //! names are found by those systems' conventions (`username`, `email`, `password`,
 //! `password_hash`, …); `--map field=column` names others.
 #![warn(missing_docs)]
 
+mod content;
 mod fields;
 mod files;
 mod mongo;
 mod sql;
 
+pub use content::Owned;
 pub use fields::FieldMap;
 
-use keygate_domain::import::LegacyUser;
+use keygate_domain::import::{LegacyApi, LegacyEntry, LegacyRecord, LegacyUser};
+
+/// Everything a source holds that Keygate imports.
+#[derive(Debug, Clone, Default)]
+pub struct LegacyDatabase {
+    /// Its accounts.
+    pub users: Vec<LegacyUser>,
+    /// The SQL table they came from (derived ids depend on it, so two tables of one database
+    /// never collide).
+    pub table: Option<String>,
+    /// 000's APIs, by owner.
+    pub apis: Vec<Owned<LegacyApi>>,
+    /// 000's records.
+    pub records: Vec<LegacyRecord>,
+    /// 002's key-value entries, by owner.
+    pub entries: Vec<Owned<LegacyEntry>>,
+}
 
 /// Where to read users from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,23 +92,34 @@ impl Source {
         }
     }
 
-    /// Every account of the source, and the SQL table they came from (`table`, or `users`,
-    /// else `user`): derived ids depend on it, so two tables of one database never collide.
+    /// Everything the source holds: accounts (from `table`, or `users`, else `user`, in a
+    /// SQL database), APIs, records and key-value entries.
     pub async fn read(
         &self,
         map: &FieldMap,
         table: Option<&str>,
-    ) -> Result<(Vec<LegacyUser>, Option<String>), String> {
+    ) -> Result<LegacyDatabase, String> {
+        let users_only = |users| LegacyDatabase {
+            users,
+            ..LegacyDatabase::default()
+        };
+        let sql = |found: sql::SqlSource| LegacyDatabase {
+            users: found.users,
+            table: Some(found.table),
+            entries: found.entries,
+            ..LegacyDatabase::default()
+        };
         match self {
-            Self::Mongo(url) => mongo::read(url, map).await.map(|users| (users, None)),
-            Self::JsonLines(path) => files::read_json_lines(path, map).map(|users| (users, None)),
-            Self::Csv(path) => files::read_csv(path, map).map(|users| (users, None)),
-            Self::Postgres(url) => sql::read_postgres(url, table, map)
-                .await
-                .map(|(users, table)| (users, Some(table))),
-            Self::Sqlite(path) => {
-                sql::read_sqlite(path, table, map).map(|(users, table)| (users, Some(table)))
-            }
+            Self::Mongo(url) => mongo::read(url, map).await.map(|found| LegacyDatabase {
+                users: found.users,
+                apis: found.apis,
+                records: found.records,
+                ..LegacyDatabase::default()
+            }),
+            Self::JsonLines(path) => files::read_json_lines(path, map).map(users_only),
+            Self::Csv(path) => files::read_csv(path, map).map(users_only),
+            Self::Postgres(url) => sql::read_postgres(url, table, map).await.map(sql),
+            Self::Sqlite(path) => sql::read_sqlite(path, table, map).map(sql),
         }
     }
 }

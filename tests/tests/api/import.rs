@@ -17,6 +17,7 @@ fn legacy_accounts(prefix: &str) -> Vec<Value> {
     const MAKE: &str = r#"
 import base64, hashlib, json, sys
 import bcrypt
+from flask_bcrypt import generate_password_hash as flask_bcrypt_hash
 from passlib.hash import pbkdf2_sha256
 from werkzeug.security import generate_password_hash
 prefix = sys.argv[1]
@@ -31,6 +32,7 @@ makers = [
     ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()),
     ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4, prefix=b"2a")).decode()),
     ("bcrypt", lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)),
+    ("bcrypt", lambda pw: flask_bcrypt_hash(pw, 4).decode()),
     ("passlib-pbkdf2-sha256", lambda pw: pbkdf2_sha256.using(rounds=1000).hash(pw)),
     ("django-pbkdf2-sha256", django),
 ]
@@ -120,13 +122,13 @@ fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
     let jsonl_path = jsonl.to_str().expect("a path");
     let (dry, app) = import(app, &["--from", jsonl_path, "--dry-run"]);
     assert_eq!(dry["dry_run"], true);
-    assert_eq!(dry["outcomes"]["imported"], 8, "{dry}");
+    assert_eq!(dry["outcomes"]["imported"], 9, "{dry}");
     app.login("jl0", "old-secret-0-ünï")
         .expect_error(401, "invalid_credentials");
 
     let (first, app) = import(app, &["--from", jsonl_path]);
-    assert_eq!(first["outcomes"]["imported"], 8, "{first}");
-    assert_eq!(first["hash_formats"]["bcrypt"], 3);
+    assert_eq!(first["outcomes"]["imported"], 9, "{first}");
+    assert_eq!(first["hash_formats"]["bcrypt"], 4);
     for format in [
         "werkzeug-pbkdf2-sha256",
         "werkzeug-pbkdf2-sha1",
@@ -139,11 +141,11 @@ fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
     let (again, app) = import(app, &["--from", jsonl_path]);
     assert_eq!(
         again["outcomes"],
-        json!({"already_imported": 8}),
+        json!({"already_imported": 9}),
         "idempotent"
     );
     let (csv_report, app) = import(app, &["--from", csv.to_str().expect("a path")]);
-    assert_eq!(csv_report["outcomes"]["imported"], 7, "{csv_report}");
+    assert_eq!(csv_report["outcomes"]["imported"], 8, "{csv_report}");
     assert_eq!(csv_report["outcomes"]["skipped_username_taken"], 1);
     assert_eq!(csv_report["skipped"][0]["source_id"], "100");
 
@@ -275,7 +277,7 @@ fn users_come_in_from_an_earlier_systems_mongodb() {
     );
     let app = TestApp::spawn(Store::Embedded);
     let (report, app) = import(app, &["--from", &source]);
-    assert_eq!(report["outcomes"]["imported"], 8, "{report}");
+    assert_eq!(report["outcomes"]["imported"], 9, "{report}");
     for (account, id) in accounts.iter().zip(&ids) {
         let login = app.login(
             account["username"].as_str().expect("a name"),
@@ -286,6 +288,196 @@ fn users_come_in_from_an_earlier_systems_mongodb() {
             login.str("user_id"),
             id.to_hex(),
             "the account keeps its id"
+        );
+    }
+}
+
+/// `mongodb://…/<database>` for a database of the test MongoDB.
+fn mongo_source(database: &str) -> String {
+    let uri = keygate_tests::mongodb_uri();
+    let (base, query) = uri.split_once('?').unwrap_or((uri.as_str(), ""));
+    format!(
+        "{}/{database}{}",
+        base.trim_end_matches('/'),
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    )
+}
+
+/// 000's database as 000 kept it: `users` (`name, email, password`), `apis` (`user_id,
+/// api_name, endpoints, json_schema, api_key` in clear), records in a shared `records`
+/// collection and in a collection of one endpoint. Its clients keep their old keys.
+#[test]
+fn apis_keys_and_records_come_in_from_000s_mongodb() {
+    use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+    let accounts = legacy_accounts("zz");
+    let database = keygate_tests::fresh_database_name();
+    let (owner, other, missing) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
+    let (inventory, renamed, orphan) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
+    let key_of = |id: &ObjectId| format!("{}{}", id.to_hex(), ObjectId::new().to_hex());
+    let (inventory_key, renamed_key, orphan_key) =
+        (key_of(&inventory), key_of(&renamed), key_of(&orphan));
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let client = mongodb::Client::with_uri_str(keygate_tests::mongodb_uri())
+            .await
+            .expect("MongoDB");
+        let db = client.database(&database);
+        let users = db.collection::<Document>("users");
+        for (id, account) in [(owner, &accounts[0]), (other, &accounts[3])] {
+            users
+                .insert_one(doc! {
+                    "_id": id,
+                    "name": account["username"].as_str().expect("a name"),
+                    "email": account["email"].as_str().expect("an email"),
+                    "password": account["hash"].as_str().expect("a hash"),
+                })
+                .await
+                .expect("inserted");
+        }
+        let schema = doc! {"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["sku"]};
+        db.collection::<Document>("apis")
+            .insert_many([
+                doc! {"_id": inventory, "user_id": owner, "api_name": "inventory",
+                      "endpoints": ["items", "notes"],
+                      "json_schema": {"items": schema.clone(), "notes": {"type": "object"}},
+                      "api_key": &inventory_key, "created_at": DateTime::from_millis(1_600_000_000_000)},
+                doc! {"_id": renamed, "user_id": other.to_hex(), "api_name": "Old Shop",
+                      "endpoints": ["orders"], "json_schema": {"orders": {"type": "object"}},
+                      "api_key": &renamed_key},
+                doc! {"_id": orphan, "user_id": missing, "api_name": "orphan",
+                      "endpoints": ["x"], "json_schema": {"x": {"type": "object"}},
+                      "api_key": &orphan_key},
+                doc! {"_id": ObjectId::new(), "user_id": owner, "api_name": "broken",
+                      "endpoints": ["x"], "json_schema": {"x": {"type": 12}}, "api_key": key_of(&owner)},
+            ])
+            .await
+            .expect("inserted");
+        let records = db.collection::<Document>("records");
+        for i in 0..5 {
+            records
+                .insert_one(doc! {"api_id": inventory, "endpoint": "items",
+                                  "data": {"sku": format!("s{i}"), "qty": i, "seen": DateTime::from_millis(1_600_000_000_000), "ref": ObjectId::new()},
+                                  "created_at": DateTime::from_millis(1_600_000_000_000 + i)})
+                .await
+                .expect("inserted");
+        }
+        records
+            .insert_one(doc! {"api_id": inventory, "endpoint": "items", "data": {"sku": "bad", "$where": 1}})
+            .await
+            .expect("inserted");
+        records
+            .insert_one(doc! {"api_id": inventory, "endpoint": "nowhere", "data": {"sku": "lost"}})
+            .await
+            .expect("inserted");
+        records
+            .insert_one(doc! {"api_name": "Old Shop", "endpoint": "orders", "data": {"n": 1}})
+            .await
+            .expect("inserted");
+        db.collection::<Document>("inventory_notes")
+            .insert_many([doc! {"text": "first"}, doc! {"text": "second"}])
+            .await
+            .expect("inserted");
+    });
+    let source = mongo_source(&database);
+
+    for store in [Store::Embedded, Store::Mongo] {
+        let app = TestApp::spawn(store);
+        let (dry, app) = import(app, &["--from", &source, "--dry-run"]);
+        assert_eq!(dry["apis"]["outcomes"]["imported"], 2, "{dry}");
+        let (first, app) = import(app, &["--from", &source]);
+        assert_eq!(first["outcomes"]["imported"], 2, "{first}");
+        assert_eq!(
+            first["apis"]["outcomes"],
+            json!({"imported": 2, "skipped_invalid": 2}),
+            "the orphan and the broken schema are skipped: {first}"
+        );
+        assert_eq!(
+            first["api_keys"]["outcomes"],
+            json!({"imported": 2}),
+            "{first}"
+        );
+        assert_eq!(
+            first["records"]["outcomes"],
+            json!({"imported": 8, "skipped_invalid": 1, "skipped_unknown_api_or_endpoint": 1}),
+            "{first}"
+        );
+        assert_eq!(
+            first["renamed_apis"],
+            json!([{"from": "Old Shop", "to": "old-shop"}])
+        );
+
+        // A 000 client reads and writes with its old key.
+        let listed = app.with_key("GET", "/api/inventory/items", &inventory_key, None);
+        listed.expect(200);
+        let records = listed.body["records"].as_array().expect("records").clone();
+        assert_eq!(records.len(), 5, "{}", listed.body);
+        assert!(records
+            .iter()
+            .all(|r| r["data"]["seen"].is_string() && r["data"]["ref"].is_string()));
+        app.with_key("GET", "/api/inventory/notes", &inventory_key, None)
+            .expect(200);
+        let written = app.with_key(
+            "POST",
+            "/api/inventory/items",
+            &inventory_key,
+            Some(&json!({"sku": "new", "qty": 1})),
+        );
+        written.expect(201);
+        app.with_key(
+            "POST",
+            "/api/inventory/items",
+            &inventory_key,
+            Some(&json!({"qty": 1})),
+        )
+        .expect_error(400, "validation_failed");
+        app.with_key("GET", "/api/old-shop/orders", &renamed_key, None)
+            .expect(200);
+        // Each old key opens its own API only; unknown and orphaned keys open nothing.
+        app.with_key("GET", "/api/inventory/items", &renamed_key, None)
+            .expect(403);
+        app.with_key("GET", "/api/inventory/items", &orphan_key, None)
+            .expect(401);
+        let mut wrong = inventory_key.clone();
+        wrong.replace_range(..1, if wrong.starts_with('0') { "1" } else { "0" });
+        app.with_key("GET", "/api/inventory/items", &wrong, None)
+            .expect(401);
+
+        // The owner sees the API, its old key only as a prefix, and logs in with the old hash.
+        let login = app.post(
+            "/login",
+            &json!({"email": accounts[0]["email"], "password": accounts[0]["password"]}),
+        );
+        login.expect(200);
+        assert_eq!(login.str("user_id"), owner.to_hex());
+        let apis = app.get("/api", Some(login.str("access_token")));
+        apis.expect(200);
+        assert_eq!(apis.body["apis"][0]["api_name"], "inventory");
+        assert_eq!(apis.body["apis"][0]["api_id"], inventory.to_hex());
+        let prefix = apis.body["apis"][0]["keys"][0]["prefix"]
+            .as_str()
+            .expect("a prefix");
+        assert!(prefix.starts_with("legacy-"), "{prefix}");
+        assert!(!apis.body.to_string().contains(&inventory_key));
+
+        let (again, _app) = import(app, &["--from", &source]);
+        assert_eq!(again["apis"]["outcomes"]["already_imported"], 2, "{again}");
+        assert_eq!(
+            again["api_keys"]["outcomes"],
+            json!({"already_imported": 2}),
+            "{again}"
+        );
+        assert_eq!(
+            again["records"]["outcomes"]["already_imported"], 8,
+            "{again}"
+        );
+        assert_eq!(
+            again["records"]["outcomes"].get("imported"),
+            None,
+            "{again}"
         );
     }
 }
@@ -379,16 +571,34 @@ fn users_come_in_from_004s_and_002s_postgresql_tables() {
             20 + i
         ));
     }
+    // 002's key-value entries: a JSON column, keyed to its `user` table.
+    sql.push_str(
+        "CREATE TABLE data (id SERIAL PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES \"user\"(id), \
+         key VARCHAR(256) NOT NULL, value JSON, created_at TIMESTAMP DEFAULT now(), \
+         updated_at TIMESTAMP DEFAULT now(), UNIQUE (user_id, key));\
+         INSERT INTO data (user_id, key, value) VALUES (1, 'settings', '{\"theme\": \"dark\", \"n\": [1, 2]}'), \
+         (1, 'plain', '\"text\"'), (2, 'count', '42'), (2, 'bad\u{1}key', '1');",
+    );
     run(&legacy_url, &sql);
 
     for store in [Store::Embedded, Store::Mongo] {
         let app = TestApp::spawn(store);
         let (report_004, app) = import(app, &["--from", &legacy_url]);
-        assert_eq!(report_004["outcomes"]["imported"], 8, "{report_004}");
+        assert_eq!(report_004["outcomes"]["imported"], 9, "{report_004}");
+        assert_eq!(
+            report_004.get("data"),
+            None,
+            "004's users own no entries: {report_004}"
+        );
         let (report_002, app) = import(app, &["--from", &legacy_url, "--table", "user"]);
-        assert_eq!(report_002["outcomes"]["imported"], 8, "{report_002}");
+        assert_eq!(report_002["outcomes"]["imported"], 9, "{report_002}");
+        assert_eq!(
+            report_002["data"]["outcomes"],
+            json!({"imported": 3, "skipped_invalid": 1}),
+            "{report_002}"
+        );
         let (again, app) = import(app, &["--from", &legacy_url]);
-        assert_eq!(again["outcomes"], json!({"already_imported": 8}));
+        assert_eq!(again["outcomes"], json!({"already_imported": 9}));
         for account in from_004.iter().chain(&from_002) {
             app.login(
                 account["username"].as_str().expect("a name"),
@@ -400,6 +610,31 @@ fn users_come_in_from_004s_and_002s_postgresql_tables() {
         let profile = app.get("/profile", Some(login.str("access_token")));
         assert_eq!(profile.body["full_name"], "Full Name 2");
         assert_eq!(profile.body["age"], 22);
+        let first = app.login("sa0", "old-secret-0-ünï");
+        let token = Some(first.str("access_token"));
+        let settings = app.get("/api/data/settings", token);
+        settings.expect(200);
+        assert_eq!(
+            settings.body["value"],
+            json!({"theme": "dark", "n": [1, 2]})
+        );
+        assert_eq!(app.get("/api/data/plain", token).body["value"], "text");
+        let listed = app.get("/api/data", token);
+        assert_eq!(
+            listed.body["entries"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            listed.body
+        );
+        let second = app.login("sa1", "old-secret-1-ünï");
+        assert_eq!(
+            app.get("/api/data/count", Some(second.str("access_token")))
+                .body["value"],
+            42
+        );
+        let (again, app) = import(app, &["--from", &legacy_url, "--table", "user"]);
+        assert_eq!(again["data"]["outcomes"]["already_imported"], 3, "{again}");
+        drop(app);
     }
     run(&url, &format!("DROP DATABASE {database}"));
 }
@@ -419,6 +654,11 @@ db.execute('CREATE TABLE "user" (id INTEGER PRIMARY KEY, username VARCHAR(80) UN
 for a in accounts:
     db.execute('INSERT INTO "user" (username, email, password_hash, full_name, age) VALUES (?, ?, ?, ?, ?)',
                (a["username"], a["email"], a["hash"], "SQLite " + a["username"], 40))
+db.execute('CREATE TABLE data (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES "user"(id), key VARCHAR(256) NOT NULL, value JSON, created_at DATETIME, updated_at DATETIME)')
+db.execute("INSERT INTO data (user_id, key, value, created_at, updated_at) VALUES (1, 'prefs', ?, '2020-01-02 03:04:05.000000', '2020-02-03 04:05:06.000000')",
+           (json.dumps({"lang": "fr", "size": 3}),))
+db.execute("INSERT INTO data (user_id, key, value) VALUES (1, 'note', 'not json at all')")
+db.execute("INSERT INTO data (user_id, key, value) VALUES (99, 'nobody', '1')")
 db.commit()
 "#;
     let output = std::process::Command::new(python)
@@ -438,7 +678,12 @@ db.commit()
     let app = TestApp::spawn(Store::Embedded);
     let source = format!("sqlite://{}", file.display());
     let (report, app) = import(app, &["--from", &source]);
-    assert_eq!(report["outcomes"]["imported"], 8, "{report}");
+    assert_eq!(report["outcomes"]["imported"], 9, "{report}");
+    assert_eq!(
+        report["data"]["outcomes"],
+        json!({"imported": 2, "skipped_invalid": 1}),
+        "the entry of a user 002 does not have is skipped: {report}"
+    );
     for account in &accounts {
         app.login(
             account["username"].as_str().expect("a name"),
@@ -446,4 +691,24 @@ db.commit()
         )
         .expect(200);
     }
+    let login = app.login("sq0", "old-secret-0-ünï");
+    let prefs = app.get("/api/data/prefs", Some(login.str("access_token")));
+    prefs.expect(200);
+    assert_eq!(prefs.body["value"], json!({"lang": "fr", "size": 3}));
+    assert!(
+        prefs.body["created_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2020-01-02T03:04:05")),
+        "{}",
+        prefs.body
+    );
+    assert!(
+        prefs.body["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2020-02-03T04:05:06")),
+        "{}",
+        prefs.body
+    );
+    let note = app.get("/api/data/note", Some(login.str("access_token")));
+    assert_eq!(note.body["value"], "not json at all");
 }

@@ -1,12 +1,13 @@
 //! API keys: `kg_<8-character public id>_<secret>`, stored only as a digest, looked up by the
-//! public id, scoped to reading and/or writing one API's records.
+//! public id, scoped to reading and/or writing one API's records. Keys `keygate import`
+//! brought from system 000 keep their old text; they are found by an id derived from it.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::SecretDigest;
+use crate::crypto::{SecretDigest, SecretGenerator};
 use crate::error::FieldViolation;
 use crate::id::Id;
 
@@ -16,6 +17,12 @@ pub const API_KEY_PREFIX: &str = "kg_";
 pub const PUBLIC_ID_LENGTH: usize = 8;
 /// The shortest secret part a key may have (32 base62 characters ≈ 190 bits).
 const MIN_SECRET_LENGTH: usize = 32;
+/// What the public id of an imported (legacy) key starts with; issued ids are base62 only,
+/// so a legacy id never names an issued key, and a text in the legacy format only ever
+/// finds an imported key.
+pub const LEGACY_PUBLIC_ID_MARK: &str = "legacy-";
+/// The lengths a legacy key text may have (000 handed out hex and URL-safe tokens).
+const LEGACY_KEY_LENGTHS: std::ops::RangeInclusive<usize> = 16..=256;
 
 /// What a key allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,9 +139,14 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    /// `kg_<public id>`: enough to recognise a key in a list, useless to an attacker.
+    /// `kg_<public id>` (an imported key: its `legacy-…` id): enough to recognise a key in a
+    /// list, useless to an attacker.
     pub fn prefix(&self) -> String {
-        format!("{API_KEY_PREFIX}{}", self.public_id)
+        if self.public_id.starts_with(LEGACY_PUBLIC_ID_MARK) {
+            self.public_id.clone()
+        } else {
+            format!("{API_KEY_PREFIX}{}", self.public_id)
+        }
     }
 
     /// Whether the key opens its API at `now`.
@@ -143,40 +155,68 @@ impl ApiKey {
     }
 }
 
-/// A key as a client presents it, split into its public id and the whole text.
+/// A key as a client presents it: an issued key (`kg_…`, found by its public id) or a key
+/// imported from system 000 (found by an id derived from its whole text).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeyText {
-    public_id: String,
+    /// The public id of an issued key; `None` for a legacy text.
+    public_id: Option<String>,
     whole: String,
 }
 
 impl ApiKeyText {
-    /// Reads `kg_<8 base62>_<at least 32 base62>`; `None` for anything else.
+    /// Reads `kg_<8 base62>_<at least 32 base62>`, else a legacy key: 16 to 256 visible ASCII
+    /// characters. `None` for anything else.
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.trim().strip_prefix(API_KEY_PREFIX)?;
-        let (public_id, secret) = rest.split_once('_')?;
-        let base62 = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
-        (public_id.len() == PUBLIC_ID_LENGTH
-            && base62(public_id)
-            && (MIN_SECRET_LENGTH..=128).contains(&secret.len())
-            && base62(secret))
-        .then(|| Self {
-            public_id: public_id.to_owned(),
-            whole: raw.trim().to_owned(),
-        })
+        let raw = raw.trim();
+        if let Some(rest) = raw.strip_prefix(API_KEY_PREFIX) {
+            if let Some((public_id, secret)) = rest.split_once('_') {
+                let base62 = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
+                if public_id.len() == PUBLIC_ID_LENGTH
+                    && base62(public_id)
+                    && (MIN_SECRET_LENGTH..=128).contains(&secret.len())
+                    && base62(secret)
+                {
+                    return Some(Self {
+                        public_id: Some(public_id.to_owned()),
+                        whole: raw.to_owned(),
+                    });
+                }
+            }
+        }
+        Self::legacy(raw)
+    }
+
+    /// A key text of system 000 (`keygate import`): 16 to 256 visible ASCII characters.
+    pub fn legacy(raw: &str) -> Option<Self> {
+        (LEGACY_KEY_LENGTHS.contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic())).then(
+            || Self {
+                public_id: None,
+                whole: raw.to_owned(),
+            },
+        )
     }
 
     /// Builds a key from its parts (for issuing).
     pub fn from_parts(public_id: &str, secret: &str) -> Self {
         Self {
-            public_id: public_id.to_owned(),
+            public_id: Some(public_id.to_owned()),
             whole: format!("{API_KEY_PREFIX}{public_id}_{secret}"),
         }
     }
 
-    /// The public id, the key's look-up handle.
-    pub fn public_id(&self) -> &str {
-        &self.public_id
+    /// The id the key is stored and found under: an issued key's public id, or for a legacy
+    /// key `legacy-` and 16 hex digits of a digest of its text (a different digest from the
+    /// stored one, so the id gives nothing of it away).
+    pub fn lookup_id(&self, secrets: &dyn SecretGenerator) -> String {
+        match &self.public_id {
+            Some(public_id) => public_id.clone(),
+            None => {
+                let digest = secrets.digest(&format!("keygate-legacy-key-id\0{}", self.whole));
+                let hex = digest.as_str();
+                format!("{LEGACY_PUBLIC_ID_MARK}{}", hex.get(..16).unwrap_or(hex))
+            }
+        }
     }
 
     /// The whole key: what is digested, and shown to the owner exactly once.
@@ -187,7 +227,10 @@ impl ApiKeyText {
 
 impl fmt::Debug for ApiKeyText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiKeyText(kg_{}_…)", self.public_id)
+        match &self.public_id {
+            Some(public_id) => write!(f, "ApiKeyText(kg_{public_id}_…)"),
+            None => f.write_str("ApiKeyText(legacy …)"),
+        }
     }
 }
 
@@ -195,20 +238,61 @@ impl fmt::Debug for ApiKeyText {
 mod tests {
     use super::*;
 
+    /// Digests in the real adapter's shape (hex), without a hash library.
+    struct HexSecrets;
+    impl SecretGenerator for HexSecrets {
+        fn new_secret(&self) -> crate::Result<String> {
+            Ok("s".repeat(43))
+        }
+        fn digest(&self, secret: &str) -> SecretDigest {
+            // Last byte first, so texts that differ at the end differ in the first digits.
+            SecretDigest(secret.bytes().rev().map(|b| format!("{b:02x}")).collect())
+        }
+        fn new_public_id(&self) -> crate::Result<String> {
+            Ok("abcd1234".into())
+        }
+        fn matches(&self, secret: &str, digest: &SecretDigest) -> bool {
+            self.digest(secret) == *digest
+        }
+    }
+
     #[test]
-    fn keys_parse_only_in_their_format() {
+    fn issued_keys_are_found_by_their_public_id() {
         let secret = "A".repeat(43);
-        let key = ApiKeyText::parse(&format!("kg_abcd1234_{secret}")).expect("valid");
-        assert_eq!(key.public_id(), "abcd1234");
+        let key = ApiKeyText::parse(&format!(" kg_abcd1234_{secret} ")).expect("valid");
+        assert_eq!(key.lookup_id(&HexSecrets), "abcd1234");
+        assert_eq!(key.expose(), format!("kg_abcd1234_{secret}"));
         assert!(!format!("{key:?}").contains(&secret));
+    }
+
+    #[test]
+    fn other_texts_are_legacy_keys_found_under_the_legacy_mark_or_nothing() {
+        let secret = "A".repeat(43);
+        for legacy in [
+            "kg_abcd1234_short",
+            &format!("kg_abc_{secret}"),
+            &format!("xx_abcd1234_{secret}"),
+            &format!("kg_abcd1234_{secret}!"),
+            "0123456789abcdef0123456789abcdef",
+            "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        ] {
+            let key = ApiKeyText::parse(legacy).expect(legacy);
+            let id = key.lookup_id(&HexSecrets);
+            assert!(id.starts_with(LEGACY_PUBLIC_ID_MARK), "{legacy}: {id}");
+            assert_eq!(id.len(), LEGACY_PUBLIC_ID_MARK.len() + 16);
+            assert!(!format!("{key:?}").contains(legacy));
+        }
+        // Two texts, two ids; an issued key's id never carries the mark.
+        let a = ApiKeyText::parse(&"a".repeat(32)).expect("legacy");
+        let b = ApiKeyText::parse(&"b".repeat(32)).expect("legacy");
+        assert_ne!(a.lookup_id(&HexSecrets), b.lookup_id(&HexSecrets));
         for bad in [
             "",
             "kg_abcd1234",
-            &format!("kg_abc_{secret}"),
-            &format!("xx_abcd1234_{secret}"),
-            "kg_abcd1234_short",
-            &format!("kg_abcd1234_{secret}!"),
-            &format!("kg_abcd-234_{secret}"),
+            "short",
+            &"x".repeat(257),
+            "has a space in it ok",
+            "tab\there-and-long-enough",
         ] {
             assert!(ApiKeyText::parse(bad).is_none(), "{bad}");
         }

@@ -30,4 +30,5 @@ pub use query::{
     Condition, KeyRange, Operator, RecordQuery, SortOrder, MAX_CONDITIONS, MAX_IN_VALUES,
     MAX_PROJECTED_FIELDS, RESERVED_PARAMETERS,
 };
+pub(crate) use service::document_rules;
 pub use service::{Caller, EndpointAccess, RecordList, RecordService, RecordServiceSettings};

@@ -70,7 +70,7 @@ pub struct ApiService {
 }
 
 /// Refuses a definition larger than [`MAX_API_DEFINITION_BYTES`].
-fn check_definition_size(api: &ApiDefinition) -> Result<()> {
+pub(crate) fn check_definition_size(api: &ApiDefinition) -> Result<()> {
     let size = api.size();
     if size > MAX_API_DEFINITION_BYTES {
         return Err(Error::TooLarge(format!(
@@ -390,7 +390,7 @@ impl ApiService {
                 id: Id::generate_ordered(now),
                 api_id: api.id.clone(),
                 owner_id: api.owner_id.clone(),
-                public_id: text.public_id().to_owned(),
+                public_id: text.lookup_id(&*self.ports.secrets),
                 digest: self.ports.secrets.digest(text.expose()),
                 scopes,
                 created_at: now,

@@ -491,29 +491,7 @@ impl RecordService {
     /// every document keeps are checked here, in one linear walk; the schema is checked away
     /// from the request workers, within the validation budget.
     async fn checked(&self, access: &EndpointAccess, document: Value) -> Result<RecordBody> {
-        let Value::Object(members) = &document else {
-            return Err(Error::invalid("", "a record must be a JSON object"));
-        };
-        let body = RecordBody::from_object(members)?;
-        if body.len() > MAX_RECORD_BYTES {
-            return Err(Error::TooLarge(format!(
-                "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {}",
-                body.len()
-            )));
-        }
-        let mut violations = check_document(&document);
-        if members.len() > MAX_TOP_LEVEL_FIELDS {
-            // Each top-level scalar is an entry of the filter index on MongoDB: 90 000 of
-            // them took seconds to insert, past the store's deadline.
-            violations.push(FieldViolation::new(
-                "",
-                format!(
-                    "a record may have at most {MAX_TOP_LEVEL_FIELDS} top-level fields; this \
-                     one has {}",
-                    members.len()
-                ),
-            ));
-        }
+        let (body, mut violations) = document_rules(&document)?;
         let compiled = self.compiled_schema(access).await?;
         violations.extend(compiled.check(Arc::new(document), body.len()).await?);
         if violations.is_empty() {
@@ -624,14 +602,15 @@ impl RecordService {
         let unknown = || Error::InvalidApiKey("unknown, revoked or expired API key");
         let text = ApiKeyText::parse(raw).ok_or_else(unknown)?;
         let now = self.ports.clock.now();
-        let key = match self.caches.keys.get(text.public_id(), now) {
+        let lookup_id = text.lookup_id(&*self.ports.secrets);
+        let key = match self.caches.keys.get(&lookup_id, now) {
             Some(key) => key,
             None => {
                 let ticket = self.caches.keys.ticket();
                 let key = self
                     .ports
                     .keys
-                    .find_by_public_id(text.public_id())
+                    .find_by_public_id(&lookup_id)
                     .await?
                     .ok_or_else(unknown)?;
                 self.caches.keys.insert_unless_removed(
@@ -658,6 +637,36 @@ pub struct RecordList {
     pub records: Page<Record>,
     /// How many records match (`count=true`).
     pub total: Option<u64>,
+}
+
+/// `document` as a record body, and how it breaks the rules every record keeps whatever its
+/// schema (an object, at most [`MAX_RECORD_BYTES`], no `$`/NUL names, bounded depth and
+/// top-level fields); checked in one linear walk. Too large a document is an error at once.
+pub(crate) fn document_rules(document: &Value) -> Result<(RecordBody, Vec<FieldViolation>)> {
+    let Value::Object(members) = document else {
+        return Err(Error::invalid("", "a record must be a JSON object"));
+    };
+    let body = RecordBody::from_object(members)?;
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(Error::TooLarge(format!(
+            "a record may hold at most {MAX_RECORD_BYTES} bytes of JSON; this one has {}",
+            body.len()
+        )));
+    }
+    let mut violations = check_document(document);
+    if members.len() > MAX_TOP_LEVEL_FIELDS {
+        // Each top-level scalar is an entry of the filter index on MongoDB: 90 000 of
+        // them took seconds to insert, past the store's deadline.
+        violations.push(FieldViolation::new(
+            "",
+            format!(
+                "a record may have at most {MAX_TOP_LEVEL_FIELDS} top-level fields; this \
+                 one has {}",
+                members.len()
+            ),
+        ));
+    }
+    Ok((body, violations))
 }
 
 /// A record id from a request path; one that is no id names no record.
