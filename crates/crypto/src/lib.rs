@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod legacy;
+mod otp;
 mod password;
 mod secrets;
 mod signing_keys;
@@ -16,6 +17,7 @@ pub use legacy::{
     LegacyFormat, LegacyHash, LegacyHashes, UnusableHash, MAX_BCRYPT_COST, MAX_PBKDF2_ROUNDS,
     MAX_SCRYPT_BYTES,
 };
+pub use otp::{hotp, OsOtp, TotpHash};
 pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 pub use secrets::{OsSecrets, BASE62};
 pub use signing_keys::OsKeyGenerator;

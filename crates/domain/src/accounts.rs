@@ -19,7 +19,9 @@ pub use password_policy::PasswordPolicy;
 pub use ports::{MockUserDataEraser, MockUserRepository};
 pub use ports::{UserDataEraser, UserRepository};
 pub use service::{
-    AccountService, EmailFlowSettings, EmailPorts, LoginOutcome, UserListing, CODE_LIFETIME_SECS,
-    CODE_TRIES, RESET_LIFETIME_SECS, VERIFICATION_LIFETIME_SECS,
+    AccountService, EmailFlowSettings, EmailPorts, LoginOutcome, LoginStep, MfaPorts,
+    PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment, UserListing,
+    CODE_LIFETIME_SECS, CODE_TRIES, MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, RESET_LIFETIME_SECS,
+    SECOND_FACTOR_METHODS, VERIFICATION_LIFETIME_SECS,
 };
 pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::accounts::{AccountService, EmailFlowSettings, EmailPorts, LoginThrottle};
+use crate::accounts::{AccountService, EmailFlowSettings, EmailPorts, LoginThrottle, MfaPorts};
 use crate::apis::records::RecordService;
 use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
@@ -12,6 +12,7 @@ use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier}
 use crate::data::DataService;
 use crate::introspection::{IntrospectionPorts, TokenIntrospector};
 use crate::mail::{MailService, MailSettings, Mailer, Templates};
+use crate::mfa::{FactorEraser, OtpGenerator};
 use crate::schema::SchemaValidator;
 use crate::sessions::{Authenticator, SessionService};
 use crate::settings::KeygateSettings;
@@ -34,6 +35,10 @@ pub struct CryptoPorts {
     pub key_generator: Arc<dyn SigningKeyGenerator>,
     /// The token adapter's side of key rotation (the same adapter as `issuer` and `verifier`).
     pub key_installer: Arc<dyn TokenKeyInstaller>,
+    /// TOTP codes and recovery codes (§9).
+    pub otp: Arc<dyn OtpGenerator>,
+    /// The issuer name authenticator apps show beside a TOTP account (`auth.issuer`).
+    pub otp_issuer: String,
 }
 
 /// What mail needs besides the store: the sender, the messages and the settings (§8).
@@ -155,6 +160,13 @@ impl Keygate {
             throttle.clone(),
             clock,
         )
+        .with_mfa(MfaPorts {
+            factors: repositories.factors.clone(),
+            otp: crypto.otp,
+            one_time: repositories.one_time.clone(),
+            secrets: crypto.secrets.clone(),
+            issuer: crypto.otp_issuer,
+        })
         .with_email(EmailPorts {
             one_time: repositories.one_time.clone(),
             mail: mail.clone(),
@@ -167,6 +179,7 @@ impl Keygate {
         // otherwise recreate the totals.
         .erasing(data.clone())
         .erasing(apis.clone())
+        .erasing(Arc::new(FactorEraser(repositories.factors.clone())))
         .erasing(Arc::new(quota));
         Self {
             accounts: Arc::new(accounts),
@@ -199,6 +212,7 @@ mod tests {
     };
     use crate::data::MockDataRepository;
     use crate::mail::{MockMailer, MockOutbox};
+    use crate::mfa::{MockOtpGenerator, MockSecondFactorRepository};
     use crate::one_time::MockOneTimeSecretRepository;
     use crate::schema::MockSchemaValidator;
     use crate::sessions::MockSessionRepository;
@@ -266,6 +280,13 @@ mod tests {
             .times(1)
             .in_sequence(&mut order)
             .returning(|_, _, _| Ok(vec![]));
+        let mut factors = MockSecondFactorRepository::new();
+        factors
+            .expect_delete_factors()
+            .with(eq(user.clone()))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(()));
         usage
             .expect_forget()
             .with(eq(user.clone()))
@@ -294,6 +315,7 @@ mod tests {
             signing_keys: Arc::new(MockSigningKeyRepository::new()),
             one_time: Arc::new(MockOneTimeSecretRepository::new()),
             outbox: Arc::new(MockOutbox::new()),
+            factors: Arc::new(factors),
         };
         let crypto = CryptoPorts {
             hasher: Arc::new(hasher),
@@ -302,6 +324,8 @@ mod tests {
             secrets: Arc::new(MockSecretGenerator::new()),
             key_generator: Arc::new(MockSigningKeyGenerator::new()),
             key_installer: Arc::new(MockTokenKeyInstaller::new()),
+            otp: Arc::new(MockOtpGenerator::new()),
+            otp_issuer: "Keygate".into(),
         };
         let keygate = Keygate::new(
             repositories,

@@ -41,6 +41,7 @@ pub mod import;
 pub mod introspection;
 mod keygate;
 pub mod mail;
+pub mod mfa;
 pub mod one_time;
 pub mod paging;
 pub mod schema;

@@ -1,6 +1,6 @@
-//! One-time secrets (§8): email verification links, password reset links and login codes are
-//! one kind of thing — a digest, a purpose, an owner, an expiry, tries left — behind one port
-//! with one atomic "use once".
+//! One-time secrets (§8, §9): email verification links, password reset links, login codes,
+//! second-factor tokens and passkey challenges are one kind of thing — a digest, a purpose, an
+//! owner, an expiry, tries left — behind one port with one atomic "use once".
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,13 @@ pub enum SecretPurpose {
     PasswordReset,
     /// A 6-digit login code (10 minutes, 5 tries).
     LoginCode,
+    /// An `mfa_token`: a password was right, the second factor is still to come (5 minutes,
+    /// 5 wrong codes).
+    SecondFactor,
+    /// A passkey registration ceremony under way (5 minutes); its state in the payload.
+    PasskeyRegistration,
+    /// A passkey login ceremony under way (5 minutes); its state in the payload.
+    PasskeyLogin,
 }
 
 impl SecretPurpose {
@@ -28,6 +35,9 @@ impl SecretPurpose {
             Self::EmailVerification => "email_verification",
             Self::PasswordReset => "password_reset",
             Self::LoginCode => "login_code",
+            Self::SecondFactor => "second_factor",
+            Self::PasskeyRegistration => "passkey_registration",
+            Self::PasskeyLogin => "passkey_login",
         }
     }
 
@@ -37,6 +47,9 @@ impl SecretPurpose {
             "email_verification" => Some(Self::EmailVerification),
             "password_reset" => Some(Self::PasswordReset),
             "login_code" => Some(Self::LoginCode),
+            "second_factor" => Some(Self::SecondFactor),
+            "passkey_registration" => Some(Self::PasskeyRegistration),
+            "passkey_login" => Some(Self::PasskeyLogin),
             _ => None,
         }
     }
@@ -52,14 +65,18 @@ pub struct OneTimeSecret {
     pub purpose: SecretPurpose,
     /// Whose it is.
     pub user_id: Id,
-    /// The address it was sent to (a verification proves only that address).
-    pub email: Email,
+    /// The address it was sent to (a verification proves only that address); `None` for
+    /// secrets that were never mailed.
+    pub email: Option<Email>,
     /// The digest a presented secret must have.
     pub digest: SecretDigest,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
     /// Wrong presentations it survives (codes); 1 for links.
     pub tries_left: u32,
+    /// What the ceremony it belongs to must remember (a passkey challenge's state); never a
+    /// secret of the user's.
+    pub payload: Option<String>,
 }
 
 /// What presenting a secret found.
@@ -89,6 +106,13 @@ pub trait OneTimeSecretRepository: Send + Sync {
         presented: &SecretDigest,
         now: DateTime<Utc>,
     ) -> Result<UseOutcome>;
+    /// The live secret of `purpose` under `key` (unexpired, tries left), without using it.
+    async fn find_secret(
+        &self,
+        key: &str,
+        purpose: SecretPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OneTimeSecret>>;
     /// Removes every secret of `user_id` (account deletion, password reset).
     async fn delete_secrets_of(&self, user_id: &Id) -> Result<()>;
     /// Removes secrets that expired at or before `now`; how many went.

@@ -8,6 +8,7 @@ use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
 use crate::data::DataRepository;
 use crate::mail::Outbox;
+use crate::mfa::SecondFactorRepository;
 use crate::one_time::OneTimeSecretRepository;
 use crate::sessions::SessionRepository;
 use crate::signing::SigningKeyRepository;
@@ -26,6 +27,7 @@ pub trait Store:
     + SigningKeyRepository
     + OneTimeSecretRepository
     + Outbox
+    + SecondFactorRepository
     + 'static
 {
 }
@@ -41,6 +43,7 @@ impl<S> Store for S where
         + SigningKeyRepository
         + OneTimeSecretRepository
         + Outbox
+        + SecondFactorRepository
         + 'static
 {
 }
@@ -68,6 +71,8 @@ pub struct Repositories {
     pub one_time: Arc<dyn OneTimeSecretRepository>,
     /// Mail waiting to be sent.
     pub outbox: Arc<dyn Outbox>,
+    /// Second factors: TOTP, recovery codes, passkeys.
+    pub factors: Arc<dyn SecondFactorRepository>,
 }
 
 impl Repositories {
@@ -83,7 +88,8 @@ impl Repositories {
             usage: store.clone(),
             signing_keys: store.clone(),
             one_time: store.clone(),
-            outbox: store,
+            outbox: store.clone(),
+            factors: store,
         }
     }
 }

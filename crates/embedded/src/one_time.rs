@@ -96,6 +96,25 @@ impl OneTimeSecretRepository for EmbeddedStore {
         .await
     }
 
+    async fn find_secret(
+        &self,
+        key: &str,
+        purpose: SecretPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OneTimeSecret>> {
+        let key = key.to_owned();
+        self.read_now(move |txn| {
+            let stored = txn
+                .open_table(ONE_TIME_SECRETS)
+                .or_unavailable()?
+                .get(key.as_str())
+                .or_unavailable()?
+                .map(|row| decode::<OneTimeSecret>(row.value()))
+                .transpose()?;
+            Ok(stored.filter(|s| s.purpose == purpose && s.expires_at > now && s.tries_left > 0))
+        })
+    }
+
     async fn delete_secrets_of(&self, user_id: &Id) -> Result<()> {
         let user_id = user_id.clone();
         self.write(move |txn| {

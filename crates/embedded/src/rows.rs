@@ -14,6 +14,7 @@ use keygate_domain::apis::{
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, ListedEntry};
 use keygate_domain::mail::{MailMessage, QueuedMail};
+use keygate_domain::mfa::{SecondFactors, StoredPasskey, TotpFactor, TotpSecret};
 use keygate_domain::one_time::{OneTimeSecret, SecretPurpose};
 use keygate_domain::sessions::{RefreshToken, Session};
 use keygate_domain::signing::{PrivateKeyDer, PublicJwk, SigningAlgorithm, SigningKey};
@@ -203,10 +204,14 @@ pub(crate) struct OneTimeSecretRow {
     key: String,
     purpose: String,
     user_id: Id,
-    email: Email,
+    /// Absent from secrets that were never mailed.
+    #[serde(default)]
+    email: Option<Email>,
     digest: SecretDigest,
     expires_at: DateTime<Utc>,
     tries_left: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
 }
 
 impl Stored for OneTimeSecret {
@@ -220,6 +225,7 @@ impl Stored for OneTimeSecret {
             digest: self.digest.clone(),
             expires_at: self.expires_at,
             tries_left: self.tries_left,
+            payload: self.payload.clone(),
         }
     }
     fn from_row(row: OneTimeSecretRow) -> Self {
@@ -236,6 +242,93 @@ impl Stored for OneTimeSecret {
             } else {
                 0
             },
+            payload: row.payload,
+        }
+    }
+}
+
+/// An account's TOTP factor; the secret as base32.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct TotpRow {
+    secret: String,
+    confirmed: bool,
+    last_used_step: u64,
+    created_at: DateTime<Utc>,
+}
+
+/// A registered passkey.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PasskeyRow {
+    id: Id,
+    name: String,
+    credential_id: String,
+    credential: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+/// An account's second factors.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SecondFactorsRow {
+    user_id: Id,
+    totp: Option<TotpRow>,
+    recovery_codes: Vec<SecretDigest>,
+    passkeys: Vec<PasskeyRow>,
+    revision: u64,
+}
+
+impl Stored for SecondFactors {
+    type Row = SecondFactorsRow;
+    fn to_row(&self) -> SecondFactorsRow {
+        SecondFactorsRow {
+            user_id: self.user_id.clone(),
+            totp: self.totp.as_ref().map(|t| TotpRow {
+                secret: t.secret.base32(),
+                confirmed: t.confirmed,
+                last_used_step: t.last_used_step,
+                created_at: t.created_at,
+            }),
+            recovery_codes: self.recovery_codes.clone(),
+            passkeys: self
+                .passkeys
+                .iter()
+                .map(|p| PasskeyRow {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    credential_id: p.credential_id.clone(),
+                    credential: p.credential.clone(),
+                    created_at: p.created_at,
+                    last_used_at: p.last_used_at,
+                })
+                .collect(),
+            revision: self.revision,
+        }
+    }
+    fn from_row(row: SecondFactorsRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            // A secret that is not base32 verifies no code: TOTP stays on, and unusable.
+            totp: row.totp.map(|t| TotpFactor {
+                secret: TotpSecret::from_base32(&t.secret)
+                    .unwrap_or_else(|| TotpSecret::new(Vec::new())),
+                confirmed: t.confirmed,
+                last_used_step: t.last_used_step,
+                created_at: t.created_at,
+            }),
+            recovery_codes: row.recovery_codes,
+            passkeys: row
+                .passkeys
+                .into_iter()
+                .map(|p| StoredPasskey {
+                    id: p.id,
+                    name: p.name,
+                    credential_id: p.credential_id,
+                    credential: p.credential,
+                    created_at: p.created_at,
+                    last_used_at: p.last_used_at,
+                })
+                .collect(),
+            revision: row.revision,
         }
     }
 }

@@ -92,6 +92,7 @@ impl EmbeddedStore {
         txn.open_table(tables::ONE_TIME_SECRETS_BY_USER)
             .or_unavailable()?;
         txn.open_table(tables::OUTBOX).or_unavailable()?;
+        txn.open_table(tables::SECOND_FACTORS).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

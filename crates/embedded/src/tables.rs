@@ -55,6 +55,9 @@ pub const ONE_TIME_SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// One-time secret keys per account: `user_id/key` → nothing.
 pub const ONE_TIME_SECRETS_BY_USER: TableDefinition<&str, ()> =
     TableDefinition::new("one_time_secrets_by_user");
+/// Each account's second factors (§9) by user id, as JSON: TOTP secret, recovery code
+/// digests, passkeys.
+pub const SECOND_FACTORS: TableDefinition<&str, &[u8]> = TableDefinition::new("second_factors");
 /// Mail waiting to be sent (§8) by message id, as JSON.
 pub const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 

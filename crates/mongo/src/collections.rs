@@ -26,5 +26,9 @@ pub const SIGNING_KEYS: &str = "signing_keys";
 /// One-time secrets (§8), `_id` = key (a link token's digest, or `code/<user id>`).
 pub const ONE_TIME_SECRETS: &str = "one_time_secrets";
 
+/// Each account's second factors (§9), `_id` = the account's id, changed by compare-and-set
+/// on `revision`.
+pub const SECOND_FACTORS: &str = "second_factors";
+
 /// Mail waiting to be sent (§8), `_id` = message id.
 pub const OUTBOX: &str = "outbox";

@@ -18,6 +18,7 @@ mod one_time;
 mod outbox;
 mod record_documents;
 mod records;
+mod second_factors;
 mod sessions;
 mod signing_keys;
 mod store;

@@ -16,15 +16,21 @@ use crate::documents::{bson_time, domain_id, domain_time, object_id};
 use crate::store::MongoStore;
 
 fn document(secret: &OneTimeSecret) -> Result<Document> {
-    Ok(doc! {
+    let mut document = doc! {
         "_id": &secret.key,
         "purpose": secret.purpose.as_str(),
         "user_id": object_id(&secret.user_id)?,
-        "email": secret.email.as_str(),
         "digest": secret.digest.as_str(),
         "expires_at": bson_time(secret.expires_at),
         "tries_left": i64::from(secret.tries_left),
-    })
+    };
+    if let Some(email) = &secret.email {
+        document.insert("email", email.as_str());
+    }
+    if let Some(payload) = &secret.payload {
+        document.insert("payload", payload.as_str());
+    }
+    Ok(document)
 }
 
 fn secret(document: &Document) -> Result<OneTimeSecret> {
@@ -44,8 +50,11 @@ fn secret(document: &Document) -> Result<OneTimeSecret> {
                 .get_object_id("user_id")
                 .map_err(|_| unreadable("user"))?,
         )?,
-        email: Email::new(document.get_str("email").map_err(|_| unreadable("email"))?)
-            .map_err(|_| unreadable("email"))?,
+        email: match document.get_str("email") {
+            Ok(email) => Some(Email::new(email).map_err(|_| unreadable("email"))?),
+            Err(_) => None,
+        },
+        payload: document.get_str("payload").ok().map(str::to_owned),
         digest: SecretDigest(
             document
                 .get_str("digest")
@@ -114,6 +123,25 @@ impl OneTimeSecretRepository for MongoStore {
             }
             None => Ok(UseOutcome::Unknown),
         }
+    }
+
+    async fn find_secret(
+        &self,
+        key: &str,
+        purpose: SecretPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OneTimeSecret>> {
+        let secrets = self.database().collection::<Document>(ONE_TIME_SECRETS);
+        let live = doc! {
+            "_id": key,
+            "purpose": purpose.as_str(),
+            "expires_at": {"$gt": bson_time(now)},
+            "tries_left": {"$gt": 0_i64},
+        };
+        self.run(secrets.find_one(live))
+            .await?
+            .map(|found| secret(&found))
+            .transpose()
     }
 
     async fn delete_secrets_of(&self, user_id: &Id) -> Result<()> {

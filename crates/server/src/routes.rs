@@ -12,6 +12,7 @@ mod data;
 mod email;
 mod fallback;
 mod health;
+mod mfa;
 mod records;
 mod respond;
 mod tokens;
@@ -332,6 +333,76 @@ pub fn contract() -> Vec<ContractRoute> {
                 body: Some(b::code_login_body),
                 response: b::tokens,
                 errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/mfa",
+            handler: |r| r.to(mfa::second_step),
+            doc: Doc {
+                summary: "The second step of a login with TOTP on: a TOTP code or a recovery code",
+                tag: "mfa",
+                body: Some(b::second_step_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/totp",
+            handler: |r| r.to(mfa::enrol),
+            doc: Doc {
+                summary: "Starts TOTP enrolment: a secret and its otpauth:// URI",
+                tag: "mfa",
+                auth: Token,
+                success: 201,
+                errors: &[409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/mfa/totp",
+            handler: |r| r.to(mfa::disable),
+            doc: Doc {
+                summary: "Turns TOTP off (and voids the recovery codes) after the password",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::password_check_body),
+                errors: &[400, 401, 409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/totp/confirm",
+            handler: |r| r.to(mfa::confirm),
+            doc: Doc {
+                summary: "The first code turns TOTP on: 10 recovery codes, shown once",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::totp_code_body),
+                errors: &[400, 401, 409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/recovery_codes",
+            handler: |r| r.to(mfa::recovery_codes),
+            doc: Doc {
+                summary: "A new set of recovery codes after the password; the old set is void",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::password_check_body),
+                errors: &[400, 401, 409, 429],
                 ..DOC
             },
             ..ROUTE

@@ -88,6 +88,8 @@ pub fn build_keygate(
         secrets: Arc::new(OsSecrets),
         key_generator: Arc::new(OsKeyGenerator),
         key_installer: jwt,
+        otp: Arc::new(keygate_crypto::OsOtp),
+        otp_issuer: settings.auth.issuer.clone(),
     };
     let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
     let keygate = Keygate::new(

@@ -20,6 +20,7 @@ use keygate_domain::apis::{
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::mail::{Outbox, QueuedMail};
+use keygate_domain::mfa::{SecondFactorRepository, SecondFactors};
 use keygate_domain::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
 use keygate_domain::sessions::{RefreshToken, Session, SessionRepository};
 use keygate_domain::signing::{SigningKey, SigningKeyRepository};
@@ -303,6 +304,12 @@ measured_ports! {
             presented: &SecretDigest,
             now: DateTime<Utc>
         ) -> Result<UseOutcome>;
+        fn find_secret(
+            &self,
+            key: &str,
+            purpose: SecretPurpose,
+            now: DateTime<Utc>
+        ) -> Result<Option<OneTimeSecret>>;
         fn delete_secrets_of(&self, user_id: &Id) -> Result<()>;
         fn purge_expired_secrets(&self, now: DateTime<Utc>) -> Result<u64>;
     }
@@ -322,6 +329,11 @@ measured_ports! {
         fn list_signing_keys(&self) -> Result<Vec<SigningKey>>;
         fn insert_signing_key(&self, key: &SigningKey) -> Result<bool>;
         fn delete_signing_key(&self, generation: u64) -> Result<()>;
+    }
+    SecondFactorRepository as "factors" {
+        fn find_factors(&self, user_id: &Id) -> Result<Option<SecondFactors>>;
+        fn put_factors(&self, factors: &SecondFactors, expected: u64) -> Result<bool>;
+        fn delete_factors(&self, user_id: &Id) -> Result<()>;
     }
 }
 
@@ -346,6 +358,7 @@ mod tests {
             "signing_keys",
             "one_time",
             "outbox",
+            "factors",
         ];
         for label in OPERATIONS {
             let (port, method) = label.split_once('.').expect("<port>.<method>");

@@ -12,6 +12,7 @@
 
 mod apis;
 mod data;
+mod factors;
 pub mod fixtures;
 mod mail;
 mod record_queries;
@@ -62,6 +63,7 @@ pub fn all_cases() -> Vec<Case> {
         usage::CASES,
         signing_keys::CASES,
         mail::CASES,
+        factors::CASES,
     ]
     .concat()
 }

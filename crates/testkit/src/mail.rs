@@ -15,11 +15,80 @@ fn secret(key: &str, user: &Id, purpose: SecretPurpose, tries: u32) -> OneTimeSe
         key: key.to_owned(),
         purpose,
         user_id: user.clone(),
-        email: Email::new("owner@example.com").unwrap(),
+        email: Some(Email::new("owner@example.com").unwrap()),
         digest: SecretDigest(format!("digest-of-{key}")),
         expires_at: now() + Duration::minutes(10),
         tries_left: tries,
+        payload: None,
     }
+}
+
+/// A secret is found without being used while it is live; one never mailed keeps no address,
+/// and a ceremony's payload comes back byte for byte.
+async fn a_live_secret_is_found_without_being_used(stores: Repositories) {
+    let store = &stores.one_time;
+    let user = Id::generate(4);
+    let payload: String = (1..=0x7f_u8)
+        .map(char::from)
+        .chain(['é', '\u{1F511}'])
+        .collect();
+    let token = OneTimeSecret {
+        email: None,
+        payload: Some(payload),
+        ..secret("mfa/1", &user, SecretPurpose::SecondFactor, 5)
+    };
+    store.put_secret(&token).await.unwrap();
+    let found = store
+        .find_secret("mfa/1", SecretPurpose::SecondFactor, now())
+        .await
+        .unwrap();
+    assert_eq!(found.as_ref(), Some(&token));
+    assert_eq!(
+        store
+            .find_secret("mfa/1", SecretPurpose::PasskeyLogin, now())
+            .await
+            .unwrap(),
+        None,
+        "another purpose"
+    );
+    assert_eq!(
+        store
+            .find_secret("mfa/1", SecretPurpose::SecondFactor, token.expires_at)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    // Finding used nothing: a wrong code takes a try, the right one uses it once.
+    let wrong = SecretDigest("nope".into());
+    assert_eq!(
+        store
+            .use_secret("mfa/1", SecretPurpose::SecondFactor, &wrong, now())
+            .await
+            .unwrap(),
+        UseOutcome::Wrong
+    );
+    let left = store
+        .find_secret("mfa/1", SecretPurpose::SecondFactor, now())
+        .await
+        .unwrap()
+        .map(|s| s.tries_left);
+    assert_eq!(left, Some(4));
+    assert!(matches!(
+        store
+            .use_secret("mfa/1", SecretPurpose::SecondFactor, &right("mfa/1"), now())
+            .await
+            .unwrap(),
+        UseOutcome::Used(_)
+    ));
+    assert_eq!(
+        store
+            .find_secret("mfa/1", SecretPurpose::SecondFactor, now())
+            .await
+            .unwrap(),
+        None,
+        "used"
+    );
 }
 
 fn right(key: &str) -> SecretDigest {
@@ -231,5 +300,6 @@ async fn the_outbox_leases_retries_and_removes(stores: Repositories) {
 pub(crate) const CASES: &[Case] = &[
     case!(a_one_time_secret_is_used_once_and_tries_run_out),
     case!(one_time_secrets_expire_are_replaced_race_once_and_go_with_their_account),
+    case!(a_live_secret_is_found_without_being_used),
     case!(the_outbox_leases_retries_and_removes),
 ];

@@ -13,6 +13,7 @@ mod health;
 mod import;
 mod lifecycle;
 mod login;
+mod mfa;
 mod mongo;
 mod operations;
 mod profile;

@@ -19,10 +19,15 @@ use crate::paging::{Page, PageRequest};
 use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
 mod email;
+mod mfa;
 
 pub use email::{
     EmailFlowSettings, EmailPorts, CODE_LIFETIME_SECS, CODE_TRIES, RESET_LIFETIME_SECS,
     VERIFICATION_LIFETIME_SECS,
+};
+pub use mfa::{
+    LoginStep, MfaPorts, PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment,
+    MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, SECOND_FACTOR_METHODS,
 };
 
 /// How often an account write retries after losing a race before giving up (409).
@@ -57,6 +62,8 @@ pub struct AccountService {
     erasers: Vec<Arc<dyn UserDataEraser>>,
     /// The email flows' ports (§8), once wired with [`Self::with_email`].
     email: Option<email::EmailPorts>,
+    /// The second factor's ports (§9), once wired with [`Self::with_mfa`].
+    mfa: Option<mfa::MfaPorts>,
 }
 
 impl AccountService {
@@ -77,6 +84,7 @@ impl AccountService {
             policy: PasswordPolicy,
             erasers: Vec::new(),
             email: None,
+            mfa: None,
         }
     }
 
@@ -127,14 +135,11 @@ impl AccountService {
         Ok(user)
     }
 
-    /// Checks credentials and opens a session. A wrong password and an unknown account get the
-    /// same error after the same amount of hashing work; repeated failures are throttled per
-    /// account and per `client_address`.
-    pub async fn login(
-        &self,
-        credentials: Credentials,
-        client_address: &str,
-    ) -> Result<LoginOutcome> {
+    /// Checks credentials and opens a session, or (TOTP on) hands out the `mfa_token` of the
+    /// second step. A wrong password and an unknown account get the same error after the same
+    /// amount of hashing work; repeated failures are throttled per account and per
+    /// `client_address`.
+    pub async fn login(&self, credentials: Credentials, client_address: &str) -> Result<LoginStep> {
         let now = self.clock.now();
         if credentials.is_oversized() {
             // It can name no account and match no password: answered like any failure, and
@@ -166,8 +171,8 @@ impl AccountService {
         if !check.matches {
             return Err(Error::InvalidCredentials);
         }
-        self.throttle.succeeded(attempt);
         if self.requires_verified_email() && !user.email_verified {
+            self.throttle.succeeded(attempt);
             return Err(Error::EmailUnverified);
         }
         let user = if check.needs_rehash {
@@ -175,8 +180,9 @@ impl AccountService {
         } else {
             user
         };
-        let tokens = self.sessions.start(&user.id).await?;
-        Ok(LoginOutcome { user, tokens })
+        // With TOTP on, the attempt stays counted until the second factor is right too.
+        self.after_first_factor(user, || self.throttle.succeeded(attempt))
+            .await
     }
 
     /// The caller's own account.

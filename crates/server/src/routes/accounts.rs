@@ -52,12 +52,12 @@ pub async fn login(
     state: web::Data<AppState>,
     JsonBody(form): JsonBody<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state
+    let step = state
         .keygate
         .accounts
         .login(form.parse()?, &client_address(&req))
         .await?;
-    Ok(token_response(&outcome.tokens))
+    Ok(super::mfa::login_step_response(&step))
 }
 
 /// `POST /token/refresh`.
@@ -99,6 +99,9 @@ struct ProfileFields<'a> {
     created_at: String,
     updated_at: String,
     email_verified: bool,
+    /// The caller's own profile only (§9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'static str>,
 }
@@ -116,8 +119,15 @@ fn profile_fields(user: &User) -> ProfileFields<'_> {
         created_at: timestamp(user.created_at),
         updated_at: timestamp(user.updated_at),
         email_verified: user.email_verified,
+        mfa: None,
         message: None,
     }
+}
+
+/// A profile's `mfa` member: `{"totp": bool, "passkeys": count}`.
+async fn mfa_member(state: &AppState, user: &User) -> Result<serde_json::Value, ApiError> {
+    let summary = state.keygate.accounts.mfa_summary(&user.id).await?;
+    Ok(json!({"totp": summary.totp, "passkeys": summary.passkeys}))
 }
 
 /// `GET /profile`.
@@ -126,7 +136,9 @@ pub async fn profile(
     Authenticated(principal): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let user = state.keygate.accounts.profile(&principal).await?;
-    Ok(success(StatusCode::OK, profile_fields(&user)))
+    let mut fields = profile_fields(&user);
+    fields.mfa = Some(mfa_member(&state, &user).await?);
+    Ok(success(StatusCode::OK, fields))
 }
 
 /// `PUT /profile`, `PATCH /profile`: fields absent stay, `null` clears.
@@ -142,6 +154,7 @@ pub async fn update_profile(
         .update_profile(&principal, form.parse()?)
         .await?;
     let mut fields = profile_fields(&user);
+    fields.mfa = Some(mfa_member(&state, &user).await?);
     fields.message = Some("Profile updated");
     Ok(success(StatusCode::OK, fields))
 }

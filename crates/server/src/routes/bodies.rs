@@ -132,6 +132,34 @@ pub fn code_login_body() -> Value {
     })
 }
 
+/// `POST /login/mfa`.
+pub fn second_step_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["mfa_token"],
+        "properties": {
+            "mfa_token": {"type": "string"},
+            "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "recovery_code": {"type": "string"}
+        },
+        "oneOf": [{"required": ["code"]}, {"required": ["recovery_code"]}]
+    })
+}
+
+/// `POST /mfa/totp/confirm`.
+pub fn totp_code_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code"],
+        "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}
+    })
+}
+
+/// `DELETE /mfa/totp`, `POST /mfa/recovery_codes`.
+pub fn password_check_body() -> Value {
+    json!({"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}})
+}
+
 /// `GET /.well-known/jwks.json`: a JWK Set (RFC 7517).
 pub fn jwks() -> Value {
     json!({

@@ -9,7 +9,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::token_response;
 use super::respond::success;
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, JsonBody};
@@ -48,7 +47,7 @@ pub struct CodeForm {
 }
 
 /// The fields of `fields` that are absent or blank, as a `400 missing_parameters`.
-fn require<'a>(fields: &[(&str, &'a Option<String>)]) -> Result<Vec<&'a str>, ApiError> {
+pub(super) fn require<'a>(fields: &[(&str, &'a Option<String>)]) -> Result<Vec<&'a str>, ApiError> {
     let missing: Vec<String> = fields
         .iter()
         .filter(|(_, value)| value.as_deref().is_none_or(|v| v.trim().is_empty()))
@@ -179,10 +178,10 @@ pub async fn login_with_code(
     let [email, code] = require(&[("email", &form.email), ("code", &form.code)])?[..] else {
         return Err(ApiError::internal());
     };
-    let outcome = state
+    let step = state
         .keygate
         .accounts
         .login_with_code(email, code.trim(), &client_address(&req))
         .await?;
-    Ok(token_response(&outcome.tokens))
+    Ok(super::mfa::login_step_response(&step))
 }

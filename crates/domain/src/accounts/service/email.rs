@@ -15,7 +15,7 @@ use crate::mail::{MailKind, MailService, Templates};
 use crate::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
 use crate::sessions::Principal;
 
-use super::LoginOutcome;
+use super::LoginStep;
 
 /// How long a verification link works.
 pub const VERIFICATION_LIFETIME_SECS: i64 = 24 * 3600;
@@ -145,10 +145,11 @@ impl AccountService {
                 key: digest.as_str().to_owned(),
                 purpose,
                 user_id: user.id.clone(),
-                email: email.clone(),
+                email: Some(email.clone()),
                 digest,
                 expires_at: now + Duration::seconds(lifetime_secs),
                 tries_left: 1,
+                payload: None,
             })
             .await?;
         let link = format!(
@@ -206,7 +207,7 @@ impl AccountService {
             return Err(Error::InvalidToken);
         };
         self.rewrite(&secret.user_id, |user| {
-            if user.email.as_ref() != Some(&secret.email) || user.deleting {
+            if secret.email.is_none() || user.email != secret.email || user.deleting {
                 return Err(Error::InvalidToken);
             }
             user.email_verified = true;
@@ -280,7 +281,7 @@ impl AccountService {
         self.rewrite(&user.id, |user| {
             user.password_hash.clone_from(&hash);
             // The link reached this mailbox: the address is proven too.
-            if user.email.as_ref() == Some(&proven) {
+            if proven.is_some() && user.email == proven {
                 user.email_verified = true;
             }
             Ok(())
@@ -314,10 +315,11 @@ impl AccountService {
                 key: code_key(&user),
                 purpose: SecretPurpose::LoginCode,
                 user_id: user.id.clone(),
-                email: email.clone(),
+                email: Some(email.clone()),
                 digest: ports.secrets.digest(&format!("{}:{code}", user.id)),
                 expires_at: now + Duration::seconds(CODE_LIFETIME_SECS),
                 tries_left: CODE_TRIES,
+                payload: None,
             })
             .await?;
         let minutes = (CODE_LIFETIME_SECS / 60).to_string();
@@ -341,7 +343,7 @@ impl AccountService {
         email: &str,
         code: &str,
         client_address: &str,
-    ) -> Result<LoginOutcome> {
+    ) -> Result<LoginStep> {
         let ports = self.email_ports()?;
         let now = self.clock.now();
         let address = Email::new(email).ok();
@@ -369,18 +371,18 @@ impl AccountService {
             .await?
         {
             UseOutcome::Used(secret) => {
-                self.throttle.succeeded(attempt);
-                let user = if !user.email_verified && user.email.as_ref() == Some(&secret.email) {
+                let proves = |u: &User| secret.email.is_some() && u.email == secret.email;
+                let user = if !user.email_verified && proves(&user) {
                     self.rewrite(&user.id, |u| {
-                        u.email_verified = u.email.as_ref() == Some(&secret.email);
+                        u.email_verified = proves(u);
                         Ok(())
                     })
                     .await?
                 } else {
                     user
                 };
-                let tokens = self.sessions.start(&user.id).await?;
-                Ok(LoginOutcome { user, tokens })
+                self.after_first_factor(user, || self.throttle.succeeded(attempt))
+                    .await
             }
             UseOutcome::Wrong | UseOutcome::Unknown => Err(Error::InvalidCredentials),
         }

@@ -120,6 +120,14 @@ fn deletion(password: &str) -> Deletion {
     }
 }
 
+/// The outcome of a login that needed no second step.
+fn logged_in(step: LoginStep) -> LoginOutcome {
+    match step {
+        LoginStep::Done(outcome) => *outcome,
+        LoginStep::SecondFactor(_) => panic!("no second factor is wired in these tests"),
+    }
+}
+
 #[tokio::test]
 async fn register_stores_only_the_hash_and_a_lowercased_email() {
     let mut hasher = MockPasswordHasher::new();
@@ -269,10 +277,11 @@ async fn successful_login_opens_a_session_and_upgrades_outdated_hashes() {
         starting_sessions(),
         ThrottleLimits::default(),
     );
-    let outcome = svc
-        .login(credentials("Alice", "vivid-otter-42-lamp"), "10.0.0.1")
-        .await
-        .expect("login");
+    let outcome = logged_in(
+        svc.login(credentials("Alice", "vivid-otter-42-lamp"), "10.0.0.1")
+            .await
+            .expect("login"),
+    );
     assert_eq!(outcome.tokens.access_token, "jwt");
     assert_eq!(outcome.tokens.refresh_token, "refresh");
     assert_eq!(outcome.user.password_hash, "$argon2id$upgraded");
@@ -309,10 +318,11 @@ async fn a_hash_stored_before_normalisation_still_logs_in_and_is_upgraded_to_nfk
         starting_sessions(),
         ThrottleLimits::default(),
     );
-    let outcome = svc
-        .login(credentials("alice", typed), "10.0.0.1")
-        .await
-        .expect("login");
+    let outcome = logged_in(
+        svc.login(credentials("alice", typed), "10.0.0.1")
+            .await
+            .expect("login"),
+    );
     assert_eq!(outcome.user.password_hash, "$argon2id$nfkc");
 }
 
