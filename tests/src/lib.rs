@@ -6,6 +6,7 @@
 mod app;
 mod inspect;
 pub mod mail;
+pub mod otp;
 mod reply;
 pub mod smtp;
 

@@ -8,6 +8,7 @@
 
 mod legacy;
 mod otp;
+mod passkeys;
 mod password;
 mod secrets;
 mod signing_keys;
@@ -18,6 +19,7 @@ pub use legacy::{
     MAX_SCRYPT_BYTES,
 };
 pub use otp::{hotp, OsOtp, TotpHash};
+pub use passkeys::{WebauthnPasskeys, WebauthnSettings};
 pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
 pub use secrets::{OsSecrets, BASE62};
 pub use signing_keys::OsKeyGenerator;

@@ -20,8 +20,9 @@ pub use ports::{MockUserDataEraser, MockUserRepository};
 pub use ports::{UserDataEraser, UserRepository};
 pub use service::{
     AccountService, EmailFlowSettings, EmailPorts, LoginOutcome, LoginStep, MfaPorts,
-    PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment, UserListing,
-    CODE_LIFETIME_SECS, CODE_TRIES, MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, RESET_LIFETIME_SECS,
-    SECOND_FACTOR_METHODS, VERIFICATION_LIFETIME_SECS,
+    PasskeyChallenge, PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment,
+    UserListing, CEREMONY_LIFETIME_SECS, CODE_LIFETIME_SECS, CODE_TRIES, MAX_PASSKEY_NAME_CHARS,
+    MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, RESET_LIFETIME_SECS, SECOND_FACTOR_METHODS,
+    VERIFICATION_LIFETIME_SECS,
 };
 pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

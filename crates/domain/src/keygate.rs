@@ -12,7 +12,7 @@ use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier}
 use crate::data::DataService;
 use crate::introspection::{IntrospectionPorts, TokenIntrospector};
 use crate::mail::{MailService, MailSettings, Mailer, Templates};
-use crate::mfa::{FactorEraser, OtpGenerator};
+use crate::mfa::{FactorEraser, OtpGenerator, PasskeyCeremonies};
 use crate::schema::SchemaValidator;
 use crate::sessions::{Authenticator, SessionService};
 use crate::settings::KeygateSettings;
@@ -39,6 +39,8 @@ pub struct CryptoPorts {
     pub otp: Arc<dyn OtpGenerator>,
     /// The issuer name authenticator apps show beside a TOTP account (`auth.issuer`).
     pub otp_issuer: String,
+    /// Passkey (WebAuthn) ceremonies (§9).
+    pub passkeys: Arc<dyn PasskeyCeremonies>,
 }
 
 /// What mail needs besides the store: the sender, the messages and the settings (§8).
@@ -166,6 +168,7 @@ impl Keygate {
             one_time: repositories.one_time.clone(),
             secrets: crypto.secrets.clone(),
             issuer: crypto.otp_issuer,
+            ceremonies: crypto.passkeys,
         })
         .with_email(EmailPorts {
             one_time: repositories.one_time.clone(),
@@ -326,6 +329,7 @@ mod tests {
             key_installer: Arc::new(MockTokenKeyInstaller::new()),
             otp: Arc::new(MockOtpGenerator::new()),
             otp_issuer: "Keygate".into(),
+            passkeys: Arc::new(crate::mfa::MockPasskeyCeremonies::new()),
         };
         let keygate = Keygate::new(
             repositories,

@@ -4,6 +4,7 @@
 
 mod eraser;
 mod model;
+mod passkeys;
 mod ports;
 mod totp;
 
@@ -12,6 +13,9 @@ pub use model::{
     MfaSummary, RecoveryCodes, SecondFactors, StoredPasskey, TotpFactor, TotpSecret, MAX_PASSKEYS,
     RECOVERY_CODE_COUNT,
 };
+#[cfg(any(test, feature = "mocks"))]
+pub use passkeys::MockPasskeyCeremonies;
+pub use passkeys::{Ceremony, NewPasskey, PasskeyCeremonies, PasskeyUse, PasskeyUser};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockOtpGenerator, MockSecondFactorRepository};
 pub use ports::{OtpGenerator, SecondFactorRepository};

@@ -407,6 +407,77 @@ pub struct AuthSettings {
     pub hashing: HashingSettings,
     /// Failed-login throttling (`auth.throttle.*`).
     pub throttle: ThrottleLimits,
+    /// Where passkeys are valid (`auth.webauthn.*`, §9).
+    pub webauthn: WebauthnConfig,
+}
+
+/// The WebAuthn relying party (`auth.webauthn.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct WebauthnConfig {
+    /// The relying party id: the registrable domain passkeys belong to (`example.com`).
+    /// Unset: the host of `origin`.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub rp_id: Option<String>,
+    /// The origin the pages calling WebAuthn are served from (`https://example.com`).
+    /// Unset: `server.public_url`.
+    #[serde(deserialize_with = "units::optional_text")]
+    pub origin: Option<String>,
+    /// The name authenticators show.
+    #[serde(deserialize_with = "units::text")]
+    pub rp_name: String,
+}
+
+impl Default for WebauthnConfig {
+    fn default() -> Self {
+        Self {
+            rp_id: None,
+            origin: None,
+            rp_name: "Keygate".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// The relying party passkeys are checked against: `auth.webauthn.*`, with the origin
+    /// defaulting to `server.public_url` and the id to the origin's host (`localhost` for an
+    /// IP address, in the origin too).
+    pub fn webauthn(&self) -> keygate_crypto::WebauthnSettings {
+        let configured = &self.auth.webauthn;
+        let origin = configured
+            .origin
+            .clone()
+            .unwrap_or_else(|| self.server.public_url());
+        let host = origin
+            .split_once("://")
+            .map_or(origin.as_str(), |(_, rest)| rest)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        let host = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        // An IP address is no relying party id: a server on an address of its own (as `make
+        // run` is) serves passkeys to pages on `localhost` at its port.
+        let on_ip = host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        let (rp_id, origin) = match (&configured.rp_id, on_ip && configured.origin.is_none()) {
+            (Some(rp_id), _) => (rp_id.clone(), origin),
+            (None, true) => (
+                "localhost".to_owned(),
+                origin.replacen(host, "localhost", 1),
+            ),
+            (None, false) => (host.to_owned(), origin.clone()),
+        };
+        keygate_crypto::WebauthnSettings {
+            rp_id,
+            origin,
+            rp_name: configured.rp_name.clone(),
+        }
+    }
 }
 
 impl Default for AuthSettings {
@@ -423,6 +494,7 @@ impl Default for AuthSettings {
             purge_interval: Duration::from_secs(3600),
             hashing: HashingSettings::default(),
             throttle: ThrottleLimits::default(),
+            webauthn: WebauthnConfig::default(),
         }
     }
 }
@@ -444,6 +516,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("sessions", &self.sessions)
             .field("hashing", &self.hashing)
             .field("throttle", &self.throttle)
+            .field("webauthn", &self.webauthn)
             .finish_non_exhaustive()
     }
 }
@@ -581,6 +654,26 @@ mod tests {
             vars.get(name).cloned()
         })
         .unwrap()
+    }
+
+    #[test]
+    fn the_relying_party_follows_the_public_address_unless_set() {
+        let local = load(&[]).webauthn();
+        assert_eq!(local.rp_id, "localhost");
+        assert_eq!(local.origin, "http://localhost:8080");
+        let mut public = load(&[]);
+        public.server.public_url = Some("https://auth.example.com/".into());
+        let public = public.webauthn();
+        assert_eq!(public.rp_id, "auth.example.com");
+        assert_eq!(public.origin, "https://auth.example.com");
+        let mut set = load(&[]);
+        set.auth.webauthn.rp_id = Some("example.com".into());
+        set.auth.webauthn.origin = Some("https://app.example.com".into());
+        let set = set.webauthn();
+        assert_eq!(set.rp_id, "example.com");
+        assert_eq!(set.origin, "https://app.example.com");
+        assert!(keygate_crypto::WebauthnPasskeys::new(&set).is_ok());
+        assert!(keygate_crypto::WebauthnPasskeys::new(&local).is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod email;
 mod fallback;
 mod health;
 mod mfa;
+mod passkeys;
 mod records;
 mod respond;
 mod tokens;
@@ -347,6 +348,88 @@ pub fn contract() -> Vec<ContractRoute> {
                 body: Some(b::second_step_body),
                 response: b::tokens,
                 errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/passkey/start",
+            handler: |r| r.to(passkeys::login_start),
+            doc: Doc {
+                summary: "Starts a usernameless passkey login: WebAuthn request options",
+                tag: "mfa",
+                body: Some(b::passkey_login_start_body),
+                response: b::passkey_challenge,
+                errors: &[429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/passkey/finish",
+            handler: |r| r.to(passkeys::login_finish),
+            doc: Doc {
+                summary: "Logs in with a passkey's assertion (no password, no second factor)",
+                tag: "mfa",
+                body: Some(b::passkey_finish_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/passkeys/register/start",
+            handler: |r| r.to(passkeys::register_start),
+            doc: Doc {
+                summary: "Starts registering a passkey: WebAuthn creation options",
+                tag: "mfa",
+                auth: Token,
+                response: b::passkey_challenge,
+                errors: &[409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/passkeys/register/finish",
+            handler: |r| r.to(passkeys::register_finish),
+            doc: Doc {
+                summary: "Finishes registering a passkey with the authenticator's answer",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::passkey_finish_body),
+                success: 201,
+                errors: &[400, 409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/passkeys",
+            handler: |r| r.to(passkeys::list),
+            doc: Doc {
+                summary: "The caller's passkeys",
+                tag: "mfa",
+                auth: Token,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/passkeys/{passkey_id}",
+            handler: |r| r.to(passkeys::delete),
+            doc: Doc {
+                summary: "Deletes one of the caller's passkeys",
+                tag: "mfa",
+                auth: Token,
+                errors: &[404],
                 ..DOC
             },
             ..ROUTE

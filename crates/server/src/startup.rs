@@ -49,6 +49,9 @@ pub enum StartupError {
     /// Invalid hashing parameters.
     #[error("invalid auth.hashing settings: {0}")]
     Hashing(keygate_domain::Error),
+    /// The WebAuthn relying party (`auth.webauthn.*`) is unusable.
+    #[error("{0}")]
+    Webauthn(String),
     /// The listener could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -90,6 +93,7 @@ pub fn build_keygate(
         key_installer: jwt,
         otp: Arc::new(keygate_crypto::OsOtp),
         otp_issuer: settings.auth.issuer.clone(),
+        passkeys: Arc::new(relying_party(settings)?),
     };
     let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
     let keygate = Keygate::new(
@@ -101,6 +105,32 @@ pub fn build_keygate(
         mail_ports(settings)?,
     );
     Ok((keygate, hasher))
+}
+
+/// The passkey relying party of `auth.webauthn.*`. Values set there must work; when neither
+/// is set and the listener's address cannot be one (an IP address is no relying party id),
+/// passkeys work for `http://localhost` only, and the log says how to set them.
+fn relying_party(settings: &Settings) -> Result<keygate_crypto::WebauthnPasskeys, StartupError> {
+    let webauthn = settings.webauthn();
+    match keygate_crypto::WebauthnPasskeys::new(&webauthn) {
+        Ok(passkeys) => Ok(passkeys),
+        Err(why)
+            if settings.auth.webauthn.rp_id.is_none()
+                && settings.auth.webauthn.origin.is_none() =>
+        {
+            tracing::warn!(
+                "passkeys: {why}; set auth.webauthn.rp_id and auth.webauthn.origin (until then \
+                 they work for http://localhost only)"
+            );
+            keygate_crypto::WebauthnPasskeys::new(&keygate_crypto::WebauthnSettings {
+                rp_id: "localhost".into(),
+                origin: "http://localhost".into(),
+                rp_name: webauthn.rp_name,
+            })
+            .map_err(StartupError::Webauthn)
+        }
+        Err(why) => Err(StartupError::Webauthn(why)),
+    }
 }
 
 /// The store the settings name, seen through every port (timed for `/metrics` when it is on),

@@ -16,6 +16,7 @@ mod login;
 mod mfa;
 mod mongo;
 mod operations;
+mod passkeys;
 mod profile;
 mod record_queries;
 mod records;

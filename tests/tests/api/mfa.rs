@@ -4,35 +4,7 @@
 use keygate_tests::{store_tests, unique, Store, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
-/// `pyotp`'s code of `secret` at `unix_seconds` (its defaults: SHA-1, 6 digits, 30 s).
-fn pyotp_code(secret: &str, unix_seconds: i64) -> String {
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect(
-        "KEYGATE_TEST_PYTHON names a Python with pyotp (scripts/with-python-tools.sh, which \
-         make test runs, provides it)",
-    );
-    let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
-            secret,
-            &unix_seconds.to_string(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
+use keygate_tests::otp::{pyotp_code, unix_now as now};
 
 /// Some other 6-digit code than `code`.
 fn other_than(code: &str) -> &'static str {
@@ -400,3 +372,76 @@ store_tests!(
     totp_off_needs_the_password_and_logins_get_tokens_again,
     an_emailed_login_code_also_needs_the_second_factor,
 );
+
+/// An account `keygate import` brought in with its old werkzeug hash: its owner logs in with
+/// an emailed code, turns TOTP on, and from then on even the first login with the old
+/// password (which upgrades the hash) asks for the second factor.
+#[test]
+fn an_imported_accounts_first_password_login_asks_for_the_second_factor() {
+    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            "from werkzeug.security import generate_password_hash as h; print(h('old-Passw0rd!', method='pbkdf2:sha256:1000'))",
+        ])
+        .output()
+        .expect("python runs");
+    let hash = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(hash.starts_with("pbkdf2:sha256:1000$"), "{hash}");
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(
+        &file,
+        json!({"id": 1, "username": "legacy-ada", "email": "legacy-ada@example.com", "password": hash})
+            .to_string(),
+    )
+    .expect("written");
+    let app = TestApp::spawn(Store::Embedded);
+    let (output, app) = app.run_offline(&["import", "--from", file.to_str().expect("a path")]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    app.post(
+        "/login/code/request",
+        &json!({"email": "legacy-ada@example.com"}),
+    )
+    .expect(202);
+    let code = app
+        .mail_to("legacy-ada@example.com", "Your login code")
+        .code();
+    let session = app.post(
+        "/login/code",
+        &json!({"email": "legacy-ada@example.com", "code": code}),
+    );
+    session.expect(200);
+    let token = session.str("access_token").to_owned();
+    let id = app.get("/profile", Some(&token)).str("id").to_owned();
+    let secret = app
+        .json("POST", "/mfa/totp", Some(&token), &json!({}))
+        .str("secret")
+        .to_owned();
+    app.json(
+        "POST",
+        "/mfa/totp/confirm",
+        Some(&token),
+        &json!({"code": pyotp_code(&secret, now())}),
+    )
+    .expect(200);
+
+    let first = app.post(
+        "/login",
+        &json!({"username": "legacy-ada", "password": "old-Passw0rd!"}),
+    );
+    first.expect(200);
+    assert_eq!(first.body["mfa_required"], true, "{}", first.body);
+    assert_eq!(first.body.get("access_token"), None);
+    second_step(
+        &app,
+        &json!({"mfa_token": first.str("mfa_token"), "code": pyotp_code(&secret, now() + 30)}),
+    )
+    .expect(200);
+    assert!(app.stored_password_hash(&id).starts_with("$argon2id$"));
+}

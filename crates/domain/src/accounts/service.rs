@@ -20,6 +20,7 @@ use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
 
 mod email;
 mod mfa;
+mod passkeys;
 
 pub use email::{
     EmailFlowSettings, EmailPorts, CODE_LIFETIME_SECS, CODE_TRIES, RESET_LIFETIME_SECS,
@@ -29,6 +30,7 @@ pub use mfa::{
     LoginStep, MfaPorts, PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment,
     MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, SECOND_FACTOR_METHODS,
 };
+pub use passkeys::{PasskeyChallenge, CEREMONY_LIFETIME_SECS, MAX_PASSKEY_NAME_CHARS};
 
 /// How often an account write retries after losing a race before giving up (409).
 const USER_WRITE_ATTEMPTS: usize = 16;

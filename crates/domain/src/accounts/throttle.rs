@@ -40,6 +40,11 @@ pub struct ThrottleLimits {
     pub mail_requests_per_account: u32,
     /// Length of the mail-request windows, in seconds.
     pub mail_window_secs: u64,
+    /// Passkey ceremonies (registration or login starts) from one address per window: each
+    /// stores its state for 5 minutes.
+    pub ceremonies_per_address: u32,
+    /// Length of the ceremony window, in seconds.
+    pub ceremony_window_secs: u64,
 }
 
 impl Default for ThrottleLimits {
@@ -54,6 +59,8 @@ impl Default for ThrottleLimits {
             mail_requests_per_address: 30,
             mail_requests_per_account: 5,
             mail_window_secs: 3600,
+            ceremonies_per_address: 60,
+            ceremony_window_secs: 60,
         }
     }
 }
@@ -148,6 +155,7 @@ struct Tables {
     registrations: Windows,
     mail_addresses: Windows,
     mail_accounts: Windows,
+    ceremonies: Windows,
 }
 
 /// How many requests the throttle has refused since start-up.
@@ -188,6 +196,10 @@ impl LoginThrottle {
                 mail_accounts: Windows::new(
                     limits.mail_requests_per_account,
                     limits.mail_window_secs,
+                ),
+                ceremonies: Windows::new(
+                    limits.ceremonies_per_address,
+                    limits.ceremony_window_secs,
                 ),
             }),
             digest: RandomState::new(),
@@ -281,6 +293,18 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Counts a passkey ceremony started from `address`, or refuses it when the address has
+    /// used up its window: every start stores a state, and login starts need no account.
+    pub fn begin_ceremony(&self, address: &str, now: DateTime<Utc>) -> Result<()> {
+        let key = self.key(address);
+        let mut tables = self.lock();
+        if let Some(retry_after_secs) = tables.ceremonies.retry_after(key, now) {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+        tables.ceremonies.count(key, now);
+        Ok(())
+    }
+
     /// How many keys the tables track (for tests and metrics).
     pub fn tracked_keys(&self) -> usize {
         let tables = self.lock();
@@ -288,6 +312,7 @@ impl LoginThrottle {
             + tables.addresses.attempts.len()
             + tables.registrations.attempts.len()
             + tables.mail_addresses.attempts.len()
+            + tables.ceremonies.attempts.len()
             + tables.mail_accounts.attempts.len()
     }
 }
@@ -307,7 +332,27 @@ mod tests {
             mail_requests_per_address: 3,
             mail_requests_per_account: 2,
             mail_window_secs: 60,
+            ceremonies_per_address: 2,
+            ceremony_window_secs: 60,
         }
+    }
+
+    #[test]
+    fn passkey_ceremonies_are_counted_per_address() {
+        let throttle = LoginThrottle::new(limits());
+        let now = Utc::now();
+        throttle.begin_ceremony("10.0.0.1", now).expect("first");
+        throttle.begin_ceremony("10.0.0.1", now).expect("second");
+        assert!(matches!(
+            throttle.begin_ceremony("10.0.0.1", now),
+            Err(Error::RateLimited { .. })
+        ));
+        throttle
+            .begin_ceremony("10.0.0.2", now)
+            .expect("another address");
+        throttle
+            .begin_ceremony("10.0.0.1", now + Duration::seconds(61))
+            .expect("a new window");
     }
 
     #[test]

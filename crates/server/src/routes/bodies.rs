@@ -146,6 +146,32 @@ pub fn second_step_body() -> Value {
     })
 }
 
+/// `POST /login/passkey/start` (the body is optional).
+pub fn passkey_login_start_body() -> Value {
+    json!({"type": "object", "properties": {"username": {"type": "string"}}})
+}
+
+/// The second half of a passkey ceremony.
+pub fn passkey_finish_body() -> Value {
+    json!({
+        "type": "object",
+        "required": ["challenge_id", "credential"],
+        "properties": {
+            "challenge_id": {"type": "string"},
+            "credential": {"type": "object", "description": "The PublicKeyCredential, as JSON (binary fields base64url)"},
+            "name": {"type": "string", "maxLength": 64}
+        }
+    })
+}
+
+/// The first half of a passkey ceremony.
+pub fn passkey_challenge() -> Value {
+    success_with(
+        json!({"challenge_id": {"type": "string"}, "options": {"type": "object"}}),
+        &["challenge_id", "options"],
+    )
+}
+
 /// `POST /mfa/totp/confirm`.
 pub fn totp_code_body() -> Value {
     json!({

@@ -17,8 +17,8 @@ use crate::crypto::{SecretDigest, SecretGenerator};
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
 use crate::mfa::{
-    check_code, otpauth_uri, MfaSummary, OtpGenerator, SecondFactorRepository, SecondFactors,
-    TotpCheck, TotpFactor, RECOVERY_CODE_COUNT,
+    check_code, otpauth_uri, MfaSummary, OtpGenerator, PasskeyCeremonies, SecondFactorRepository,
+    SecondFactors, TotpCheck, TotpFactor, RECOVERY_CODE_COUNT,
 };
 use crate::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
 use crate::sessions::Principal;
@@ -43,6 +43,8 @@ pub struct MfaPorts {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The issuer name authenticator apps show (`auth.issuer`).
     pub issuer: String,
+    /// Passkey ceremonies.
+    pub ceremonies: Arc<dyn PasskeyCeremonies>,
 }
 
 /// What a right first factor leads to.
@@ -106,14 +108,14 @@ impl AccountService {
         self
     }
 
-    fn mfa_ports(&self) -> Result<&MfaPorts> {
+    pub(super) fn mfa_ports(&self) -> Result<&MfaPorts> {
         self.mfa
             .as_ref()
             .ok_or_else(|| Error::Internal("the second factor is not wired".into()))
     }
 
     /// The account's factors (none stored: none).
-    async fn factors_of(&self, ports: &MfaPorts, user_id: &Id) -> Result<SecondFactors> {
+    pub(super) async fn factors_of(&self, ports: &MfaPorts, user_id: &Id) -> Result<SecondFactors> {
         Ok(ports
             .factors
             .find_factors(user_id)
@@ -123,7 +125,7 @@ impl AccountService {
 
     /// Changes the account's factors by compare-and-set, retrying a lost race; `change`
     /// returns what the caller gets, or refuses.
-    async fn change_factors<T>(
+    pub(super) async fn change_factors<T>(
         &self,
         user_id: &Id,
         change: impl Fn(&mut SecondFactors) -> Result<T>,
