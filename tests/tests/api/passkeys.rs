@@ -382,3 +382,58 @@ fn a_ceremony_started_on_one_instance_finishes_on_another() {
     // And the spent challenge is spent on both.
     login_finish(&b, &challenge_id, &assertion).expect_error(400, "invalid_token");
 }
+
+/// Once in a real browser: headless Chromium with a virtual authenticator (DevTools `WebAuthn`
+/// domain) on a small page served from `http://localhost:<port>` registers a passkey with
+/// `navigator.credentials.create()` and logs in with `.get()`, without a username.
+#[test]
+fn headless_chromium_registers_a_passkey_and_logs_in_with_it() {
+    let browser = std::env::var_os("KEYGATE_CHROMIUM")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("/usr/bin/chromium")])
+        .find(|p| p.is_file())
+        // Never skipped: a test that cannot run must not be reported as passed.
+        .expect("no Chromium at KEYGATE_CHROMIUM or /usr/bin/chromium: run make test");
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let origin = format!("http://localhost:{page_port}");
+    let app = TestApp::spawn_with(
+        Store::Embedded,
+        &[
+            ("KEYGATE__AUTH__WEBAUTHN__RP_ID", "localhost"),
+            ("KEYGATE__AUTH__WEBAUTHN__ORIGIN", &origin),
+            ("KEYGATE__SERVER__CORS_ORIGINS", &origin),
+        ],
+    );
+    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cdp_webauthn.py");
+    let username = unique("chromium");
+    let output = std::process::Command::new(python)
+        .arg(driver)
+        .arg(browser)
+        .arg(page_port.to_string())
+        .arg(&app.base)
+        .arg(&username)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).expect("the page's report");
+    assert_eq!(
+        result,
+        json!({
+            "registered": 201,
+            "passkey_name": "Chromium",
+            "logged_in": 200,
+            "profile_username": username,
+            "profile_mfa": {"totp": false, "passkeys": 1},
+            "replayed": 400,
+        })
+    );
+}
