@@ -616,3 +616,98 @@ async fn set_role_promotes_by_username_or_email_and_refuses_unknown_accounts() {
         Err(Error::NotFound(_))
     ));
 }
+
+/// The second factor's ports, with TOTP on for alice; `one_time` is the caller's.
+fn mfa_ports(one_time: crate::one_time::MockOneTimeSecretRepository) -> MfaPorts {
+    use crate::crypto::{MockSecretGenerator, SecretDigest};
+    use crate::mfa::{
+        MockOtpGenerator, MockPasskeyCeremonies, MockSecondFactorRepository, SecondFactors,
+        TotpFactor, TotpSecret,
+    };
+    let mut factors = MockSecondFactorRepository::new();
+    factors.expect_find_factors().returning(|user_id| {
+        Ok(Some(SecondFactors {
+            totp: Some(TotpFactor {
+                secret: TotpSecret::new(vec![7; 20]),
+                confirmed: true,
+                last_used_step: 0,
+                created_at: now(),
+            }),
+            revision: 1,
+            ..SecondFactors::none(user_id.clone())
+        }))
+    });
+    let mut secrets = MockSecretGenerator::new();
+    secrets
+        .expect_new_secret()
+        .returning(|| Ok("the-mfa-token".into()));
+    secrets
+        .expect_digest()
+        .returning(|s| SecretDigest(format!("digest:{s}")));
+    MfaPorts {
+        factors: Arc::new(factors),
+        otp: Arc::new(MockOtpGenerator::new()),
+        one_time: Arc::new(one_time),
+        secrets: Arc::new(secrets),
+        issuer: "Keygate".into(),
+        ceremonies: Arc::new(MockPasskeyCeremonies::new()),
+    }
+}
+
+#[tokio::test]
+async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no_session() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_username()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: false,
+        })
+    });
+    let mut one_time = crate::one_time::MockOneTimeSecretRepository::new();
+    one_time
+        .expect_put_secret()
+        .withf(|s| {
+            s.key == "digest:the-mfa-token"
+                && s.purpose == crate::one_time::SecretPurpose::SecondFactor
+                && s.user_id == alice_id()
+                && s.expires_at == now() + chrono::Duration::minutes(5)
+                && s.tries_left == 5
+                && s.email.is_none()
+        })
+        .times(2)
+        .returning(|_| Ok(()));
+    // No session starts: MockSessionLifecycle has no expectation.
+    let svc = service_with(
+        users,
+        hasher,
+        MockSessionLifecycle::new(),
+        ThrottleLimits {
+            account_failures: 2,
+            ..ThrottleLimits::default()
+        },
+    )
+    .with_mfa(mfa_ports(one_time));
+    for _ in 0..2 {
+        match svc
+            .login(credentials("alice", "vivid-otter-42-lamp"), "10.0.0.1")
+            .await
+            .expect("a right password")
+        {
+            LoginStep::SecondFactor(pending) => {
+                assert_eq!(pending.mfa_token, "the-mfa-token");
+                assert_eq!(pending.methods, vec!["totp", "recovery_code"]);
+            }
+            LoginStep::Done(_) => panic!("tokens without the second factor"),
+        }
+    }
+    // The right passwords did not clear the account's attempts: the third is throttled.
+    assert!(matches!(
+        svc.login(credentials("alice", "vivid-otter-42-lamp"), "10.0.0.1")
+            .await,
+        Err(Error::RateLimited { .. })
+    ));
+}
