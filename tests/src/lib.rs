@@ -7,6 +7,7 @@ mod app;
 mod inspect;
 pub mod mail;
 pub mod otp;
+pub mod python;
 mod reply;
 pub mod smtp;
 

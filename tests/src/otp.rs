@@ -3,25 +3,12 @@
 
 /// `pyotp`'s code of `secret` at `unix_seconds` (its defaults: SHA-1, 6 digits, 30 s).
 pub fn pyotp_code(secret: &str, unix_seconds: i64) -> String {
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect(
-        "KEYGATE_TEST_PYTHON names a Python with pyotp (scripts/with-python-tools.sh, which \
-         make test runs, provides it)",
-    );
-    let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
-            secret,
-            &unix_seconds.to_string(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    crate::python::run_text([
+        "-c",
+        "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+        secret,
+        &unix_seconds.to_string(),
+    ])
 }
 
 /// The time now, in Unix seconds.

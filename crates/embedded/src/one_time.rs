@@ -27,18 +27,27 @@ fn remove(txn: &WriteTransaction, secret: &OneTimeSecret) -> Result<()> {
     Ok(())
 }
 
+/// The secret stored under `key` in `table`, whatever its state.
+fn stored(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<OneTimeSecret>> {
+    table
+        .get(key)
+        .or_unavailable()?
+        .map(|row| decode::<OneTimeSecret>(row.value()))
+        .transpose()
+}
+
 #[async_trait]
 impl OneTimeSecretRepository for EmbeddedStore {
     async fn put_secret(&self, secret: &OneTimeSecret) -> Result<()> {
         let secret = secret.clone();
         self.write(move |txn| {
-            let previous = txn
-                .open_table(ONE_TIME_SECRETS)
-                .or_unavailable()?
-                .get(secret.key.as_str())
-                .or_unavailable()?
-                .map(|row| decode::<OneTimeSecret>(row.value()))
-                .transpose()?;
+            let previous = stored(
+                &txn.open_table(ONE_TIME_SECRETS).or_unavailable()?,
+                secret.key.as_str(),
+            )?;
             if let Some(previous) = previous {
                 remove(txn, &previous)?;
             }
@@ -64,13 +73,10 @@ impl OneTimeSecretRepository for EmbeddedStore {
     ) -> Result<UseOutcome> {
         let (key, presented) = (key.to_owned(), presented.clone());
         self.write(move |txn| {
-            let stored = txn
-                .open_table(ONE_TIME_SECRETS)
-                .or_unavailable()?
-                .get(key.as_str())
-                .or_unavailable()?
-                .map(|row| decode::<OneTimeSecret>(row.value()))
-                .transpose()?;
+            let stored = stored(
+                &txn.open_table(ONE_TIME_SECRETS).or_unavailable()?,
+                key.as_str(),
+            )?;
             let Some(mut secret) = stored.filter(|s| s.purpose == purpose) else {
                 return Ok(UseOutcome::Unknown);
             };
@@ -104,13 +110,10 @@ impl OneTimeSecretRepository for EmbeddedStore {
     ) -> Result<Option<OneTimeSecret>> {
         let key = key.to_owned();
         self.read_now(move |txn| {
-            let stored = txn
-                .open_table(ONE_TIME_SECRETS)
-                .or_unavailable()?
-                .get(key.as_str())
-                .or_unavailable()?
-                .map(|row| decode::<OneTimeSecret>(row.value()))
-                .transpose()?;
+            let stored = stored(
+                &txn.open_table(ONE_TIME_SECRETS).or_unavailable()?,
+                key.as_str(),
+            )?;
             Ok(stored.filter(|s| s.purpose == purpose && s.expires_at > now && s.tries_left > 0))
         })
     }

@@ -74,6 +74,16 @@ fn secret(document: &Document) -> Result<OneTimeSecret> {
     })
 }
 
+/// The filter of the live secret of `purpose` under `key`: unexpired, with tries left.
+fn live(key: &str, purpose: SecretPurpose, now: DateTime<Utc>) -> Document {
+    doc! {
+        "_id": key,
+        "purpose": purpose.as_str(),
+        "expires_at": {"$gt": bson_time(now)},
+        "tries_left": {"$gt": 0_i64},
+    }
+}
+
 #[async_trait]
 impl OneTimeSecretRepository for MongoStore {
     async fn put_secret(&self, secret: &OneTimeSecret) -> Result<()> {
@@ -95,12 +105,7 @@ impl OneTimeSecretRepository for MongoStore {
         now: DateTime<Utc>,
     ) -> Result<UseOutcome> {
         let secrets = self.database().collection::<Document>(ONE_TIME_SECRETS);
-        let live = doc! {
-            "_id": key,
-            "purpose": purpose.as_str(),
-            "expires_at": {"$gt": bson_time(now)},
-            "tries_left": {"$gt": 0_i64},
-        };
+        let live = live(key, purpose, now);
         let mut right = live.clone();
         right.insert("digest", presented.as_str());
         if let Some(used) = self.run(secrets.find_one_and_delete(right)).await? {
@@ -132,13 +137,7 @@ impl OneTimeSecretRepository for MongoStore {
         now: DateTime<Utc>,
     ) -> Result<Option<OneTimeSecret>> {
         let secrets = self.database().collection::<Document>(ONE_TIME_SECRETS);
-        let live = doc! {
-            "_id": key,
-            "purpose": purpose.as_str(),
-            "expires_at": {"$gt": bson_time(now)},
-            "tries_left": {"$gt": 0_i64},
-        };
-        self.run(secrets.find_one(live))
+        self.run(secrets.find_one(live(key, purpose, now)))
             .await?
             .map(|found| secret(&found))
             .transpose()

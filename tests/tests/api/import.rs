@@ -10,10 +10,6 @@ use serde_json::{json, Value};
 /// Makes accounts with the earlier systems' libraries: `[{username, email, password, hash,
 /// format}]`, one per format, each with its own password.
 fn legacy_accounts(prefix: &str) -> Vec<Value> {
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect(
-        "KEYGATE_TEST_PYTHON names a Python with werkzeug, bcrypt and passlib \
-         (scripts/with-python-tools.sh, which make test runs, provides it)",
-    );
     const MAKE: &str = r#"
 import base64, hashlib, json, sys
 import bcrypt
@@ -43,16 +39,7 @@ for i, (fmt, make) in enumerate(makers):
                 "password": pw, "hash": make(pw), "format": fmt})
 print(json.dumps(out))
 "#;
-    let output = std::process::Command::new(python)
-        .args(["-c", MAKE, prefix])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON")
+    serde_json::from_slice(&keygate_tests::python::run(["-c", MAKE, prefix])).expect("JSON")
 }
 
 fn write_jsonl(path: &Path, accounts: &[Value]) {
@@ -645,7 +632,6 @@ fn users_come_in_from_002s_sqlite_file() {
     let accounts = legacy_accounts("sq");
     let dir = tempfile::tempdir().expect("a directory");
     let file = dir.path().join("app002.db");
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
     const MAKE: &str = r#"
 import json, sqlite3, sys
 accounts = json.loads(sys.argv[2])
@@ -661,20 +647,12 @@ db.execute("INSERT INTO data (user_id, key, value) VALUES (1, 'note', 'not json 
 db.execute("INSERT INTO data (user_id, key, value) VALUES (99, 'nobody', '1')")
 db.commit()
 "#;
-    let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            MAKE,
-            file.to_str().expect("a path"),
-            &Value::from(accounts.clone()).to_string(),
-        ])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    keygate_tests::python::run([
+        "-c",
+        MAKE,
+        file.to_str().expect("a path"),
+        &Value::from(accounts.clone()).to_string(),
+    ]);
     let app = TestApp::spawn(Store::Embedded);
     let source = format!("sqlite://{}", file.display());
     let (report, app) = import(app, &["--from", &source]);

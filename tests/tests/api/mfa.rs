@@ -378,15 +378,10 @@ store_tests!(
 /// password (which upgrades the hash) asks for the second factor.
 #[test]
 fn an_imported_accounts_first_password_login_asks_for_the_second_factor() {
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
-    let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            "from werkzeug.security import generate_password_hash as h; print(h('old-Passw0rd!', method='pbkdf2:sha256:1000'))",
-        ])
-        .output()
-        .expect("python runs");
-    let hash = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let hash = keygate_tests::python::run_text([
+        "-c",
+        "from werkzeug.security import generate_password_hash as h; print(h('old-Passw0rd!', method='pbkdf2:sha256:1000'))",
+    ]);
     assert!(hash.starts_with("pbkdf2:sha256:1000$"), "{hash}");
     let dir = tempfile::tempdir().expect("a directory");
     let file = dir.path().join("users.jsonl");

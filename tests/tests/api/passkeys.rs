@@ -33,25 +33,16 @@ impl Authenticator {
 
     /// Runs the authenticator: `create` or `get` for `options`, as a page at `origin`.
     fn run(&self, command: &str, options: &Value, origin: &str, extra: &[&str]) -> Value {
-        let python = std::env::var("KEYGATE_TEST_PYTHON").expect(
-            "KEYGATE_TEST_PYTHON names a Python with fido2 (scripts/with-python-tools.sh, which \
-             make test runs, provides it)",
-        );
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/soft_authenticator.py");
-        let output = std::process::Command::new(python)
-            .arg(script)
-            .args([command, self.state.to_str().expect("a path")])
-            .arg(options.to_string())
-            .arg(origin)
-            .args(extra)
-            .output()
-            .expect("python runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("a credential as JSON")
+        let mut args: Vec<std::ffi::OsString> = vec![
+            script.into(),
+            command.into(),
+            self.state.clone().into(),
+            options.to_string().into(),
+            origin.into(),
+        ];
+        args.extend(extra.iter().map(Into::into));
+        serde_json::from_slice(&keygate_tests::python::run(args)).expect("a credential as JSON")
     }
 
     fn create(&self, options: &Value) -> Value {
@@ -408,23 +399,16 @@ fn headless_chromium_registers_a_passkey_and_logs_in_with_it() {
             ("KEYGATE__SERVER__CORS_ORIGINS", &origin),
         ],
     );
-    let python = std::env::var("KEYGATE_TEST_PYTHON").expect("KEYGATE_TEST_PYTHON");
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cdp_webauthn.py");
     let username = unique("chromium");
-    let output = std::process::Command::new(python)
-        .arg(driver)
-        .arg(browser)
-        .arg(page_port.to_string())
-        .arg(&app.base)
-        .arg(&username)
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).expect("the page's report");
+    let report = keygate_tests::python::run([
+        driver.into_os_string(),
+        browser.into_os_string(),
+        page_port.to_string().into(),
+        app.base.clone().into(),
+        username.clone().into(),
+    ]);
+    let result: Value = serde_json::from_slice(&report).expect("the page's report");
     assert_eq!(
         result,
         json!({

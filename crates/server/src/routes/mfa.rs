@@ -26,6 +26,16 @@ pub struct PasswordForm {
     password: Option<String>,
 }
 
+impl PasswordForm {
+    /// The password, required.
+    fn password(&self) -> Result<&str, ApiError> {
+        let [password] = require(&[("password", &self.password)])?[..] else {
+            return Err(ApiError::internal());
+        };
+        Ok(password)
+    }
+}
+
 /// The body of `POST /login/mfa`.
 #[derive(Debug, Default, Deserialize)]
 pub struct SecondStepForm {
@@ -88,13 +98,10 @@ pub async fn disable(
     body: Deferred<JsonBody<PasswordForm>>,
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(form) = body.get()?;
-    let [password] = require(&[("password", &form.password)])?[..] else {
-        return Err(ApiError::internal());
-    };
     state
         .keygate
         .accounts
-        .disable_totp(&principal, password, &client_address(&req))
+        .disable_totp(&principal, form.password()?, &client_address(&req))
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -110,13 +117,10 @@ pub async fn recovery_codes(
     body: Deferred<JsonBody<PasswordForm>>,
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(form) = body.get()?;
-    let [password] = require(&[("password", &form.password)])?[..] else {
-        return Err(ApiError::internal());
-    };
     let codes = state
         .keygate
         .accounts
-        .new_recovery_codes(&principal, password, &client_address(&req))
+        .new_recovery_codes(&principal, form.password()?, &client_address(&req))
         .await?;
     Ok(success(StatusCode::OK, json!({"recovery_codes": codes})))
 }
