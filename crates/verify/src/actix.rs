@@ -42,19 +42,25 @@ impl ResponseError for Refused {
     }
 }
 
+/// The bearer token of `request`'s `Authorization` header (`Bearer <token>`, the scheme in
+/// any case, as RFC 7235 has it); `None` without one.
+pub fn bearer_token(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned())
+}
+
 impl FromRequest for Authenticated {
     type Error = Refused;
     type Future = LocalBoxFuture<'static, Result<Self, Refused>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifier = request.app_data::<web::Data<Verifier>>().cloned();
-        let token = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_owned());
+        let token = bearer_token(request);
         Box::pin(async move {
             let verifier = verifier.ok_or_else(|| {
                 Refused(VerifyError::Unavailable(

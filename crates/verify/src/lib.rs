@@ -28,6 +28,6 @@ mod key_set;
 mod verifier;
 
 #[cfg(feature = "actix")]
-pub use actix::Authenticated;
+pub use actix::{bearer_token, Authenticated};
 pub use fetch::{HttpKeySource, KeySource};
 pub use verifier::{Claims, Introspection, Verifier, VerifierSettings, VerifyError};

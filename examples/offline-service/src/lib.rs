@@ -7,7 +7,7 @@
 //! `GET /whoami/live` also asks Keygate's `POST /token/introspect`, so a logout shows at once.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keygate_verify::{Authenticated, Verifier, VerifyError};
+use keygate_verify::{bearer_token, Authenticated, Verifier, VerifyError};
 use serde_json::json;
 
 /// Registers `GET /whoami` and `GET /whoami/live`; the app data must hold a
@@ -24,13 +24,8 @@ async fn whoami(Authenticated(claims): Authenticated) -> HttpResponse {
 
 /// The same, but only while Keygate says the session is live.
 async fn whoami_live(verifier: web::Data<Verifier>, request: HttpRequest) -> HttpResponse {
-    let token = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    match verifier.verify_live(token).await {
+    let token = bearer_token(&request).unwrap_or_default();
+    match verifier.verify_live(&token).await {
         Ok(claims) => HttpResponse::Ok().json(json!({"user": claims.sub, "session": claims.sid})),
         Err(VerifyError::Unavailable(_)) => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "error", "code": "unavailable", "message": "Keygate is unavailable"})),

@@ -11,10 +11,20 @@ use serde_json::{json, Value};
 const INTROSPECTION: &str = "the-notes-service-introspection-secret";
 
 async fn call(verifier: &web::Data<Verifier>, path: &str, token: Option<&str>) -> (u16, Value) {
+    call_with_scheme(verifier, path, token, "Bearer").await
+}
+
+/// `call`, with the scheme written as `scheme` (RFC 7235: any case).
+async fn call_with_scheme(
+    verifier: &web::Data<Verifier>,
+    path: &str,
+    token: Option<&str>,
+    scheme: &str,
+) -> (u16, Value) {
     let app = test::init_service(App::new().app_data(verifier.clone()).configure(configure)).await;
     let mut request = test::TestRequest::get().uri(path);
     if let Some(token) = token {
-        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        request = request.insert_header(("Authorization", format!("{scheme} {token}")));
     }
     let response = test::call_service(&app, request.to_request()).await;
     let status = response.status().as_u16();
@@ -45,6 +55,11 @@ async fn keygate_tokens_verify_offline_and_a_logout_shows_through_introspection(
     forged.replace_range(at..=at, if &token[at..=at] == "A" { "B" } else { "A" });
     assert_eq!(call(&verifier, "/whoami", Some(&forged)).await.0, 401);
     assert_eq!(call(&verifier, "/whoami/live", Some(&token)).await.0, 200);
+    // Both routes read the scheme as the extractor does, in any case.
+    for path in ["/whoami", "/whoami/live"] {
+        let (status, body) = call_with_scheme(&verifier, path, Some(&token), "bearer").await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
 
     keygate
         .json("POST", "/logout", Some(&token), &json!({}))
