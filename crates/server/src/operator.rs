@@ -29,14 +29,9 @@ pub async fn set_role(
     let (store, _) = open_store(settings, None).await?;
     let (keygate, _) = build_keygate(store, settings)?;
     let user = keygate.accounts.set_role(identifier, role).await?;
-    let name = user
-        .username
-        .as_ref()
-        .map(|u| u.as_str().to_owned())
-        .or_else(|| user.email.as_ref().map(|e| e.as_str().to_owned()))
-        .unwrap_or_else(|| user.id.to_string());
     Ok(format!(
-        "{name} ({}) now has the role '{}'",
+        "{} ({}) now has the role '{}'",
+        user.handle(),
         user.id,
         role.as_str()
     ))

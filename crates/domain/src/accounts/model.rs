@@ -354,6 +354,17 @@ pub struct User {
     pub email_verified: bool,
 }
 
+impl User {
+    /// What names the account to a person: its username, else its email, else its id.
+    pub fn handle(&self) -> &str {
+        self.username
+            .as_ref()
+            .map(Username::as_str)
+            .or(self.email.as_ref().map(Email::as_str))
+            .unwrap_or(self.id.as_str())
+    }
+}
+
 /// A change to one optional field: leave it, clear it, or set it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Settable<T> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::{AccountService, LoginOutcome, USER_WRITE_ATTEMPTS};
-use crate::accounts::model::{Email, User, Username};
+use crate::accounts::model::User;
 use crate::crypto::{SecretDigest, SecretGenerator};
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
@@ -210,15 +210,9 @@ impl AccountService {
             Ok(())
         })
         .await?;
-        let account = user
-            .username
-            .as_ref()
-            .map(Username::as_str)
-            .or(user.email.as_ref().map(Email::as_str))
-            .unwrap_or(user.id.as_str());
         let base32 = secret.base32();
         Ok(TotpEnrolment {
-            otpauth_uri: otpauth_uri(&ports.issuer, account, &base32),
+            otpauth_uri: otpauth_uri(&ports.issuer, user.handle(), &base32),
             secret: base32,
         })
     }

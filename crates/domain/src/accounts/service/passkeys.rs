@@ -8,7 +8,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use super::{AccountService, LoginOutcome};
-use crate::accounts::model::{Email, Username};
+use crate::accounts::model::Username;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::mfa::{PasskeyUser, StoredPasskey, MAX_PASSKEYS};
@@ -110,17 +110,10 @@ impl AccountService {
         if factors.passkeys.len() >= MAX_PASSKEYS {
             return Err(too_many_passkeys());
         }
-        let name = user
-            .username
-            .as_ref()
-            .map(Username::as_str)
-            .or(user.email.as_ref().map(Email::as_str))
-            .unwrap_or(user.id.as_str())
-            .to_owned();
         let ceremony = ports.ceremonies.start_registration(
             &PasskeyUser {
                 id: user.id.clone(),
-                name,
+                name: user.handle().to_owned(),
             },
             &factors.passkeys,
         )?;
