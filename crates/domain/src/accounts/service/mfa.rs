@@ -153,8 +153,37 @@ impl AccountService {
         }
     }
 
+    /// Stores a new one-time secret of `purpose` for `owner` under the digest of a fresh
+    /// 256-bit token, and returns the token (shown once): `mfa_token`s and passkey challenges.
+    pub(super) async fn issue_one_time(
+        &self,
+        purpose: SecretPurpose,
+        owner: Id,
+        lifetime_secs: i64,
+        tries: u32,
+        payload: Option<String>,
+    ) -> Result<String> {
+        let ports = self.mfa_ports()?;
+        let token = ports.secrets.new_secret()?;
+        let digest = ports.secrets.digest(&token);
+        ports
+            .one_time
+            .put_secret(&OneTimeSecret {
+                key: digest.as_str().to_owned(),
+                purpose,
+                user_id: owner,
+                email: None,
+                digest,
+                expires_at: self.clock.now() + Duration::seconds(lifetime_secs),
+                tries_left: tries,
+                payload,
+            })
+            .await?;
+        Ok(token)
+    }
+
     /// After a right first factor: tokens, or (TOTP on) an `mfa_token` for the second step.
-    /// `attempt_cleared` is called only when no second step follows.
+    /// `clear_attempt` is called only when no second step follows.
     pub(super) async fn after_first_factor(
         &self,
         user: User,
@@ -162,23 +191,17 @@ impl AccountService {
     ) -> Result<LoginStep> {
         if let Some(ports) = &self.mfa {
             if self.factors_of(ports, &user.id).await?.totp_on() {
-                let token = ports.secrets.new_secret()?;
-                let digest = ports.secrets.digest(&token);
-                ports
-                    .one_time
-                    .put_secret(&OneTimeSecret {
-                        key: digest.as_str().to_owned(),
-                        purpose: SecretPurpose::SecondFactor,
-                        user_id: user.id.clone(),
-                        email: None,
-                        digest,
-                        expires_at: self.clock.now() + Duration::seconds(MFA_TOKEN_LIFETIME_SECS),
-                        tries_left: MFA_TOKEN_TRIES,
-                        payload: None,
-                    })
+                let mfa_token = self
+                    .issue_one_time(
+                        SecretPurpose::SecondFactor,
+                        user.id.clone(),
+                        MFA_TOKEN_LIFETIME_SECS,
+                        MFA_TOKEN_TRIES,
+                        None,
+                    )
                     .await?;
                 return Ok(LoginStep::SecondFactor(PendingSecondFactor {
-                    mfa_token: token,
+                    mfa_token,
                     methods: SECOND_FACTOR_METHODS.to_vec(),
                 }));
             }
@@ -233,11 +256,7 @@ impl AccountService {
             client_address,
             self.clock.now(),
         )?;
-        let codes = self.new_codes(ports)?;
-        let digests: Vec<SecretDigest> = codes
-            .iter()
-            .map(|c| ports.secrets.digest(&normalised_recovery_code(c)))
-            .collect();
+        let (codes, digests) = self.new_codes(ports)?;
         let now = self.clock.now();
         self.change_factors(&user.id, |factors| {
             let Some(totp) = factors.totp.as_mut() else {
@@ -302,11 +321,7 @@ impl AccountService {
         let user = self.profile(principal).await?;
         self.verify_own_password(&user, password, client_address)
             .await?;
-        let codes = self.new_codes(ports)?;
-        let digests: Vec<SecretDigest> = codes
-            .iter()
-            .map(|c| ports.secrets.digest(&normalised_recovery_code(c)))
-            .collect();
+        let (codes, digests) = self.new_codes(ports)?;
         self.change_factors(&user.id, |factors| {
             if !factors.totp_on() {
                 return Err(Error::Conflict(ConflictKind::Other(
@@ -320,10 +335,16 @@ impl AccountService {
         Ok(codes)
     }
 
-    fn new_codes(&self, ports: &MfaPorts) -> Result<Vec<String>> {
-        (0..RECOVERY_CODE_COUNT)
+    /// A new set of recovery codes (shown once), and the digests they are stored as.
+    fn new_codes(&self, ports: &MfaPorts) -> Result<(Vec<String>, Vec<SecretDigest>)> {
+        let codes = (0..RECOVERY_CODE_COUNT)
             .map(|_| ports.otp.new_recovery_code())
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let digests = codes
+            .iter()
+            .map(|c| ports.secrets.digest(&normalised_recovery_code(c)))
+            .collect();
+        Ok((codes, digests))
     }
 
     /// `POST /login/mfa`: the second step. An unknown, used or expired token is

@@ -4,7 +4,6 @@
 //! challenge answered once is gone whatever the answer was. A passkey login needs no password
 //! and no second factor: the authenticator verified its user.
 
-use chrono::Duration;
 use serde_json::Value;
 
 use super::{AccountService, LoginOutcome};
@@ -12,7 +11,7 @@ use crate::accounts::model::Username;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::mfa::{PasskeyUser, StoredPasskey, MAX_PASSKEYS};
-use crate::one_time::{OneTimeSecret, SecretPurpose, UseOutcome};
+use crate::one_time::{SecretPurpose, UseOutcome};
 use crate::sessions::Principal;
 
 /// How long a passkey ceremony may take.
@@ -55,21 +54,8 @@ impl AccountService {
         options: Value,
         state: String,
     ) -> Result<PasskeyChallenge> {
-        let ports = self.mfa_ports()?;
-        let challenge_id = ports.secrets.new_secret()?;
-        let digest = ports.secrets.digest(&challenge_id);
-        ports
-            .one_time
-            .put_secret(&OneTimeSecret {
-                key: digest.as_str().to_owned(),
-                purpose,
-                user_id: owner,
-                email: None,
-                digest,
-                expires_at: self.clock.now() + Duration::seconds(CEREMONY_LIFETIME_SECS),
-                tries_left: 1,
-                payload: Some(state),
-            })
+        let challenge_id = self
+            .issue_one_time(purpose, owner, CEREMONY_LIFETIME_SECS, 1, Some(state))
             .await?;
         Ok(PasskeyChallenge {
             challenge_id,
