@@ -37,6 +37,27 @@ for _ in range(100):
         urllib.request.urlopen(B + "/health"); break
     except Exception:
         time.sleep(0.1)
+
+# Beside the attack: /health latency and the server's resident memory, sampled all along.
+samples, rss = [], []
+watching = True
+
+
+def watch():
+    while watching:
+        started = time.perf_counter()
+        try:
+            urllib.request.urlopen(B + "/health", timeout=10).read()
+            samples.append(time.perf_counter() - started)
+        except Exception:
+            samples.append(float("inf"))
+        for line in open(f"/proc/{p.pid}/status"):
+            if line.startswith("VmRSS:"):
+                rss.append(int(line.split()[1]) / 1024)
+        time.sleep(0.02)
+
+
+threading.Thread(target=watch, daemon=True).start()
 call("/register", {"username": "victim", "email": "victim@example.com", "password": "vivid-otter-42-lamp"})
 token = call("/login", {"username": "victim", "password": "vivid-otter-42-lamp"})[1]["access_token"]
 secret = call("/mfa/totp", {}, token)[1]["secret"]
@@ -85,7 +106,21 @@ for credential in [{"id": "x" * 900_000, "type": "public-key"}, {"response": {"c
 print("deep registration answer:", call("/passkeys/register/finish", token=token, raw=(
     '{"challenge_id": "' + start[1].get("challenge_id", "x") + '", "credential": {"response": '
     + '{"a": ' * 5000 + '{}' + '}' * 5000 + '}}').encode())[0])
+# 7. Many concurrent mfa_token requests and wrong codes (throttle permitting), and passkey
+# starts from 20 threads, to load the server while it is watched.
+def burst():
+    for _ in range(20):
+        t = call("/login", {"username": "victim", "password": "vivid-otter-42-lamp"})[1].get("mfa_token")
+        if t:
+            call("/login/mfa", {"mfa_token": t, "code": "000000"})
+threads = [threading.Thread(target=burst) for _ in range(20)]
+[t.start() for t in threads]; [t.join() for t in threads]
 time.sleep(0.5)
+watching = False
+ordered = sorted(samples)
+print(f"/health: {len(ordered)} samples, p50 {ordered[len(ordered) // 2] * 1000:.1f} ms, "
+      f"p99 {ordered[int(len(ordered) * 0.99)] * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms")
+print(f"resident memory: start {rss[0]:.1f} MiB, peak {max(rss):.1f} MiB, end {rss[-1]:.1f} MiB")
 p.terminate(); p.wait()
 log = open(d + "/log").read()
 print("5xx or ERROR in log:", "ERROR" in log or '"status":5' in log)
