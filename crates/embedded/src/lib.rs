@@ -15,6 +15,7 @@ mod read_pool;
 mod record_rows;
 mod records;
 mod rows;
+mod scan_blocks;
 mod second_factors;
 mod sessions;
 mod signing_keys;

@@ -2,10 +2,12 @@
 //!
 //! A record row written since indexes exist is `0x01`, a little-endian `u32` header length,
 //! the header, then the record as JSON (exactly the row older files hold, which start with
-//! `{` and are still read). The header holds the key ([`keygate_domain::apis::records`]'s
-//! `index_key`) of every top-level field, so a query compares stored keys instead of decoding
-//! the document, and the fields it has index entries for (each entry follows from its key),
-//! so a change or a deletion removes exactly those. An index entry is `api_id/endpoint` NUL `field` NUL `key` `record_id`.
+//! `{` and are still read). The header starts with the record's field keys (see
+//! [`FieldKeys`]: the key, [`keygate_domain::apis::records`]'s `index_key`, of every top-level
+//! field), so a query compares stored keys instead of decoding the document; the scan blocks
+//! hold a copy of that section. Then come the fields it has index entries for (each entry
+//! follows from its key), so a change or a deletion removes exactly those. An index entry is
+//! `api_id/endpoint` NUL `field` NUL `key` `record_id`.
 
 use std::borrow::Cow;
 
@@ -58,6 +60,67 @@ pub(crate) fn entry_id(entry: &[u8]) -> Result<Id> {
 pub(crate) struct EncodedRow {
     pub bytes: Vec<u8>,
     pub entries: Vec<Vec<u8>>,
+    /// Where the header's field keys end in `bytes`.
+    fields_end: usize,
+}
+
+impl EncodedRow {
+    /// The row's field keys section (what [`FieldKeys`] reads).
+    pub fn fields(&self) -> &[u8] {
+        &self.bytes[ROW_PREFIX_LEN..self.fields_end]
+    }
+}
+
+/// The bytes before a row's header: the marker and the header's length.
+const ROW_PREFIX_LEN: usize = 5;
+
+/// The field keys section of a record: a `u32` count, then each top-level field's name and
+/// key, each a `u16` length and its bytes. A field whose name no query can carry is left out
+/// (and so reads as missing, which no query can tell apart).
+fn encode_fields(keys: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let queryable: Vec<&(String, Vec<u8>)> = keys
+        .iter()
+        .filter(|(name, _)| name.len() <= MAX_QUERYABLE_NAME_BYTES)
+        .collect();
+    let mut fields = Vec::new();
+    fields.extend_from_slice(&(queryable.len() as u32).to_le_bytes());
+    for (name, key) in queryable {
+        put_u16(&mut fields, name.as_bytes())?;
+        put_u16(&mut fields, key)?;
+    }
+    Ok(fields)
+}
+
+/// A record's field keys section, read in place.
+#[derive(Clone, Copy)]
+pub(crate) struct FieldKeys<'a>(pub &'a [u8]);
+
+impl<'a> FieldKeys<'a> {
+    /// The key of the top-level `field` ([`missing_key`] when the record has none).
+    pub fn key(self, field: &str) -> Result<&'a [u8]> {
+        let mut reader = Reader(self.0);
+        let fields = reader.u32()?;
+        for _ in 0..fields {
+            let name = reader.item()?;
+            let key = reader.item()?;
+            if name == field.as_bytes() {
+                return Ok(key);
+            }
+        }
+        Ok(MISSING_KEY)
+    }
+
+    /// The section's length, and what follows it in `bytes` (the rest of a header).
+    fn split(bytes: &'a [u8]) -> Result<(Self, &'a [u8])> {
+        let mut reader = Reader(bytes);
+        let fields = reader.u32()?;
+        for _ in 0..fields {
+            reader.item()?;
+            reader.item()?;
+        }
+        let len = bytes.len() - reader.0.len();
+        Ok((Self(&bytes[..len]), reader.0))
+    }
 }
 
 fn put_u16(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
@@ -86,30 +149,24 @@ pub(crate) fn encode_row(
             entry
         })
         .collect();
-    // A field whose name no query can carry is left out (and so reads as missing, which no
-    // query can tell apart).
-    let queryable: Vec<&(String, Vec<u8>)> = keys
-        .iter()
-        .filter(|(name, _)| name.len() <= MAX_QUERYABLE_NAME_BYTES)
-        .collect();
-    let mut header = Vec::new();
-    header.extend_from_slice(&(queryable.len() as u32).to_le_bytes());
-    for (name, key) in queryable {
-        put_u16(&mut header, name.as_bytes())?;
-        put_u16(&mut header, key)?;
-    }
+    let mut header = encode_fields(&keys)?;
+    let fields_end = ROW_PREFIX_LEN + header.len();
     // The fields it has entries for, not the entries: they follow from the keys above.
     header.extend_from_slice(&(indexed.len() as u32).to_le_bytes());
     for field in indexed {
         put_u16(&mut header, field.as_bytes())?;
     }
     let json = encode(record)?;
-    let mut bytes = Vec::with_capacity(5 + header.len() + json.len());
+    let mut bytes = Vec::with_capacity(ROW_PREFIX_LEN + header.len() + json.len());
     bytes.push(WITH_HEADER);
     bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&header);
     bytes.extend_from_slice(&json);
-    Ok(EncodedRow { bytes, entries })
+    Ok(EncodedRow {
+        bytes,
+        entries,
+        fields_end,
+    })
 }
 
 /// A stored row, split: its header (none in rows older than indexes) and its JSON.
@@ -132,12 +189,23 @@ impl<'a> StoredRow<'a> {
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
             .ok_or_else(|| corrupt("short header"))?;
         let header = bytes
-            .get(5..5 + len)
+            .get(ROW_PREFIX_LEN..ROW_PREFIX_LEN + len)
             .ok_or_else(|| corrupt("short header"))?;
         Ok(Self {
             header: Some(header),
-            json: &bytes[5 + len..],
+            json: &bytes[ROW_PREFIX_LEN + len..],
         })
+    }
+
+    /// The record's field keys section: borrowed from the header, or (rows older than
+    /// indexes) computed from the JSON.
+    pub fn fields(&self) -> Result<Cow<'a, [u8]>> {
+        match self.header {
+            Some(header) => Ok(Cow::Borrowed(FieldKeys::split(header)?.0 .0)),
+            None => Ok(Cow::Owned(encode_fields(
+                &self.record()?.data.field_keys()?,
+            )?)),
+        }
     }
 
     /// The record.
@@ -151,16 +219,7 @@ impl<'a> StoredRow<'a> {
         let Some(header) = self.header else {
             return Ok(Cow::Owned(self.record()?.data.field_key(field)?));
         };
-        let mut reader = Reader(header);
-        let fields = reader.u32()?;
-        for _ in 0..fields {
-            let name = reader.item()?;
-            let key = reader.item()?;
-            if name == field.as_bytes() {
-                return Ok(Cow::Borrowed(key));
-            }
-        }
-        Ok(Cow::Borrowed(MISSING_KEY))
+        FieldKeys(header).key(field).map(Cow::Borrowed)
     }
 
     /// The index entries the row owns, the row being `row_key` (`api/endpoint/id`).
@@ -168,12 +227,7 @@ impl<'a> StoredRow<'a> {
         let Some(header) = self.header else {
             return Ok(Vec::new());
         };
-        let mut reader = Reader(header);
-        let fields = reader.u32()?;
-        for _ in 0..fields {
-            reader.item()?;
-            reader.item()?;
-        }
+        let mut reader = Reader(FieldKeys::split(header)?.1);
         let endpoint = endpoint_of_row(row_key);
         let id = row_key.get(endpoint.len() + 1..).unwrap_or_default();
         let count = reader.u32()?;

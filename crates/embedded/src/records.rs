@@ -1,7 +1,10 @@
 //! Records on redb: one table keyed `api_id/endpoint/record_id`, so an endpoint's records are
-//! one contiguous range in id (age) order, read backwards for newest first; index entries in
-//! `record_index`, written in the record's own transaction; a count per endpoint.
+//! one contiguous range in id (age) order; index entries in `record_index` and each record's
+//! scan entry (`scan_blocks`), both written in the record's own transaction; a count per
+//! endpoint. A query no index serves walks the scan blocks newest first and reads only the
+//! rows it keeps.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use async_trait::async_trait;
@@ -16,8 +19,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::record_rows::{encode_row, endpoint_of_row, entry_id, index_prefix, StoredRow, ID_LEN};
+use crate::scan_blocks;
 use crate::store::EmbeddedStore;
-use crate::tables::{child_key, children_of, RECORDS, RECORD_INDEX};
+use crate::tables::{child_key, children_of, RECORDS, RECORD_INDEX, RECORD_SCAN};
 use crate::unavailable::OrUnavailable;
 
 fn endpoint_key(api_id: &Id, endpoint: &EndpointName) -> String {
@@ -43,16 +47,8 @@ fn stored_size(json: &[u8]) -> Result<u64> {
         .map_err(|e| Error::Internal(format!("stored record is unreadable: {e}")))
 }
 
-/// The record id at the end of a row key `api/endpoint/id`.
-fn id_of_row(row: &str) -> Result<Id> {
-    row.rsplit('/')
-        .next()
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| Error::Internal(format!("record row key {row:?} has no id")))
-}
-
-/// Writes a row and its index entries, first removing the entries of the row it replaces;
-/// whether there was one.
+/// Writes a row, its index entries and its scan entry, first removing the index entries of
+/// the row it replaces; whether there was one.
 fn put_row(
     txn: &WriteTransaction,
     records: &mut Table<&str, &[u8]>,
@@ -79,10 +75,24 @@ fn put_row(
     for entry in &encoded.entries {
         index.insert(entry.as_slice(), ()).or_unavailable()?;
     }
+    let mut blocks = txn.open_table(RECORD_SCAN).or_unavailable()?;
+    scan_blocks::put(
+        &mut blocks,
+        endpoint,
+        id_text_of_row(row),
+        encoded.bytes.len(),
+        encoded.fields(),
+    )?;
     Ok(replaced)
 }
 
-/// Removes the index entries of the row at `row_key`; the row's record size.
+/// The record id at the end of a row key, as text.
+fn id_text_of_row(row: &str) -> &str {
+    row.rsplit_once('/').map_or("", |(_, id)| id)
+}
+
+/// Removes the index entries and the scan entry of the row at `row_key`; the row's record
+/// size.
 fn drop_entries(txn: &WriteTransaction, row_key: &str, bytes: &[u8]) -> Result<u64> {
     let row = StoredRow::new(bytes)?;
     let entries = row.entries(row_key)?;
@@ -92,6 +102,12 @@ fn drop_entries(txn: &WriteTransaction, row_key: &str, bytes: &[u8]) -> Result<u
             index.remove(entry.as_slice()).or_unavailable()?;
         }
     }
+    let mut blocks = txn.open_table(RECORD_SCAN).or_unavailable()?;
+    scan_blocks::remove(
+        &mut blocks,
+        endpoint_of_row(row_key),
+        id_text_of_row(row_key),
+    )?;
     stored_size(row.json)
 }
 
@@ -163,53 +179,68 @@ impl<'t> Lister<'t> {
             .map(Step::from)
     }
 
-    /// Newest first over the whole endpoint, before the cursor.
+    /// Newest first over the whole endpoint's scan blocks, before the cursor; a row is read
+    /// only for a record the page keeps.
     fn scan_newest_first(&mut self) -> Result<()> {
-        let (start, end) = children_of(&self.endpoint);
-        let end = match &self.plan.after {
-            Some(after) => child_key(&self.endpoint, after.id.as_str()),
-            None => end,
-        };
-        let range = self
-            .records
-            .range::<&str>(start.as_str()..end.as_str())
-            .or_unavailable()?;
-        for row in range.rev() {
-            let (key, value) = row.or_unavailable()?;
-            // The id is read from the row key only if the record is kept or ends the page.
-            let position = || {
-                Ok(Position {
-                    key: None,
-                    id: id_of_row(key.value())?,
-                })
-            };
-            if let Step::Stop = self.examine(position, value.value())? {
-                break;
+        let blocks = self.txn.open_table(RECORD_SCAN).or_unavailable()?;
+        let before = self
+            .plan
+            .after
+            .as_ref()
+            .map(|after| after.id.as_str().as_bytes());
+        let (start, end) = scan_blocks::bounds(&self.endpoint, before);
+        for block in blocks
+            .range::<&[u8]>(start.as_slice()..end.as_slice())
+            .or_unavailable()?
+            .rev()
+        {
+            let (_, block) = block.or_unavailable()?;
+            for entry in scan_blocks::entries(block.value())?.iter().rev() {
+                if before.is_some_and(|before| entry.id >= before) {
+                    continue;
+                }
+                let (records, endpoint) = (&self.records, &self.endpoint);
+                let more = self.collector.offer(
+                    || {
+                        Ok(Position {
+                            key: None,
+                            id: entry.id()?,
+                        })
+                    },
+                    entry.row_len,
+                    |field| entry.fields.key(field).map(Cow::Borrowed),
+                    || read_record(records, endpoint, &entry.id()?),
+                )?;
+                if !more {
+                    return Ok(());
+                }
             }
         }
         Ok(())
     }
 
-    /// A small endpoint sorted by a field: every match's key read, sorted, then the page read.
+    /// A small endpoint sorted by a field: every match's key read from the scan blocks,
+    /// sorted, then the page read.
     fn scan_sorted(&mut self, field: &str, descending: bool) -> Result<()> {
         if self.collector.is_counting() {
             return self.scan_newest_first();
         }
-        let (start, end) = children_of(&self.endpoint);
+        let blocks = self.txn.open_table(RECORD_SCAN).or_unavailable()?;
+        let (start, end) = scan_blocks::bounds(&self.endpoint, None);
         let mut found =
             FirstPositions::new(self.collector.wanted(), descending, self.plan.after.clone());
-        for row in self
-            .records
-            .range::<&str>(start.as_str()..end.as_str())
+        for block in blocks
+            .range::<&[u8]>(start.as_slice()..end.as_slice())
             .or_unavailable()?
         {
-            let (key, value) = row.or_unavailable()?;
-            let stored = StoredRow::new(value.value())?;
-            if matches(&self.plan.query, |f| stored.field_key(f))? {
-                found.offer(Position {
-                    key: Some(stored.field_key(field)?.into_owned()),
-                    id: id_of_row(key.value())?,
-                });
+            let (_, block) = block.or_unavailable()?;
+            for entry in scan_blocks::entries(block.value())? {
+                if matches(&self.plan.query, |f| entry.fields.key(f).map(Cow::Borrowed))? {
+                    found.offer(Position {
+                        key: Some(entry.fields.key(field)?.to_vec()),
+                        id: entry.id()?,
+                    });
+                }
             }
         }
         for position in found.into_sorted() {
@@ -396,6 +427,21 @@ impl<'t> Lister<'t> {
             }
         }
         Ok(total)
+    }
+}
+
+/// The record `id` of `endpoint`, which its scan entry says is there.
+fn read_record(
+    records: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    endpoint: &str,
+    id: &Id,
+) -> Result<Record> {
+    let row = child_key(endpoint, id.as_str());
+    match records.get(row.as_str()).or_unavailable()? {
+        Some(value) => StoredRow::new(value.value())?.record(),
+        None => Err(Error::Internal(format!(
+            "record {row} has a scan entry but no row"
+        ))),
     }
 }
 

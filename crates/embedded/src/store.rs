@@ -9,6 +9,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use crate::group_commit::GroupCommitter;
 use crate::read_pool::ReadPool;
 use crate::record_rows::RecordCounts;
+use crate::scan_blocks;
 use crate::tables;
 use crate::unavailable::OrUnavailable;
 
@@ -62,6 +63,7 @@ impl EmbeddedStore {
             readers: Arc::new(ReadPool::start(reading_threads())?),
         };
         store.create_tables()?;
+        scan_blocks::build_if_incomplete(&store.db)?;
         store.record_counts = Arc::new(store.read_now(RecordCounts::of)?);
         Ok(store)
     }
@@ -83,6 +85,7 @@ impl EmbeddedStore {
         txn.open_table(tables::API_KEYS).or_unavailable()?;
         txn.open_table(tables::API_KEYS_BY_API).or_unavailable()?;
         txn.open_table(tables::RECORDS).or_unavailable()?;
+        txn.open_table(tables::RECORD_SCAN).or_unavailable()?;
         txn.open_table(tables::RECORD_INDEX).or_unavailable()?;
         txn.open_table(tables::APIS_BUILDING_INDEXES)
             .or_unavailable()?;

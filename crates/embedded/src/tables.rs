@@ -43,6 +43,12 @@ pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records"
 /// field's entries are one range in key order, ties in id order.
 pub const RECORD_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("record_index");
 
+/// Scan blocks: `api_id/endpoint` NUL `first record id` → the field keys of a few dozen
+/// records, so a query no index serves reads a block at a time (see `scan_blocks`).
+pub const RECORD_SCAN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("record_scan");
+/// Facts about the file's layout, such as whether every record has its scan entry.
+pub const STORE_FORMAT: TableDefinition<&str, u64> = TableDefinition::new("store_format");
+
 /// Storage used per account (`{entries, bytes}` as JSON), for quotas.
 pub const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
 
