@@ -132,6 +132,20 @@ async fn a_file_written_before_row_types_reads_back_every_kind_of_row() {
         .await
         .unwrap();
     assert_eq!(listed.records.len(), 2);
+    // A file older than scan blocks gets them when it opens: a query no index serves finds
+    // its records by their fields.
+    let filtered = QueryPlan::new(
+        RecordQuery::parse(&[("total[gt]".into(), "100".into())]).unwrap(),
+        endpoint,
+        true,
+        None,
+    )
+    .unwrap();
+    let found = RecordRepository::list(&store, &api.id, &orders, &filtered, bounds)
+        .await
+        .unwrap();
+    let [_, thousand] = rows::records();
+    assert_eq!(found.records, vec![thousand]);
     // Records of a file older than record counts are counted when it opens, and rows older
     // than index entries are indexed by a rebuild like any other.
     assert_eq!(
