@@ -197,6 +197,24 @@ pub fn query_shapes(
     }
 }
 
+/// Offers one document read to the collector, its position keyed by `sort_field` (sorted
+/// walks); false once the collector wants no more.
+fn offer_document(
+    collector: &mut PageCollector<'_>,
+    document: RecordDocument,
+    sort_field: Option<&str>,
+) -> Result<bool> {
+    let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
+    let record = document.into_record()?;
+    let position = Position {
+        key: sort_field.map(|f| record.data.field_key(f)).transpose()?,
+        id: record.id.clone(),
+    };
+    let keys = record.data.field_keys()?;
+    let key_of = |field: &str| Ok(key_among(&keys, field));
+    collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))
+}
+
 impl MongoStore {
     /// Streams the records `filter` selects in `sort` order into the collector; false once it
     /// wants no more. `sort_field` is the field whose key goes into each position (sorted
@@ -209,41 +227,46 @@ impl MongoStore {
         sort_field: Option<&str>,
         carried: Option<&str>,
     ) -> Result<bool> {
+        let mut cursor = self
+            .open_shape(collector, QueryShape { filter, sort }, carried)
+            .await?;
+        // Read one document at a time, so a page stops at its bounds instead of holding
+        // every record the limit allows.
+        while let Some(document) = self.run(cursor.try_next()).await? {
+            if !offer_document(collector, document, sort_field)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Opens the find of one query shape, without the stored keys. When the field whose
+    /// condition the filter itself applies (`carried`) bears every condition, each document
+    /// read is kept, so it asks for no more than the page wants; otherwise it reads in
+    /// batches until the collector's bounds end the read.
+    async fn open_shape(
+        &self,
+        collector: &PageCollector<'_>,
+        shape: QueryShape,
+        carried: Option<&str>,
+    ) -> Result<mongodb::Cursor<RecordDocument>> {
         let records = self.records();
         let find = records
-            .find(filter)
+            .find(shape.filter)
             .projection(doc! {"fields": 0, "ix": 0})
-            .sort(sort);
-        // When the filter carries every condition, each document read is kept: ask for no
-        // more than the page wants. Otherwise the collector's bounds end the read.
-        let unfiltered = collector
+            .sort(shape.sort);
+        let carries_all = collector
             .plan()
             .query
             .conditions()
             .iter()
             .all(|c| Some(c.field()) == carried);
-        let find = if unfiltered {
+        let find = if carries_all {
             find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
         } else {
             find.batch_size(256)
         };
-        let mut cursor = self.run(find).await?;
-        // Read one document at a time, so a page stops at its bounds instead of holding
-        // every record the limit allows.
-        while let Some(document) = self.run(cursor.try_next()).await? {
-            let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
-            let record = document.into_record()?;
-            let position = Position {
-                key: sort_field.map(|f| record.data.field_key(f)).transpose()?,
-                id: record.id.clone(),
-            };
-            let keys = record.data.field_keys()?;
-            let key_of = |field: &str| Ok(key_among(&keys, field));
-            if !collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        self.run(find).await
     }
 
     /// Runs a plan into the collector.
@@ -286,26 +309,10 @@ impl MongoStore {
         shapes: Vec<QueryShape>,
         carried: &str,
     ) -> Result<()> {
-        let unfiltered = collector
-            .plan()
-            .query
-            .conditions()
-            .iter()
-            .all(|c| c.field() == carried);
-        let records = self.records();
         let mut cursors = Vec::with_capacity(shapes.len());
         let mut heads = Vec::with_capacity(shapes.len());
         for shape in shapes {
-            let find = records
-                .find(shape.filter)
-                .projection(doc! {"fields": 0, "ix": 0})
-                .sort(shape.sort);
-            let find = if unfiltered {
-                find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
-            } else {
-                find.batch_size(256)
-            };
-            let mut cursor = self.run(find).await?;
+            let mut cursor = self.open_shape(collector, shape, Some(carried)).await?;
             heads.push(self.run(cursor.try_next()).await?);
             cursors.push(cursor);
         }
@@ -324,15 +331,7 @@ impl MongoStore {
                 return Ok(());
             };
             heads[i] = self.run(cursors[i].try_next()).await?;
-            let size = usize::try_from(document.size()).unwrap_or(usize::MAX);
-            let record = document.into_record()?;
-            let keys = record.data.field_keys()?;
-            let key_of = |field: &str| Ok(key_among(&keys, field));
-            let position = Position {
-                key: None,
-                id: record.id.clone(),
-            };
-            if !collector.offer(|| Ok(position), size, key_of, || Ok(record.clone()))? {
+            if !offer_document(collector, document, None)? {
                 return Ok(());
             }
         }
