@@ -5,33 +5,14 @@ Environment: ATTACK_SECONDS (40).
 
 Watches /health latency and the server's resident memory while attackers send the largest,
 most repeated query inputs the contract allows, and counts racing deletes."""
-import json, os, random, string, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error, socket
+import json, os, random, string, sys, threading, time
+
+from harness import Server
 
 BIN = sys.argv[1]
 RECORDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-data = tempfile.mkdtemp()
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-env = dict(os.environ, KEYGATE__ENVIRONMENT="development", KEYGATE__DATABASE__PATH=data,
-           KEYGATE__SERVER__PORT=str(port), KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT="100000000",
-           KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT="100000000000", RUST_LOG="warn")
-server = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(data + "/log", "w"))
-base = f"http://127.0.0.1:{port}"
-
-def call(method, path, body=None, headers=None, timeout=30):
-    req = urllib.request.Request(base + path, method=method, headers=headers or {},
-                                 data=None if body is None else json.dumps(body).encode())
-    if body is not None:
-        req.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-for _ in range(100):
-    try:
-        if call("GET", "/health")[0] == 200: break
-    except Exception: time.sleep(0.1)
+server = Server(BIN)
+call = server.call
 call("POST", "/register", {"username": "attacker", "email": "a@example.com", "password": "vivid-otter-42-lamp"})
 st, body = call("POST", "/login", {"username": "attacker", "password": "vivid-otter-42-lamp"})
 token = json.loads(body)["access_token"]
@@ -49,10 +30,7 @@ threads = [threading.Thread(target=writer, args=(k * RECORDS // 16, (k + 1) * RE
 t0 = time.time(); [t.start() for t in threads]; [t.join() for t in threads]
 print(f"wrote {RECORDS} records in {time.time() - t0:.1f} s")
 
-def rss_kib():
-    with open(f"/proc/{server.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"): return int(line.split()[1])
+rss_kib = server.rss_kib
 
 stop = False
 health = []; peak = [0]; statuses = {}
@@ -111,6 +89,5 @@ health.sort()
 print("statuses", statuses)
 print(f"/health samples {len(health)}: p50 {health[len(health)//2]*1000:.1f} ms, p99 {health[int(len(health)*0.99)]*1000:.1f} ms, max {health[-1]*1000:.1f} ms")
 print(f"peak RSS {peak[0]/1024:.1f} MiB")
-server.terminate(); server.wait()
-errs = [l for l in open(data + "/log") if "ERROR" in l or "panicked" in l]
+errs = server.stop()
 print("server errors:", len(errs)); print("".join(errs[:5]))

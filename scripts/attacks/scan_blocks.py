@@ -9,38 +9,15 @@ keys fill a block on their own (200 fields of 900 characters). While 16 threads 
 records' field keys (block splits in the middle), deletes, and new records. /health latency and
 the server's resident memory are watched throughout. At the end every record the script
 believes live must be found by a scan that pages through all of them, and nothing else."""
-import json, os, random, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import json, os, random, sys, threading, time
+
+from harness import Server
 
 BIN = sys.argv[1]
 SMALL = int(os.environ.get("SMALL_RECORDS", "8000"))
 WIDE = int(os.environ.get("WIDE_RECORDS", "200"))
-data = tempfile.mkdtemp()
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-env = dict(os.environ, KEYGATE__ENVIRONMENT="development", KEYGATE__DATABASE__PATH=data,
-           KEYGATE__SERVER__PORT=str(port), KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT="100000000",
-           KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT="100000000000", RUST_LOG="warn")
-server = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(data + "/log", "w"))
-base = f"http://127.0.0.1:{port}"
-
-
-def call(method, path, body=None, headers=None, timeout=60):
-    req = urllib.request.Request(base + path, method=method, headers=headers or {},
-                                 data=None if body is None else json.dumps(body).encode())
-    if body is not None:
-        req.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-for _ in range(100):
-    try:
-        if call("GET", "/health")[0] == 200:
-            break
-    except Exception:
-        time.sleep(0.1)
+server = Server(BIN)
+call = server.call
 call("POST", "/register", {"username": "attacker", "email": "a@example.com", "password": "vivid-otter-42-lamp"})
 st, body = call("POST", "/login", {"username": "attacker", "password": "vivid-otter-42-lamp"})
 auth = {"authorization": "Bearer " + json.loads(body)["access_token"]}
@@ -76,11 +53,7 @@ threads = [threading.Thread(target=writer, args=(k,)) for k in range(16)]
 print(f"wrote {len(live)} records in {time.time() - t0:.1f} s")
 
 
-def rss_kib():
-    with open(f"/proc/{server.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1])
+rss_kib = server.rss_kib
 
 
 stop = False
@@ -174,7 +147,6 @@ print(f"peak RSS {peak[0]/1024:.1f} MiB")
 print(f"scan after the race: {len(seen)} records in {pages} pages, count {counted}, script believes {len(live)} live")
 ok = sorted(seen) == sorted(live) and len(seen) == len(set(seen)) and counted == len(live)
 print("scan agrees with the writes:", ok)
-server.terminate(); server.wait()
-errors = [line for line in open(data + "/log") if "ERROR" in line or "panicked" in line]
+errors = server.stop()
 print("server errors:", len(errors)); print("".join(errors[:5]))
 sys.exit(0 if ok and not errors and not any(isinstance(k, int) and k >= 500 for k in statuses) else 1)

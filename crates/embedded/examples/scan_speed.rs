@@ -1,11 +1,11 @@
 //! Measurements of the store alone, run by hand on the release build (never timed in a test):
-//! `cargo test --release -p keygate-embedded --test scan_speed -- --ignored --nocapture`.
+//! `cargo run --release -p keygate-embedded --example scan_speed`.
 //!
 //! Writes `BULK_RECORDS` (0) records with indexes on `tag` and `n` to one endpoint and
 //! `SCAN_RECORDS` (10 000) to another, then prints the best of `SCAN_ROUNDS` (50) scans of the
 //! second with a condition no record meets, per record; then how long opening the file takes,
 //! as it is and once its scan blocks must be built again (a file written before them).
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 
@@ -22,9 +22,8 @@ fn setting(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, run by hand"]
-async fn scan_cost_per_record_and_open_time() {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     let records = setting("SCAN_RECORDS", 10_000);
     let bulk = setting("BULK_RECORDS", 0);
     let dir = tempfile::tempdir().unwrap();
