@@ -739,3 +739,63 @@ impl RecordRepository for EmbeddedStore {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use keygate_testkit::fixtures::{api, endpoint, record};
+    use serde_json::json;
+
+    /// Every scan entry left in the file.
+    fn scan_entries(store: &EmbeddedStore) -> usize {
+        store
+            .read_now(|txn| {
+                let blocks = txn.open_table(RECORD_SCAN).or_unavailable()?;
+                let mut count = 0;
+                for block in blocks.iter().or_unavailable()? {
+                    count += scan_blocks::entries(block.or_unavailable()?.1.value())?.len();
+                }
+                Ok(count)
+            })
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_way_a_record_goes_takes_its_scan_entry_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let owner = Id::generate_ordered(chrono::Utc::now());
+        let api = api(&owner, "blocks");
+        let mut written = Vec::new();
+        for i in 0..300 {
+            let name = if i % 10 == 0 { "other" } else { "items" };
+            let r = record(&api, name, json!({"n": i, "pad": "x".repeat(i % 200)}));
+            store.insert(&r, &["n".into()]).await.unwrap();
+            written.push(r);
+        }
+        assert_eq!(scan_entries(&store), 300);
+        // A replacement keeps one entry; a deletion removes it.
+        let mut changed = written[5].clone();
+        changed.revision += 1;
+        assert!(store.replace(&changed, 1, &[]).await.unwrap());
+        let gone = &written[7];
+        assert!(store
+            .delete(&api.id, &endpoint("items"), &gone.id)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(scan_entries(&store), 299);
+        // Deleting the API's records in batches leaves no entry behind.
+        loop {
+            let removed = store
+                .delete_batch_for_api(&api.id, 64, u64::MAX)
+                .await
+                .unwrap();
+            if removed.count == 0 {
+                break;
+            }
+        }
+        assert_eq!(scan_entries(&store), 0);
+    }
+}
