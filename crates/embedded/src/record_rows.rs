@@ -46,13 +46,24 @@ pub(crate) fn index_prefix(endpoint_key: &str, field: &str) -> Vec<u8> {
     prefix
 }
 
+/// A record id stored as its 24 ASCII hex digits.
+pub(crate) fn parse_id(bytes: &[u8]) -> Option<Id> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// The little-endian `u32` at `at` in `bytes`, if there are four bytes there.
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    bytes
+        .get(at..at.checked_add(4)?)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
 /// The id at the end of an index entry.
 pub(crate) fn entry_id(entry: &[u8]) -> Result<Id> {
     entry
         .len()
         .checked_sub(ID_LEN)
-        .and_then(|at| std::str::from_utf8(&entry[at..]).ok())
-        .and_then(|id| id.parse().ok())
+        .and_then(|at| parse_id(&entry[at..]))
         .ok_or_else(|| corrupt("index entry without an id"))
 }
 
@@ -184,10 +195,7 @@ impl<'a> StoredRow<'a> {
                 json: bytes,
             });
         }
-        let len = bytes
-            .get(1..5)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or_else(|| corrupt("short header"))?;
+        let len = u32_at(bytes, 1).ok_or_else(|| corrupt("short header"))?;
         let header = bytes
             .get(ROW_PREFIX_LEN..ROW_PREFIX_LEN + len)
             .ok_or_else(|| corrupt("short header"))?;
@@ -229,7 +237,7 @@ impl<'a> StoredRow<'a> {
         };
         let mut reader = Reader(FieldKeys::split(header)?.1);
         let endpoint = endpoint_of_row(row_key);
-        let id = row_key.get(endpoint.len() + 1..).unwrap_or_default();
+        let id = id_of_row(row_key);
         let count = reader.u32()?;
         (0..count)
             .map(|_| {
@@ -248,10 +256,10 @@ impl<'a> StoredRow<'a> {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn u32(&mut self) -> Result<u32> {
-        let bytes = self.0.get(..4).ok_or_else(|| corrupt("short header"))?;
+    fn u32(&mut self) -> Result<usize> {
+        let value = u32_at(self.0, 0).ok_or_else(|| corrupt("short header"))?;
         self.0 = &self.0[4..];
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        Ok(value)
     }
 
     fn item(&mut self) -> Result<&'a [u8]> {
@@ -271,6 +279,11 @@ pub(crate) fn endpoint_of_row(row_key: &str) -> &str {
     row_key
         .rsplit_once('/')
         .map_or(row_key, |(endpoint, _)| endpoint)
+}
+
+/// The record id (as text) of a record row key (`api_id/endpoint/record_id`).
+pub(crate) fn id_of_row(row_key: &str) -> &str {
+    row_key.rsplit_once('/').map_or("", |(_, id)| id)
 }
 
 /// Records per endpoint (`api_id/endpoint` → count), kept in memory: counted once when the

@@ -18,7 +18,9 @@ use redb::{ReadTransaction, ReadableTable, Table, WriteTransaction};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::record_rows::{encode_row, endpoint_of_row, entry_id, index_prefix, StoredRow, ID_LEN};
+use crate::record_rows::{
+    encode_row, endpoint_of_row, entry_id, id_of_row, index_prefix, StoredRow, ID_LEN,
+};
 use crate::scan_blocks;
 use crate::store::EmbeddedStore;
 use crate::tables::{child_key, children_of, RECORDS, RECORD_INDEX, RECORD_SCAN};
@@ -79,16 +81,11 @@ fn put_row(
     scan_blocks::put(
         &mut blocks,
         endpoint,
-        id_text_of_row(row),
+        id_of_row(row),
         encoded.bytes.len(),
         encoded.fields(),
     )?;
     Ok(replaced)
-}
-
-/// The record id at the end of a row key, as text.
-fn id_text_of_row(row: &str) -> &str {
-    row.rsplit_once('/').map_or("", |(_, id)| id)
 }
 
 /// Removes the index entries and the scan entry of the row at `row_key`; the row's record
@@ -103,11 +100,7 @@ fn drop_entries(txn: &WriteTransaction, row_key: &str, bytes: &[u8]) -> Result<u
         }
     }
     let mut blocks = txn.open_table(RECORD_SCAN).or_unavailable()?;
-    scan_blocks::remove(
-        &mut blocks,
-        endpoint_of_row(row_key),
-        id_text_of_row(row_key),
-    )?;
+    scan_blocks::remove(&mut blocks, endpoint_of_row(row_key), id_of_row(row_key))?;
     stored_size(row.json)
 }
 

@@ -21,7 +21,9 @@ use std::ops::Bound;
 use keygate_domain::{Error, Id, Result};
 use redb::{Database, ReadableDatabase, ReadableTable, Table};
 
-use crate::record_rows::{endpoint_of_row, FieldKeys, StoredRow, ID_LEN};
+use crate::record_rows::{
+    endpoint_of_row, id_of_row, parse_id, u32_at, FieldKeys, StoredRow, ID_LEN,
+};
 use crate::tables::{RECORDS, RECORD_SCAN, STORE_FORMAT};
 use crate::unavailable::OrUnavailable;
 
@@ -58,18 +60,22 @@ pub(crate) struct Entry<'a> {
 impl Entry<'_> {
     /// The record id.
     pub fn id(&self) -> Result<Id> {
-        std::str::from_utf8(self.id)
-            .ok()
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| corrupt("an entry without a record id"))
+        parse_id(self.id).ok_or_else(|| corrupt("an entry without a record id"))
     }
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> Result<usize> {
-    bytes
-        .get(at..at + 4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or_else(|| corrupt("short entry"))
+/// Whether a block of `entries` entries and `bytes` bytes is past its limits.
+fn over_limits(entries: usize, bytes: usize) -> bool {
+    entries > BLOCK_ENTRIES || bytes > BLOCK_BYTES
+}
+
+/// `block` with the bytes at `span` replaced by `with`.
+fn spliced(block: &[u8], (start, end): (usize, usize), with: &[u8]) -> Vec<u8> {
+    let mut changed = Vec::with_capacity(block.len() - (end - start) + with.len());
+    changed.extend_from_slice(&block[..start]);
+    changed.extend_from_slice(with);
+    changed.extend_from_slice(&block[end..]);
+    changed
 }
 
 /// The entries of a block, in id order.
@@ -77,12 +83,11 @@ pub(crate) fn entries(block: &[u8]) -> Result<Vec<Entry<'_>>> {
     let mut entries = Vec::with_capacity(BLOCK_ENTRIES);
     let mut at = 0;
     while at < block.len() {
-        let row_len = u32_at(block, at + ID_LEN)?;
-        let fields_len = u32_at(block, at + ID_LEN + 4)?;
+        let short = || corrupt("short entry");
+        let row_len = u32_at(block, at + ID_LEN).ok_or_else(short)?;
+        let fields_len = u32_at(block, at + ID_LEN + 4).ok_or_else(short)?;
         let end = at + ENTRY_OVERHEAD + fields_len;
-        let fields = block
-            .get(at + ENTRY_OVERHEAD..end)
-            .ok_or_else(|| corrupt("short entry"))?;
+        let fields = block.get(at + ENTRY_OVERHEAD..end).ok_or_else(short)?;
         entries.push(Entry {
             id: &block[at..at + ID_LEN],
             row_len,
@@ -193,7 +198,7 @@ pub(crate) fn put(
     let mut entry = Vec::with_capacity(ENTRY_OVERHEAD + fields.len());
     encode_entry(&mut entry, id, row_len, fields)?;
     let grown = block.len() - (cut_end - cut_start) + entry.len();
-    let full = count > BLOCK_ENTRIES || grown > BLOCK_BYTES;
+    let full = over_limits(count, grown);
     if full && appended && !found.is_empty() {
         // After every id of a full block: a block of its own, the full one untouched.
         let own = block_key(endpoint, id);
@@ -202,10 +207,7 @@ pub(crate) fn put(
             .or_unavailable()?;
         return Ok(());
     }
-    let mut changed = Vec::with_capacity(grown);
-    changed.extend_from_slice(&block[..cut_start]);
-    changed.extend_from_slice(&entry);
-    changed.extend_from_slice(&block[cut_end..]);
+    let changed = spliced(&block, (cut_start, cut_end), &entry);
     if full && count > 1 {
         // Split in the middle of its bytes (never leaving a half empty): the second half under
         // its first id.
@@ -245,10 +247,7 @@ pub(crate) fn remove(blocks: &mut Blocks<'_>, endpoint: &str, id: &str) -> Resul
         blocks.remove(key.as_slice()).or_unavailable()?;
         return Ok(());
     }
-    let (start, end) = entry.span;
-    let mut changed = Vec::with_capacity(block.len() - (end - start));
-    changed.extend_from_slice(&block[..start]);
-    changed.extend_from_slice(&block[end..]);
+    let changed = spliced(&block, entry.span, &[]);
     blocks
         .insert(key.as_slice(), changed.as_slice())
         .or_unavailable()?;
@@ -275,8 +274,7 @@ impl Builder {
     ) -> Result<()> {
         let entry_len = ENTRY_OVERHEAD + fields.len();
         if endpoint != self.endpoint
-            || self.count == BLOCK_ENTRIES
-            || (self.count > 0 && self.block.len() + entry_len > BLOCK_BYTES)
+            || (self.count > 0 && over_limits(self.count + 1, self.block.len() + entry_len))
         {
             self.flush(blocks)?;
             endpoint.clone_into(&mut self.endpoint);
@@ -338,7 +336,7 @@ pub(crate) fn build_if_incomplete(db: &Database) -> Result<()> {
                 let (key, value) = row.or_unavailable()?;
                 let key = key.value();
                 let endpoint = endpoint_of_row(key);
-                let id = key.get(endpoint.len() + 1..).unwrap_or_default();
+                let id = id_of_row(key);
                 let bytes = value.value();
                 let fields = StoredRow::new(bytes)?.fields()?;
                 builder.add(&mut blocks, endpoint, id, bytes.len(), &fields)?;
