@@ -16,11 +16,7 @@ use keygate_domain::{Error, Id, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use redb::{ReadTransaction, ReadableTable};
-
 use crate::rows::{decode, encode};
-use crate::tables::RECORDS;
-use crate::unavailable::OrUnavailable;
 
 /// The key of a missing field (`index_key`'s first kind), borrowed.
 const MISSING_KEY: &[u8] = &[0x00];
@@ -287,36 +283,18 @@ pub(crate) fn id_of_row(row_key: &str) -> &str {
 }
 
 /// Records per endpoint (`api_id/endpoint` → count), kept in memory: counted once when the
-/// store opens (a walk of the record keys), then changed by each committed write. The file is
-/// locked to this process, so no write is missed; a reader may see a count one write behind,
-/// which only moves the `records.max_scan` boundary by that write. Keeping the counts in a
-/// table instead cost every record write a third B-tree (about 10 % of write throughput).
+/// store opens (from the scan blocks, `scan_blocks::records_per_endpoint`), then changed by
+/// each committed write. The file is locked to this process, so no write is missed; a reader
+/// may see a count one write behind, which only moves the `records.max_scan` boundary by that
+/// write. Keeping the counts in a table instead cost every record write a third B-tree (about
+/// 10 % of write throughput).
 #[derive(Debug, Default)]
 pub(crate) struct RecordCounts(Mutex<HashMap<String, u64>>);
 
 impl RecordCounts {
-    /// Counts the records of every endpoint in the file.
-    pub fn of(txn: &ReadTransaction) -> Result<Self> {
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let records = txn.open_table(RECORDS).or_unavailable()?;
-        let mut last: Option<(String, u64)> = None;
-        for row in records.iter().or_unavailable()? {
-            let (key, _) = row.or_unavailable()?;
-            let endpoint = endpoint_of_row(key.value());
-            match &mut last {
-                Some((current, count)) if current == endpoint => *count += 1,
-                _ => {
-                    if let Some((done, count)) = last.take() {
-                        counts.insert(done, count);
-                    }
-                    last = Some((endpoint.to_owned(), 1));
-                }
-            }
-        }
-        if let Some((done, count)) = last {
-            counts.insert(done, count);
-        }
-        Ok(Self(Mutex::new(counts)))
+    /// Starts from the counts of every endpoint in the file.
+    pub fn new(counts: HashMap<String, u64>) -> Self {
+        Self(Mutex::new(counts))
     }
 
     /// The records of an endpoint.

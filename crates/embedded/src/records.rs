@@ -791,4 +791,24 @@ mod tests {
         }
         assert_eq!(scan_entries(&store), 0);
     }
+
+    #[tokio::test]
+    async fn each_endpoints_records_are_counted_again_when_the_file_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = Id::generate_ordered(chrono::Utc::now());
+        let api = api(&owner, "counts");
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            for i in 0..160 {
+                let name = if i % 16 == 0 { "other" } else { "items" };
+                let r = record(&api, name, json!({"n": i}));
+                store.insert(&r, &[]).await.unwrap();
+            }
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        for (name, expected) in [("items", 150), ("other", 10), ("none", 0)] {
+            let counted = store.count_up_to(&api.id, &endpoint(name), 1_000).await;
+            assert_eq!(counted.unwrap(), expected, "{name}");
+        }
+    }
 }

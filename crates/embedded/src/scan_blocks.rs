@@ -16,10 +16,11 @@
 //! grow with time, so nearly every insert) then starts a block of its own and leaves the full
 //! one as it is. Deletions only shrink blocks (an empty one is removed).
 
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use keygate_domain::{Error, Id, Result};
-use redb::{Database, ReadableDatabase, ReadableTable, Table};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, Table};
 
 use crate::record_rows::{
     endpoint_of_row, id_of_row, parse_id, u32_at, FieldKeys, StoredRow, ID_LEN,
@@ -252,6 +253,31 @@ pub(crate) fn remove(blocks: &mut Blocks<'_>, endpoint: &str, id: &str) -> Resul
         .insert(key.as_slice(), changed.as_slice())
         .or_unavailable()?;
     Ok(())
+}
+
+/// The records of every endpoint in the file (`api_id/endpoint` → count), read from the
+/// blocks: a few dozen records to a row, where the records table has one row per record.
+/// Blocks hold every record once the store has opened ([`build_if_incomplete`]).
+pub(crate) fn records_per_endpoint(txn: &ReadTransaction) -> Result<HashMap<String, u64>> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let blocks = txn.open_table(RECORD_SCAN).or_unavailable()?;
+    for block in blocks.iter().or_unavailable()? {
+        let (key, value) = block.or_unavailable()?;
+        let key = key.value();
+        let endpoint = key
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|at| std::str::from_utf8(&key[..at]).ok())
+            .ok_or_else(|| corrupt("a block key without its endpoint"))?;
+        let records = entries(value.value())?.len() as u64;
+        match counts.get_mut(endpoint) {
+            Some(count) => *count += records,
+            None => {
+                counts.insert(endpoint.to_owned(), records);
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Fills full blocks from rows offered in key order (building the blocks of an older file).

@@ -64,7 +64,9 @@ impl EmbeddedStore {
         };
         store.create_tables()?;
         scan_blocks::build_if_incomplete(&store.db)?;
-        store.record_counts = Arc::new(store.read_now(RecordCounts::of)?);
+        store.record_counts = Arc::new(RecordCounts::new(
+            store.read_now(scan_blocks::records_per_endpoint)?,
+        ));
         Ok(store)
     }
 
