@@ -8,14 +8,11 @@ use serde_json::{json, Value};
 
 use crate::client::{request, Connection};
 use crate::load::RequestMaker;
-use crate::server::SetupError;
+use crate::server::{SetupError, INTROSPECTION_TOKEN};
 
 /// Accounts the login path rotates through, so the per-account throttle never applies.
 pub const LOGIN_ACCOUNTS: usize = 32;
 const PASSWORD: &str = "vivid-otter-42-lamp";
-
-/// The bearer secret the benchmarked server asks `POST /token/introspect` for.
-pub const INTROSPECTION_TOKEN: &str = "a-benchmark-introspection-secret-0123456789";
 
 /// One path under load.
 pub struct Scenario {

@@ -9,6 +9,9 @@ use tempfile::TempDir;
 
 use crate::client::{request, Connection};
 
+/// The bearer secret the benchmarked server asks `POST /token/introspect` for.
+pub const INTROSPECTION_TOKEN: &str = "a-benchmark-introspection-secret-0123456789";
+
 /// A running server; killed and its data directory removed when dropped.
 pub struct Server {
     child: Child,
@@ -35,10 +38,7 @@ impl Server {
             .env("KEYGATE__SERVER__PORT", address.port().to_string())
             .env("KEYGATE__LIMITS__MAX_ENTRIES_PER_ACCOUNT", "1000000000")
             .env("KEYGATE__LIMITS__MAX_BYTES_PER_ACCOUNT", "1000000000000")
-            .env(
-                "KEYGATE__AUTH__INTROSPECTION_TOKEN",
-                crate::scenarios::INTROSPECTION_TOKEN,
-            )
+            .env("KEYGATE__AUTH__INTROSPECTION_TOKEN", INTROSPECTION_TOKEN)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -1,28 +1,33 @@
-//! Accounts: registration, login, profiles, password changes and deletion.
+//! Accounts: registration, login, profiles, password changes and deletion. The email flows
+//! (§8) live in [`crate::email_flows`] and the second factor (§9) in [`crate::mfa`]; they meet
+//! accounts through the [`SecondStep`], [`AccountMail`] and [`Reauthentication`] ports.
 
+mod account_store;
 mod forms;
+mod login;
 mod model;
 mod password_policy;
 mod ports;
+mod reauthentication;
 mod service;
 mod throttle;
 
+pub use account_store::{AccountStore, USER_WRITE_ATTEMPTS};
 pub use forms::{
     Credentials, Deletion, DeletionForm, LoginForm, LoginIdentifier, NewAccount, PasswordChange,
     PasswordChangeForm, ProfileForm, RegistrationForm,
 };
+pub use login::finish_first_factor;
 pub use model::{
-    Age, Email, Gender, Password, PersonName, ProfileChanges, Role, Settable, User, Username,
+    Age, Email, Gender, LoginOutcome, LoginStep, Password, PendingSecondFactor, PersonName,
+    ProfileChanges, Role, Settable, User, Username,
 };
 pub use password_policy::PasswordPolicy;
+pub use ports::{AccountMail, Reauthentication, SecondStep, UserDataEraser, UserRepository};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockUserDataEraser, MockUserRepository};
-pub use ports::{UserDataEraser, UserRepository};
-pub use service::{
-    AccountService, EmailFlowSettings, EmailPorts, LoginOutcome, LoginStep, MfaPorts,
-    PasskeyChallenge, PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment,
-    UserListing, CEREMONY_LIFETIME_SECS, CODE_LIFETIME_SECS, CODE_TRIES, MAX_PASSKEY_NAME_CHARS,
-    MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, RESET_LIFETIME_SECS, SECOND_FACTOR_METHODS,
-    VERIFICATION_LIFETIME_SECS,
+pub use ports::{
+    MockAccountMail, MockReauthentication, MockSecondStep, MockUserDataEraser, MockUserRepository,
 };
+pub use reauthentication::PasswordVerifier;
+pub use service::{AccountPorts, AccountService, UserListing};
 pub use throttle::{Attempt, LoginThrottle, ThrottleLimits, ThrottleRefusals};

@@ -4,15 +4,20 @@
 
 use std::sync::Arc;
 
-use crate::accounts::{AccountService, EmailFlowSettings, EmailPorts, LoginThrottle, MfaPorts};
+use crate::accounts::{AccountPorts, AccountService, LoginThrottle, PasswordVerifier};
 use crate::apis::records::RecordService;
 use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
+use crate::email_flows::{EmailFlowPorts, EmailFlowService};
 use crate::introspection::{IntrospectionPorts, TokenIntrospector};
-use crate::mail::{MailService, MailSettings, Mailer, Templates};
-use crate::mfa::{FactorEraser, OtpGenerator, PasskeyCeremonies};
+use crate::mail::{MailService, Mailer, Templates};
+use crate::mfa::{
+    FactorEraser, OtpGenerator, PasskeyCeremonies, PasskeyPorts, PasskeyService, SecondFactorPorts,
+    SecondFactorService,
+};
+use crate::one_time::Purger;
 use crate::schema::SchemaValidator;
 use crate::sessions::{Authenticator, SessionService};
 use crate::settings::KeygateSettings;
@@ -37,29 +42,29 @@ pub struct CryptoPorts {
     pub key_installer: Arc<dyn TokenKeyInstaller>,
     /// TOTP codes and recovery codes (§9).
     pub otp: Arc<dyn OtpGenerator>,
-    /// The issuer name authenticator apps show beside a TOTP account (`auth.issuer`).
-    pub otp_issuer: String,
     /// Passkey (WebAuthn) ceremonies (§9).
     pub passkeys: Arc<dyn PasskeyCeremonies>,
 }
 
-/// What mail needs besides the store: the sender, the messages and the settings (§8).
+/// What mail needs besides the store: the sender and the messages (§8).
 #[derive(Clone)]
 pub struct MailPorts {
     /// Sends a message (SMTP, or `.eml` files).
     pub mailer: Arc<dyn Mailer>,
     /// The messages' templates.
     pub templates: Arc<Templates>,
-    /// Links and `auth.require_verified_email`.
-    pub flows: EmailFlowSettings,
-    /// Retries and leases.
-    pub delivery: MailSettings,
 }
 
 /// Every service of Keygate, wired.
 pub struct Keygate {
-    /// Accounts: register, log in, profiles, passwords, deletion, the email flows.
+    /// Accounts: register, log in, profiles, passwords, deletion.
     pub accounts: Arc<AccountService>,
+    /// TOTP and recovery codes, and the login's second step (§9).
+    pub second_factor: Arc<SecondFactorService>,
+    /// Passkeys (§9).
+    pub passkeys: Arc<PasskeyService>,
+    /// Verification links, password reset and login codes (§8).
+    pub email_flows: Arc<EmailFlowService>,
     /// Checks access tokens (what every authenticated request needs).
     pub authenticator: Arc<Authenticator>,
     /// Refresh and logout.
@@ -76,6 +81,8 @@ pub struct Keygate {
     pub throttle: Arc<LoginThrottle>,
     /// The outbox and its delivery (§8), run by the server's upkeep.
     pub mail: Arc<MailService>,
+    /// Removes expired links, codes and ceremonies, run by the server's upkeep.
+    pub one_time_purger: Arc<Purger>,
     /// `POST /token/introspect`: what an access token or API key is.
     pub introspection: Arc<TokenIntrospector>,
     /// Signing keys: made, rotated and published (§7); refreshed by the server's upkeep.
@@ -98,8 +105,9 @@ impl Keygate {
         let mail = Arc::new(MailService::new(
             repositories.outbox.clone(),
             mail_ports.mailer,
+            mail_ports.templates,
             clock.clone(),
-            mail_ports.delivery,
+            settings.mail,
         ));
         let signing = Arc::new(SigningKeyService::new(
             repositories.signing_keys.clone(),
@@ -155,28 +163,67 @@ impl Keygate {
             },
         );
         let throttle = Arc::new(LoginThrottle::new(settings.throttle));
-        let accounts = AccountService::new(
-            repositories.users,
-            crypto.hasher,
-            sessions.clone(),
+        let reauthentication = Arc::new(PasswordVerifier::new(
+            repositories.users.clone(),
+            crypto.hasher.clone(),
             throttle.clone(),
-            clock,
+            clock.clone(),
+        ));
+        let second_factor = Arc::new(SecondFactorService::new(
+            SecondFactorPorts {
+                factors: repositories.factors.clone(),
+                otp: crypto.otp,
+                users: repositories.users.clone(),
+                accounts: reauthentication.clone(),
+                sessions: sessions.clone(),
+                one_time: repositories.one_time.clone(),
+                secrets: crypto.secrets.clone(),
+                clock: clock.clone(),
+            },
+            throttle.clone(),
+            settings.mfa,
+        ));
+        let passkeys = Arc::new(PasskeyService::new(
+            PasskeyPorts {
+                ceremonies: crypto.passkeys,
+                factors: repositories.factors.clone(),
+                users: repositories.users.clone(),
+                accounts: reauthentication,
+                sessions: sessions.clone(),
+                one_time: repositories.one_time.clone(),
+                secrets: crypto.secrets.clone(),
+                clock: clock.clone(),
+            },
+            throttle.clone(),
+        ));
+        let require_verified_email = settings.email_flows.require_verified_email;
+        let email_flows = Arc::new(EmailFlowService::new(
+            EmailFlowPorts {
+                users: repositories.users.clone(),
+                hasher: crypto.hasher.clone(),
+                sessions: sessions.clone(),
+                second_step: second_factor.clone(),
+                one_time: repositories.one_time.clone(),
+                secrets: crypto.secrets.clone(),
+                mail: mail.clone(),
+                clock: clock.clone(),
+            },
+            throttle.clone(),
+            settings.email_flows,
+        ));
+        let one_time_purger = Arc::new(Purger::new(repositories.one_time.clone(), clock.clone()));
+        let accounts = AccountService::new(
+            AccountPorts {
+                users: repositories.users,
+                hasher: crypto.hasher,
+                sessions: sessions.clone(),
+                second_step: second_factor.clone(),
+                mail: email_flows.clone(),
+                clock,
+            },
+            throttle.clone(),
+            require_verified_email,
         )
-        .with_mfa(MfaPorts {
-            factors: repositories.factors.clone(),
-            otp: crypto.otp,
-            one_time: repositories.one_time.clone(),
-            secrets: crypto.secrets.clone(),
-            issuer: crypto.otp_issuer,
-            ceremonies: crypto.passkeys,
-        })
-        .with_email(EmailPorts {
-            one_time: repositories.one_time.clone(),
-            mail: mail.clone(),
-            secrets: crypto.secrets.clone(),
-            templates: mail_ports.templates,
-            settings: mail_ports.flows,
-        })
         // Deleting an account erases its data, then its APIs (their records and keys with
         // them), and last its usage totals: erasing the others gives room back, which would
         // otherwise recreate the totals.
@@ -186,6 +233,9 @@ impl Keygate {
         .erasing(Arc::new(quota));
         Self {
             accounts: Arc::new(accounts),
+            second_factor,
+            passkeys,
+            email_flows,
             authenticator,
             sessions,
             data,
@@ -194,6 +244,7 @@ impl Keygate {
             indexes,
             throttle,
             mail,
+            one_time_purger,
             introspection,
             signing,
             schemas,
@@ -328,7 +379,6 @@ mod tests {
             key_generator: Arc::new(MockSigningKeyGenerator::new()),
             key_installer: Arc::new(MockTokenKeyInstaller::new()),
             otp: Arc::new(MockOtpGenerator::new()),
-            otp_issuer: "Keygate".into(),
             passkeys: Arc::new(crate::mfa::MockPasskeyCeremonies::new()),
         };
         let keygate = Keygate::new(
@@ -340,11 +390,6 @@ mod tests {
             MailPorts {
                 mailer: Arc::new(MockMailer::new()),
                 templates: Arc::new(Templates::default()),
-                flows: EmailFlowSettings {
-                    public_url: "http://keygate.test".into(),
-                    require_verified_email: false,
-                },
-                delivery: MailSettings::default(),
             },
         );
         let deletion = DeletionForm {

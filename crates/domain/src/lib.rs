@@ -35,6 +35,7 @@ pub mod cache;
 pub mod clock;
 pub mod crypto;
 pub mod data;
+pub mod email_flows;
 pub mod error;
 pub mod id;
 pub mod import;

@@ -8,8 +8,8 @@ mod service;
 mod templates;
 
 pub use model::{DeliveryError, MailMessage, QueuedMail};
-pub use ports::{Mailer, Outbox};
+pub use ports::{MailQueue, Mailer, Outbox};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockMailer, MockOutbox};
+pub use ports::{MockMailQueue, MockMailer, MockOutbox};
 pub use service::{DeliveryRound, MailCounts, MailService, MailSettings};
 pub use templates::{MailKind, Templates};

@@ -2,11 +2,14 @@
 //! second-factor tokens and passkey challenges are one kind of thing — a digest, a purpose, an
 //! owner, an expiry, tries left — behind one port with one atomic "use once".
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::accounts::Email;
-use crate::crypto::SecretDigest;
+use crate::clock::Clock;
+use crate::crypto::{SecretDigest, SecretGenerator};
 use crate::error::Result;
 use crate::id::Id;
 
@@ -117,4 +120,91 @@ pub trait OneTimeSecretRepository: Send + Sync {
     async fn delete_secrets_of(&self, user_id: &Id) -> Result<()>;
     /// Removes secrets that expired at or before `now`; how many went.
     async fn purge_expired_secrets(&self, now: DateTime<Utc>) -> Result<u64>;
+}
+
+/// What a new token secret is: everything of a [`OneTimeSecret`] but its key and digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokenSecret {
+    /// What it is for.
+    pub purpose: SecretPurpose,
+    /// Whose it is.
+    pub user_id: Id,
+    /// The address it is mailed to, if it is mailed.
+    pub email: Option<Email>,
+    /// How long it works.
+    pub lifetime: Duration,
+    /// Wrong presentations it survives.
+    pub tries: u32,
+    /// What its ceremony must remember.
+    pub payload: Option<String>,
+}
+
+/// One-time secrets found by a 256-bit token: links, `mfa_token`s and passkey challenges.
+/// The token is shown once; the store keeps only its digest, which is also its key.
+#[derive(Clone)]
+pub struct TokenSecrets {
+    store: Arc<dyn OneTimeSecretRepository>,
+    secrets: Arc<dyn SecretGenerator>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TokenSecrets {
+    /// Over `store`, with tokens and digests from `secrets`.
+    pub fn new(
+        store: Arc<dyn OneTimeSecretRepository>,
+        secrets: Arc<dyn SecretGenerator>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            secrets,
+            clock,
+        }
+    }
+
+    /// Stores `new` under the digest of a fresh token, and returns the token.
+    pub async fn issue(&self, new: NewTokenSecret) -> Result<String> {
+        let token = self.secrets.new_secret()?;
+        let digest = self.secrets.digest(&token);
+        self.store
+            .put_secret(&OneTimeSecret {
+                key: digest.as_str().to_owned(),
+                purpose: new.purpose,
+                user_id: new.user_id,
+                email: new.email,
+                digest,
+                expires_at: self.clock.now() + new.lifetime,
+                tries_left: new.tries,
+                payload: new.payload,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Spends the live secret of `purpose` that `token` names.
+    pub async fn spend(&self, purpose: SecretPurpose, token: &str) -> Result<UseOutcome> {
+        let digest = self.secrets.digest(token);
+        self.store
+            .use_secret(digest.as_str(), purpose, &digest, self.clock.now())
+            .await
+    }
+}
+
+/// Removes expired secrets (the embedded store keeps them otherwise; MongoDB's TTL index
+/// removes them too); run by the server's upkeep.
+pub struct Purger {
+    store: Arc<dyn OneTimeSecretRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Purger {
+    /// Over `store`.
+    pub fn new(store: Arc<dyn OneTimeSecretRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Removes what expired by now; how many went.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        self.store.purge_expired_secrets(self.clock.now()).await
+    }
 }

@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::accounts::ThrottleLimits;
 use crate::apis::records::RecordServiceSettings;
+use crate::email_flows::EmailFlowSettings;
+use crate::mail::MailSettings;
+use crate::mfa::MfaSettings;
 use crate::sessions::SessionSettings;
 use crate::signing::SigningSettings;
 use crate::usage::UsageLimits;
@@ -33,7 +36,7 @@ impl Default for LimitSettings {
 }
 
 /// Every setting of the domain's services, as [`crate::Keygate::new`] takes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeygateSettings {
     /// Token lifetimes and how long a live session is trusted unread (`auth.*`).
     pub sessions: SessionSettings,
@@ -45,6 +48,12 @@ pub struct KeygateSettings {
     pub records: RecordServiceSettings,
     /// Access-token signing and key rotation (`auth.signing.*`).
     pub signing: SigningSettings,
+    /// Links and `auth.require_verified_email` (§8).
+    pub email_flows: EmailFlowSettings,
+    /// Mail delivery: retries and leases (`email.*`).
+    pub mail: MailSettings,
+    /// The second factor (`auth.issuer`).
+    pub mfa: MfaSettings,
 }
 
 /// Deserialisers for the units configuration files use: whole seconds and milliseconds for

@@ -170,3 +170,280 @@ pub fn object(value: Value) -> serde_json::Map<String, Value> {
 pub fn id(text: &str) -> Id {
     text.parse().expect("id")
 }
+
+/// A clock the test moves: it starts at [`now`].
+#[derive(Clone)]
+pub struct MovingClock(Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl MovingClock {
+    /// At [`now`].
+    pub fn new() -> Self {
+        Self(Arc::new(std::sync::Mutex::new(now())))
+    }
+
+    /// Moves the time on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut at = self.0.lock().expect("clock");
+        *at += by;
+    }
+}
+
+impl crate::clock::Clock for MovingClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+/// Secrets that are `token-1`, `token-2`, … and digest as `d-<secret>`.
+pub fn counting_secrets() -> MockSecretGenerator {
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let mut secrets = MockSecretGenerator::new();
+    secrets.expect_new_secret().returning(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Ok(format!("token-{n}"))
+    });
+    secrets
+        .expect_digest()
+        .returning(|s| SecretDigest(format!("d-{s}")));
+    secrets
+        .expect_matches()
+        .returning(|s, d| d.as_str() == format!("d-{s}"));
+    secrets
+}
+
+/// Accounts in memory, with the store's compare-and-set on revisions.
+#[derive(Default)]
+pub struct MemoryUsers(pub std::sync::Mutex<Vec<crate::accounts::User>>);
+
+impl MemoryUsers {
+    /// Holding `users`.
+    pub fn with(users: Vec<crate::accounts::User>) -> Self {
+        Self(std::sync::Mutex::new(users))
+    }
+
+    /// The stored account `id`.
+    pub fn get(&self, id: &Id) -> Option<crate::accounts::User> {
+        self.0
+            .lock()
+            .expect("users")
+            .iter()
+            .find(|u| &u.id == id)
+            .cloned()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::accounts::UserRepository for MemoryUsers {
+    async fn insert(&self, user: &crate::accounts::User) -> crate::Result<()> {
+        self.0.lock().expect("users").push(user.clone());
+        Ok(())
+    }
+    async fn find_by_id(&self, id: &Id) -> crate::Result<Option<crate::accounts::User>> {
+        Ok(self.get(id))
+    }
+    async fn find_by_email(
+        &self,
+        email: &crate::accounts::Email,
+    ) -> crate::Result<Option<crate::accounts::User>> {
+        let users = self.0.lock().expect("users");
+        Ok(users
+            .iter()
+            .find(|u| u.email.as_ref() == Some(email))
+            .cloned())
+    }
+    async fn find_by_username(
+        &self,
+        username: &crate::accounts::Username,
+    ) -> crate::Result<Option<crate::accounts::User>> {
+        let users = self.0.lock().expect("users");
+        Ok(users
+            .iter()
+            .find(|u| {
+                u.username
+                    .as_ref()
+                    .is_some_and(|n| n.as_str().eq_ignore_ascii_case(username.as_str()))
+            })
+            .cloned())
+    }
+    async fn update(&self, user: &crate::accounts::User, expected: u64) -> crate::Result<bool> {
+        let mut users = self.0.lock().expect("users");
+        match users.iter_mut().find(|u| u.id == user.id) {
+            Some(stored) if stored.revision == expected => {
+                *stored = user.clone();
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(crate::Error::NotFound("user")),
+        }
+    }
+    async fn delete(&self, id: &Id) -> crate::Result<bool> {
+        let mut users = self.0.lock().expect("users");
+        let before = users.len();
+        users.retain(|u| &u.id != id);
+        Ok(users.len() < before)
+    }
+    async fn list(
+        &self,
+        _after: Option<Id>,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::accounts::User>> {
+        Ok(self
+            .0
+            .lock()
+            .expect("users")
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+    async fn ping(&self) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// One-time secrets in memory, with the store's rules: expiry, tries, single use.
+#[derive(Default)]
+pub struct MemoryOneTime(pub std::sync::Mutex<Vec<crate::one_time::OneTimeSecret>>);
+
+impl MemoryOneTime {
+    /// Every secret stored now.
+    pub fn all(&self) -> Vec<crate::one_time::OneTimeSecret> {
+        self.0.lock().expect("secrets").clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::one_time::OneTimeSecretRepository for MemoryOneTime {
+    async fn put_secret(&self, secret: &crate::one_time::OneTimeSecret) -> crate::Result<()> {
+        let mut secrets = self.0.lock().expect("secrets");
+        secrets.retain(|s| s.key != secret.key);
+        secrets.push(secret.clone());
+        Ok(())
+    }
+    async fn use_secret(
+        &self,
+        key: &str,
+        purpose: crate::one_time::SecretPurpose,
+        presented: &SecretDigest,
+        now: DateTime<Utc>,
+    ) -> crate::Result<crate::one_time::UseOutcome> {
+        use crate::one_time::UseOutcome;
+        let mut secrets = self.0.lock().expect("secrets");
+        let Some(at) = secrets.iter().position(|s| {
+            s.key == key && s.purpose == purpose && s.expires_at > now && s.tries_left > 0
+        }) else {
+            return Ok(UseOutcome::Unknown);
+        };
+        if &secrets[at].digest == presented {
+            return Ok(UseOutcome::Used(secrets.remove(at)));
+        }
+        secrets[at].tries_left -= 1;
+        if secrets[at].tries_left == 0 {
+            secrets.remove(at);
+        }
+        Ok(UseOutcome::Wrong)
+    }
+    async fn find_secret(
+        &self,
+        key: &str,
+        purpose: crate::one_time::SecretPurpose,
+        now: DateTime<Utc>,
+    ) -> crate::Result<Option<crate::one_time::OneTimeSecret>> {
+        let secrets = self.0.lock().expect("secrets");
+        Ok(secrets
+            .iter()
+            .find(|s| {
+                s.key == key && s.purpose == purpose && s.expires_at > now && s.tries_left > 0
+            })
+            .cloned())
+    }
+    async fn delete_secrets_of(&self, user_id: &Id) -> crate::Result<()> {
+        self.0
+            .lock()
+            .expect("secrets")
+            .retain(|s| &s.user_id != user_id);
+        Ok(())
+    }
+    async fn purge_expired_secrets(&self, now: DateTime<Utc>) -> crate::Result<u64> {
+        let mut secrets = self.0.lock().expect("secrets");
+        let before = secrets.len();
+        secrets.retain(|s| s.expires_at > now);
+        Ok((before - secrets.len()) as u64)
+    }
+}
+
+/// An account `alice` (alice@example.com, unverified) with id `…01`.
+pub fn alice() -> crate::accounts::User {
+    crate::accounts::User {
+        id: owner().user_id,
+        username: Some(crate::accounts::Username::new("alice").expect("valid")),
+        email: Some(crate::accounts::Email::new("alice@example.com").expect("valid")),
+        password_hash: "$argon2id$stored".into(),
+        name: None,
+        full_name: None,
+        age: None,
+        gender: None,
+        role: crate::accounts::Role::User,
+        created_at: now(),
+        updated_at: now(),
+        revision: 1,
+        deleting: false,
+        email_verified: false,
+    }
+}
+
+/// Second factors in memory, with the store's compare-and-set on revisions.
+#[derive(Default)]
+pub struct MemoryFactors(pub std::sync::Mutex<Vec<crate::mfa::SecondFactors>>);
+
+impl MemoryFactors {
+    /// The stored factors of `user_id`.
+    pub fn of(&self, user_id: &Id) -> Option<crate::mfa::SecondFactors> {
+        let factors = self.0.lock().expect("factors");
+        factors.iter().find(|f| &f.user_id == user_id).cloned()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::mfa::SecondFactorRepository for MemoryFactors {
+    async fn find_factors(&self, user_id: &Id) -> crate::Result<Option<crate::mfa::SecondFactors>> {
+        Ok(self.of(user_id))
+    }
+    async fn put_factors(
+        &self,
+        factors: &crate::mfa::SecondFactors,
+        expected: u64,
+    ) -> crate::Result<bool> {
+        let mut stored = self.0.lock().expect("factors");
+        let current = stored.iter().position(|f| f.user_id == factors.user_id);
+        match current {
+            Some(at) if stored[at].revision == expected => stored[at] = factors.clone(),
+            None if expected == 0 => stored.push(factors.clone()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+    async fn delete_factors(&self, user_id: &Id) -> crate::Result<()> {
+        self.0
+            .lock()
+            .expect("factors")
+            .retain(|f| &f.user_id != user_id);
+        Ok(())
+    }
+}
+
+/// TOTP arithmetic whose code of step `n` is `n` in six digits, with recovery codes
+/// `code-0001`, `code-0002`, …
+pub fn stepping_otp() -> crate::mfa::MockOtpGenerator {
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let mut otp = crate::mfa::MockOtpGenerator::new();
+    otp.expect_new_totp_secret()
+        .returning(|| Ok(crate::mfa::TotpSecret::new(vec![7; 20])));
+    otp.expect_totp_code()
+        .returning(|_, step| format!("{:06}", step % 1_000_000));
+    otp.expect_new_recovery_code().returning(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Ok(format!("code-{n:04}"))
+    });
+    otp
+}

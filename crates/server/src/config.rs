@@ -11,6 +11,9 @@ use config::{Config, Environment as EnvSource, File};
 use keygate_crypto::HashingSettings;
 use keygate_domain::accounts::ThrottleLimits;
 use keygate_domain::apis::records::RecordServiceSettings;
+use keygate_domain::email_flows::EmailFlowSettings;
+use keygate_domain::mail::MailSettings;
+use keygate_domain::mfa::MfaSettings;
 use keygate_domain::sessions::SessionSettings;
 use keygate_domain::settings::{units, LimitSettings};
 use keygate_domain::signing::{SigningAlgorithm, SigningSettings};
@@ -148,6 +151,14 @@ impl Settings {
                 rotation: (signing.rotation_days > 0)
                     .then(|| chrono::Duration::days(i64::from(signing.rotation_days))),
                 publish_ahead: chrono::Duration::seconds(i64::from(signing.publish_ahead_secs)),
+            },
+            email_flows: EmailFlowSettings {
+                public_url: self.server.public_url(),
+                require_verified_email: self.auth.require_verified_email,
+            },
+            mail: MailSettings::for_delivery(self.email.max_attempts, self.email.timeout),
+            mfa: MfaSettings {
+                issuer: self.auth.issuer.clone(),
             },
         }
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
-use keygate_domain::signing::SigningKeyService;
+use keygate_domain::signing::{RotationOutcome, SigningKeyService};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
@@ -72,7 +72,7 @@ async fn serve(stream: UnixStream, signing: &SigningKeyService) -> std::io::Resu
         .read_line(&mut line)
         .await?;
     let answer = match line.trim() {
-        "keys rotate" => match crate::operator::rotation_outcome(signing).await {
+        "keys rotate" => match rotation_outcome(signing).await {
             Ok(done) => format!("ok {done}"),
             Err(e) => format!("error {e}"),
         },
@@ -111,4 +111,23 @@ pub async fn send(directory: &Path, command: &str) -> std::io::Result<Option<Str
         std::io::Error::new(std::io::ErrorKind::TimedOut, "the server did not answer")
     })??;
     Ok(Some(answer.trim_end().to_owned()))
+}
+
+/// Rotates with `signing` and says what happened.
+pub async fn rotation_outcome(signing: &SigningKeyService) -> keygate_domain::Result<String> {
+    Ok(match signing.rotate().await? {
+        RotationOutcome::Created { kid, signs_from } => format!(
+            "made signing key {kid} ({}); it is published now and signs from {}",
+            signing.algorithm(),
+            signs_from.to_rfc3339()
+        ),
+        RotationOutcome::AlreadyWaiting { kid, signs_from } => format!(
+            "signing key {kid} is already published and signs from {}; nothing made",
+            signs_from.to_rfc3339()
+        ),
+        RotationOutcome::SharedSecret => "tokens are signed with the shared HS256 secret \
+            (auth.jwt_secret): there are no signing keys to rotate; set \
+            auth.signing.algorithm to EdDSA, ES256 or RS256 to use them"
+            .to_owned(),
+    })
 }

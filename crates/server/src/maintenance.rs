@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
-use keygate_domain::accounts::AccountService;
 use keygate_domain::apis::IndexBuilder;
 use keygate_domain::mail::MailService;
+use keygate_domain::one_time::Purger;
 use keygate_domain::sessions::SessionService;
 use keygate_domain::signing::SigningKeyService;
 
@@ -17,7 +17,7 @@ use keygate_domain::signing::SigningKeyService;
 /// is logged and tried again at the next tick.
 pub fn spawn_session_purge(
     sessions: Arc<SessionService>,
-    accounts: Arc<AccountService>,
+    one_time: Arc<Purger>,
     every: Duration,
 ) -> JoinHandle<()> {
     actix_web::rt::spawn(async move {
@@ -30,7 +30,7 @@ pub fn spawn_session_purge(
                 Ok(purged) => tracing::info!(purged, "purged ended sessions and refresh tokens"),
                 Err(e) => tracing::warn!("purging ended sessions failed: {e}"),
             }
-            match accounts.purge_expired_secrets().await {
+            match one_time.purge_expired().await {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "purged expired link tokens and login codes"),
                 Err(e) => tracing::warn!("purging expired link tokens failed: {e}"),

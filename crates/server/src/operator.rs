@@ -2,9 +2,9 @@
 //! make, such as granting the admin role.
 
 use keygate_domain::accounts::Role;
-use keygate_domain::signing::{RotationOutcome, SigningKeyService};
 
 use crate::config::Settings;
+use crate::control::rotation_outcome;
 use crate::startup::{build_keygate, open_store, StartupError};
 
 /// Why an operator command failed.
@@ -66,25 +66,6 @@ pub async fn rotate_keys(settings: &Settings) -> Result<String, OperatorError> {
     // The first key, if this store has none yet, is made as a server start would.
     keygate.signing.refresh().await?;
     Ok(rotation_outcome(&keygate.signing).await?)
-}
-
-/// Rotates with `signing` and says what happened.
-pub async fn rotation_outcome(signing: &SigningKeyService) -> keygate_domain::Result<String> {
-    Ok(match signing.rotate().await? {
-        RotationOutcome::Created { kid, signs_from } => format!(
-            "made signing key {kid} ({}); it is published now and signs from {}",
-            signing.algorithm(),
-            signs_from.to_rfc3339()
-        ),
-        RotationOutcome::AlreadyWaiting { kid, signs_from } => format!(
-            "signing key {kid} is already published and signs from {}; nothing made",
-            signs_from.to_rfc3339()
-        ),
-        RotationOutcome::SharedSecret => "tokens are signed with the shared HS256 secret \
-            (auth.jwt_secret): there are no signing keys to rotate; set \
-            auth.signing.algorithm to EdDSA, ES256 or RS256 to use them"
-            .to_owned(),
-    })
 }
 
 /// What `keygate import` is asked to do.

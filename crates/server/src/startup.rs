@@ -8,8 +8,6 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use keygate_crypto::{Argon2Hasher, JwtSettings, JwtTokens, OsKeyGenerator, OsSecrets};
-use keygate_domain::accounts::EmailFlowSettings;
-use keygate_domain::mail::MailSettings;
 use keygate_domain::{CryptoPorts, Keygate, MailPorts, Repositories, Store, SystemClock};
 use keygate_embedded::EmbeddedStore;
 use keygate_jsonschema::JsonSchemaValidator;
@@ -92,7 +90,6 @@ pub fn build_keygate(
         key_generator: Arc::new(OsKeyGenerator),
         key_installer: jwt,
         otp: Arc::new(keygate_crypto::OsOtp),
-        otp_issuer: settings.auth.issuer.clone(),
         passkeys: Arc::new(relying_party(settings)?),
     };
     let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
@@ -221,32 +218,10 @@ async fn build_state(settings: &Settings) -> Result<(AppState, String), StartupE
     Ok((state, description))
 }
 
-/// What mail needs: the sender, templates, links and delivery settings (§8).
+/// What mail needs: the sender and the templates (§8).
 fn mail_ports(settings: &Settings) -> Result<MailPorts, StartupError> {
     let (mailer, templates) = crate::mailer::mailer(settings)?;
-    Ok(MailPorts {
-        mailer,
-        templates,
-        flows: EmailFlowSettings {
-            public_url: settings.server.public_url(),
-            require_verified_email: settings.auth.require_verified_email,
-        },
-        delivery: {
-            let defaults = MailSettings::default();
-            // A worker holds what it took for longer than sending all of it can take, so on
-            // MongoDB another instance never takes a message that is still being sent.
-            let sending =
-                settings.email.timeout * u32::try_from(defaults.batch).unwrap_or(u32::MAX);
-            let lease = chrono::Duration::from_std(sending + std::time::Duration::from_secs(30))
-                .unwrap_or(defaults.lease)
-                .max(defaults.lease);
-            MailSettings {
-                max_attempts: settings.email.max_attempts.max(1),
-                lease,
-                ..defaults
-            }
-        },
-    })
+    Ok(MailPorts { mailer, templates })
 }
 
 /// `auth.introspection_token` and the claims introspection reports; a token shorter than 32
@@ -376,7 +351,7 @@ impl Application {
         let (state, description) = build_state(&settings).await?;
         let purge = crate::maintenance::spawn_session_purge(
             state.keygate.sessions.clone(),
-            state.keygate.accounts.clone(),
+            state.keygate.one_time_purger.clone(),
             settings.auth.purge_interval,
         );
         let index_builds = crate::maintenance::spawn_index_builds(

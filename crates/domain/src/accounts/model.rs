@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FieldViolation};
 use crate::id::Id;
+use crate::sessions::IssuedTokens;
 
 /// A lower-cased, syntactically valid email address.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -426,6 +427,33 @@ impl From<FieldViolation> for Error {
     fn from(violation: FieldViolation) -> Self {
         Error::Validation(vec![violation])
     }
+}
+
+/// A successful login: the account and its new session's tokens.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The account that logged in.
+    pub user: User,
+    /// The new session's tokens.
+    pub tokens: IssuedTokens,
+}
+
+/// What a right first factor leads to.
+#[derive(Debug, Clone)]
+pub enum LoginStep {
+    /// Logged in.
+    Done(Box<LoginOutcome>),
+    /// TOTP is on: the second step is still to come.
+    SecondFactor(PendingSecondFactor),
+}
+
+/// A login waiting for its second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSecondFactor {
+    /// The `mfa_token` (shown once; only its digest is stored).
+    pub mfa_token: String,
+    /// What `POST /login/mfa` accepts.
+    pub methods: Vec<&'static str>,
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::model::{Email, User, Username};
+use super::model::{Email, PendingSecondFactor, User, Username};
 use crate::error::Result;
 use crate::id::Id;
+use crate::sessions::Principal;
 
 /// Stores accounts. Email and username (case-insensitive) are unique: the store itself decides
 /// uniqueness atomically and answers `Error::Conflict(Email | Username)`.
@@ -38,4 +39,41 @@ pub trait UserRepository: Send + Sync {
 pub trait UserDataEraser: Send + Sync {
     /// Removes everything `user_id` owns here.
     async fn erase_user_data(&self, user_id: &Id) -> Result<()>;
+}
+
+/// The seam between a right first factor and the second factor (§9): asked after every right
+/// password or emailed code, it answers with the second step when the account needs one.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SecondStep: Send + Sync {
+    /// The pending second step of `user`'s login, or `None` when the first factor suffices.
+    async fn after_first_factor(&self, user: &User) -> Result<Option<PendingSecondFactor>>;
+}
+
+/// What accounts tell the email flows (§8): both best effort, the account change stands
+/// whatever the mail does.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AccountMail: Send + Sync {
+    /// A new account: a verification link to its address, if it has one.
+    async fn account_created(&self, user: &User);
+    /// The account's address changed from `old`: a verification link to the new one, a
+    /// notice to the old one.
+    async fn email_changed(&self, user: &User, old: Option<Email>);
+}
+
+/// The caller's account, and its own password checked again before a sensitive change.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Reauthentication: Send + Sync {
+    /// The caller's account; `Unauthorized` once it is gone.
+    async fn account(&self, principal: &Principal) -> Result<User>;
+    /// The caller's account after its password was checked; a wrong one is
+    /// `InvalidCredentials`, counted by the login throttle like a failed login.
+    async fn confirm_password(
+        &self,
+        principal: &Principal,
+        password: &str,
+        client_address: &str,
+    ) -> Result<User>;
 }

@@ -2,47 +2,22 @@
 
 use std::sync::Arc;
 
-use super::forms::{
-    Credentials, Deletion, LoginIdentifier, NewAccount, PasswordChange, MAX_PASSWORD_BYTES,
-};
+use super::account_store::AccountStore;
+use super::forms::{Credentials, Deletion, LoginIdentifier, NewAccount, PasswordChange};
+use super::login::finish_first_factor;
 #[cfg(test)]
-use super::model::Settable;
-use super::model::{nfkc, Email, ProfileChanges, Role, User, Username};
+use super::model::{LoginOutcome, Settable};
+use super::model::{LoginStep, ProfileChanges, Role, User};
 use super::password_policy::PasswordPolicy;
-use super::ports::{UserDataEraser, UserRepository};
+use super::ports::{AccountMail, SecondStep, UserDataEraser, UserRepository};
+use super::reauthentication::PasswordVerifier;
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
-use crate::crypto::{PasswordCheck, PasswordHasher};
-use crate::error::{ConflictKind, Error, FieldViolation, Result};
+use crate::crypto::PasswordHasher;
+use crate::error::{Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
-use crate::sessions::{IssuedTokens, Principal, SessionLifecycle};
-
-mod email;
-mod mfa;
-mod passkeys;
-
-pub use email::{
-    EmailFlowSettings, EmailPorts, CODE_LIFETIME_SECS, CODE_TRIES, RESET_LIFETIME_SECS,
-    VERIFICATION_LIFETIME_SECS,
-};
-pub use mfa::{
-    LoginStep, MfaPorts, PendingSecondFactor, SecondFactorAnswer, SecondFactorProof, TotpEnrolment,
-    MFA_TOKEN_LIFETIME_SECS, MFA_TOKEN_TRIES, SECOND_FACTOR_METHODS,
-};
-pub use passkeys::{PasskeyChallenge, CEREMONY_LIFETIME_SECS, MAX_PASSKEY_NAME_CHARS};
-
-/// How often an account write retries after losing a race before giving up (409).
-const USER_WRITE_ATTEMPTS: usize = 16;
-
-/// A successful login: the account and its new session's tokens.
-#[derive(Debug, Clone)]
-pub struct LoginOutcome {
-    /// The account that logged in.
-    pub user: User,
-    /// The new session's tokens.
-    pub tokens: IssuedTokens,
-}
+use crate::sessions::{Principal, SessionLifecycle};
 
 /// The user list as the caller may see it.
 #[derive(Debug, Clone)]
@@ -53,40 +28,72 @@ pub enum UserListing {
     Full(Page<User>),
 }
 
+/// What the account use cases need.
+#[derive(Clone)]
+pub struct AccountPorts {
+    /// The accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Hashes and checks passwords.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Starts and ends sessions.
+    pub sessions: Arc<dyn SessionLifecycle>,
+    /// Decides whether a right password still needs a second factor (§9).
+    pub second_step: Arc<dyn SecondStep>,
+    /// Verification links and change notices (§8).
+    pub mail: Arc<dyn AccountMail>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// The account use cases.
 pub struct AccountService {
-    users: Arc<dyn UserRepository>,
+    store: AccountStore,
     hasher: Arc<dyn PasswordHasher>,
     sessions: Arc<dyn SessionLifecycle>,
+    second_step: Arc<dyn SecondStep>,
+    mail: Arc<dyn AccountMail>,
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
+    passwords: PasswordVerifier,
     policy: PasswordPolicy,
     erasers: Vec<Arc<dyn UserDataEraser>>,
-    /// The email flows' ports (§8), once wired with [`Self::with_email`].
-    email: Option<email::EmailPorts>,
-    /// The second factor's ports (§9), once wired with [`Self::with_mfa`].
-    mfa: Option<mfa::MfaPorts>,
+    /// `auth.require_verified_email`: a right password of an unverified address gets `403`.
+    require_verified_email: bool,
 }
 
 impl AccountService {
-    /// Wires the service to its ports.
+    /// Wires the service to its ports; `require_verified_email` is
+    /// `auth.require_verified_email`.
     pub fn new(
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        sessions: Arc<dyn SessionLifecycle>,
+        ports: AccountPorts,
         throttle: Arc<LoginThrottle>,
-        clock: Arc<dyn Clock>,
+        require_verified_email: bool,
     ) -> Self {
-        Self {
+        let AccountPorts {
             users,
             hasher,
             sessions,
+            second_step,
+            mail,
+            clock,
+        } = ports;
+        Self {
+            passwords: PasswordVerifier::new(
+                users.clone(),
+                hasher.clone(),
+                throttle.clone(),
+                clock.clone(),
+            ),
+            store: AccountStore::new(users, clock.clone()),
+            hasher,
+            sessions,
+            second_step,
+            mail,
             throttle,
             clock,
             policy: PasswordPolicy,
             erasers: Vec::new(),
-            email: None,
-            mfa: None,
+            require_verified_email,
         }
     }
 
@@ -129,11 +136,9 @@ impl AccountService {
             deleting: false,
             email_verified: false,
         };
-        self.users.insert(&user).await?;
-        if let Some(email) = user.email.clone() {
-            // Best effort: the account exists either way, and a link can be asked for again.
-            let _ = self.send_verification(&user, &email).await;
-        }
+        self.store.users().insert(&user).await?;
+        // Best effort: the account exists either way, and a link can be asked for again.
+        self.mail.account_created(&user).await;
         Ok(user)
     }
 
@@ -153,7 +158,10 @@ impl AccountService {
             )?;
             return Err(Error::InvalidCredentials);
         }
-        let user = self.find_by_identifier(&credentials.identifier).await?;
+        let user = self
+            .store
+            .find_by_identifier(&credentials.identifier)
+            .await?;
         let account_key = match &user {
             Some(user) => format!("user:{}", user.id),
             None => format!("unknown:{}", credentials.normalised_identifier()),
@@ -168,12 +176,13 @@ impl AccountService {
             return Err(Error::InvalidCredentials);
         };
         let check = self
+            .passwords
             .check_password(&credentials.password, &user.password_hash)
             .await?;
         if !check.matches {
             return Err(Error::InvalidCredentials);
         }
-        if self.requires_verified_email() && !user.email_verified {
+        if self.require_verified_email && !user.email_verified {
             self.throttle.succeeded(attempt);
             return Err(Error::EmailUnverified);
         }
@@ -183,16 +192,15 @@ impl AccountService {
             user
         };
         // With TOTP on, the attempt stays counted until the second factor is right too.
-        self.after_first_factor(user, || self.throttle.succeeded(attempt))
-            .await
+        finish_first_factor(&*self.second_step, &*self.sessions, user, || {
+            self.throttle.succeeded(attempt)
+        })
+        .await
     }
 
     /// The caller's own account.
     pub async fn profile(&self, principal: &Principal) -> Result<User> {
-        self.users
-            .find_by_id(&principal.user_id)
-            .await?
-            .ok_or(Error::Unauthorized("account no longer exists"))
+        self.passwords.account_of(principal).await
     }
 
     /// Applies a profile update; the account must keep a username or an email.
@@ -207,6 +215,7 @@ impl AccountService {
         // The address before the write that succeeded (the closure runs once per attempt).
         let previous_email = std::cell::RefCell::new(None);
         let updated = self
+            .store
             .rewrite(&principal.user_id, |user| {
                 let changes = changes.clone();
                 let old_email = user.email.clone();
@@ -231,37 +240,9 @@ impl AccountService {
             .await?;
         let previous_email = previous_email.into_inner();
         if updated.email != previous_email {
-            self.announce_email_change(&updated, previous_email.as_ref())
-                .await;
+            self.mail.email_changed(&updated, previous_email).await;
         }
         Ok(updated)
-    }
-
-    /// Applies `change` to the stored account and writes it back against the revision it
-    /// read, re-reading and re-applying when another write got there first: no change is
-    /// ever lost to a concurrent one (a profile edit cannot restore an old password hash).
-    async fn rewrite(
-        &self,
-        user_id: &Id,
-        change: impl Fn(&mut User) -> Result<()>,
-    ) -> Result<User> {
-        for _ in 0..USER_WRITE_ATTEMPTS {
-            let mut user = self
-                .users
-                .find_by_id(user_id)
-                .await?
-                .ok_or(Error::Unauthorized("account no longer exists"))?;
-            let read = user.revision;
-            change(&mut user)?;
-            user.revision = read + 1;
-            user.updated_at = self.clock.now().max(user.updated_at);
-            if self.users.update(&user, read).await? {
-                return Ok(user);
-            }
-        }
-        Err(Error::Conflict(ConflictKind::Other(
-            "a concurrent change to this account".into(),
-        )))
     }
 
     /// Changes the caller's password after checking the current one, and ends every other
@@ -274,7 +255,8 @@ impl AccountService {
     ) -> Result<()> {
         let PasswordChange { current, new } = change;
         let user = self.profile(principal).await?;
-        self.verify_own_password(&user, &current, client_address)
+        self.passwords
+            .verify_own_password(&user, &current, client_address)
             .await?;
         let password = self.policy.check(
             &new,
@@ -289,11 +271,12 @@ impl AccountService {
             ));
         }
         let hash = self.hasher.hash(&password).await?;
-        self.rewrite(&user.id, |user| {
-            user.password_hash.clone_from(&hash);
-            Ok(())
-        })
-        .await?;
+        self.store
+            .rewrite(&user.id, |user| {
+                user.password_hash.clone_from(&hash);
+                Ok(())
+            })
+            .await?;
         self.sessions.revoke_others(principal).await
     }
 
@@ -306,22 +289,24 @@ impl AccountService {
     ) -> Result<()> {
         let Deletion { password } = deletion;
         let user = self.profile(principal).await?;
-        self.verify_own_password(&user, &password, client_address)
+        self.passwords
+            .verify_own_password(&user, &password, client_address)
             .await?;
         // Marked first, so nobody can log in meanwhile, and every other session ended, so
         // nothing but this request writes while what the account owns is erased. If anything
         // fails, the account is still there and this session can retry the deletion.
-        self.rewrite(&user.id, |user| {
-            user.deleting = true;
-            Ok(())
-        })
-        .await?;
+        self.store
+            .rewrite(&user.id, |user| {
+                user.deleting = true;
+                Ok(())
+            })
+            .await?;
         self.sessions.revoke_others(principal).await?;
         for eraser in &self.erasers {
             eraser.erase_user_data(&user.id).await?;
         }
         self.sessions.forget_user(&user.id).await?;
-        self.users.delete(&user.id).await?;
+        self.store.users().delete(&user.id).await?;
         Ok(())
     }
 
@@ -332,7 +317,11 @@ impl AccountService {
         page: &PageRequest,
     ) -> Result<UserListing> {
         let caller = self.profile(principal).await?;
-        let users = self.users.list(page.after_id()?, page.limit() + 1).await?;
+        let users = self
+            .store
+            .users()
+            .list(page.after_id()?, page.limit() + 1)
+            .await?;
         let users = Page::from_overfetch(users, page.limit(), |u| u.id.to_string());
         Ok(match caller.role {
             Role::Admin => UserListing::Full(users),
@@ -346,79 +335,19 @@ impl AccountService {
     /// role `role`. An operator's action: no caller is checked here.
     pub async fn set_role(&self, identifier: &str, role: Role) -> Result<User> {
         let user = self
+            .store
             .find_by_identifier(&LoginIdentifier::Either(identifier.to_owned()))
             .await?
             .ok_or(Error::NotFound("user"))?;
         if user.role == role {
             return Ok(user);
         }
-        self.rewrite(&user.id, |user| {
-            user.role = role;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {
-        // A malformed identifier names no account: it is answered like an unknown one.
-        let (raw, is_email) = match identifier {
-            LoginIdentifier::Email(raw) => (raw, true),
-            LoginIdentifier::Username(raw) => (raw, false),
-            LoginIdentifier::Either(raw) => (raw, raw.contains('@')),
-        };
-        if is_email {
-            match Email::new(raw) {
-                Ok(email) => self.users.find_by_email(&email).await,
-                Err(_) => Ok(None),
-            }
-        } else {
-            match Username::new(raw.trim()) {
-                Ok(username) => self.users.find_by_username(&username).await,
-                Err(_) => Ok(None),
-            }
-        }
-    }
-
-    /// Checks the caller's own password for a sensitive change; failures count against the
-    /// account like failed logins.
-    async fn verify_own_password(
-        &self,
-        user: &User,
-        password: &str,
-        client_address: &str,
-    ) -> Result<()> {
-        if password.len() > MAX_PASSWORD_BYTES {
-            return Err(Error::InvalidCredentials);
-        }
-        let account_key = format!("user:{}", user.id);
-        let attempt =
-            self.throttle
-                .begin_attempt(&account_key, client_address, self.clock.now())?;
-        if self
-            .check_password(password, &user.password_hash)
-            .await?
-            .matches
-        {
-            self.throttle.succeeded(attempt);
-            Ok(())
-        } else {
-            Err(Error::InvalidCredentials)
-        }
-    }
-
-    /// Verifies a presented password in its normal form (NFKC); a hash stored before
-    /// passwords were normalised is also tried with the password as typed, and then upgraded.
-    async fn check_password(&self, presented: &str, hash: &str) -> Result<PasswordCheck> {
-        let normalised = nfkc(presented);
-        let check = self.hasher.verify(&normalised, hash).await?;
-        if check.matches || normalised == presented {
-            return Ok(check);
-        }
-        let legacy = self.hasher.verify(presented, hash).await?;
-        Ok(PasswordCheck {
-            matches: legacy.matches,
-            needs_rehash: legacy.matches,
-        })
+        self.store
+            .rewrite(&user.id, |user| {
+                user.role = role;
+                Ok(())
+            })
+            .await
     }
 
     /// Re-hashes a password whose hash uses outdated parameters. Best effort: a failure here
@@ -435,7 +364,7 @@ impl AccountService {
                 revision: read + 1,
                 ..user.clone()
             };
-            if let Ok(true) = self.users.update(&upgraded, read).await {
+            if let Ok(true) = self.store.users().update(&upgraded, read).await {
                 user = upgraded;
             }
         }

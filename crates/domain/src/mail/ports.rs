@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::model::{DeliveryError, MailMessage, QueuedMail};
+use super::templates::MailKind;
 use crate::error::Result;
 use crate::id::Id;
 
@@ -45,4 +46,18 @@ pub trait Mailer: Send + Sync {
         id: &Id,
         message: &MailMessage,
     ) -> std::result::Result<(), DeliveryError>;
+}
+
+/// Where the use cases put the mail they send: a message of `kind` to `to`, its template
+/// filled with `values`, durable (and sure to be sent) when this returns.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MailQueue: Send + Sync {
+    /// Renders and queues one message.
+    async fn enqueue(
+        &self,
+        kind: MailKind,
+        to: &str,
+        values: Vec<(&'static str, String)>,
+    ) -> Result<()>;
 }

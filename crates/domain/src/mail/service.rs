@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use async_trait::async_trait;
+
 use super::model::{DeliveryError, MailMessage, QueuedMail};
-use super::ports::{Mailer, Outbox};
+use super::ports::{MailQueue, Mailer, Outbox};
+use super::templates::{MailKind, Templates};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::id::Id;
@@ -29,6 +32,25 @@ impl Default for MailSettings {
             max_attempts: 10,
             lease: Duration::seconds(60),
             batch: 20,
+        }
+    }
+}
+
+impl MailSettings {
+    /// The settings for `max_attempts` tries (at least one) of a mail server that may take
+    /// `timeout` per message: a worker holds what it took for longer than sending a whole
+    /// batch can take (plus 30 s), so on MongoDB another instance never takes a message that
+    /// is still being sent; never less than the default lease.
+    pub fn for_delivery(max_attempts: u32, timeout: std::time::Duration) -> Self {
+        let defaults = Self::default();
+        let sending = timeout.saturating_mul(u32::try_from(defaults.batch).unwrap_or(u32::MAX));
+        let lease = Duration::from_std(sending.saturating_add(std::time::Duration::from_secs(30)))
+            .unwrap_or(defaults.lease)
+            .max(defaults.lease);
+        Self {
+            max_attempts: max_attempts.max(1),
+            lease,
+            ..defaults
         }
     }
 }
@@ -62,6 +84,7 @@ pub struct DeliveryRound {
 pub struct MailService {
     outbox: Arc<dyn Outbox>,
     mailer: Arc<dyn Mailer>,
+    templates: Arc<Templates>,
     clock: Arc<dyn Clock>,
     settings: MailSettings,
     queued: AtomicU64,
@@ -71,16 +94,19 @@ pub struct MailService {
 }
 
 impl MailService {
-    /// The service over `outbox`, delivering with `mailer`.
+    /// The service over `outbox`, writing messages from `templates` and delivering them
+    /// with `mailer`.
     pub fn new(
         outbox: Arc<dyn Outbox>,
         mailer: Arc<dyn Mailer>,
+        templates: Arc<Templates>,
         clock: Arc<dyn Clock>,
         settings: MailSettings,
     ) -> Self {
         Self {
             outbox,
             mailer,
+            templates,
             clock,
             settings,
             queued: AtomicU64::new(0),
@@ -159,6 +185,19 @@ impl MailService {
     /// Messages waiting in the outbox.
     pub async fn waiting(&self) -> Result<u64> {
         self.outbox.queued().await
+    }
+}
+
+#[async_trait]
+impl MailQueue for MailService {
+    async fn enqueue(
+        &self,
+        kind: MailKind,
+        to: &str,
+        values: Vec<(&'static str, String)>,
+    ) -> Result<()> {
+        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.queue(self.templates.render(kind, to, &values)).await
     }
 }
 

@@ -6,12 +6,12 @@ use keygate_domain::accounts::{
     Age, DeletionForm, Email, Gender, LoginForm, PasswordChangeForm, PersonName, ProfileForm,
     RegistrationForm, User, UserListing, Username,
 };
-use keygate_domain::sessions::{IssuedTokens, LogoutForm, RefreshForm};
+use keygate_domain::sessions::{LogoutForm, RefreshForm};
 use keygate_domain::{Error, PageRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::respond::{success, timestamp};
+use super::respond::{login_step_response, success, timestamp, token_response};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
 use crate::state::AppState;
@@ -33,19 +33,6 @@ pub async fn register(
     ))
 }
 
-pub(super) fn token_response(tokens: &IssuedTokens) -> HttpResponse {
-    success(
-        StatusCode::OK,
-        json!({
-            "user_id": tokens.user_id.as_str(),
-            "access_token": tokens.access_token,
-            "token_type": "Bearer",
-            "expires_in": tokens.expires_in,
-            "refresh_token": tokens.refresh_token,
-        }),
-    )
-}
-
 /// `POST /login`, `POST /api/token`.
 pub async fn login(
     req: HttpRequest,
@@ -57,7 +44,7 @@ pub async fn login(
         .accounts
         .login(form.parse()?, &client_address(&req))
         .await?;
-    Ok(super::mfa::login_step_response(&step))
+    Ok(login_step_response(&step))
 }
 
 /// `POST /token/refresh`.
@@ -126,7 +113,7 @@ fn profile_fields(user: &User) -> ProfileFields<'_> {
 
 /// A profile's `mfa` member: `{"totp": bool, "passkeys": count}`.
 async fn mfa_member(state: &AppState, user: &User) -> Result<serde_json::Value, ApiError> {
-    let summary = state.keygate.accounts.mfa_summary(&user.id).await?;
+    let summary = state.keygate.second_factor.summary(&user.id).await?;
     Ok(json!({"totp": summary.totp, "passkeys": summary.passkeys}))
 }
 

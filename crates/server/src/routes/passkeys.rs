@@ -2,31 +2,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keygate_domain::accounts::PasskeyChallenge;
-use keygate_domain::mfa::StoredPasskey;
-use serde::Deserialize;
+use keygate_domain::mfa::{PasskeyChallenge, PasskeyFinishForm, PasskeyLoginForm, StoredPasskey};
 use serde_json::{json, Value};
 
-use super::accounts::token_response;
-use super::email::require;
-use super::respond::{success, timestamp};
+use super::respond::{success, timestamp, token_response};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
 use crate::state::AppState;
-
-/// The body of a ceremony's second half.
-#[derive(Debug, Default, Deserialize)]
-pub struct FinishForm {
-    challenge_id: Option<String>,
-    credential: Option<Value>,
-    name: Option<String>,
-}
-
-/// The optional body of `POST /login/passkey/start`.
-#[derive(Debug, Default, Deserialize)]
-pub struct LoginStartForm {
-    username: Option<String>,
-}
 
 fn challenge_response(challenge: &PasskeyChallenge) -> HttpResponse {
     success(
@@ -44,24 +26,6 @@ fn passkey_view(passkey: &StoredPasskey) -> Value {
     })
 }
 
-/// The challenge id and the credential object of a ceremony's second half.
-fn finish_parts(form: &FinishForm) -> Result<(&str, &Value), ApiError> {
-    let [challenge_id] = require(&[("challenge_id", &form.challenge_id)])?[..] else {
-        return Err(ApiError::internal());
-    };
-    match &form.credential {
-        Some(credential @ Value::Object(_)) => Ok((challenge_id.trim(), credential)),
-        None | Some(Value::Null) => {
-            Err(keygate_domain::Error::MissingParameters(vec!["credential".into()]).into())
-        }
-        Some(_) => Err(keygate_domain::Error::invalid(
-            "credential",
-            "must be the PublicKeyCredential object, as JSON",
-        )
-        .into()),
-    }
-}
-
 /// `POST /passkeys/register/start`: creation options for a new passkey.
 pub async fn register_start(
     req: HttpRequest,
@@ -70,8 +34,8 @@ pub async fn register_start(
 ) -> Result<HttpResponse, ApiError> {
     let challenge = state
         .keygate
-        .accounts
-        .start_passkey_registration(&principal, &client_address(&req))
+        .passkeys
+        .start_registration(&principal, &client_address(&req))
         .await?;
     Ok(challenge_response(&challenge))
 }
@@ -80,14 +44,13 @@ pub async fn register_start(
 pub async fn register_finish(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<FinishForm>>,
+    body: Deferred<JsonBody<PasskeyFinishForm>>,
 ) -> Result<HttpResponse, ApiError> {
     let JsonBody(form) = body.get()?;
-    let (challenge_id, credential) = finish_parts(&form)?;
     let passkey = state
         .keygate
-        .accounts
-        .finish_passkey_registration(&principal, challenge_id, credential, form.name.as_deref())
+        .passkeys
+        .finish_registration(&principal, form.parse_registration()?)
         .await?;
     Ok(success(
         StatusCode::CREATED,
@@ -100,7 +63,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let passkeys = state.keygate.accounts.passkeys(&principal).await?;
+    let passkeys = state.keygate.passkeys.list(&principal).await?;
     Ok(success(
         StatusCode::OK,
         json!({
@@ -118,8 +81,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     state
         .keygate
-        .accounts
-        .delete_passkey(&principal, &passkey_id)
+        .passkeys
+        .delete(&principal, &passkey_id)
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -131,13 +94,13 @@ pub async fn delete(
 pub async fn login_start(
     req: HttpRequest,
     state: web::Data<AppState>,
-    OptionalJsonBody(form): OptionalJsonBody<LoginStartForm>,
+    OptionalJsonBody(form): OptionalJsonBody<PasskeyLoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let username = form.and_then(|f| f.username);
+    let username = form.and_then(PasskeyLoginForm::parse);
     let challenge = state
         .keygate
-        .accounts
-        .start_passkey_login(username.as_deref(), &client_address(&req))
+        .passkeys
+        .start_login(username.as_deref(), &client_address(&req))
         .await?;
     Ok(challenge_response(&challenge))
 }
@@ -146,13 +109,12 @@ pub async fn login_start(
 pub async fn login_finish(
     req: HttpRequest,
     state: web::Data<AppState>,
-    JsonBody(form): JsonBody<FinishForm>,
+    JsonBody(form): JsonBody<PasskeyFinishForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let (challenge_id, credential) = finish_parts(&form)?;
     let outcome = state
         .keygate
-        .accounts
-        .finish_passkey_login(challenge_id, credential, &client_address(&req))
+        .passkeys
+        .finish_login(form.parse_login()?, &client_address(&req))
         .await?;
     Ok(token_response(&outcome.tokens))
 }

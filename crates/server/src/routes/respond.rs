@@ -4,7 +4,10 @@ use actix_web::http::header::ContentType;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
+use keygate_domain::accounts::LoginStep;
+use keygate_domain::sessions::IssuedTokens;
 use serde::Serialize;
+use serde_json::json;
 
 /// What every success body starts with.
 const SUCCESS_PREFIX: &[u8] = br#"{"status":"success""#;
@@ -37,6 +40,36 @@ pub fn success(status: StatusCode, fields: impl Serialize) -> HttpResponse {
         .body(body)
 }
 
+/// What every login answers once it is done (`/login`, `/login/mfa`, `/login/code`,
+/// `/login/passkey/finish`, `/token/refresh`): the token pair.
+pub fn token_response(tokens: &IssuedTokens) -> HttpResponse {
+    success(
+        StatusCode::OK,
+        json!({
+            "user_id": tokens.user_id.as_str(),
+            "access_token": tokens.access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.expires_in,
+            "refresh_token": tokens.refresh_token,
+        }),
+    )
+}
+
+/// What `/login` and `/login/code` answer: tokens, or the second step's token.
+pub fn login_step_response(step: &LoginStep) -> HttpResponse {
+    match step {
+        LoginStep::Done(outcome) => token_response(&outcome.tokens),
+        LoginStep::SecondFactor(pending) => success(
+            StatusCode::OK,
+            json!({
+                "mfa_required": true,
+                "mfa_token": pending.mfa_token,
+                "methods": pending.methods,
+            }),
+        ),
+    }
+}
+
 /// A timestamp as RFC 3339 UTC with millisecond precision (`2026-01-01T00:00:00.000Z`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -46,7 +79,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
-    use serde_json::{json, Value};
+    use serde_json::Value;
 
     fn body_of(response: HttpResponse) -> Value {
         let bytes = response.into_body().try_into_bytes().expect("bytes");

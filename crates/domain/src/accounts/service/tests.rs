@@ -5,11 +5,15 @@ use std::sync::Arc;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::accounts::ports::{MockUserDataEraser, MockUserRepository};
+use crate::accounts::ports::{
+    MockAccountMail, MockSecondStep, MockUserDataEraser, MockUserRepository,
+};
 use crate::accounts::throttle::ThrottleLimits;
 use crate::accounts::{Age, Email, LoginForm, RegistrationForm, Username};
+use crate::accounts::{PendingSecondFactor, ProfileForm};
 use crate::clock::MockClock;
 use crate::crypto::{MockPasswordHasher, PasswordCheck};
+use crate::error::ConflictKind;
 use crate::sessions::{IssuedTokens, MockSessionLifecycle};
 use crate::test_support::{fixed_clock, now};
 
@@ -55,18 +59,58 @@ fn starting_sessions() -> MockSessionLifecycle {
     sessions
 }
 
+/// A second step that never asks for a second factor.
+fn no_second_factor() -> MockSecondStep {
+    let mut second_step = MockSecondStep::new();
+    second_step
+        .expect_after_first_factor()
+        .returning(|_| Ok(None));
+    second_step
+}
+
+/// Account mail that is accepted and dropped.
+fn any_mail() -> MockAccountMail {
+    let mut mail = MockAccountMail::new();
+    mail.expect_account_created().returning(|_| ());
+    mail.expect_email_changed().returning(|_, _| ());
+    mail
+}
+
+fn service_wired(
+    users: MockUserRepository,
+    hasher: MockPasswordHasher,
+    sessions: MockSessionLifecycle,
+    limits: ThrottleLimits,
+    second_step: MockSecondStep,
+    mail: MockAccountMail,
+) -> AccountService {
+    AccountService::new(
+        AccountPorts {
+            users: Arc::new(users),
+            hasher: Arc::new(hasher),
+            sessions: Arc::new(sessions),
+            second_step: Arc::new(second_step),
+            mail: Arc::new(mail),
+            clock: clock(),
+        },
+        Arc::new(LoginThrottle::new(limits)),
+        false,
+    )
+}
+
 fn service_with(
     users: MockUserRepository,
     hasher: MockPasswordHasher,
     sessions: MockSessionLifecycle,
     limits: ThrottleLimits,
 ) -> AccountService {
-    AccountService::new(
-        Arc::new(users),
-        Arc::new(hasher),
-        Arc::new(sessions),
-        Arc::new(LoginThrottle::new(limits)),
-        clock(),
+    service_wired(
+        users,
+        hasher,
+        sessions,
+        limits,
+        no_second_factor(),
+        any_mail(),
     )
 }
 
@@ -617,45 +661,8 @@ async fn set_role_promotes_by_username_or_email_and_refuses_unknown_accounts() {
     ));
 }
 
-/// The second factor's ports, with TOTP on for alice; `one_time` is the caller's.
-fn mfa_ports(one_time: crate::one_time::MockOneTimeSecretRepository) -> MfaPorts {
-    use crate::crypto::{MockSecretGenerator, SecretDigest};
-    use crate::mfa::{
-        MockOtpGenerator, MockPasskeyCeremonies, MockSecondFactorRepository, SecondFactors,
-        TotpFactor, TotpSecret,
-    };
-    let mut factors = MockSecondFactorRepository::new();
-    factors.expect_find_factors().returning(|user_id| {
-        Ok(Some(SecondFactors {
-            totp: Some(TotpFactor {
-                secret: TotpSecret::new(vec![7; 20]),
-                confirmed: true,
-                last_used_step: 0,
-                created_at: now(),
-            }),
-            revision: 1,
-            ..SecondFactors::none(user_id.clone())
-        }))
-    });
-    let mut secrets = MockSecretGenerator::new();
-    secrets
-        .expect_new_secret()
-        .returning(|| Ok("the-mfa-token".into()));
-    secrets
-        .expect_digest()
-        .returning(|s| SecretDigest(format!("digest:{s}")));
-    MfaPorts {
-        factors: Arc::new(factors),
-        otp: Arc::new(MockOtpGenerator::new()),
-        one_time: Arc::new(one_time),
-        secrets: Arc::new(secrets),
-        issuer: "Keygate".into(),
-        ceremonies: Arc::new(MockPasskeyCeremonies::new()),
-    }
-}
-
 #[tokio::test]
-async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no_session() {
+async fn with_a_second_step_a_right_password_opens_no_session_and_keeps_the_attempt_counted() {
     let mut users = MockUserRepository::new();
     users
         .expect_find_by_username()
@@ -667,21 +674,19 @@ async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no
             needs_rehash: false,
         })
     });
-    let mut one_time = crate::one_time::MockOneTimeSecretRepository::new();
-    one_time
-        .expect_put_secret()
-        .withf(|s| {
-            s.key == "digest:the-mfa-token"
-                && s.purpose == crate::one_time::SecretPurpose::SecondFactor
-                && s.user_id == alice_id()
-                && s.expires_at == now() + chrono::Duration::minutes(5)
-                && s.tries_left == 5
-                && s.email.is_none()
-        })
+    let mut second_step = MockSecondStep::new();
+    second_step
+        .expect_after_first_factor()
+        .withf(|user| user.id == alice_id())
         .times(2)
-        .returning(|_| Ok(()));
+        .returning(|_| {
+            Ok(Some(PendingSecondFactor {
+                mfa_token: "the-mfa-token".into(),
+                methods: vec!["totp", "recovery_code"],
+            }))
+        });
     // No session starts: MockSessionLifecycle has no expectation.
-    let svc = service_with(
+    let svc = service_wired(
         users,
         hasher,
         MockSessionLifecycle::new(),
@@ -689,8 +694,9 @@ async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no
             account_failures: 2,
             ..ThrottleLimits::default()
         },
-    )
-    .with_mfa(mfa_ports(one_time));
+        second_step,
+        any_mail(),
+    );
     for _ in 0..2 {
         match svc
             .login(credentials("alice", "vivid-otter-42-lamp"), "10.0.0.1")
@@ -699,7 +705,6 @@ async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no
         {
             LoginStep::SecondFactor(pending) => {
                 assert_eq!(pending.mfa_token, "the-mfa-token");
-                assert_eq!(pending.methods, vec!["totp", "recovery_code"]);
             }
             LoginStep::Done(_) => panic!("tokens without the second factor"),
         }
@@ -710,4 +715,54 @@ async fn with_totp_on_a_right_password_earns_a_five_minute_five_try_token_and_no
             .await,
         Err(Error::RateLimited { .. })
     ));
+}
+
+#[tokio::test]
+async fn a_new_account_and_a_changed_address_are_told_to_the_mail() {
+    let mut users = MockUserRepository::new();
+    users.expect_insert().returning(|_| Ok(()));
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users.expect_update().returning(|_, _| Ok(true));
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .returning(|_| Ok("$argon2id$new".into()));
+    let mut mail = MockAccountMail::new();
+    mail.expect_account_created()
+        .withf(|u| u.email.as_ref().map(Email::as_str) == Some("alice@example.com"))
+        .times(1)
+        .returning(|_| ());
+    mail.expect_email_changed()
+        .withf(|u, old| {
+            u.email.as_ref().map(Email::as_str) == Some("new@example.com")
+                && !u.email_verified
+                && old.as_ref().map(Email::as_str) == Some("alice@example.com")
+        })
+        .times(1)
+        .returning(|_, _| ());
+    let svc = service_wired(
+        users,
+        hasher,
+        MockSessionLifecycle::new(),
+        ThrottleLimits::default(),
+        no_second_factor(),
+        mail,
+    );
+    svc.register(registration(), "10.0.0.1")
+        .await
+        .expect("registered");
+    let form = |body: serde_json::Value| {
+        ProfileForm(body.as_object().cloned().expect("an object"))
+            .parse()
+            .expect("valid")
+    };
+    let changes = form(serde_json::json!({"email": "new@example.com"}));
+    svc.update_profile(&principal(), changes)
+        .await
+        .expect("changed");
+    // The same address again is no change: nothing more is mailed (times(1) above).
+    let same = form(serde_json::json!({"username": "alice"}));
+    svc.update_profile(&principal(), same).await.expect("kept");
 }

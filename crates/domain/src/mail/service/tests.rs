@@ -101,6 +101,7 @@ fn service(
     let service = MailService::new(
         outbox.clone(),
         mailer.clone(),
+        Arc::new(crate::mail::Templates::default()),
         Arc::new(fixed_clock()),
         MailSettings {
             max_attempts,

@@ -1,21 +1,23 @@
-//! The email flows of §8 on the account service: verification links, password reset links and
-//! one-time login codes. Every secret is random (256 bits for links), stored only as a digest,
-//! spent once, and mailed through the durable outbox.
+//! The email flows' use cases: verification links, password reset links and login codes.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::Duration;
 
-use super::AccountService;
-use crate::accounts::forms::LoginIdentifier;
-use crate::accounts::model::{Email, User};
-use crate::crypto::SecretGenerator;
+use super::forms::{CodeLogin, PasswordReset, VerificationToken};
+use crate::accounts::{
+    finish_first_factor, AccountMail, AccountStore, Email, LoginIdentifier, LoginStep,
+    LoginThrottle, PasswordPolicy, SecondStep, User, UserRepository,
+};
+use crate::clock::Clock;
+use crate::crypto::{PasswordHasher, SecretGenerator};
 use crate::error::{Error, Result};
-use crate::mail::{MailKind, MailService, Templates};
-use crate::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
-use crate::sessions::Principal;
-
-use super::LoginStep;
+use crate::mail::{MailKind, MailQueue};
+use crate::one_time::{
+    NewTokenSecret, OneTimeSecret, OneTimeSecretRepository, SecretPurpose, TokenSecrets, UseOutcome,
+};
+use crate::sessions::{Principal, SessionLifecycle};
 
 /// How long a verification link works.
 pub const VERIFICATION_LIFETIME_SECS: i64 = 24 * 3600;
@@ -25,21 +27,6 @@ pub const RESET_LIFETIME_SECS: i64 = 30 * 60;
 pub const CODE_LIFETIME_SECS: i64 = 10 * 60;
 /// Wrong codes a login code survives.
 pub const CODE_TRIES: u32 = 5;
-
-/// What the email flows need besides the account service's own ports.
-#[derive(Clone)]
-pub struct EmailPorts {
-    /// Link tokens and codes.
-    pub one_time: Arc<dyn OneTimeSecretRepository>,
-    /// The outbox.
-    pub mail: Arc<MailService>,
-    /// Random secrets and their digests.
-    pub secrets: Arc<dyn SecretGenerator>,
-    /// The messages.
-    pub templates: Arc<Templates>,
-    /// Links and rules.
-    pub settings: EmailFlowSettings,
-}
 
 /// What `server.public_url` and `auth.require_verified_email` configure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,39 +38,82 @@ pub struct EmailFlowSettings {
     pub require_verified_email: bool,
 }
 
+impl Default for EmailFlowSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            require_verified_email: false,
+        }
+    }
+}
+
+/// What the email flows need.
+#[derive(Clone)]
+pub struct EmailFlowPorts {
+    /// The accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Hashes a new password.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Ends sessions after a reset, starts one after a code login.
+    pub sessions: Arc<dyn SessionLifecycle>,
+    /// Whether a code login still needs the second factor.
+    pub second_step: Arc<dyn SecondStep>,
+    /// Link tokens and codes.
+    pub one_time: Arc<dyn OneTimeSecretRepository>,
+    /// Random secrets and their digests.
+    pub secrets: Arc<dyn SecretGenerator>,
+    /// The outbox.
+    pub mail: Arc<dyn MailQueue>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// The key a login code of `user` is stored under (one live code per account).
 fn code_key(user: &User) -> String {
     format!("code/{}", user.id)
 }
 
-impl AccountService {
-    /// Also runs the email flows with `ports`.
-    #[must_use]
-    pub fn with_email(mut self, ports: EmailPorts) -> Self {
-        self.email = Some(ports);
-        self
-    }
+/// Verification, password reset and login codes.
+pub struct EmailFlowService {
+    accounts: AccountStore,
+    hasher: Arc<dyn PasswordHasher>,
+    sessions: Arc<dyn SessionLifecycle>,
+    second_step: Arc<dyn SecondStep>,
+    one_time: Arc<dyn OneTimeSecretRepository>,
+    links: TokenSecrets,
+    secrets: Arc<dyn SecretGenerator>,
+    mail: Arc<dyn MailQueue>,
+    clock: Arc<dyn Clock>,
+    throttle: Arc<LoginThrottle>,
+    policy: PasswordPolicy,
+    settings: EmailFlowSettings,
+}
 
-    fn email_ports(&self) -> Result<&EmailPorts> {
-        self.email
-            .as_ref()
-            .ok_or_else(|| Error::Internal("email flows are not wired".to_owned()))
-    }
-
-    /// Removes expired link tokens and codes (the embedded store keeps them otherwise; MongoDB's
-    /// TTL index removes them too); how many went.
-    pub async fn purge_expired_secrets(&self) -> Result<u64> {
-        self.email_ports()?
-            .one_time
-            .purge_expired_secrets(self.clock.now())
-            .await
-    }
-
-    /// Whether a correct password still needs a verified address to log in.
-    pub(super) fn requires_verified_email(&self) -> bool {
-        self.email
-            .as_ref()
-            .is_some_and(|ports| ports.settings.require_verified_email)
+impl EmailFlowService {
+    /// Wires the flows; guesses and mail requests count in `throttle`, the login's own.
+    pub fn new(
+        ports: EmailFlowPorts,
+        throttle: Arc<LoginThrottle>,
+        settings: EmailFlowSettings,
+    ) -> Self {
+        Self {
+            accounts: AccountStore::new(ports.users, ports.clock.clone()),
+            hasher: ports.hasher,
+            sessions: ports.sessions,
+            second_step: ports.second_step,
+            links: TokenSecrets::new(
+                ports.one_time.clone(),
+                ports.secrets.clone(),
+                ports.clock.clone(),
+            ),
+            one_time: ports.one_time,
+            secrets: ports.secrets,
+            mail: ports.mail,
+            clock: ports.clock,
+            throttle,
+            policy: PasswordPolicy,
+            settings,
+        }
     }
 
     /// Counts a request that will send mail about `subject` (an identifier or address) from
@@ -101,7 +131,12 @@ impl AccountService {
         principal: &Principal,
         client_address: &str,
     ) -> Result<()> {
-        let user = self.profile(principal).await?;
+        let user = self
+            .accounts
+            .users()
+            .find_by_id(&principal.user_id)
+            .await?
+            .ok_or(Error::Unauthorized("account no longer exists"))?;
         let email = user
             .email
             .clone()
@@ -114,7 +149,7 @@ impl AccountService {
     }
 
     /// Mails a verification link for `email` (the account's address now).
-    pub(super) async fn send_verification(&self, user: &User, email: &Email) -> Result<()> {
+    async fn send_verification(&self, user: &User, email: &Email) -> Result<()> {
         self.mail_link(
             user,
             email,
@@ -135,89 +170,58 @@ impl AccountService {
         lifetime_secs: i64,
         (kind, page): (MailKind, &str),
     ) -> Result<()> {
-        let ports = self.email_ports()?;
-        let token = ports.secrets.new_secret()?;
-        let digest = ports.secrets.digest(&token);
-        let now = self.clock.now();
-        ports
-            .one_time
-            .put_secret(&OneTimeSecret {
-                key: digest.as_str().to_owned(),
+        let token = self
+            .links
+            .issue(NewTokenSecret {
                 purpose,
                 user_id: user.id.clone(),
                 email: Some(email.clone()),
-                digest,
-                expires_at: now + Duration::seconds(lifetime_secs),
-                tries_left: 1,
+                lifetime: Duration::seconds(lifetime_secs),
+                tries: 1,
                 payload: None,
             })
             .await?;
         let link = format!(
             "{}/{page}?token={token}",
-            ports.settings.public_url.trim_end_matches('/')
+            self.settings.public_url.trim_end_matches('/')
         );
         let minutes = (lifetime_secs / 60).to_string();
-        let message = ports.templates.render(
-            kind,
-            email.as_str(),
-            &[
-                ("link", &link),
-                ("email", email.as_str()),
-                ("minutes", &minutes),
-            ],
-        );
-        ports.mail.queue(message).await
-    }
-
-    /// After an email change: a verification link to the new address, a notice to the old
-    /// one (so a stolen session cannot quietly move the account to another mailbox). Best
-    /// effort: the change itself stands.
-    pub(super) async fn announce_email_change(&self, user: &User, old: Option<&Email>) {
-        let Ok(ports) = self.email_ports() else {
-            return;
-        };
-        if let Some(new) = &user.email {
-            let _ = self.send_verification(user, new).await;
-        }
-        if let Some(old) = old {
-            let shown = user.email.as_ref().map_or("(none)", Email::as_str);
-            let notice =
-                ports
-                    .templates
-                    .render(MailKind::EmailChanged, old.as_str(), &[("email", shown)]);
-            let _ = ports.mail.queue(notice).await;
-        }
+        self.mail
+            .enqueue(
+                kind,
+                email.as_str(),
+                vec![
+                    ("link", link),
+                    ("email", email.as_str().to_owned()),
+                    ("minutes", minutes),
+                ],
+            )
+            .await
     }
 
     /// `POST /email/verify`: spends a verification token; the address it was sent to is
     /// verified if it is still the account's.
-    pub async fn verify_email(&self, token: &str) -> Result<User> {
-        let ports = self.email_ports()?;
-        let digest = ports.secrets.digest(token);
-        let outcome = ports
-            .one_time
-            .use_secret(
-                digest.as_str(),
-                SecretPurpose::EmailVerification,
-                &digest,
-                self.clock.now(),
-            )
-            .await?;
-        let UseOutcome::Used(secret) = outcome else {
+    pub async fn verify_email(&self, token: VerificationToken) -> Result<User> {
+        let UseOutcome::Used(secret) = self
+            .links
+            .spend(SecretPurpose::EmailVerification, &token.0)
+            .await?
+        else {
             return Err(Error::InvalidToken);
         };
-        self.rewrite(&secret.user_id, |user| {
-            if secret.email.is_none() || user.email != secret.email || user.deleting {
-                return Err(Error::InvalidToken);
-            }
-            user.email_verified = true;
-            Ok(())
-        })
-        .await
-        .map_err(|e| match e {
-            Error::Unauthorized(_) => Error::InvalidToken,
-            other => other,
-        })
+        self.accounts
+            .rewrite(&secret.user_id, |user| {
+                if secret.email.is_none() || user.email != secret.email || user.deleting {
+                    return Err(Error::InvalidToken);
+                }
+                user.email_verified = true;
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized(_) => Error::InvalidToken,
+                other => other,
+            })
     }
 
     /// `POST /password/forgot`, after [`Self::throttle_mail_request`]: mails a reset link if
@@ -225,6 +229,7 @@ impl AccountService {
     /// the same either way, without waiting for this.
     pub async fn send_password_reset(&self, identifier: &str) -> Result<()> {
         let Some(user) = self
+            .accounts
             .find_by_identifier(&LoginIdentifier::Either(identifier.to_owned()))
             .await?
             .filter(|u| !u.deleting)
@@ -244,63 +249,56 @@ impl AccountService {
         .await
     }
 
-    /// `POST /password/reset`: spends a reset token and sets `new_password` (the password
-    /// policy applies, checked before the token is spent as far as it can be); every session
-    /// of the account ends, and every other link or code of it dies.
-    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
-        let ports = self.email_ports()?;
-        self.policy
-            .check(new_password, "new_password", None, None)?;
-        let digest = ports.secrets.digest(token);
-        let outcome = ports
-            .one_time
-            .use_secret(
-                digest.as_str(),
-                SecretPurpose::PasswordReset,
-                &digest,
-                self.clock.now(),
-            )
-            .await?;
-        let UseOutcome::Used(secret) = outcome else {
+    /// `POST /password/reset`: spends a reset token and sets the new password (the policy
+    /// checked again against the account's names); every session of the account ends, and
+    /// every other link or code of it dies.
+    pub async fn reset_password(&self, reset: PasswordReset) -> Result<()> {
+        let UseOutcome::Used(secret) = self
+            .links
+            .spend(SecretPurpose::PasswordReset, &reset.token)
+            .await?
+        else {
             return Err(Error::InvalidToken);
         };
         let user = self
-            .users
+            .accounts
+            .users()
             .find_by_id(&secret.user_id)
             .await?
             .filter(|u| !u.deleting)
             .ok_or(Error::InvalidToken)?;
         let password = self.policy.check(
-            new_password,
+            reset.new_password.expose(),
             "new_password",
             user.username.as_ref(),
             user.email.as_ref(),
         )?;
         let hash = self.hasher.hash(&password).await?;
         let proven = secret.email.clone();
-        self.rewrite(&user.id, |user| {
-            user.password_hash.clone_from(&hash);
-            // The link reached this mailbox: the address is proven too.
-            if proven.is_some() && user.email == proven {
-                user.email_verified = true;
-            }
-            Ok(())
-        })
-        .await?;
+        self.accounts
+            .rewrite(&user.id, |user| {
+                user.password_hash.clone_from(&hash);
+                // The link reached this mailbox: the address is proven too.
+                if proven.is_some() && user.email == proven {
+                    user.email_verified = true;
+                }
+                Ok(())
+            })
+            .await?;
         self.sessions.revoke_all(&user.id).await?;
-        ports.one_time.delete_secrets_of(&user.id).await
+        self.one_time.delete_secrets_of(&user.id).await
     }
 
     /// `POST /login/code/request`, after [`Self::throttle_mail_request`]: mails a 6-digit
     /// code if `email` is an account's address (replacing any earlier code); nothing
     /// otherwise.
     pub async fn send_login_code(&self, email: &str) -> Result<()> {
-        let ports = self.email_ports()?;
         let Ok(email) = Email::new(email) else {
             return Ok(());
         };
         let Some(user) = self
-            .users
+            .accounts
+            .users()
             .find_by_email(&email)
             .await?
             .filter(|u| !u.deleting)
@@ -309,30 +307,30 @@ impl AccountService {
         };
         let code = six_digits()?;
         let now = self.clock.now();
-        ports
-            .one_time
+        self.one_time
             .put_secret(&OneTimeSecret {
                 key: code_key(&user),
                 purpose: SecretPurpose::LoginCode,
                 user_id: user.id.clone(),
                 email: Some(email.clone()),
-                digest: ports.secrets.digest(&format!("{}:{code}", user.id)),
+                digest: self.secrets.digest(&format!("{}:{code}", user.id)),
                 expires_at: now + Duration::seconds(CODE_LIFETIME_SECS),
                 tries_left: CODE_TRIES,
                 payload: None,
             })
             .await?;
         let minutes = (CODE_LIFETIME_SECS / 60).to_string();
-        let message = ports.templates.render(
-            MailKind::LoginCode,
-            email.as_str(),
-            &[
-                ("code", &code),
-                ("minutes", &minutes),
-                ("email", email.as_str()),
-            ],
-        );
-        ports.mail.queue(message).await
+        self.mail
+            .enqueue(
+                MailKind::LoginCode,
+                email.as_str(),
+                vec![
+                    ("code", code),
+                    ("minutes", minutes),
+                    ("email", email.as_str().to_owned()),
+                ],
+            )
+            .await
     }
 
     /// `POST /login/code`: a live code of the account of `email` logs it in (and proves its
@@ -340,15 +338,14 @@ impl AccountService {
     /// code dies after 5 wrong tries.
     pub async fn login_with_code(
         &self,
-        email: &str,
-        code: &str,
+        login: CodeLogin,
         client_address: &str,
     ) -> Result<LoginStep> {
-        let ports = self.email_ports()?;
+        let CodeLogin { email, code } = login;
         let now = self.clock.now();
-        let address = Email::new(email).ok();
+        let address = Email::new(&email).ok();
         let user = match &address {
-            Some(address) => self.users.find_by_email(address).await?,
+            Some(address) => self.accounts.users().find_by_email(address).await?,
             None => None,
         };
         let account_key = match &user {
@@ -364,8 +361,8 @@ impl AccountService {
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::InvalidCredentials);
         }
-        let presented = ports.secrets.digest(&format!("{}:{code}", user.id));
-        match ports
+        let presented = self.secrets.digest(&format!("{}:{code}", user.id));
+        match self
             .one_time
             .use_secret(&code_key(&user), SecretPurpose::LoginCode, &presented, now)
             .await?
@@ -373,18 +370,49 @@ impl AccountService {
             UseOutcome::Used(secret) => {
                 let proves = |u: &User| secret.email.is_some() && u.email == secret.email;
                 let user = if !user.email_verified && proves(&user) {
-                    self.rewrite(&user.id, |u| {
-                        u.email_verified = proves(u);
-                        Ok(())
-                    })
-                    .await?
+                    self.accounts
+                        .rewrite(&user.id, |u| {
+                            u.email_verified = proves(u);
+                            Ok(())
+                        })
+                        .await?
                 } else {
                     user
                 };
-                self.after_first_factor(user, || self.throttle.succeeded(attempt))
-                    .await
+                finish_first_factor(&*self.second_step, &*self.sessions, user, || {
+                    self.throttle.succeeded(attempt)
+                })
+                .await
             }
             UseOutcome::Wrong | UseOutcome::Unknown => Err(Error::InvalidCredentials),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountMail for EmailFlowService {
+    async fn account_created(&self, user: &User) {
+        if let Some(email) = &user.email {
+            let _ = self.send_verification(user, email).await;
+        }
+    }
+
+    /// A verification link to the new address, a notice to the old one (so a stolen session
+    /// cannot quietly move the account to another mailbox).
+    async fn email_changed(&self, user: &User, old: Option<Email>) {
+        if let Some(new) = &user.email {
+            let _ = self.send_verification(user, new).await;
+        }
+        if let Some(old) = old {
+            let shown = user.email.as_ref().map_or("(none)", Email::as_str);
+            let _ = self
+                .mail
+                .enqueue(
+                    MailKind::EmailChanged,
+                    old.as_str(),
+                    vec![("email", shown.to_owned())],
+                )
+                .await;
         }
     }
 }
@@ -402,3 +430,6 @@ fn six_digits() -> Result<String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,20 +4,28 @@
 //! challenge answered once is gone whatever the answer was. A passkey login needs no password
 //! and no second factor: the authenticator verified its user.
 
+use std::sync::Arc;
+
+use chrono::Duration;
 use serde_json::Value;
 
-use super::{AccountService, LoginOutcome};
-use crate::accounts::model::Username;
-use crate::error::{ConflictKind, Error, FieldViolation, Result};
+use super::factor_store::FactorStore;
+use super::forms::{PasskeyAnswer, PasskeyRegistration};
+use super::model::{StoredPasskey, MAX_PASSKEYS};
+use super::passkeys::{PasskeyCeremonies, PasskeyUser};
+use super::ports::SecondFactorRepository;
+use crate::accounts::{LoginOutcome, LoginThrottle, Reauthentication, UserRepository, Username};
+use crate::clock::Clock;
+use crate::crypto::SecretGenerator;
+use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
-use crate::mfa::{PasskeyUser, StoredPasskey, MAX_PASSKEYS};
-use crate::one_time::{SecretPurpose, UseOutcome};
-use crate::sessions::Principal;
+use crate::one_time::{
+    NewTokenSecret, OneTimeSecretRepository, SecretPurpose, TokenSecrets, UseOutcome,
+};
+use crate::sessions::{Principal, SessionLifecycle};
 
 /// How long a passkey ceremony may take.
 pub const CEREMONY_LIFETIME_SECS: i64 = 5 * 60;
-/// The longest passkey name.
-pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
 
 /// The owner a usernameless login ceremony is kept under: it has no account yet.
 const NOBODY: &str = "000000000000000000000000";
@@ -31,21 +39,54 @@ pub struct PasskeyChallenge {
     pub options: Value,
 }
 
-/// A passkey's name: 1 to 64 characters, no control characters; `Passkey` when not given.
-fn passkey_name(raw: Option<&str>) -> Result<String> {
-    let Some(raw) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
-        return Ok("Passkey".to_owned());
-    };
-    if raw.chars().count() > MAX_PASSKEY_NAME_CHARS || raw.chars().any(char::is_control) {
-        return Err(Error::Validation(vec![FieldViolation::new(
-            "name",
-            format!("must be 1 to {MAX_PASSKEY_NAME_CHARS} characters without control characters"),
-        )]));
-    }
-    Ok(raw.to_owned())
+/// What the passkey use cases need.
+#[derive(Clone)]
+pub struct PasskeyPorts {
+    /// The WebAuthn relying party.
+    pub ceremonies: Arc<dyn PasskeyCeremonies>,
+    /// Each account's factors, passkeys among them.
+    pub factors: Arc<dyn SecondFactorRepository>,
+    /// The accounts (a login finds its account by the passkey's user handle).
+    pub users: Arc<dyn UserRepository>,
+    /// The caller's account.
+    pub accounts: Arc<dyn Reauthentication>,
+    /// Starts sessions.
+    pub sessions: Arc<dyn SessionLifecycle>,
+    /// Ceremony states.
+    pub one_time: Arc<dyn OneTimeSecretRepository>,
+    /// Challenge ids and their digests.
+    pub secrets: Arc<dyn SecretGenerator>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
 }
 
-impl AccountService {
+/// Passkeys: registered, listed, deleted, and logged in with.
+pub struct PasskeyService {
+    ceremonies: Arc<dyn PasskeyCeremonies>,
+    factors: FactorStore,
+    users: Arc<dyn UserRepository>,
+    accounts: Arc<dyn Reauthentication>,
+    sessions: Arc<dyn SessionLifecycle>,
+    challenges: TokenSecrets,
+    clock: Arc<dyn Clock>,
+    throttle: Arc<LoginThrottle>,
+}
+
+impl PasskeyService {
+    /// Wires the service; failed logins and ceremonies count in `throttle`.
+    pub fn new(ports: PasskeyPorts, throttle: Arc<LoginThrottle>) -> Self {
+        Self {
+            ceremonies: ports.ceremonies,
+            factors: FactorStore::new(ports.factors),
+            users: ports.users,
+            accounts: ports.accounts,
+            sessions: ports.sessions,
+            challenges: TokenSecrets::new(ports.one_time, ports.secrets, ports.clock.clone()),
+            clock: ports.clock,
+            throttle,
+        }
+    }
+
     /// Stores a ceremony's state under a new challenge id for `owner`.
     async fn begin_ceremony(
         &self,
@@ -55,7 +96,15 @@ impl AccountService {
         state: String,
     ) -> Result<PasskeyChallenge> {
         let challenge_id = self
-            .issue_one_time(purpose, owner, CEREMONY_LIFETIME_SECS, 1, Some(state))
+            .challenges
+            .issue(NewTokenSecret {
+                purpose,
+                user_id: owner,
+                email: None,
+                lifetime: Duration::seconds(CEREMONY_LIFETIME_SECS),
+                tries: 1,
+                payload: Some(state),
+            })
             .await?;
         Ok(PasskeyChallenge {
             challenge_id,
@@ -70,33 +119,26 @@ impl AccountService {
         purpose: SecretPurpose,
         challenge_id: &str,
     ) -> Result<(Id, String)> {
-        let ports = self.mfa_ports()?;
-        let digest = ports.secrets.digest(challenge_id);
-        match ports
-            .one_time
-            .use_secret(digest.as_str(), purpose, &digest, self.clock.now())
-            .await?
-        {
+        match self.challenges.spend(purpose, challenge_id).await? {
             UseOutcome::Used(secret) => Ok((secret.user_id, secret.payload.unwrap_or_default())),
             UseOutcome::Wrong | UseOutcome::Unknown => Err(Error::InvalidToken),
         }
     }
 
     /// `POST /passkeys/register/start`: creation options for a new passkey of the caller.
-    pub async fn start_passkey_registration(
+    pub async fn start_registration(
         &self,
         principal: &Principal,
         client_address: &str,
     ) -> Result<PasskeyChallenge> {
-        let ports = self.mfa_ports()?;
         self.throttle
             .begin_ceremony(client_address, self.clock.now())?;
-        let user = self.profile(principal).await?;
-        let factors = self.factors_of(ports, &user.id).await?;
+        let user = self.accounts.account(principal).await?;
+        let factors = self.factors.of(&user.id).await?;
         if factors.passkeys.len() >= MAX_PASSKEYS {
             return Err(too_many_passkeys());
         }
-        let ceremony = ports.ceremonies.start_registration(
+        let ceremony = self.ceremonies.start_registration(
             &PasskeyUser {
                 id: user.id.clone(),
                 name: user.handle().to_owned(),
@@ -114,22 +156,21 @@ impl AccountService {
 
     /// `POST /passkeys/register/finish`: the browser's answer to a registration ceremony the
     /// caller started. A challenge of another account is unknown to this one.
-    pub async fn finish_passkey_registration(
+    pub async fn finish_registration(
         &self,
         principal: &Principal,
-        challenge_id: &str,
-        credential: &Value,
-        name: Option<&str>,
+        registration: PasskeyRegistration,
     ) -> Result<StoredPasskey> {
-        let ports = self.mfa_ports()?;
-        let name = passkey_name(name)?;
+        let PasskeyRegistration { answer, name } = registration;
         let (owner, state) = self
-            .end_ceremony(SecretPurpose::PasskeyRegistration, challenge_id)
+            .end_ceremony(SecretPurpose::PasskeyRegistration, &answer.challenge_id)
             .await?;
         if owner != principal.user_id {
             return Err(Error::InvalidToken);
         }
-        let new = ports.ceremonies.finish_registration(credential, &state)?;
+        let new = self
+            .ceremonies
+            .finish_registration(&answer.credential, &state)?;
         let now = self.clock.now();
         let passkey = StoredPasskey {
             id: Id::generate_ordered(now),
@@ -139,58 +180,58 @@ impl AccountService {
             created_at: now,
             last_used_at: None,
         };
-        self.change_factors(&principal.user_id, |factors| {
-            if factors.passkeys.len() >= MAX_PASSKEYS {
-                return Err(too_many_passkeys());
-            }
-            if factors
-                .passkeys
-                .iter()
-                .any(|p| p.credential_id == passkey.credential_id)
-            {
-                return Err(Error::Conflict(ConflictKind::Other(
-                    "this passkey is already registered".into(),
-                )));
-            }
-            factors.passkeys.push(passkey.clone());
-            Ok(())
-        })
-        .await?;
+        self.factors
+            .change(&principal.user_id, |factors| {
+                if factors.passkeys.len() >= MAX_PASSKEYS {
+                    return Err(too_many_passkeys());
+                }
+                if factors
+                    .passkeys
+                    .iter()
+                    .any(|p| p.credential_id == passkey.credential_id)
+                {
+                    return Err(Error::Conflict(ConflictKind::Other(
+                        "this passkey is already registered".into(),
+                    )));
+                }
+                factors.passkeys.push(passkey.clone());
+                Ok(())
+            })
+            .await?;
         Ok(passkey)
     }
 
     /// `GET /passkeys`: the caller's passkeys, oldest first.
-    pub async fn passkeys(&self, principal: &Principal) -> Result<Vec<StoredPasskey>> {
-        let ports = self.mfa_ports()?;
-        let user = self.profile(principal).await?;
-        Ok(self.factors_of(ports, &user.id).await?.passkeys)
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<StoredPasskey>> {
+        let user = self.accounts.account(principal).await?;
+        Ok(self.factors.of(&user.id).await?.passkeys)
     }
 
     /// `DELETE /passkeys/{passkey_id}`: someone else's or unknown is `404`.
-    pub async fn delete_passkey(&self, principal: &Principal, passkey_id: &str) -> Result<()> {
-        let user = self.profile(principal).await?;
+    pub async fn delete(&self, principal: &Principal, passkey_id: &str) -> Result<()> {
+        let user = self.accounts.account(principal).await?;
         let id: Id = passkey_id.parse().map_err(|_| Error::NotFound("passkey"))?;
-        self.change_factors(&user.id, |factors| {
-            let at = factors
-                .passkeys
-                .iter()
-                .position(|p| p.id == id)
-                .ok_or(Error::NotFound("passkey"))?;
-            factors.passkeys.remove(at);
-            Ok(())
-        })
-        .await
+        self.factors
+            .change(&user.id, |factors| {
+                let at = factors
+                    .passkeys
+                    .iter()
+                    .position(|p| p.id == id)
+                    .ok_or(Error::NotFound("passkey"))?;
+                factors.passkeys.remove(at);
+                Ok(())
+            })
+            .await
     }
 
     /// `POST /login/passkey/start`: request options any discoverable passkey of the site may
     /// answer. With a username, only that account's passkey will be accepted; the options are
     /// the same whatever the username, so they tell nothing about the account.
-    pub async fn start_passkey_login(
+    pub async fn start_login(
         &self,
         username: Option<&str>,
         client_address: &str,
     ) -> Result<PasskeyChallenge> {
-        let ports = self.mfa_ports()?;
         self.throttle
             .begin_ceremony(client_address, self.clock.now())?;
         let expected = match username.map(str::trim).filter(|u| !u.is_empty()) {
@@ -206,7 +247,7 @@ impl AccountService {
             },
             None => nobody(),
         };
-        let ceremony = ports.ceremonies.start_login()?;
+        let ceremony = self.ceremonies.start_login()?;
         self.begin_ceremony(
             SecretPurpose::PasskeyLogin,
             expected,
@@ -220,18 +261,20 @@ impl AccountService {
     /// password and no second factor. An assertion of another account than the username
     /// named, of an unknown passkey, or that does not verify is `401 invalid_credentials`,
     /// counted by the login throttle.
-    pub async fn finish_passkey_login(
+    pub async fn finish_login(
         &self,
-        challenge_id: &str,
-        credential: &Value,
+        answer: PasskeyAnswer,
         client_address: &str,
     ) -> Result<LoginOutcome> {
-        let ports = self.mfa_ports()?;
+        let PasskeyAnswer {
+            challenge_id,
+            credential,
+        } = answer;
         let (expected, state) = self
-            .end_ceremony(SecretPurpose::PasskeyLogin, challenge_id)
+            .end_ceremony(SecretPurpose::PasskeyLogin, &challenge_id)
             .await?;
         let now = self.clock.now();
-        let Some(claimed) = ports.ceremonies.claimed_user(credential) else {
+        let Some(claimed) = self.ceremonies.claimed_user(&credential) else {
             let _ = self
                 .throttle
                 .begin_attempt("passkey:unknown", client_address, now)?;
@@ -251,24 +294,25 @@ impl AccountService {
         else {
             return Err(Error::InvalidCredentials);
         };
-        let factors = self.factors_of(ports, &user.id).await?;
-        let used = ports
+        let factors = self.factors.of(&user.id).await?;
+        let used = self
             .ceremonies
-            .finish_login(credential, &state, &factors.passkeys)?;
-        self.change_factors(&user.id, |factors| {
-            let passkey = factors
-                .passkeys
-                .iter_mut()
-                .find(|p| p.credential_id == used.credential_id)
-                // Deleted while the ceremony ran.
-                .ok_or(Error::InvalidCredentials)?;
-            if let Some(updated) = &used.updated_credential {
-                passkey.credential.clone_from(updated);
-            }
-            passkey.last_used_at = Some(now);
-            Ok(())
-        })
-        .await?;
+            .finish_login(&credential, &state, &factors.passkeys)?;
+        self.factors
+            .change(&user.id, |factors| {
+                let passkey = factors
+                    .passkeys
+                    .iter_mut()
+                    .find(|p| p.credential_id == used.credential_id)
+                    // Deleted while the ceremony ran.
+                    .ok_or(Error::InvalidCredentials)?;
+                if let Some(updated) = &used.updated_credential {
+                    passkey.credential.clone_from(updated);
+                }
+                passkey.last_used_at = Some(now);
+                Ok(())
+            })
+            .await?;
         self.throttle.succeeded(attempt);
         let tokens = self.sessions.start(&user.id).await?;
         Ok(LoginOutcome { user, tokens })
@@ -284,3 +328,6 @@ fn too_many_passkeys() -> Error {
         "an account may have at most {MAX_PASSKEYS} passkeys; delete one first"
     )))
 }
+
+#[cfg(test)]
+mod tests;

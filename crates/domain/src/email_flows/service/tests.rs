@@ -1,0 +1,536 @@
+//! Unit tests of the email flows against in-memory accounts and secrets, a recording outbox
+//! and a clock the tests move: each rule of §8 fails here when its line is removed.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::Duration;
+
+use super::*;
+use crate::accounts::{
+    AccountMail, Email, LoginStep, MockSecondStep, PendingSecondFactor, ThrottleLimits,
+};
+use crate::crypto::MockPasswordHasher;
+use crate::email_flows::{CodeLoginForm, PasswordResetForm, VerificationToken};
+use crate::id::Id;
+use crate::sessions::{IssuedTokens, MockSessionLifecycle};
+use crate::test_support::{
+    alice, counting_secrets, now, owner, MemoryOneTime, MemoryUsers, MovingClock,
+};
+
+/// One queued message: its kind, recipient and template values.
+type Sent = (MailKind, String, Vec<(&'static str, String)>);
+
+/// An outbox that keeps what it was given.
+#[derive(Default)]
+struct RecordingMail(Mutex<Vec<Sent>>);
+
+impl RecordingMail {
+    fn sent(&self) -> Vec<Sent> {
+        self.0.lock().expect("mail").clone()
+    }
+
+    /// The value `name` of the last message of `kind`.
+    fn last_value(&self, kind: MailKind, name: &str) -> String {
+        let sent = self.sent();
+        let (_, _, values) = sent
+            .iter()
+            .rev()
+            .find(|(k, _, _)| *k == kind)
+            .expect("a message of that kind");
+        values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .expect("that value")
+    }
+
+    /// The token in the link of the last message of `kind`.
+    fn last_token(&self, kind: MailKind) -> String {
+        let link = self.last_value(kind, "link");
+        link.split("token=").nth(1).expect("a token").to_owned()
+    }
+}
+
+#[async_trait]
+impl MailQueue for RecordingMail {
+    async fn enqueue(
+        &self,
+        kind: MailKind,
+        to: &str,
+        values: Vec<(&'static str, String)>,
+    ) -> Result<()> {
+        self.0
+            .lock()
+            .expect("mail")
+            .push((kind, to.to_owned(), values));
+        Ok(())
+    }
+}
+
+struct Flows {
+    service: EmailFlowService,
+    users: Arc<MemoryUsers>,
+    secrets: Arc<MemoryOneTime>,
+    mail: Arc<RecordingMail>,
+    clock: MovingClock,
+}
+
+fn tokens_for(user_id: &Id) -> IssuedTokens {
+    IssuedTokens {
+        user_id: user_id.clone(),
+        session_id: Id::generate(2),
+        access_token: "jwt".into(),
+        expires_in: 900,
+        refresh_token: "refresh".into(),
+    }
+}
+
+fn no_second_factor() -> MockSecondStep {
+    let mut second_step = MockSecondStep::new();
+    second_step
+        .expect_after_first_factor()
+        .returning(|_| Ok(None));
+    second_step
+}
+
+fn hashing() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .returning(|p| Ok(format!("hash:{}", p.expose())));
+    hasher
+}
+
+fn flows_with(sessions: MockSessionLifecycle, second_step: MockSecondStep) -> Flows {
+    let users = Arc::new(MemoryUsers::with(vec![alice()]));
+    let secrets = Arc::new(MemoryOneTime::default());
+    let mail = Arc::new(RecordingMail::default());
+    let clock = MovingClock::new();
+    let service = EmailFlowService::new(
+        EmailFlowPorts {
+            users: users.clone(),
+            hasher: Arc::new(hashing()),
+            sessions: Arc::new(sessions),
+            second_step: Arc::new(second_step),
+            one_time: secrets.clone(),
+            secrets: Arc::new(counting_secrets()),
+            mail: mail.clone(),
+            clock: Arc::new(clock.clone()),
+        },
+        Arc::new(LoginThrottle::new(ThrottleLimits::default())),
+        EmailFlowSettings {
+            public_url: "https://id.example.com/".into(),
+            require_verified_email: false,
+        },
+    );
+    Flows {
+        service,
+        users,
+        secrets,
+        mail,
+        clock,
+    }
+}
+
+fn flows() -> Flows {
+    flows_with(MockSessionLifecycle::new(), no_second_factor())
+}
+
+fn email(text: &str) -> Email {
+    Email::new(text).expect("valid")
+}
+
+fn reset(token: &str, password: &str) -> PasswordReset {
+    PasswordResetForm {
+        token: Some(token.into()),
+        new_password: Some(password.into()),
+    }
+    .parse()
+    .expect("a valid reset")
+}
+
+fn code_login(code: &str) -> CodeLogin {
+    CodeLoginForm {
+        email: Some("alice@example.com".into()),
+        code: Some(code.into()),
+    }
+    .parse()
+    .expect("complete")
+}
+
+#[tokio::test]
+async fn a_verification_link_lives_24_hours_and_proves_the_address_it_was_mailed_to() {
+    let f = flows();
+    f.service.account_created(&alice()).await;
+    let [secret] = &f.secrets.all()[..] else {
+        panic!("one link stored")
+    };
+    assert_eq!(secret.purpose, SecretPurpose::EmailVerification);
+    assert_eq!(secret.email, Some(email("alice@example.com")));
+    assert_eq!(secret.expires_at, now() + Duration::hours(24));
+    assert_eq!(secret.tries_left, 1);
+    let [(kind, to, _)] = &f.mail.sent()[..] else {
+        panic!("one message")
+    };
+    assert_eq!(
+        (*kind, to.as_str()),
+        (MailKind::VerifyEmail, "alice@example.com")
+    );
+    let link = f.mail.last_value(MailKind::VerifyEmail, "link");
+    assert!(
+        link.starts_with("https://id.example.com/verify-email?token="),
+        "{link}"
+    );
+    // Only the digest is stored.
+    let token = f.mail.last_token(MailKind::VerifyEmail);
+    assert_eq!(secret.key, format!("d-{token}"));
+
+    f.clock.advance(Duration::hours(24) - Duration::seconds(1));
+    let user = f
+        .service
+        .verify_email(VerificationToken(token.clone()))
+        .await
+        .expect("verified");
+    assert!(user.email_verified);
+    assert!(
+        f.users
+            .get(&owner().user_id)
+            .expect("stored")
+            .email_verified
+    );
+    // Spent: a second use is refused.
+    assert!(matches!(
+        f.service.verify_email(VerificationToken(token)).await,
+        Err(Error::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn a_verification_link_expires_after_24_hours() {
+    let f = flows();
+    f.service.account_created(&alice()).await;
+    let token = f.mail.last_token(MailKind::VerifyEmail);
+    f.clock.advance(Duration::hours(24));
+    assert!(matches!(
+        f.service.verify_email(VerificationToken(token)).await,
+        Err(Error::InvalidToken)
+    ));
+    assert!(
+        !f.users
+            .get(&owner().user_id)
+            .expect("stored")
+            .email_verified
+    );
+}
+
+#[tokio::test]
+async fn a_link_mailed_to_an_old_address_does_not_verify_the_new_one() {
+    let f = flows();
+    f.service.account_created(&alice()).await;
+    let old_link = f.mail.last_token(MailKind::VerifyEmail);
+    // The address changes; its new link goes to the new address, a notice to the old one.
+    {
+        let mut users = f.users.0.lock().expect("users");
+        users[0].email = Some(email("new@example.com"));
+    }
+    let moved = f.users.get(&owner().user_id).expect("stored");
+    f.service
+        .email_changed(&moved, Some(email("alice@example.com")))
+        .await;
+    let sent = f.mail.sent();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(
+        (sent[1].0, sent[1].1.as_str()),
+        (MailKind::VerifyEmail, "new@example.com")
+    );
+    assert_eq!(
+        (sent[2].0, sent[2].1.as_str()),
+        (MailKind::EmailChanged, "alice@example.com")
+    );
+    assert!(matches!(
+        f.service.verify_email(VerificationToken(old_link)).await,
+        Err(Error::InvalidToken)
+    ));
+    assert!(
+        !f.users
+            .get(&owner().user_id)
+            .expect("stored")
+            .email_verified
+    );
+    let new_link = f.mail.last_token(MailKind::VerifyEmail);
+    let user = f
+        .service
+        .verify_email(VerificationToken(new_link))
+        .await
+        .expect("the new address is proven");
+    assert_eq!(user.email, Some(email("new@example.com")));
+}
+
+#[tokio::test]
+async fn a_reset_link_lives_30_minutes_then_sets_the_password_ends_every_session_and_every_other_secret(
+) {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions
+        .expect_revoke_all()
+        .withf(|id| *id == owner().user_id)
+        .times(1)
+        .returning(|_| Ok(()));
+    let f = flows_with(sessions, no_second_factor());
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    f.service
+        .send_password_reset("ALICE@example.com")
+        .await
+        .expect("queued");
+    let links = f.secrets.all();
+    assert_eq!(links.len(), 2);
+    assert!(links
+        .iter()
+        .all(|s| s.purpose == SecretPurpose::PasswordReset
+            && s.expires_at == now() + Duration::minutes(30)
+            && s.email == Some(email("alice@example.com"))));
+    let first = f.mail.sent()[0].2[0]
+        .1
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .to_owned();
+    let newest = f.mail.last_token(MailKind::PasswordReset);
+    assert_ne!(first, newest, "two requests, two links");
+
+    f.clock.advance(Duration::minutes(29));
+    f.service
+        .reset_password(reset(&newest, "brand-new-lantern-7"))
+        .await
+        .expect("reset");
+    let stored = f.users.get(&owner().user_id).expect("stored");
+    assert_eq!(stored.password_hash, "hash:brand-new-lantern-7");
+    assert!(stored.email_verified, "the link proved the mailbox");
+    // The other link died with the reset.
+    assert!(f.secrets.all().is_empty());
+    assert!(matches!(
+        f.service
+            .reset_password(reset(&first, "another-new-lantern-8"))
+            .await,
+        Err(Error::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn a_reset_link_expires_after_30_minutes() {
+    let f = flows();
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    let token = f.mail.last_token(MailKind::PasswordReset);
+    f.clock.advance(Duration::minutes(30));
+    assert!(matches!(
+        f.service
+            .reset_password(reset(&token, "brand-new-lantern-7"))
+            .await,
+        Err(Error::InvalidToken)
+    ));
+    assert_eq!(
+        f.users.get(&owner().user_id).expect("stored").password_hash,
+        "$argon2id$stored"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_password_must_not_be_the_account_s_own_name() {
+    let f = flows();
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    let token = f.mail.last_token(MailKind::PasswordReset);
+    let refused = f
+        .service
+        .reset_password(reset(&token, "alice@example.com"))
+        .await;
+    assert!(matches!(refused, Err(Error::Validation(_))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn unknown_or_deleting_accounts_get_no_mail() {
+    let f = flows();
+    f.service
+        .send_password_reset("nobody")
+        .await
+        .expect("quiet");
+    f.service
+        .send_password_reset("nobody@example.com")
+        .await
+        .expect("quiet");
+    f.service
+        .send_login_code("nobody@example.com")
+        .await
+        .expect("quiet");
+    f.service
+        .send_login_code("not an address")
+        .await
+        .expect("quiet");
+    f.users.0.lock().expect("users")[0].deleting = true;
+    f.service.send_password_reset("alice").await.expect("quiet");
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("quiet");
+    assert!(f.mail.sent().is_empty());
+    assert!(f.secrets.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_login_code_lives_10_minutes_survives_4_wrong_tries_and_proves_the_address() {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions
+        .expect_start()
+        .times(1)
+        .returning(|id| Ok(tokens_for(id)));
+    let f = flows_with(sessions, no_second_factor());
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let [secret] = &f.secrets.all()[..] else {
+        panic!("one code")
+    };
+    assert_eq!(secret.key, format!("code/{}", owner().user_id));
+    assert_eq!(secret.expires_at, now() + Duration::minutes(10));
+    assert_eq!(secret.tries_left, 5);
+    let code = f.mail.last_value(MailKind::LoginCode, "code");
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..4 {
+        assert!(matches!(
+            f.service
+                .login_with_code(code_login(wrong), "10.0.0.1")
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    f.clock.advance(Duration::minutes(9));
+    match f
+        .service
+        .login_with_code(code_login(&code), "10.0.0.1")
+        .await
+        .expect("logged in")
+    {
+        LoginStep::Done(outcome) => assert!(outcome.user.email_verified),
+        LoginStep::SecondFactor(_) => panic!("no second factor here"),
+    }
+    assert!(
+        f.users
+            .get(&owner().user_id)
+            .expect("stored")
+            .email_verified
+    );
+}
+
+#[tokio::test]
+async fn a_login_code_dies_after_5_wrong_tries_and_after_10_minutes() {
+    let f = flows();
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let code = f.mail.last_value(MailKind::LoginCode, "code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let _ = f
+            .service
+            .login_with_code(code_login(wrong), "10.0.0.1")
+            .await;
+    }
+    assert!(matches!(
+        f.service
+            .login_with_code(code_login(&code), "10.0.0.1")
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let code = f.mail.last_value(MailKind::LoginCode, "code");
+    f.clock.advance(Duration::minutes(10));
+    assert!(matches!(
+        f.service
+            .login_with_code(code_login(&code), "10.0.0.2")
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn a_login_code_of_an_account_with_totp_leads_to_the_second_step() {
+    let mut second_step = MockSecondStep::new();
+    second_step
+        .expect_after_first_factor()
+        .times(1)
+        .returning(|_| {
+            Ok(Some(PendingSecondFactor {
+                mfa_token: "mfa".into(),
+                methods: vec!["totp"],
+            }))
+        });
+    // No session starts: MockSessionLifecycle has no expectation.
+    let f = flows_with(MockSessionLifecycle::new(), second_step);
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let code = f.mail.last_value(MailKind::LoginCode, "code");
+    assert!(matches!(
+        f.service
+            .login_with_code(code_login(&code), "10.0.0.1")
+            .await,
+        Ok(LoginStep::SecondFactor(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_new_code_replaces_the_old_one() {
+    let f = flows();
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let first = f.mail.last_value(MailKind::LoginCode, "code");
+    // Until the two codes differ (one in a million they do not).
+    let mut second = first.clone();
+    while second == first {
+        f.service
+            .send_login_code("alice@example.com")
+            .await
+            .expect("queued");
+        second = f.mail.last_value(MailKind::LoginCode, "code");
+    }
+    assert_eq!(f.secrets.all().len(), 1);
+    assert!(matches!(
+        f.service
+            .login_with_code(code_login(&first), "10.0.0.1")
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn a_verification_request_of_a_verified_address_mails_nothing() {
+    let f = flows();
+    f.service
+        .request_verification(&owner(), "10.0.0.1")
+        .await
+        .expect("queued");
+    assert_eq!(f.mail.sent().len(), 1);
+    f.users.0.lock().expect("users")[0].email_verified = true;
+    f.service
+        .request_verification(&owner(), "10.0.0.1")
+        .await
+        .expect("nothing to do");
+    assert_eq!(f.mail.sent().len(), 1);
+}
