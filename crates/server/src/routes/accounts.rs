@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::respond::{login_step_response, success, timestamp, token_response};
+use super::{ContractRoute, DOC, PAGING, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// `POST /register`, `POST /api/register`.
@@ -225,4 +227,141 @@ pub async fn list_users(
         StatusCode::OK,
         json!({"users": users, "next_cursor": next_cursor}),
     ))
+}
+
+/// The accounts routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Get, Patch, Post, Put};
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/register",
+            aliases: &["/api/register"],
+            handler: |r| r.to(register),
+            doc: Doc {
+                summary: "Registers an account",
+                tag: "accounts",
+                body: Some(b::register_body),
+                success: 201,
+                errors: &[409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login",
+            aliases: &["/api/token"],
+            handler: |r| r.to(login),
+            doc: Doc {
+                summary: "Logs in: an access token and a refresh token",
+                tag: "accounts",
+                body: Some(b::login_body),
+                response: b::tokens,
+                errors: &[401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/token/refresh",
+            handler: |r| r.to(refresh),
+            doc: Doc {
+                summary: "Spends a refresh token for a new pair",
+                tag: "accounts",
+                body: Some(b::refresh_body),
+                response: b::tokens,
+                errors: &[401],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/logout",
+            handler: |r| r.to(logout),
+            doc: Doc {
+                summary: "Ends this session, or every session with {\"all\": true}",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::logout_body),
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/profile",
+            handler: |r| r.to(profile),
+            doc: Doc {
+                summary: "The caller's profile",
+                tag: "accounts",
+                auth: Token,
+                response: b::profile,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put, Patch],
+            path: "/profile",
+            handler: |r| r.to(update_profile),
+            doc: Doc {
+                summary: "Changes the profile: absent fields stay, null clears",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::profile_body),
+                response: b::profile,
+                errors: &[409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/profile",
+            handler: |r| r.to(delete_account),
+            doc: Doc {
+                summary: "Deletes the account and everything it owns",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::delete_account_body),
+                errors: &[429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put],
+            path: "/profile/password",
+            handler: |r| r.to(change_password),
+            doc: Doc {
+                summary: "Changes the password; ends every other session",
+                tag: "accounts",
+                auth: Token,
+                body: Some(b::password_body),
+                errors: &[429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/users",
+            handler: |r| r.to(list_users),
+            doc: Doc {
+                summary: "Usernames; whole profiles for administrators",
+                tag: "accounts",
+                auth: Token,
+                response: b::users,
+                errors: &[400],
+                query: PAGING,
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

@@ -8,8 +8,10 @@ use serde_json::{json, Map, Value};
 
 use super::accounts::ListQuery;
 use super::respond::{success, timestamp};
+use super::{ContractRoute, DOC, PAGING, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, Deferred, JsonBody, OptionalJsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 fn key_view(key: &ApiKey) -> Value {
@@ -177,4 +179,117 @@ pub async fn revoke_key(
     let mut view = key_view(&key);
     view["message"] = Value::from("API key revoked");
     Ok(success(StatusCode::OK, view))
+}
+
+/// The API routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Get, Patch, Post};
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/create_api",
+            aliases: &["/api"],
+            handler: |r| r.to(create),
+            doc: Doc {
+                summary:
+                    "Defines an API: endpoints, each with a JSON Schema; returns its first key",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::api_body),
+                success: 201,
+                response: b::created_api,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api",
+            handler: |r| r.to(list),
+            doc: Doc {
+                summary: "The caller's APIs with their keys",
+                tag: "apis",
+                auth: Token,
+                response: b::apis,
+                errors: &[400],
+                query: PAGING,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/api/{api}/keys",
+            handler: |r| r.to(issue_key),
+            doc: Doc {
+                summary: "Issues another key (shown once)",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::key_body),
+                success: 201,
+                response: b::key,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/{api}/keys/{key_id}",
+            handler: |r| r.to(revoke_key),
+            doc: Doc {
+                summary: "Revokes a key",
+                tag: "apis",
+                auth: Token,
+                response: b::key,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/{api}",
+            handler: |r| r.to(read),
+            doc: Doc {
+                summary: "One of the caller's APIs (by id or name)",
+                tag: "apis",
+                auth: Token,
+                response: b::api,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Patch],
+            path: "/api/{api}",
+            handler: |r| r.to(change),
+            doc: Doc {
+                summary: "Adds endpoints, replaces schemas, renames",
+                tag: "apis",
+                auth: Token,
+                body: Some(b::api_changes_body),
+                response: b::api,
+                errors: &[404, 409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/{api}",
+            handler: |r| r.to(delete),
+            doc: Doc {
+                summary: "Deletes the API, its keys and its records",
+                tag: "apis",
+                auth: Token,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

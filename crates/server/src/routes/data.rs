@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::respond::{success, timestamp};
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, Deferred, JsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// An entry as the data routes answer it: its key and times, and its value or a message.
@@ -130,4 +132,90 @@ pub async fn list(
         StatusCode::OK,
         json!({"entries": items, "next_cursor": entries.next_cursor}),
     ))
+}
+
+/// The key-value data routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Get, Post, Put};
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/api/data",
+            handler: |r| r.to(create),
+            doc: Doc {
+                summary: "Stores a value under a new key",
+                tag: "data",
+                auth: Token,
+                body: Some(b::entry_body),
+                success: 201,
+                response: b::entry,
+                errors: &[409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/data",
+            handler: |r| r.to(list),
+            doc: Doc {
+                summary: "The caller's keys, in key order",
+                tag: "data",
+                auth: Token,
+                response: b::entries,
+                errors: &[400],
+                query: &[
+                    ("limit", "page size (1 to 500, default 50)"),
+                    ("cursor", "next_cursor of the previous page"),
+                    ("prefix", "only keys starting with it"),
+                ],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(read),
+            doc: Doc {
+                summary: "Reads one value",
+                tag: "data",
+                auth: Token,
+                response: b::entry,
+                errors: &[400, 404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Put],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(replace),
+            doc: Doc {
+                summary: "Replaces one value",
+                tag: "data",
+                auth: Token,
+                body: Some(b::value_body),
+                response: b::entry,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/api/data/{key:.*}",
+            handler: |r| r.to(delete),
+            doc: Doc {
+                summary: "Deletes one value",
+                tag: "data",
+                auth: Token,
+                errors: &[400, 404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

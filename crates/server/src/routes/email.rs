@@ -12,8 +12,10 @@ use keygate_domain::email_flows::{
 use serde_json::json;
 
 use super::respond::{login_step_response, success};
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, JsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// What `/password/forgot` always answers.
@@ -138,4 +140,96 @@ pub async fn login_with_code(
         .login_with_code(form.parse()?, &client_address(&req))
         .await?;
     Ok(login_step_response(&step))
+}
+
+/// The email (§8) routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::Post;
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/email/verify/request",
+            handler: |r| r.to(request_verification),
+            doc: Doc {
+                summary: "Mails a verification link to the caller's address",
+                tag: "email",
+                auth: Token,
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/email/verify",
+            handler: |r| r.to(verify),
+            doc: Doc {
+                summary: "Spends a verification token: the address is verified",
+                tag: "email",
+                body: Some(b::email_token_body),
+                errors: &[400],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/password/forgot",
+            handler: |r| r.to(forgot),
+            doc: Doc {
+                summary: "Mails a reset link if the account exists; the same answer either way",
+                tag: "email",
+                body: Some(b::forgot_body),
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/password/reset",
+            handler: |r| r.to(reset),
+            doc: Doc {
+                summary: "Spends a reset token and sets a new password; every session ends",
+                tag: "email",
+                body: Some(b::reset_body),
+                errors: &[400],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/code/request",
+            handler: |r| r.to(request_code),
+            doc: Doc {
+                summary:
+                    "Mails a 6-digit login code if the account exists; the same answer either way",
+                tag: "email",
+                body: Some(b::code_request_body),
+                success: 202,
+                errors: &[400, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/code",
+            handler: |r| r.to(login_with_code),
+            doc: Doc {
+                summary: "Logs in with an emailed code",
+                tag: "email",
+                body: Some(b::code_login_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

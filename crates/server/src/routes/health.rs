@@ -8,8 +8,10 @@ use serde_json::json;
 use super::respond::{success, timestamp};
 use subtle::ConstantTimeEq;
 
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::metrics::ServiceReadings;
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// `GET /health`: 200 with the time; touches no database.
@@ -64,4 +66,70 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
+}
+
+/// The operations routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::Get;
+    use crate::openapi::Auth::MetricsToken;
+    vec![
+    ContractRoute {
+        methods: &[Get],
+        with_head: true,
+        path: "/health",
+        handler: |r| r.to(health),
+        doc: Doc {
+            summary: "Liveness; touches no database",
+            tag: "operations",
+            response: b::health,
+            store: false,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Get],
+        with_head: true,
+        path: "/ready",
+        handler: |r| r.to(ready),
+        doc: Doc {
+            summary: "Readiness: 200 when the store answers",
+            tag: "operations",
+            response: b::health,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Get],
+        with_head: true,
+        path: "/metrics",
+        handler: |r| r.to(metrics),
+        doc: Doc {
+            summary: "Prometheus metrics (404 when disabled, or when metrics.listen serves them elsewhere)",
+            tag: "operations",
+            auth: MetricsToken,
+            response: b::metrics,
+            media_type: "text/plain",
+            errors: &[404],
+            store: false,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Get],
+        path: "/openapi.json",
+        handler: |r| r.to(super::openapi_document),
+        doc: Doc {
+            summary: "This OpenAPI 3.1 document",
+            tag: "operations",
+            response: b::openapi,
+            store: false,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ]
 }

@@ -7,8 +7,10 @@ use keygate_domain::mfa::{PasswordConfirmationForm, SecondStepForm, TotpCodeForm
 use serde_json::json;
 
 use super::respond::{success, token_response};
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// `POST /mfa/totp`: a secret waiting for its first code.
@@ -86,4 +88,83 @@ pub async fn second_step(
         .login_second_factor(form.parse()?, &client_address(&req))
         .await?;
     Ok(token_response(&outcome.tokens))
+}
+
+/// The second factor (§9) routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Post};
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/mfa",
+            handler: |r| r.to(second_step),
+            doc: Doc {
+                summary: "The second step of a login with TOTP on: a TOTP code or a recovery code",
+                tag: "mfa",
+                body: Some(b::second_step_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/totp",
+            handler: |r| r.to(enrol),
+            doc: Doc {
+                summary: "Starts TOTP enrolment: a secret and its otpauth:// URI",
+                tag: "mfa",
+                auth: Token,
+                success: 201,
+                errors: &[409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/mfa/totp",
+            handler: |r| r.to(disable),
+            doc: Doc {
+                summary: "Turns TOTP off (and voids the recovery codes) after the password",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::password_check_body),
+                errors: &[400, 401, 409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/totp/confirm",
+            handler: |r| r.to(confirm),
+            doc: Doc {
+                summary: "The first code turns TOTP on: 10 recovery codes, shown once",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::totp_code_body),
+                errors: &[400, 401, 409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/mfa/recovery_codes",
+            handler: |r| r.to(recovery_codes),
+            doc: Doc {
+                summary: "A new set of recovery codes after the password; the old set is void",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::password_check_body),
+                errors: &[400, 401, 409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

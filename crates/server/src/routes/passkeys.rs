@@ -6,8 +6,10 @@ use keygate_domain::mfa::{PasskeyChallenge, PasskeyFinishForm, PasskeyLoginForm,
 use serde_json::{json, Value};
 
 use super::respond::{success, timestamp, token_response};
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 fn challenge_response(challenge: &PasskeyChallenge) -> HttpResponse {
@@ -117,4 +119,95 @@ pub async fn login_finish(
         .finish_login(form.parse_login()?, &client_address(&req))
         .await?;
     Ok(token_response(&outcome.tokens))
+}
+
+/// The passkey (§9) routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Get, Post};
+    use crate::openapi::Auth::Token;
+    vec![
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/passkey/start",
+            handler: |r| r.to(login_start),
+            doc: Doc {
+                summary: "Starts a usernameless passkey login: WebAuthn request options",
+                tag: "mfa",
+                body: Some(b::passkey_login_start_body),
+                response: b::passkey_challenge,
+                errors: &[429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/login/passkey/finish",
+            handler: |r| r.to(login_finish),
+            doc: Doc {
+                summary: "Logs in with a passkey's assertion (no password, no second factor)",
+                tag: "mfa",
+                body: Some(b::passkey_finish_body),
+                response: b::tokens,
+                errors: &[400, 401, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/passkeys/register/start",
+            handler: |r| r.to(register_start),
+            doc: Doc {
+                summary: "Starts registering a passkey: WebAuthn creation options",
+                tag: "mfa",
+                auth: Token,
+                response: b::passkey_challenge,
+                errors: &[409, 429],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Post],
+            path: "/passkeys/register/finish",
+            handler: |r| r.to(register_finish),
+            doc: Doc {
+                summary: "Finishes registering a passkey with the authenticator's answer",
+                tag: "mfa",
+                auth: Token,
+                body: Some(b::passkey_finish_body),
+                success: 201,
+                errors: &[400, 409],
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Get],
+            path: "/passkeys",
+            handler: |r| r.to(list),
+            doc: Doc {
+                summary: "The caller's passkeys",
+                tag: "mfa",
+                auth: Token,
+                ..DOC
+            },
+            ..ROUTE
+        },
+        ContractRoute {
+            methods: &[Delete],
+            path: "/passkeys/{passkey_id}",
+            handler: |r| r.to(delete),
+            doc: Doc {
+                summary: "Deletes one of the caller's passkeys",
+                tag: "mfa",
+                auth: Token,
+                errors: &[404],
+                ..DOC
+            },
+            ..ROUTE
+        },
+    ]
 }

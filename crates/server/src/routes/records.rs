@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::respond::{success, timestamp};
+use super::{ContractRoute, DOC, PAGING, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{Deferred, JsonBody, RecordCaller};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// Who may do what is decided before the body is even looked at: a bad key's 401 comes
@@ -184,4 +186,101 @@ pub async fn delete(
         StatusCode::OK,
         json!({"message": "Record deleted", "record_id": record_id}),
     ))
+}
+
+/// The record routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Delete, Get, Patch, Post, Put};
+    use crate::openapi::Auth::KeyOrToken;
+    vec![
+    ContractRoute {
+        methods: &[Post],
+        path: "/api/{api_name}/{endpoint}",
+        handler: |r| r.to(create),
+        doc: Doc {
+            summary: "Stores a record, validated against the endpoint's schema",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(b::record_body),
+            success: 201,
+            response: b::created_record,
+            errors: &[403, 404],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Get],
+        path: "/api/{api_name}/{endpoint}",
+        handler: |r| r.to(list),
+        doc: Doc {
+            summary: "Records, newest first; any other query parameter `field=value` filters on a top-level field",
+            tag: "records",
+            auth: KeyOrToken,
+            response: b::records,
+            errors: &[400, 403, 404],
+            query: PAGING,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Get],
+        path: "/api/{api_name}/{endpoint}/{record_id}",
+        handler: |r| r.to(read),
+        doc: Doc {
+            summary: "Reads one record",
+            tag: "records",
+            auth: KeyOrToken,
+            response: b::record,
+            errors: &[403, 404],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Put],
+        path: "/api/{api_name}/{endpoint}/{record_id}",
+        handler: |r| r.to(replace),
+        doc: Doc {
+            summary: "Replaces one record (validated)",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(b::record_body),
+            response: b::record,
+            errors: &[403, 404, 409],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Patch],
+        path: "/api/{api_name}/{endpoint}/{record_id}",
+        handler: |r| r.to(patch),
+        doc: Doc {
+            summary: "Merge-patches one record (RFC 7396; the result is validated)",
+            tag: "records",
+            auth: KeyOrToken,
+            body: Some(b::record_body),
+            response: b::record,
+            errors: &[403, 404, 409],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Delete],
+        path: "/api/{api_name}/{endpoint}/{record_id}",
+        handler: |r| r.to(delete),
+        doc: Doc {
+            summary: "Deletes one record",
+            tag: "records",
+            auth: KeyOrToken,
+            errors: &[403, 404],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ]
 }

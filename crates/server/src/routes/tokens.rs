@@ -11,8 +11,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
 use crate::extract::{Deferred, JsonOrFormBody};
+use crate::openapi::Doc;
 use crate::state::AppState;
 
 /// How long a client may cache the key set: a new key is published at least
@@ -145,4 +147,42 @@ fn bearer(request: &HttpRequest) -> Option<String> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())
         .filter(|token| !token.is_empty())
+}
+
+/// The token (§7) routes, in matching order.
+pub(super) fn routes() -> Vec<ContractRoute> {
+    use super::bodies as b;
+    use super::Verb::{Get, Post};
+    use crate::openapi::Auth::IntrospectionToken;
+    vec![
+    ContractRoute {
+        methods: &[Get],
+        with_head: true,
+        path: "/.well-known/jwks.json",
+        handler: |r| r.to(jwks),
+        doc: Doc {
+            summary: "The public keys that verify access tokens (empty under HS256); cacheable",
+            tag: "tokens",
+            response: b::jwks,
+            store: false,
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ContractRoute {
+        methods: &[Post],
+        path: "/token/introspect",
+        handler: |r| r.to(introspect),
+        doc: Doc {
+            summary: "RFC 7662: whether a token or API key is live (404 unless auth.introspection_token is set)",
+            tag: "tokens",
+            auth: IntrospectionToken,
+            body: Some(b::introspect_body),
+            response: b::introspection,
+            errors: &[401, 404],
+            ..DOC
+        },
+        ..ROUTE
+    },
+    ]
 }
