@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
 use crate::email_flows::{EmailFlowPorts, EmailFlowService};
+use crate::import::{ContentImportService, HashInspector, ImportService, Migration};
 use crate::introspection::{IntrospectionPorts, TokenIntrospector};
 use crate::mail::{MailService, Mailer, Templates};
 use crate::mfa::{
@@ -44,6 +45,8 @@ pub struct CryptoPorts {
     pub otp: Arc<dyn OtpGenerator>,
     /// Passkey (WebAuthn) ceremonies (§9).
     pub passkeys: Arc<dyn PasskeyCeremonies>,
+    /// Reads the earlier systems' password hashes (§10).
+    pub legacy_hashes: Arc<dyn HashInspector>,
 }
 
 /// What mail needs besides the store: the sender and the messages (§8).
@@ -83,6 +86,8 @@ pub struct Keygate {
     pub mail: Arc<MailService>,
     /// Removes expired links, codes and ceremonies, run by the server's upkeep.
     pub one_time_purger: Arc<Purger>,
+    /// `keygate import` (§10): the earlier systems' accounts and what they kept.
+    pub migration: Arc<Migration>,
     /// `POST /token/introspect`: what an access token or API key is.
     pub introspection: Arc<TokenIntrospector>,
     /// Signing keys: made, rotated and published (§7); refreshed by the server's upkeep.
@@ -142,20 +147,34 @@ impl Keygate {
             clock.clone(),
             quota.clone(),
         ));
+        let api_ports = ApiPorts {
+            apis: repositories.apis.clone(),
+            keys: repositories.api_keys.clone(),
+            records: repositories.records.clone(),
+            schemas: schemas.clone(),
+            secrets: crypto.secrets.clone(),
+            clock: clock.clone(),
+            quota: quota.clone(),
+        };
+        let migration = Arc::new(Migration::new(
+            ImportService::new(
+                repositories.users.clone(),
+                crypto.legacy_hashes,
+                clock.clone(),
+            ),
+            ContentImportService::new(
+                api_ports.clone(),
+                repositories.data.clone(),
+                repositories.users.clone(),
+            ),
+            crypto.secrets.clone(),
+        ));
         let ApiServices {
             apis,
             records,
             indexes,
         } = ApiServices::new(
-            ApiPorts {
-                apis: repositories.apis.clone(),
-                keys: repositories.api_keys.clone(),
-                records: repositories.records.clone(),
-                schemas: schemas.clone(),
-                secrets: crypto.secrets.clone(),
-                clock: clock.clone(),
-                quota: quota.clone(),
-            },
+            api_ports,
             ApiSettings {
                 revocation_cache_ttl: settings.sessions.liveness_cache_ttl,
                 max_keys_per_api: settings.limits.max_keys_per_api,
@@ -245,6 +264,7 @@ impl Keygate {
             throttle,
             mail,
             one_time_purger,
+            migration,
             introspection,
             signing,
             schemas,
@@ -380,6 +400,7 @@ mod tests {
             key_installer: Arc::new(MockTokenKeyInstaller::new()),
             otp: Arc::new(MockOtpGenerator::new()),
             passkeys: Arc::new(crate::mfa::MockPasskeyCeremonies::new()),
+            legacy_hashes: Arc::new(crate::import::MockHashInspector::new()),
         };
         let keygate = Keygate::new(
             repositories,

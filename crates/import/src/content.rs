@@ -3,19 +3,10 @@
 //! as the source names them; the caller resolves them to Keygate ids.
 
 use chrono::{DateTime, Utc};
-use keygate_domain::import::{LegacyApi, LegacyEntry, LegacyRecord};
+use keygate_domain::import::{LegacyApi, LegacyEntry, LegacyRecord, Owned};
 use serde_json::{Map, Value};
 
 use crate::fields::{as_text, as_time};
-
-/// A thing and its owner as the source names it (an old user id, or a username).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Owned<T> {
-    /// The owner's id (or username) in the source.
-    pub owner: String,
-    /// The thing.
-    pub item: T,
-}
 
 /// The fields naming an API's owner in 000's `apis` documents.
 const OWNER_FIELDS: [&str; 6] = [

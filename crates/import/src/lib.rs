@@ -12,25 +12,62 @@ mod files;
 mod mongo;
 mod sql;
 
-pub use content::Owned;
 pub use fields::FieldMap;
 
-use keygate_domain::import::{LegacyApi, LegacyEntry, LegacyRecord, LegacyUser};
+use async_trait::async_trait;
+use keygate_domain::import::{LegacyDatabase, LegacySource};
 
-/// Everything a source holds that Keygate imports.
-#[derive(Debug, Clone, Default)]
-pub struct LegacyDatabase {
-    /// Its accounts.
-    pub users: Vec<LegacyUser>,
-    /// The SQL table they came from (derived ids depend on it, so two tables of one database
-    /// never collide).
-    pub table: Option<String>,
-    /// 000's APIs, by owner.
-    pub apis: Vec<Owned<LegacyApi>>,
-    /// 000's records.
-    pub records: Vec<LegacyRecord>,
-    /// 002's key-value entries, by owner.
-    pub entries: Vec<Owned<LegacyEntry>>,
+/// Why a source cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// `--from` names no kind of source Keygate reads.
+    #[error("{0}")]
+    UnsupportedSource(String),
+    /// A `--map` argument is malformed.
+    #[error("{0}")]
+    BadMap(String),
+    /// The source could not be read, or holds what Keygate cannot read.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl From<ImportError> for keygate_domain::Error {
+    fn from(error: ImportError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+/// A source with the field names and table to read it by: what `keygate import` reads.
+#[derive(Debug, Clone)]
+pub struct SourceReader {
+    source: Source,
+    map: FieldMap,
+    table: Option<String>,
+}
+
+impl SourceReader {
+    /// `--from`, `--map` (any number) and `--table`.
+    pub fn new(from: &str, maps: &[String], table: Option<String>) -> Result<Self, ImportError> {
+        Ok(Self {
+            source: Source::parse(from).map_err(ImportError::UnsupportedSource)?,
+            map: FieldMap::with(maps).map_err(ImportError::BadMap)?,
+            table,
+        })
+    }
+}
+
+#[async_trait]
+impl LegacySource for SourceReader {
+    fn identity(&self) -> String {
+        self.source.identity()
+    }
+
+    async fn read(&self) -> keygate_domain::Result<LegacyDatabase> {
+        self.source
+            .read(&self.map, self.table.as_deref())
+            .await
+            .map_err(|why| ImportError::Unreadable(why).into())
+    }
 }
 
 /// Where to read users from.

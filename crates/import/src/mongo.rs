@@ -11,7 +11,9 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use serde_json::{Map, Value};
 
-use crate::content::{self, Owned};
+use keygate_domain::import::Owned;
+
+use crate::content;
 use crate::fields::FieldMap;
 
 /// The collection 000 and 001 keep their accounts in.

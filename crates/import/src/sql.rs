@@ -7,7 +7,9 @@ use std::path::Path;
 use keygate_domain::import::{LegacyEntry, LegacyUser};
 use serde_json::{Map, Value};
 
-use crate::content::{self, Owned};
+use keygate_domain::import::Owned;
+
+use crate::content;
 use crate::fields::FieldMap;
 
 /// The tables looked for when none is named: 004's, then SQLAlchemy's default for `User`.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{ImportOutcome, ImportReport};
+use super::accounts::{ImportOutcome, ImportReport};
 use crate::accounts::UserRepository;
 use crate::apis::records::{document_rules, Record, MAX_RECORD_BYTES};
 use crate::apis::{check_definition_size, ApiDefinition, ApiKey, ApiKeyText, ApiName, ApiPorts};
