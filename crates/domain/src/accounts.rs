@@ -13,6 +13,7 @@ mod service;
 mod throttle;
 
 pub use account_store::{AccountStore, USER_WRITE_ATTEMPTS};
+pub(crate) use forms::present;
 pub use forms::{
     Credentials, Deletion, DeletionForm, LoginForm, LoginIdentifier, NewAccount, PasswordChange,
     PasswordChangeForm, ProfileForm, RegistrationForm,

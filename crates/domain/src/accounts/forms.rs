@@ -15,8 +15,9 @@ const MAX_IDENTIFIER_BYTES: usize = 320;
 /// a legacy password stored before normalisation.
 pub(super) const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// A text field counts as given only when it holds more than white space.
-fn present(value: Option<String>) -> Option<String> {
+/// A text field counts as given only when it holds more than white space (every form's
+/// rule for required text).
+pub(crate) fn present(value: Option<String>) -> Option<String> {
     value.filter(|s| !s.trim().is_empty())
 }
 

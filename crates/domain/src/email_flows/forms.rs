@@ -4,13 +4,9 @@
 
 use serde::Deserialize;
 
+use crate::accounts::present;
 use crate::accounts::{Password, PasswordPolicy};
 use crate::error::{Error, Result};
-
-/// `value` when it holds more than white space.
-fn given(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
 
 /// `POST /email/verify` as the client sent it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,7 +22,7 @@ pub struct VerificationToken(pub String);
 impl VerificationForm {
     /// The token, required.
     pub fn parse(self) -> Result<VerificationToken> {
-        given(self.token)
+        present(self.token)
             .map(VerificationToken)
             .ok_or_else(|| Error::missing(&[("token", true)]))
     }
@@ -51,7 +47,7 @@ pub struct ResetRequest {
 impl ResetRequestForm {
     /// The identifier, required (reported as `email`).
     pub fn parse(self) -> Result<ResetRequest> {
-        given(self.email.or(self.identifier))
+        present(self.email.or(self.identifier))
             .map(|identifier| ResetRequest { identifier })
             .ok_or_else(|| Error::missing(&[("email", true)]))
     }
@@ -79,7 +75,7 @@ pub struct PasswordReset {
 impl PasswordResetForm {
     /// Both fields required; the password must pass the policy.
     pub fn parse(self) -> Result<PasswordReset> {
-        let (token, new_password) = (given(self.token), given(self.new_password));
+        let (token, new_password) = (present(self.token), present(self.new_password));
         let (Some(token), Some(new_password)) = (token.clone(), new_password.clone()) else {
             return Err(Error::missing(&[
                 ("token", token.is_none()),
@@ -111,7 +107,7 @@ pub struct CodeRequest {
 impl CodeRequestForm {
     /// The address, required.
     pub fn parse(self) -> Result<CodeRequest> {
-        given(self.email)
+        present(self.email)
             .map(|email| CodeRequest { email })
             .ok_or_else(|| Error::missing(&[("email", true)]))
     }
@@ -138,7 +134,7 @@ pub struct CodeLogin {
 impl CodeLoginForm {
     /// Both fields required.
     pub fn parse(self) -> Result<CodeLogin> {
-        let (email, code) = (given(self.email), given(self.code));
+        let (email, code) = (present(self.email), present(self.code));
         match (email, code) {
             (Some(email), Some(code)) => Ok(CodeLogin {
                 email,

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::accounts::present;
 use crate::error::{Error, FieldViolation, Result};
 
 /// The longest passkey name.
@@ -11,11 +12,6 @@ pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
 
 /// The name a passkey gets when it is given none.
 const DEFAULT_PASSKEY_NAME: &str = "Passkey";
-
-/// `value` when it holds more than white space.
-fn given(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
 
 /// `POST /mfa/totp/confirm` as the client sent it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -32,7 +28,7 @@ pub struct TotpCode(pub String);
 impl TotpCodeForm {
     /// The code, required.
     pub fn parse(self) -> Result<TotpCode> {
-        given(self.code)
+        present(self.code)
             .map(TotpCode)
             .ok_or_else(|| Error::missing(&[("code", true)]))
     }
@@ -58,7 +54,7 @@ impl std::fmt::Debug for PasswordConfirmation {
 impl PasswordConfirmationForm {
     /// The password, required.
     pub fn parse(self) -> Result<PasswordConfirmation> {
-        given(self.password)
+        present(self.password)
             .map(PasswordConfirmation)
             .ok_or_else(|| Error::missing(&[("password", true)]))
     }
@@ -96,10 +92,10 @@ pub enum SecondFactorProof {
 impl SecondStepForm {
     /// The token and exactly one of `code` and `recovery_code`.
     pub fn parse(self) -> Result<SecondFactorAnswer> {
-        let Some(mfa_token) = given(self.mfa_token) else {
+        let Some(mfa_token) = present(self.mfa_token) else {
             return Err(Error::missing(&[("mfa_token", true)]));
         };
-        let trimmed = |v: Option<String>| given(v).map(|v| v.trim().to_owned());
+        let trimmed = |v: Option<String>| present(v).map(|v| v.trim().to_owned());
         let proof = match (trimmed(self.code), trimmed(self.recovery_code)) {
             (Some(code), None) => SecondFactorProof::Totp(code),
             (None, Some(code)) => SecondFactorProof::RecoveryCode(code),
@@ -151,7 +147,7 @@ pub struct PasskeyRegistration {
 impl PasskeyFinishForm {
     /// The answer to a login ceremony (a `name` is ignored).
     pub fn parse_login(self) -> Result<PasskeyAnswer> {
-        let Some(challenge_id) = given(self.challenge_id) else {
+        let Some(challenge_id) = present(self.challenge_id) else {
             return Err(Error::missing(&[("challenge_id", true)]));
         };
         let credential = match self.credential {
@@ -205,7 +201,7 @@ pub struct PasskeyLoginForm {
 impl PasskeyLoginForm {
     /// The username the login is limited to, if any.
     pub fn parse(self) -> Option<String> {
-        given(self.username).map(|u| u.trim().to_owned())
+        present(self.username).map(|u| u.trim().to_owned())
     }
 }
 
