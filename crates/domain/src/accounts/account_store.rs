@@ -31,6 +31,15 @@ impl AccountStore {
         &*self.users
     }
 
+    /// The live account `user_id`; `Unauthorized` once it is gone (a caller's session
+    /// outlived it).
+    pub async fn account(&self, user_id: &Id) -> Result<User> {
+        self.users
+            .find_by_id(user_id)
+            .await?
+            .ok_or(Error::Unauthorized("account no longer exists"))
+    }
+
     /// The account `identifier` names; a malformed identifier names none (it is answered
     /// like an unknown one).
     pub async fn find_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>> {

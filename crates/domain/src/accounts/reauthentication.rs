@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::account_store::AccountStore;
 use super::forms::MAX_PASSWORD_BYTES;
 use super::model::{nfkc, User};
 use super::ports::{Reauthentication, UserRepository};
@@ -17,7 +18,7 @@ use crate::sessions::Principal;
 
 /// Checks presented passwords against accounts.
 pub struct PasswordVerifier {
-    users: Arc<dyn UserRepository>,
+    accounts: AccountStore,
     hasher: Arc<dyn PasswordHasher>,
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
@@ -32,7 +33,7 @@ impl PasswordVerifier {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            users,
+            accounts: AccountStore::new(users, clock.clone()),
             hasher,
             throttle,
             clock,
@@ -41,10 +42,7 @@ impl PasswordVerifier {
 
     /// The caller's account; `Unauthorized` once it is gone.
     pub async fn account_of(&self, principal: &Principal) -> Result<User> {
-        self.users
-            .find_by_id(&principal.user_id)
-            .await?
-            .ok_or(Error::Unauthorized("account no longer exists"))
+        self.accounts.account(&principal.user_id).await
     }
 
     /// Checks `user`'s own password; failures count against the account like failed logins.

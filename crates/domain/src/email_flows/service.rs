@@ -131,12 +131,7 @@ impl EmailFlowService {
         principal: &Principal,
         client_address: &str,
     ) -> Result<()> {
-        let user = self
-            .accounts
-            .users()
-            .find_by_id(&principal.user_id)
-            .await?
-            .ok_or(Error::Unauthorized("account no longer exists"))?;
+        let user = self.accounts.account(&principal.user_id).await?;
         let email = user
             .email
             .clone()
