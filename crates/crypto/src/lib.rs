@@ -10,6 +10,7 @@ mod legacy;
 mod otp;
 mod passkeys;
 mod password;
+mod relying_party;
 mod secrets;
 mod signing_keys;
 mod tokens;
@@ -19,8 +20,9 @@ pub use legacy::{
     MAX_SCRYPT_BYTES,
 };
 pub use otp::{hotp, OsOtp, TotpHash};
-pub use passkeys::{WebauthnPasskeys, WebauthnSettings};
+pub use passkeys::WebauthnPasskeys;
 pub use password::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
+pub use relying_party::{WebauthnConfig, WebauthnSettings};
 pub use secrets::{OsSecrets, BASE62};
 pub use signing_keys::OsKeyGenerator;
 pub use tokens::{JwtSettings, JwtTokens};

@@ -6,22 +6,13 @@ use keygate_domain::mfa::{
     Ceremony, NewPasskey, PasskeyCeremonies, PasskeyUse, PasskeyUser, StoredPasskey,
 };
 use keygate_domain::{Error, FieldViolation, Id, Result};
+
+use crate::relying_party::WebauthnSettings;
 use serde_json::Value;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
-
-/// Where passkeys are valid: `auth.webauthn.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebauthnSettings {
-    /// The relying party id: the site's registrable domain (`example.com`, `localhost`).
-    pub rp_id: String,
-    /// The origin pages calling WebAuthn are served from (`https://example.com`).
-    pub origin: String,
-    /// The name authenticators show.
-    pub rp_name: String,
-}
 
 /// The `webauthn-rs` adapter of [`PasskeyCeremonies`].
 pub struct WebauthnPasskeys {

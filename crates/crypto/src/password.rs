@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 
 /// Argon2id cost parameters, how many hashes may run at once and how many may wait
 /// (`auth.hashing.*`; a key left out keeps its default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct HashingSettings {
     /// Memory per hash in KiB (OWASP: 19 456, i.e. 19 MiB).

@@ -3,7 +3,7 @@
 //! `Default` for every key left out, so a default is written once, beside the type it
 //! configures; the server's configuration sections embed these types as they are.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounts::ThrottleLimits;
 use crate::apis::records::RecordServiceSettings;
@@ -15,7 +15,7 @@ use crate::signing::SigningSettings;
 use crate::usage::UsageLimits;
 
 /// What `limits.*` configures: per-account quotas and the keys one API may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LimitSettings {
     /// Data entries, records, APIs and their bytes per account.
@@ -57,9 +57,11 @@ pub struct KeygateSettings {
 }
 
 /// Deserialisers for the units configuration files use: whole seconds and milliseconds for
-/// durations, and counts that must be at least one (a zero is read as one, as it always was).
+/// durations, and counts that must be at least one (a zero is read as one, as it always was);
+/// and the `write_*` serialisers that write a duration back in its unit (the test that
+/// `config/default.toml` names every key serialises the defaults with them).
 pub mod units {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     /// The longest duration any setting takes: 100 years, well inside what `chrono` and
     /// `std::time` represent.
@@ -140,5 +142,29 @@ pub mod units {
     ) -> Result<std::time::Duration, D::Error> {
         let millis = u64::deserialize(deserializer)?.clamp(1, MAX_SECONDS * 1000);
         Ok(std::time::Duration::from_millis(millis))
+    }
+
+    /// A `chrono` duration as whole seconds.
+    pub fn write_seconds<S: Serializer>(
+        duration: &chrono::Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(duration.num_seconds())
+    }
+
+    /// A `std::time` duration as whole seconds.
+    pub fn write_std_seconds<S: Serializer>(
+        duration: &std::time::Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(duration.as_secs())
+    }
+
+    /// A `std::time` duration as whole milliseconds.
+    pub fn write_std_millis<S: Serializer>(
+        duration: &std::time::Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
     }
 }

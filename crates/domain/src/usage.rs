@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 
 /// The most an account may store (`limits.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct UsageLimits {
     /// Data entries plus records (`max_entries_per_account`).

@@ -43,7 +43,7 @@ const LEGACY_BACKTRACK_LIMIT: usize = 10_000;
 
 /// How much validation may run at once, and for how long one document may take
 /// (`records.validation_concurrency` and `records.validation_budget_ms`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct ValidationLimits {
     /// Documents validated at once; more wait for a slot (within their budget).
@@ -55,7 +55,8 @@ pub struct ValidationLimits {
     /// The longest one document may take, waiting for a slot included.
     #[serde(
         rename = "validation_budget_ms",
-        deserialize_with = "keygate_domain::settings::units::std_millis"
+        deserialize_with = "keygate_domain::settings::units::std_millis",
+        serialize_with = "keygate_domain::settings::units::write_std_millis"
     )]
     pub budget: Duration,
 }

@@ -3,6 +3,7 @@
 //! declared indexes get built; signing keys are re-read and rotated on schedule; queued mail
 //! is delivered.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,60 @@ use keygate_domain::mail::MailService;
 use keygate_domain::one_time::Purger;
 use keygate_domain::sessions::SessionService;
 use keygate_domain::signing::SigningKeyService;
+use keygate_domain::Keygate;
+
+use crate::config::Settings;
+
+/// Every background task of one running server, started together and stopped together after
+/// the last request: a new task is one more line in [`Upkeep::start`].
+pub struct Upkeep {
+    tasks: Vec<JoinHandle<()>>,
+    /// The embedded store's control socket file, removed on stop.
+    control_socket: Option<PathBuf>,
+}
+
+impl Upkeep {
+    /// Starts the purge, index builds, key refresh and mail delivery, and on the embedded
+    /// store the control socket (`keygate keys rotate` reaches the running server through it).
+    pub fn start(keygate: &Keygate, settings: &Settings) -> Self {
+        let mut tasks = vec![
+            spawn_session_purge(
+                keygate.sessions.clone(),
+                keygate.one_time_purger.clone(),
+                settings.auth.purge_interval,
+            ),
+            spawn_index_builds(keygate.indexes.clone(), INDEX_BUILD_INTERVAL),
+            spawn_key_refresh(keygate.signing.clone(), settings.auth.signing.refresh),
+            spawn_mail_delivery(keygate.mail.clone(), settings.email.poll_interval),
+        ];
+        let mut control_socket = None;
+        #[cfg(unix)]
+        if settings.database.mongodb_url().is_none() {
+            if let Some(task) =
+                crate::control::spawn(&settings.database.path, keygate.signing.clone())
+            {
+                tasks.push(task);
+                control_socket = Some(crate::control::socket_path(&settings.database.path));
+            }
+        }
+        Self {
+            tasks,
+            control_socket,
+        }
+    }
+
+    /// Stops every task and waits for each to end (each holds the store), then removes the
+    /// control socket file.
+    pub async fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Some(path) = self.control_socket {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 /// Purges ended sessions every `every`, starting one interval after start-up. A failed purge
 /// is logged and tried again at the next tick.

@@ -12,8 +12,10 @@ mod data;
 mod email;
 mod fallback;
 mod health;
+mod keys;
 mod mfa;
 mod passkeys;
+mod profile;
 mod records;
 mod respond;
 mod tokens;
@@ -155,12 +157,14 @@ pub fn contract() -> Vec<ContractRoute> {
     [
         health::routes(),
         accounts::routes(),
+        profile::routes(),
         email::routes(),
         mfa::routes(),
         passkeys::routes(),
         tokens::routes(),
         data::routes(),
         apis::routes(),
+        keys::routes(),
         records::routes(),
     ]
     .into_iter()

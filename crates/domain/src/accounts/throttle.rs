@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::error::{Error, Result};
 
 /// How many attempts each window tolerates (`auth.throttle.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct ThrottleLimits {
     /// Failures on one account before it is throttled.

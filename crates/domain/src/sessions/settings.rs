@@ -1,26 +1,35 @@
 //! How long sessions and their tokens live, and how long a live one is trusted unread.
 
 use chrono::Duration;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::settings::units;
 
 /// Lifetimes of the tokens a session issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SessionSettings {
     /// How long an access token is valid (default 15 minutes).
-    #[serde(rename = "access_token_ttl_secs", deserialize_with = "units::seconds")]
+    #[serde(
+        rename = "access_token_ttl_secs",
+        deserialize_with = "units::seconds",
+        serialize_with = "units::write_seconds"
+    )]
     pub access_token_ttl: Duration,
     /// How long a session lasts from login, however often it is refreshed (default 30 days).
-    #[serde(rename = "session_ttl_secs", deserialize_with = "units::seconds")]
+    #[serde(
+        rename = "session_ttl_secs",
+        deserialize_with = "units::seconds",
+        serialize_with = "units::write_seconds"
+    )]
     pub session_ttl: Duration,
     /// How long a session found active may be trusted without reading the store again
     /// (`auth.revocation_cache_ttl_secs`, default 2 s, at most a day): a revocation on another instance takes at
     /// most this long to be seen; on this instance it takes effect at once. Zero disables it.
     #[serde(
         rename = "revocation_cache_ttl_secs",
-        deserialize_with = "units::revocation_seconds"
+        deserialize_with = "units::revocation_seconds",
+        serialize_with = "units::write_seconds"
     )]
     pub liveness_cache_ttl: Duration,
 }

@@ -3,28 +3,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use keygate_domain::apis::{ApiChanges, ApiKey, ApiView, IssuedKey, KeyRequest, NewApi};
+use keygate_domain::apis::{ApiChanges, ApiView, NewApi};
 use serde_json::{json, Map, Value};
 
-use super::accounts::ListQuery;
+use super::keys::key_view;
+use super::profile::ListQuery;
 use super::respond::{success, timestamp};
 use super::{ContractRoute, DOC, PAGING, ROUTE};
 use crate::error::ApiError;
-use crate::extract::{Authenticated, Deferred, JsonBody, OptionalJsonBody};
+use crate::extract::{Authenticated, Deferred, JsonBody};
 use crate::openapi::Doc;
 use crate::state::AppState;
-
-fn key_view(key: &ApiKey) -> Value {
-    json!({
-        "key_id": key.id.as_str(),
-        "prefix": key.prefix(),
-        "scopes": key.scopes.to_vec(),
-        "created_at": timestamp(key.created_at),
-        "expires_at": key.expires_at.map(timestamp),
-        "revoked": key.revoked_at.is_some(),
-        "revoked_at": key.revoked_at.map(timestamp),
-    })
-}
 
 /// The declared indexes by endpoint, each with its state (§11): `{"orders": [{"field":
 /// "item", "state": "ready"}]}`; endpoints without indexes are left out.
@@ -62,12 +51,6 @@ fn api_view(view: &ApiView) -> Value {
         "created_at": timestamp(api.created_at),
         "updated_at": timestamp(api.updated_at),
     })
-}
-
-fn issued_view(issued: &IssuedKey) -> Value {
-    let mut view = key_view(&issued.key);
-    view["api_key"] = Value::from(issued.text.as_str());
-    view
 }
 
 /// `POST /create_api` and `POST /api` `{"api_name", "endpoints", "json_schema"}`: creates an
@@ -149,41 +132,8 @@ pub async fn delete(
     ))
 }
 
-/// `POST /api/{api}/keys` `{"scopes"?, "expires_at"?}`: another key, shown once.
-pub async fn issue_key(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    api: web::Path<String>,
-    body: Deferred<OptionalJsonBody<KeyRequest>>,
-) -> Result<HttpResponse, ApiError> {
-    let OptionalJsonBody(form) = body.get()?;
-    let spec = form.unwrap_or_default().parse()?;
-    let issued = state.keygate.apis.issue_key(&principal, &api, spec).await?;
-    let mut view = issued_view(&issued);
-    view["message"] = Value::from("API key issued");
-    Ok(success(StatusCode::CREATED, view))
-}
-
-/// `DELETE /api/{api}/keys/{key_id}`: revokes a key.
-pub async fn revoke_key(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (api, key_id) = path.into_inner();
-    let key = state
-        .keygate
-        .apis
-        .revoke_key(&principal, &api, &key_id)
-        .await?;
-    let mut view = key_view(&key);
-    view["message"] = Value::from("API key revoked");
-    Ok(success(StatusCode::OK, view))
-}
-
 /// The API routes, in matching order.
 pub(super) fn routes() -> Vec<ContractRoute> {
-    use super::bodies as b;
     use super::Verb::{Delete, Get, Patch, Post};
     use crate::openapi::Auth::Token;
     vec![
@@ -197,9 +147,9 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                     "Defines an API: endpoints, each with a JSON Schema; returns its first key",
                 tag: "apis",
                 auth: Token,
-                body: Some(b::api_body),
+                body: Some(schema::api_body),
                 success: 201,
-                response: b::created_api,
+                response: schema::created_api,
                 ..DOC
             },
             ..ROUTE
@@ -212,39 +162,9 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "The caller's APIs with their keys",
                 tag: "apis",
                 auth: Token,
-                response: b::apis,
+                response: schema::apis,
                 errors: &[400],
                 query: PAGING,
-                ..DOC
-            },
-            ..ROUTE
-        },
-        ContractRoute {
-            methods: &[Post],
-            path: "/api/{api}/keys",
-            handler: |r| r.to(issue_key),
-            doc: Doc {
-                summary: "Issues another key (shown once)",
-                tag: "apis",
-                auth: Token,
-                body: Some(b::key_body),
-                success: 201,
-                response: b::key,
-                errors: &[404],
-                ..DOC
-            },
-            ..ROUTE
-        },
-        ContractRoute {
-            methods: &[Delete],
-            path: "/api/{api}/keys/{key_id}",
-            handler: |r| r.to(revoke_key),
-            doc: Doc {
-                summary: "Revokes a key",
-                tag: "apis",
-                auth: Token,
-                response: b::key,
-                errors: &[404],
                 ..DOC
             },
             ..ROUTE
@@ -257,7 +177,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "One of the caller's APIs (by id or name)",
                 tag: "apis",
                 auth: Token,
-                response: b::api,
+                response: schema::api,
                 errors: &[404],
                 ..DOC
             },
@@ -271,8 +191,8 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Adds endpoints, replaces schemas, renames",
                 tag: "apis",
                 auth: Token,
-                body: Some(b::api_changes_body),
-                response: b::api,
+                body: Some(schema::api_changes_body),
+                response: schema::api,
                 errors: &[404, 409],
                 ..DOC
             },
@@ -292,4 +212,132 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             ..ROUTE
         },
     ]
+}
+
+/// The JSON Schemas of this section's bodies, for `/openapi.json`; each limit is the value
+/// object's own constant, so the description cannot drift from what the domain refuses.
+mod schema {
+    use crate::routes::bodies::{success_with, NO_CONTROLS, TIME};
+    use crate::routes::keys::schema::key_item;
+    use keygate_domain::apis::DisplayName;
+    use keygate_domain::apis::EndpointName;
+    use keygate_domain::apis::MAX_ENDPOINTS;
+    use serde_json::{json, Value};
+
+    /// The reserved endpoint name in any case, as a pattern: `keys` gives `^[kK][eE][yY][sS]$`.
+    fn any_case(word: &str) -> String {
+        let letters: String = word
+            .chars()
+            .map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()))
+            .collect();
+        format!("^{letters}$")
+    }
+
+    fn endpoint_names() -> Value {
+        let pattern = format!("^[A-Za-z0-9_-]{{1,{}}}$", EndpointName::MAX_CHARS);
+        json!({"type": "array", "minItems": 1, "maxItems": MAX_ENDPOINTS, "uniqueItems": true,
+               "items": {"type": "string", "pattern": pattern,
+                         "not": {"pattern": any_case(EndpointName::RESERVED)}}})
+    }
+
+    fn display_name() -> Value {
+        json!({"type": "string", "minLength": 1, "maxLength": DisplayName::MAX_CHARS,
+               "pattern": NO_CONTROLS})
+    }
+
+    /// `POST /create_api`.
+    pub(super) fn api_body() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "api_name": display_name(),
+                "endpoints": endpoint_names(),
+                "json_schema": {"type": "object", "description": "one JSON Schema per endpoint",
+                    "additionalProperties": {"type": ["object", "boolean"]}}
+            },
+            "required": ["api_name", "endpoints", "json_schema"]
+        })
+    }
+
+    /// `PATCH /api/{api}`.
+    pub(super) fn api_changes_body() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "display_name": display_name(),
+                "endpoints": endpoint_names(),
+                "json_schema": {"type": "object", "additionalProperties": {"type": ["object", "boolean"]}}
+            }
+        })
+    }
+
+    /// An API as created (with its first key, shown once).
+    pub(super) fn created_api() -> Value {
+        success_with(
+            json!({
+                "api_id": {"type": "string"}, "api_name": {"type": "string"},
+                "endpoints": {"type": "array", "items": {"type": "string"}},
+                "api_key": {"type": "string"}, "created_at": {"type": "string", "format": TIME}
+            }),
+            &["api_id", "api_name", "api_key"],
+        )
+    }
+
+    /// One API with its keys (never a secret).
+    pub(super) fn api() -> Value {
+        success_with(
+            json!({
+                "api_id": {"type": "string"}, "api_name": {"type": "string"},
+                "display_name": {"type": "string"},
+                "endpoints": {"type": "array", "items": {"type": "string"}},
+                "json_schema": {"type": "object"}, "keys": {"type": "array", "items": key_item()},
+                "created_at": {"type": "string", "format": TIME}
+            }),
+            &["api_id", "api_name"],
+        )
+    }
+
+    /// An API as listed.
+    fn api_item() -> Value {
+        json!({"type": "object", "required": ["api_id", "api_name", "endpoints"], "properties": {
+            "api_id": {"type": "string"}, "api_name": {"type": "string"},
+            "display_name": {"type": "string"},
+            "endpoints": {"type": "array", "items": {"type": "string"}},
+            "json_schema": {"type": "object"}, "keys": {"type": "array", "items": key_item()},
+            "created_at": {"type": "string", "format": TIME}
+        }})
+    }
+
+    /// `GET /api`.
+    pub(super) fn apis() -> Value {
+        success_with(
+            json!({"apis": {"type": "array", "items": api_item()}, "next_cursor": {"type": ["string", "null"]}}),
+            &["apis"],
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::routes::bodies::admits;
+
+        #[actix_web::test]
+        async fn documented_bodies_admit_the_contracts_example_and_refuse_what_the_domain_refuses()
+        {
+            let example = json!({"api_name": "My API", "endpoints": ["endpoint1", "endpoint2"],
+                "json_schema": {"endpoint1": {"type": "object"}, "endpoint2": {"type": "object"}}});
+            assert!(admits(api_body(), example).await);
+            for endpoints in [
+                json!([]),
+                json!(["keys"]),
+                json!(["KEYS"]),
+                json!(["Keys"]),
+                json!(["a b"]),
+                json!(["a", "a"]),
+            ] {
+                let body = json!({"api_name": "x", "endpoints": endpoints, "json_schema": {}});
+                assert!(!admits(api_body(), body.clone()).await, "{body}");
+            }
+        }
+    }
 }

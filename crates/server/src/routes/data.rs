@@ -136,7 +136,6 @@ pub async fn list(
 
 /// The key-value data routes, in matching order.
 pub(super) fn routes() -> Vec<ContractRoute> {
-    use super::bodies as b;
     use super::Verb::{Delete, Get, Post, Put};
     use crate::openapi::Auth::Token;
     vec![
@@ -148,9 +147,9 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Stores a value under a new key",
                 tag: "data",
                 auth: Token,
-                body: Some(b::entry_body),
+                body: Some(schema::entry_body),
                 success: 201,
-                response: b::entry,
+                response: schema::entry,
                 errors: &[409],
                 ..DOC
             },
@@ -164,7 +163,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "The caller's keys, in key order",
                 tag: "data",
                 auth: Token,
-                response: b::entries,
+                response: schema::entries,
                 errors: &[400],
                 query: &[
                     ("limit", "page size (1 to 500, default 50)"),
@@ -183,7 +182,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Reads one value",
                 tag: "data",
                 auth: Token,
-                response: b::entry,
+                response: schema::entry,
                 errors: &[400, 404],
                 ..DOC
             },
@@ -197,8 +196,8 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Replaces one value",
                 tag: "data",
                 auth: Token,
-                body: Some(b::value_body),
-                response: b::entry,
+                body: Some(schema::value_body),
+                response: schema::entry,
                 errors: &[404],
                 ..DOC
             },
@@ -218,4 +217,65 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             ..ROUTE
         },
     ]
+}
+
+/// The JSON Schemas of this section's bodies, for `/openapi.json`; each limit is the value
+/// object's own constant, so the description cannot drift from what the domain refuses.
+mod schema {
+    use crate::routes::bodies::{success_with, NO_CONTROLS, TIME};
+    use keygate_domain::data::DataKey;
+    use serde_json::{json, Value};
+
+    /// A data key: no control characters, at most [`DataKey::MAX_CHARS`].
+    pub fn data_key() -> Value {
+        json!({"type": "string", "minLength": 1, "maxLength": DataKey::MAX_CHARS, "pattern": NO_CONTROLS})
+    }
+
+    /// `POST /api/data`.
+    pub(super) fn entry_body() -> Value {
+        json!({"type": "object", "properties": {"key": data_key(), "value": {}}, "required": ["key", "value"]})
+    }
+
+    /// `PUT /api/data/{key}`.
+    pub(super) fn value_body() -> Value {
+        json!({"type": "object", "properties": {"value": {}}, "required": ["value"]})
+    }
+
+    /// One data entry.
+    pub(super) fn entry() -> Value {
+        success_with(
+            json!({
+                "key": {"type": "string"}, "value": {},
+                "created_at": {"type": "string", "format": TIME},
+                "updated_at": {"type": "string", "format": TIME}
+            }),
+            &["key"],
+        )
+    }
+
+    /// `GET /api/data`.
+    pub(super) fn entries() -> Value {
+        success_with(
+            json!({"entries": {"type": "array", "items": {"type": "object", "required": ["key"], "properties": {
+                "key": {"type": "string"},
+                "created_at": {"type": "string", "format": TIME},
+                "updated_at": {"type": "string", "format": TIME}
+            }}}, "next_cursor": {"type": ["string", "null"]}}),
+            &["entries"],
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::routes::bodies::admits;
+
+        #[actix_web::test]
+        async fn documented_bodies_refuse_what_the_domain_refuses() {
+            assert!(admits(entry_body(), json!({"key": "k", "value": null})).await);
+            assert!(!admits(entry_body(), json!({"key": "k"})).await);
+            assert!(!admits(entry_body(), json!({"key": "a\nb", "value": 1})).await);
+            assert!(!admits(value_body(), json!({})).await);
+        }
+    }
 }

@@ -103,7 +103,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             doc: Doc {
                 summary: "The second step of a login with TOTP on: a TOTP code or a recovery code",
                 tag: "mfa",
-                body: Some(b::second_step_body),
+                body: Some(schema::second_step_body),
                 response: b::tokens,
                 errors: &[400, 401, 429],
                 ..DOC
@@ -132,7 +132,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Turns TOTP off (and voids the recovery codes) after the password",
                 tag: "mfa",
                 auth: Token,
-                body: Some(b::password_check_body),
+                body: Some(schema::password_check_body),
                 errors: &[400, 401, 409, 429],
                 ..DOC
             },
@@ -146,7 +146,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "The first code turns TOTP on: 10 recovery codes, shown once",
                 tag: "mfa",
                 auth: Token,
-                body: Some(b::totp_code_body),
+                body: Some(schema::totp_code_body),
                 errors: &[400, 401, 409, 429],
                 ..DOC
             },
@@ -160,11 +160,45 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "A new set of recovery codes after the password; the old set is void",
                 tag: "mfa",
                 auth: Token,
-                body: Some(b::password_check_body),
+                body: Some(schema::password_check_body),
                 errors: &[400, 401, 409, 429],
                 ..DOC
             },
             ..ROUTE
         },
     ]
+}
+
+/// The JSON Schemas of this section's bodies, for `/openapi.json`; each limit is the value
+/// object's own constant, so the description cannot drift from what the domain refuses.
+mod schema {
+    use serde_json::{json, Value};
+
+    /// `POST /login/mfa`.
+    pub(super) fn second_step_body() -> Value {
+        json!({
+            "type": "object",
+            "required": ["mfa_token"],
+            "properties": {
+                "mfa_token": {"type": "string"},
+                "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                "recovery_code": {"type": "string"}
+            },
+            "oneOf": [{"required": ["code"]}, {"required": ["recovery_code"]}]
+        })
+    }
+
+    /// `POST /mfa/totp/confirm`.
+    pub(super) fn totp_code_body() -> Value {
+        json!({
+            "type": "object",
+            "required": ["code"],
+            "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}
+        })
+    }
+
+    /// `DELETE /mfa/totp`, `POST /mfa/recovery_codes`.
+    pub(super) fn password_check_body() -> Value {
+        json!({"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}})
+    }
 }

@@ -134,8 +134,8 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             doc: Doc {
                 summary: "Starts a usernameless passkey login: WebAuthn request options",
                 tag: "mfa",
-                body: Some(b::passkey_login_start_body),
-                response: b::passkey_challenge,
+                body: Some(schema::passkey_login_start_body),
+                response: schema::passkey_challenge,
                 errors: &[429],
                 ..DOC
             },
@@ -148,7 +148,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             doc: Doc {
                 summary: "Logs in with a passkey's assertion (no password, no second factor)",
                 tag: "mfa",
-                body: Some(b::passkey_finish_body),
+                body: Some(schema::passkey_finish_body),
                 response: b::tokens,
                 errors: &[400, 401, 429],
                 ..DOC
@@ -163,7 +163,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Starts registering a passkey: WebAuthn creation options",
                 tag: "mfa",
                 auth: Token,
-                response: b::passkey_challenge,
+                response: schema::passkey_challenge,
                 errors: &[409, 429],
                 ..DOC
             },
@@ -177,7 +177,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 summary: "Finishes registering a passkey with the authenticator's answer",
                 tag: "mfa",
                 auth: Token,
-                body: Some(b::passkey_finish_body),
+                body: Some(schema::passkey_finish_body),
                 success: 201,
                 errors: &[400, 409],
                 ..DOC
@@ -210,4 +210,37 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             ..ROUTE
         },
     ]
+}
+
+/// The JSON Schemas of this section's bodies, for `/openapi.json`; each limit is the value
+/// object's own constant, so the description cannot drift from what the domain refuses.
+mod schema {
+    use crate::routes::bodies::success_with;
+    use serde_json::{json, Value};
+
+    /// `POST /login/passkey/start` (the body is optional).
+    pub(super) fn passkey_login_start_body() -> Value {
+        json!({"type": "object", "properties": {"username": {"type": "string"}}})
+    }
+
+    /// The second half of a passkey ceremony.
+    pub(super) fn passkey_finish_body() -> Value {
+        json!({
+            "type": "object",
+            "required": ["challenge_id", "credential"],
+            "properties": {
+                "challenge_id": {"type": "string"},
+                "credential": {"type": "object", "description": "The PublicKeyCredential, as JSON (binary fields base64url)"},
+                "name": {"type": "string", "maxLength": 64}
+            }
+        })
+    }
+
+    /// The first half of a passkey ceremony.
+    pub(super) fn passkey_challenge() -> Value {
+        success_with(
+            json!({"challenge_id": {"type": "string"}, "options": {"type": "object"}}),
+            &["challenge_id", "options"],
+        )
+    }
 }

@@ -151,7 +151,6 @@ fn bearer(request: &HttpRequest) -> Option<String> {
 
 /// The token (§7) routes, in matching order.
 pub(super) fn routes() -> Vec<ContractRoute> {
-    use super::bodies as b;
     use super::Verb::{Get, Post};
     use crate::openapi::Auth::IntrospectionToken;
     vec![
@@ -163,7 +162,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
         doc: Doc {
             summary: "The public keys that verify access tokens (empty under HS256); cacheable",
             tag: "tokens",
-            response: b::jwks,
+            response: schema::jwks,
             store: false,
             ..DOC
         },
@@ -177,12 +176,70 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             summary: "RFC 7662: whether a token or API key is live (404 unless auth.introspection_token is set)",
             tag: "tokens",
             auth: IntrospectionToken,
-            body: Some(b::introspect_body),
-            response: b::introspection,
+            body: Some(schema::introspect_body),
+            response: schema::introspection,
             errors: &[401, 404],
             ..DOC
         },
         ..ROUTE
     },
     ]
+}
+
+/// The JSON Schemas of this section's bodies, for `/openapi.json`; each limit is the value
+/// object's own constant, so the description cannot drift from what the domain refuses.
+mod schema {
+    use serde_json::{json, Value};
+
+    /// `GET /.well-known/jwks.json`: a JWK Set (RFC 7517).
+    pub(super) fn jwks() -> Value {
+        json!({
+            "type": "object",
+            "required": ["keys"],
+            "properties": {"keys": {"type": "array", "items": {
+                "type": "object",
+                "required": ["kty", "kid", "alg", "use"],
+                "properties": {
+                    "kty": {"type": "string", "enum": ["OKP", "EC", "RSA"]},
+                    "kid": {"type": "string"},
+                    "alg": {"type": "string", "enum": ["EdDSA", "ES256", "RS256"]},
+                    "use": {"type": "string", "const": "sig"},
+                    "crv": {"type": "string"},
+                    "x": {"type": "string"},
+                    "y": {"type": "string"},
+                    "n": {"type": "string"},
+                    "e": {"type": "string"}
+                }
+            }}}
+        })
+    }
+
+    /// `POST /token/introspect` (JSON, or form-encoded as RFC 7662 sends it).
+    pub(super) fn introspect_body() -> Value {
+        json!({
+            "type": "object",
+            "required": ["token"],
+            "properties": {
+                "token": {"type": "string"},
+                "token_type_hint": {"type": "string"}
+            }
+        })
+    }
+
+    /// What introspection answers: `{"active": false}` alone, or the token's facts.
+    pub(super) fn introspection() -> Value {
+        json!({
+            "type": "object",
+            "required": ["active"],
+            "properties": {
+                "active": {"type": "boolean"},
+                "token_type": {"type": "string", "enum": ["access_token", "api_key"]},
+                "sub": {"type": "string"}, "sid": {"type": "string"},
+                "exp": {"type": "integer"}, "iat": {"type": "integer"},
+                "iss": {"type": "string"}, "aud": {"type": "string"},
+                "api_id": {"type": "string"}, "api_name": {"type": "string"},
+                "key_id": {"type": "string"}, "scope": {"type": "string"}
+            }
+        })
+    }
 }

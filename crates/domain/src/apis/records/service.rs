@@ -45,7 +45,7 @@ pub enum Caller {
 }
 
 /// Cache sizes and the bounds of one list page (`records.*`; the cache sizes are fixed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct RecordServiceSettings {
     /// How many verified keys are remembered.
