@@ -71,6 +71,17 @@ impl StoreMetrics {
         }
     }
 
+    /// How many times `operation` was called (0 for a label not in [`OPERATIONS`]).
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.operations.get(operation).map_or(0, |stats| {
+            stats
+                .buckets
+                .iter()
+                .map(|bucket| bucket.load(Ordering::Relaxed))
+                .sum()
+        })
+    }
+
     /// Appends the Prometheus text of every operation called at least once.
     pub fn render(&self, out: &mut String) {
         out.push_str(

@@ -1,7 +1,7 @@
 //! Conformance cases of the API-definition and API-key stores.
 
 use chrono::Duration;
-use keygate_domain::apis::{ApiName, Endpoint};
+use keygate_domain::apis::{ApiDefinition, ApiName, Endpoint};
 use keygate_domain::{ConflictKind, Error, Id};
 use serde_json::json;
 
@@ -293,6 +293,54 @@ async fn keys_delete_one(stores: Repositories) {
 }
 
 /// Every case of this module; a case left out of this list fails the build (dead code).
+/// The APIs with an index still being built are found in id order, paged with `after` and
+/// `limit`; an API whose indexes are all ready (or that has none) is not among them, nor one
+/// whose last building index became ready, nor a deleted one.
+async fn api_with_building_indexes_lists_only_those_in_id_order(stores: Repositories) {
+    use keygate_domain::apis::{FieldIndex, IndexState};
+    let owner = Id::generate(0);
+    let index = |state| FieldIndex {
+        field: "n".into(),
+        state,
+    };
+    let mut building = Vec::new();
+    for name in ["b-one", "b-two", "b-three"] {
+        let mut api = api(&owner, name);
+        api.endpoints[0].indexes = vec![index(IndexState::Building)];
+        stores.apis.insert(&api).await.unwrap();
+        building.push(api);
+    }
+    let mut ready = api(&owner, "ready");
+    ready.endpoints[0].indexes = vec![index(IndexState::Ready)];
+    stores.apis.insert(&ready).await.unwrap();
+    stores.apis.insert(&api(&owner, "plain")).await.unwrap();
+    building.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let ids = |apis: &[ApiDefinition]| apis.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+
+    let all = stores.apis.with_building_indexes(None, 10).await.unwrap();
+    assert_eq!(ids(&all), ids(&building));
+    let first = stores.apis.with_building_indexes(None, 2).await.unwrap();
+    assert_eq!(ids(&first), ids(&building[..2]));
+    let rest = stores
+        .apis
+        .with_building_indexes(Some(building[1].id.clone()), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), ids(&building[2..]));
+
+    let mut finished = building[0].clone();
+    finished.endpoints[0].indexes = vec![index(IndexState::Ready)];
+    finished.revision += 1;
+    assert!(stores
+        .apis
+        .update(&finished, building[0].revision)
+        .await
+        .unwrap());
+    assert!(stores.apis.delete(&building[2].id).await.unwrap());
+    let left = stores.apis.with_building_indexes(None, 10).await.unwrap();
+    assert_eq!(ids(&left), ids(&building[1..2]));
+}
+
 pub(crate) const CASES: &[Case] = &[
     case!(api_insert_then_find_by_id_and_name),
     case!(api_names_are_unique_across_owners),
@@ -304,4 +352,5 @@ pub(crate) const CASES: &[Case] = &[
     case!(keys_insert_find_by_public_id_and_refuse_a_duplicate),
     case!(keys_list_revoke_and_delete_for_api),
     case!(keys_delete_one),
+    case!(api_with_building_indexes_lists_only_those_in_id_order),
 ];

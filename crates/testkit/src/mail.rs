@@ -297,7 +297,55 @@ async fn the_outbox_leases_retries_and_removes(stores: Repositories) {
 }
 
 /// Every case of this module.
+/// Purging removes exactly the secrets that expired at or before the instant given, says how
+/// many went, and leaves the live ones usable.
+async fn expired_one_time_secrets_are_purged_and_live_ones_stay(stores: Repositories) {
+    let store = &stores.one_time;
+    let user = Id::generate(7);
+    let live = secret("link/live", &user, SecretPurpose::PasswordReset, 1);
+    let expired = OneTimeSecret {
+        expires_at: now() - Duration::minutes(1),
+        ..secret("link/old", &user, SecretPurpose::PasswordReset, 1)
+    };
+    let at_the_instant = OneTimeSecret {
+        expires_at: now(),
+        ..secret("link/now", &user, SecretPurpose::EmailVerification, 1)
+    };
+    for secret in [&live, &expired, &at_the_instant] {
+        store.put_secret(secret).await.unwrap();
+    }
+    assert_eq!(store.purge_expired_secrets(now()).await.unwrap(), 2);
+    assert_eq!(
+        store.purge_expired_secrets(now()).await.unwrap(),
+        0,
+        "already gone"
+    );
+    for gone in [&expired, &at_the_instant] {
+        assert_eq!(
+            store
+                .find_secret(
+                    &gone.key,
+                    gone.purpose,
+                    gone.expires_at - Duration::seconds(1)
+                )
+                .await
+                .unwrap(),
+            None,
+            "{} was purged",
+            gone.key
+        );
+    }
+    assert_eq!(
+        store
+            .use_secret(&live.key, live.purpose, &live.digest, now())
+            .await
+            .unwrap(),
+        UseOutcome::Used(live.clone())
+    );
+}
+
 pub(crate) const CASES: &[Case] = &[
+    case!(expired_one_time_secrets_are_purged_and_live_ones_stay),
     case!(a_one_time_secret_is_used_once_and_tries_run_out),
     case!(one_time_secrets_expire_are_replaced_race_once_and_go_with_their_account),
     case!(a_live_secret_is_found_without_being_used),
