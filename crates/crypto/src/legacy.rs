@@ -12,12 +12,17 @@ use base64::{alphabet, Engine};
 use ring::pbkdf2;
 use subtle::ConstantTimeEq;
 
+use crate::hash_limits::{Argon2Limit, MAX_HASH_BYTES};
+use crate::hashing_settings::HashingSettings;
+
 /// The most PBKDF2 rounds a login may spend (Django's 2025 default is 1 200 000).
 pub const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
 /// The most memory one scrypt verification may use: werkzeug's default (N=32768, r=8) is 32 MiB.
 pub const MAX_SCRYPT_BYTES: u64 = 64 * 1024 * 1024;
 /// The highest bcrypt cost (2^14 rounds, about a second here).
 pub const MAX_BCRYPT_COST: u32 = 14;
+/// The output werkzeug's scrypt stores (hashlib's default `dklen`).
+const SCRYPT_OUTPUT_BYTES: usize = 64;
 
 /// Which earlier system's format a hash is in (the import report counts by it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,6 +107,35 @@ impl Pbkdf2Digest {
             Self::Sha256 => pbkdf2::PBKDF2_HMAC_SHA256,
         }
     }
+
+    /// The output every format here stores: one block, the digest's own length. Each block
+    /// more would cost all the rounds again.
+    fn output_bytes(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha256 => 32,
+        }
+    }
+}
+
+/// `expected` as a PBKDF2 output of `digest`: refused unless it is the one block the format
+/// produces (a stored output of 48 blocks would cost 48 times the rounds per attempt).
+fn one_block(
+    expected: Vec<u8>,
+    digest: Pbkdf2Digest,
+    what: &'static str,
+) -> Result<Vec<u8>, UnusableHash> {
+    if expected.len() == digest.output_bytes() {
+        Ok(expected)
+    } else if expected.len() > digest.output_bytes() {
+        Err(UnusableHash::TooCostly(format!(
+            "{what} hash with a {}-byte output ({} bytes is the format's)",
+            expected.len(),
+            digest.output_bytes()
+        )))
+    } else {
+        Err(UnusableHash::Malformed(what))
+    }
 }
 
 /// Standard base64 with or without padding.
@@ -131,6 +165,12 @@ impl LegacyHash {
     /// Reads `hash`, checking its cost; `UnknownFormat` for an Argon2 PHC string (Keygate's
     /// own) as for anything else it does not know.
     pub fn parse(hash: &str) -> Result<Self, UnusableHash> {
+        if hash.len() > MAX_HASH_BYTES {
+            return Err(UnusableHash::TooCostly(format!(
+                "stored hash of {} bytes (at most {MAX_HASH_BYTES})",
+                hash.len()
+            )));
+        }
         if hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$") {
             let cost: u32 = hash
                 .get(4..6)
@@ -163,7 +203,11 @@ impl LegacyHash {
                     algorithm: Pbkdf2Digest::Sha256,
                     rounds: rounds(n, what)?,
                     salt: ab64_decode(salt).ok_or(UnusableHash::Malformed(what))?,
-                    expected: ab64_decode(checksum).ok_or(UnusableHash::Malformed(what))?,
+                    expected: one_block(
+                        ab64_decode(checksum).ok_or(UnusableHash::Malformed(what))?,
+                        Pbkdf2Digest::Sha256,
+                        what,
+                    )?,
                 },
             });
         }
@@ -180,9 +224,13 @@ impl LegacyHash {
                     algorithm: Pbkdf2Digest::Sha256,
                     rounds: rounds(n, what)?,
                     salt: salt.as_bytes().to_vec(),
-                    expected: STANDARD
-                        .decode(encoded)
-                        .map_err(|_| UnusableHash::Malformed(what))?,
+                    expected: one_block(
+                        STANDARD
+                            .decode(encoded)
+                            .map_err(|_| UnusableHash::Malformed(what))?,
+                        Pbkdf2Digest::Sha256,
+                        what,
+                    )?,
                 },
             });
         }
@@ -214,8 +262,11 @@ impl LegacyHash {
                         algorithm,
                         rounds: rounds(n, what)?,
                         salt: salt.as_bytes().to_vec(),
-                        expected: hex::decode(hex_hash)
-                            .map_err(|_| UnusableHash::Malformed(what))?,
+                        expected: one_block(
+                            hex::decode(hex_hash).map_err(|_| UnusableHash::Malformed(what))?,
+                            algorithm,
+                            what,
+                        )?,
                     },
                 })
             }
@@ -234,6 +285,10 @@ impl LegacyHash {
                         MAX_SCRYPT_BYTES / (1024 * 1024)
                     )));
                 }
+                let expected = hex::decode(hex_hash).map_err(|_| UnusableHash::Malformed(what))?;
+                if expected.len() != SCRYPT_OUTPUT_BYTES {
+                    return Err(UnusableHash::Malformed(what));
+                }
                 Ok(Self {
                     format: LegacyFormat::WerkzeugScrypt,
                     kind: Kind::Scrypt {
@@ -242,8 +297,7 @@ impl LegacyHash {
                         r: u32::try_from(r).map_err(|_| UnusableHash::Malformed(what))?,
                         p: u32::try_from(p).map_err(|_| UnusableHash::Malformed(what))?,
                         salt: salt.as_bytes().to_vec(),
-                        expected: hex::decode(hex_hash)
-                            .map_err(|_| UnusableHash::Malformed(what))?,
+                        expected,
                     },
                 })
             }
@@ -295,15 +349,38 @@ impl LegacyHash {
 #[cfg(test)]
 mod tests;
 
-/// The crypto adapter of the import's [`HashInspector`](keygate_domain::import::HashInspector).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LegacyHashes;
+/// The crypto adapter of the import's [`HashInspector`](keygate_domain::import::HashInspector):
+/// a hash is refused at import when a login could not verify it, an Argon2 one past the
+/// server's [`Argon2Limit`] included.
+#[derive(Debug, Clone, Copy)]
+pub struct LegacyHashes {
+    argon2: Argon2Limit,
+}
+
+impl LegacyHashes {
+    /// The inspector of a server hashing with `settings`.
+    pub fn new(settings: &HashingSettings) -> Self {
+        Self {
+            argon2: Argon2Limit::of(settings),
+        }
+    }
+}
 
 impl keygate_domain::import::HashInspector for LegacyHashes {
     fn inspect(&self, hash: &str) -> keygate_domain::import::HashVerdict {
         use keygate_domain::import::HashVerdict;
+        if hash.len() > MAX_HASH_BYTES {
+            // Whatever it is, it is not stored: no format Keygate reads is this long.
+            return HashVerdict::Refused(format!(
+                "stored hash of {} bytes (at most {MAX_HASH_BYTES})",
+                hash.len()
+            ));
+        }
         if hash.starts_with("$argon2") {
-            return HashVerdict::Argon2;
+            return match self.argon2.admits(hash) {
+                Ok(()) => HashVerdict::Argon2,
+                Err(why) => HashVerdict::Refused(why),
+            };
         }
         match LegacyHash::parse(hash) {
             Ok(legacy) => HashVerdict::Usable(legacy.format().name()),

@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::hash_limits::Argon2Limit;
+use crate::hashing_settings::HashingSettings;
 use crate::legacy::LegacyHash;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -21,36 +23,6 @@ use keygate_domain::accounts::Password;
 use keygate_domain::crypto::{PasswordCheck, PasswordHasher};
 use keygate_domain::{Error, Result};
 use subtle::ConstantTimeEq;
-
-/// Argon2id cost parameters, how many hashes may run at once and how many may wait
-/// (`auth.hashing.*`; a key left out keeps its default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct HashingSettings {
-    /// Memory per hash in KiB (OWASP: 19 456, i.e. 19 MiB).
-    pub memory_kib: u32,
-    /// Passes over memory (OWASP: 2).
-    pub iterations: u32,
-    /// Lanes (OWASP: 1).
-    pub parallelism: u32,
-    /// Hashing threads: hashes that run at the same time (default: one per core).
-    #[serde(deserialize_with = "keygate_domain::settings::units::at_least_one")]
-    pub max_concurrent: usize,
-    /// Hashes that may wait for a thread; one more is refused with `Overloaded`.
-    pub max_waiting: usize,
-}
-
-impl Default for HashingSettings {
-    fn default() -> Self {
-        Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: std::thread::available_parallelism().map_or(2, usize::from),
-            max_waiting: 64,
-        }
-    }
-}
 
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 
@@ -186,6 +158,8 @@ pub struct Argon2Hasher {
     params: Params,
     pool: Arc<Pool>,
     dummy_hash: Arc<str>,
+    /// The costliest stored hash verified; a costlier one matches nothing.
+    limit: Argon2Limit,
 }
 
 impl Argon2Hasher {
@@ -220,6 +194,7 @@ impl Argon2Hasher {
             params,
             pool: Arc::new(pool),
             dummy_hash: dummy_hash.into(),
+            limit: Argon2Limit::of(&settings),
         })
     }
 
@@ -353,8 +328,18 @@ impl PasswordHasher for Argon2Hasher {
                 })
                 .await;
         }
+        // A stored hash past the limit (it may come from anywhere) is never computed with its
+        // own parameters: it answers as a wrong password, after the dummy verification that
+        // makes it as slow as one.
+        let (limit, dummy) = (self.limit, self.dummy_hash.clone());
         self.pool
-            .run(move |memory| verify_with(&params, memory, &password, &hash))
+            .run(move |memory| match limit.admits(&hash) {
+                Ok(()) => verify_with(&params, memory, &password, &hash),
+                Err(_) => verify_with(&params, memory, &password, &dummy).map(|_| PasswordCheck {
+                    matches: false,
+                    needs_rehash: false,
+                }),
+            })
             .await
     }
 
@@ -410,6 +395,48 @@ mod tests {
                 .await
                 .expect("verified")
                 .matches
+        );
+    }
+
+    /// The PHC string of `text` under these Argon2id parameters, as another system made it.
+    fn phc_of(text: &str, memory_kib: u32, passes: u32, lanes: u32) -> String {
+        let params = Params::new(memory_kib, passes, lanes, None).expect("parameters");
+        let mut memory = new_area(params.block_count());
+        hash_with(&params, &mut memory, text).expect("hash")
+    }
+
+    /// A stored hash costlier than the limit matches nothing, the right password included:
+    /// its own memory and passes are never spent (issue 31, holes 2 and 3). The limit is
+    /// four times the larger of the server's and OWASP's parameters.
+    #[tokio::test]
+    async fn stored_argon2_hashes_past_the_limit_match_nothing() {
+        let hasher = Argon2Hasher::new(cheap()).expect("hasher");
+        let right = "correct horse";
+        let within = phc_of(right, 19 * 1024, 2, 1);
+        assert!(
+            hasher
+                .verify(right, &within)
+                .await
+                .expect("verified")
+                .matches
+        );
+        for (what, memory_kib, passes, lanes) in [
+            ("memory", 4 * 19 * 1024 + 8, 1, 1),
+            ("work", 19 * 1024, 9, 1),
+            ("lanes", 19 * 1024, 1, 5),
+        ] {
+            let costly = phc_of(right, memory_kib, passes, lanes);
+            let check = hasher.verify(right, &costly).await.expect("answered");
+            assert!(!check.matches, "a hash past the {what} bound matched");
+            assert!(!check.needs_rehash);
+        }
+        let inspector = crate::LegacyHashes::new(&cheap());
+        use keygate_domain::import::{HashInspector, HashVerdict};
+        assert_eq!(inspector.inspect(&within), HashVerdict::Argon2);
+        let costly = phc_of(right, 19 * 1024, 9, 1);
+        assert!(
+            matches!(inspector.inspect(&costly), HashVerdict::Refused(_)),
+            "an import takes no hash a login would not verify"
         );
     }
 

@@ -201,6 +201,43 @@ fn absurd_and_unknown_hashes_leave_the_account_without_a_password() {
     assert!(users.text.contains("costly"), "{}", users.text);
 }
 
+/// Hashes that would cost a login more than a small factor of the server's own (issue 31,
+/// holes 2 and 3) are refused at import, on both stores: an Argon2 hash of 1 GiB or of three
+/// million passes, a PBKDF2 output of 48 blocks (48 times the rounds per attempt), a row of a
+/// megabyte. Each owner's login answers as a wrong password.
+fn hashes_costlier_than_a_login_are_refused_at_import(store: Store) {
+    let app = TestApp::spawn(store);
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("costly.jsonl");
+    let output = "1d6ce69b732baab62f34905899cbce7276146ebedcc3a0aeb7c0058b0dc22465";
+    std::fs::write(
+        &path,
+        [
+            json!({"username": "gigabyte",
+                   "password": "$argon2id$v=19$m=1048576,t=3,p=1$c2FsdHNhbHQ$SqlVijFGiPG+935vDSGEsA"}),
+            json!({"username": "forever",
+                   "password": "$argon2id$v=19$m=19456,t=3000000,p=1$c2FsdHNhbHQ$SqlVijFGiPG+935vDSGEsA"}),
+            json!({"username": "fortyeight",
+                   "password": format!("pbkdf2:sha256:600000$wkVSFYsRzISnMq0v${}", output.repeat(48))}),
+            json!({"username": "megabyte", "password": "x".repeat(1 << 20)}),
+        ]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n"),
+    )
+    .expect("written");
+    let (report, app) = import(app, &["--from", path.to_str().expect("a path")]);
+    assert_eq!(report["hash_formats"]["refused"], 4, "{report}");
+    assert_eq!(report["outcomes"]["imported"], 4, "{report}");
+    for username in ["gigabyte", "forever", "fortyeight", "megabyte"] {
+        app.login(username, PASSWORD)
+            .expect_error(401, "invalid_credentials");
+    }
+}
+
+store_tests!(hashes_costlier_than_a_login_are_refused_at_import);
+
 #[test]
 fn an_unknown_source_is_refused_with_advice() {
     let app = TestApp::spawn(Store::Embedded);

@@ -2,6 +2,7 @@
 //! 1.7.4, and Django's recipe in Python's hashlib), all of one password.
 
 use super::*;
+use keygate_domain::import::HashInspector;
 
 const PASSWORD: &str = "correct horse ünïcode";
 
@@ -95,4 +96,48 @@ fn unknown_and_malformed_hashes_are_told_apart() {
             "{hash}"
         );
     }
+}
+
+/// A PBKDF2 output longer than the format's one block costs all the rounds again per block
+/// (48 blocks: 48 times a login), and a row of megabytes costs its parsing: both are refused
+/// when read, so at import and at login alike (issue 31, hole 3).
+#[test]
+fn outputs_longer_than_the_format_makes_and_oversized_rows_are_refused() {
+    let block = "1d6ce69b732baab62f34905899cbce7276146ebedcc3a0aeb7c0058b0dc22465";
+    let too_long = [
+        format!("pbkdf2:sha256:1000$wkVSFYsRzISnMq0v${}", block.repeat(48)),
+        format!("pbkdf2:sha1:1000$AFoVipnu3rtVT6XG${block}"),
+        format!(
+            "$pbkdf2-sha256$1000$lnIOYSzFmDMmxBiDkNK6tw${}",
+            UNPADDED.encode([7u8; 64])
+        ),
+        format!(
+            "pbkdf2_sha256$1000$NaClsalt12${}",
+            STANDARD.encode([7u8; 64])
+        ),
+        format!("pbkdf2:sha256:1000${}${block}", "s".repeat(1 << 20)),
+    ];
+    for hash in &too_long {
+        assert!(
+            matches!(LegacyHash::parse(hash), Err(UnusableHash::TooCostly(_))),
+            "{}…",
+            &hash[..40]
+        );
+        assert!(matches!(
+            LegacyHashes::new(&HashingSettings::default()).inspect(hash),
+            keygate_domain::import::HashVerdict::Refused(_)
+        ));
+    }
+    let unknown_and_huge = "x".repeat(MAX_HASH_BYTES + 1);
+    assert!(matches!(
+        LegacyHashes::new(&HashingSettings::default()).inspect(&unknown_and_huge),
+        keygate_domain::import::HashVerdict::Refused(_)
+    ));
+    assert_eq!(
+        LegacyHashes::new(&HashingSettings::default()).inspect(&"x".repeat(MAX_HASH_BYTES)),
+        keygate_domain::import::HashVerdict::Unknown,
+        "an unknown format within the bound is kept, matching nothing"
+    );
+    let scrypt_long = format!("scrypt:1024:8:1$nFnXpjbS7nd7mjH1${}", "ab".repeat(128));
+    assert!(LegacyHash::parse(&scrypt_long).is_err());
 }

@@ -45,7 +45,7 @@ pub fn build_keygate(
         key_installer: jwt,
         otp: Arc::new(keygate_crypto::OsOtp),
         passkeys: Arc::new(relying_party(settings)?),
-        legacy_hashes: Arc::new(keygate_crypto::LegacyHashes),
+        legacy_hashes: Arc::new(keygate_crypto::LegacyHashes::new(&settings.auth.hashing)),
     };
     let schemas = Arc::new(JsonSchemaValidator::new(settings.records.validation));
     let keygate = Keygate::new(
