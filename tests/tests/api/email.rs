@@ -265,7 +265,51 @@ fn mail_requests_are_throttled() {
         .expect(202);
 }
 
+/// §12, what a change ends (issue 31, hole 5): a password change ends the reset link and the
+/// login code mailed before it; an email change ends those mailed to the old address (the old
+/// code even worked with the new address).
+fn a_password_or_email_change_ends_the_links_and_codes_mailed_before(store: Store) {
+    let app = TestApp::spawn(store);
+    for change in ["password", "email"] {
+        let username = unique(&format!("ends-{change}"));
+        let email = register(&app, &username);
+        let token = app
+            .login(&username, PASSWORD)
+            .str("access_token")
+            .to_owned();
+        app.post("/password/forgot", &json!({"email": email}))
+            .expect(202);
+        let reset_token = app.mail_to(&email, "Reset your password").link_token();
+        app.post("/login/code/request", &json!({"email": email}))
+            .expect(202);
+        let code = app.mail_to(&email, "Your login code").code();
+        let address = if change == "password" {
+            app.json(
+                "PUT",
+                "/profile/password",
+                Some(&token),
+                &json!({"current_password": PASSWORD, "new_password": "another-fine-lantern-9"}),
+            )
+            .expect(200);
+            email.clone()
+        } else {
+            let new = format!("{username}-new@example.com");
+            app.json("PUT", "/profile", Some(&token), &json!({"email": new}))
+                .expect(200);
+            new
+        };
+        app.post(
+            "/password/reset",
+            &json!({"token": reset_token, "new_password": "yet-another-lantern-3"}),
+        )
+        .expect_error(400, "invalid_token");
+        app.post("/login/code", &json!({"email": address, "code": code}))
+            .expect_error(401, "invalid_credentials");
+    }
+}
+
 store_tests!(
+    a_password_or_email_change_ends_the_links_and_codes_mailed_before,
     verification_links_prove_the_address_once,
     an_email_change_is_verified_anew_and_the_old_address_is_told,
     a_password_reset_sets_the_password_and_ends_every_session,

@@ -60,6 +60,8 @@ pub trait AccountMail: Send + Sync {
     /// The account's address changed from `old`: a verification link to the new one, a
     /// notice to the old one.
     async fn email_changed(&self, user: &User, old: Option<Email>);
+    /// The account's password changed: every link and code outstanding ends.
+    async fn password_changed(&self, user: &User) -> Result<()>;
 }
 
 /// The caller's account, and its own password checked again before a sensitive change.

@@ -277,6 +277,7 @@ impl AccountService {
                 Ok(())
             })
             .await?;
+        self.mail.password_changed(&user).await?;
         self.sessions.revoke_others(principal).await
     }
 

@@ -386,6 +386,11 @@ impl EmailFlowService {
 
 #[async_trait]
 impl AccountMail for EmailFlowService {
+    /// Every reset link, verification link and login code outstanding ends (§12).
+    async fn password_changed(&self, user: &User) -> Result<()> {
+        self.one_time.delete_secrets_of(&user.id).await
+    }
+
     async fn account_created(&self, user: &User) {
         if let Some(email) = &user.email {
             let _ = self.send_verification(user, email).await;
@@ -395,6 +400,8 @@ impl AccountMail for EmailFlowService {
     /// A verification link to the new address, a notice to the old one (so a stolen session
     /// cannot quietly move the account to another mailbox).
     async fn email_changed(&self, user: &User, old: Option<Email>) {
+        // Links and codes mailed to the old address end with it (§12).
+        let _ = self.one_time.delete_secrets_of(&user.id).await;
         if let Some(new) = &user.email {
             let _ = self.send_verification(user, new).await;
         }

@@ -419,7 +419,20 @@ async fn password_change_checks_the_current_one_and_revokes_other_sessions() {
         .with(eq(me.clone()))
         .times(1)
         .returning(|_| Ok(()));
-    let svc = service_with(users, hasher, sessions, ThrottleLimits::default());
+    // §12: the change ends every link and code outstanding, once it is made.
+    let mut mail = MockAccountMail::new();
+    mail.expect_password_changed()
+        .withf(|u| u.id == stored_user(Role::User).id)
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_wired(
+        users,
+        hasher,
+        sessions,
+        ThrottleLimits::default(),
+        no_second_factor(),
+        mail,
+    );
 
     assert!(matches!(
         svc.change_password(&me, password_change("wrong", "new-password-ok"), "a")

@@ -534,3 +534,69 @@ async fn a_verification_request_of_a_verified_address_mails_nothing() {
         .expect("nothing to do");
     assert_eq!(f.mail.sent().len(), 1);
 }
+
+/// §12, what a change ends: a password change or an email change ends every reset link,
+/// verification link and login code outstanding (an old code even worked with the new
+/// address).
+#[tokio::test]
+async fn a_password_or_email_change_ends_every_outstanding_link_and_code() {
+    for change in ["password", "email"] {
+        let f = flows();
+        f.service.account_created(&alice()).await;
+        f.service
+            .send_password_reset("alice")
+            .await
+            .expect("queued");
+        f.service
+            .send_login_code("alice@example.com")
+            .await
+            .expect("queued");
+        assert_eq!(f.secrets.all().len(), 3);
+        let verification = f.mail.last_token(MailKind::VerifyEmail);
+        let reset_token = f.mail.last_token(MailKind::PasswordReset);
+        let code = f.mail.last_value(MailKind::LoginCode, "code");
+        let address = if change == "password" {
+            f.service.password_changed(&alice()).await.expect("ended");
+            "alice@example.com"
+        } else {
+            let mut moved = alice();
+            moved.email = Some(email("new@example.com"));
+            *f.users.0.lock().expect("users") = vec![moved.clone()];
+            f.service
+                .email_changed(&moved, Some(email("alice@example.com")))
+                .await;
+            "new@example.com"
+        };
+        assert!(
+            matches!(
+                f.service
+                    .reset_password(reset(&reset_token, "brand-new-lantern-7"))
+                    .await,
+                Err(Error::InvalidToken)
+            ),
+            "{change}: the reset link ended"
+        );
+        assert!(
+            matches!(
+                f.service
+                    .verify_email(VerificationToken(verification))
+                    .await,
+                Err(Error::InvalidToken)
+            ),
+            "{change}: the verification link ended"
+        );
+        let login = CodeLoginForm {
+            email: Some(address.into()),
+            code: Some(code),
+        }
+        .parse()
+        .expect("complete");
+        assert!(
+            matches!(
+                f.service.login_with_code(login, "10.0.0.1").await,
+                Err(Error::InvalidCredentials)
+            ),
+            "{change}: the code ended"
+        );
+    }
+}
