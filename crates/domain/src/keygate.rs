@@ -214,6 +214,7 @@ impl Keygate {
                 clock: clock.clone(),
             },
             throttle.clone(),
+            settings.email_flows.require_verified_email,
         ));
         let require_verified_email = settings.email_flows.require_verified_email;
         let email_flows = Arc::new(EmailFlowService::new(

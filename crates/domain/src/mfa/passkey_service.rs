@@ -70,11 +70,19 @@ pub struct PasskeyService {
     challenges: TokenSecrets,
     clock: Arc<dyn Clock>,
     throttle: Arc<LoginThrottle>,
+    /// `auth.require_verified_email`: a right passkey of an unverified address gets `403`,
+    /// as a right password does (§12).
+    require_verified_email: bool,
 }
 
 impl PasskeyService {
-    /// Wires the service; failed logins and ceremonies count in `throttle`.
-    pub fn new(ports: PasskeyPorts, throttle: Arc<LoginThrottle>) -> Self {
+    /// Wires the service; failed logins and ceremonies count in `throttle`;
+    /// `require_verified_email` is `auth.require_verified_email`.
+    pub fn new(
+        ports: PasskeyPorts,
+        throttle: Arc<LoginThrottle>,
+        require_verified_email: bool,
+    ) -> Self {
         Self {
             ceremonies: ports.ceremonies,
             factors: FactorStore::new(ports.factors),
@@ -84,6 +92,7 @@ impl PasskeyService {
             challenges: TokenSecrets::new(ports.one_time, ports.secrets, ports.clock.clone()),
             clock: ports.clock,
             throttle,
+            require_verified_email,
         }
     }
 
@@ -298,6 +307,10 @@ impl PasskeyService {
         let used = self
             .ceremonies
             .finish_login(&credential, &state, &factors.passkeys)?;
+        if self.require_verified_email && !user.email_verified {
+            self.throttle.succeeded(attempt);
+            return Err(Error::EmailUnverified);
+        }
         self.factors
             .change(&user.id, |factors| {
                 let passkey = factors

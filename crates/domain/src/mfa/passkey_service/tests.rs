@@ -66,6 +66,11 @@ struct Passkeys {
 }
 
 fn passkeys(sessions_started: usize) -> Passkeys {
+    passkeys_requiring(sessions_started, false)
+}
+
+/// The service, with `auth.require_verified_email` as given.
+fn passkeys_requiring(sessions_started: usize, require_verified_email: bool) -> Passkeys {
     let factors = Arc::new(MemoryFactors::default());
     let secrets = Arc::new(MemoryOneTime::default());
     let clock = MovingClock::new();
@@ -102,6 +107,7 @@ fn passkeys(sessions_started: usize) -> Passkeys {
             clock: Arc::new(clock.clone()),
         },
         Arc::new(LoginThrottle::new(ThrottleLimits::default())),
+        require_verified_email,
     );
     Passkeys {
         service,
@@ -262,6 +268,28 @@ async fn a_passkey_logs_its_account_in_and_records_its_use() {
             )
             .await,
         Err(Error::InvalidToken)
+    ));
+}
+
+/// §12: with `auth.require_verified_email`, a right passkey of an account whose address is
+/// unverified gets `403 email_unverified`, as a right password does, and no session starts.
+#[tokio::test]
+async fn a_passkey_login_obeys_require_verified_email() {
+    let p = passkeys_requiring(0, true);
+    register(&p, "cred-1").await;
+    let challenge = p
+        .service
+        .start_login(None, "10.0.0.1")
+        .await
+        .expect("started");
+    assert!(matches!(
+        p.service
+            .finish_login(
+                assertion(&challenge.challenge_id, "cred-1", &owner().user_id),
+                "10.0.0.1",
+            )
+            .await,
+        Err(Error::EmailUnverified)
     ));
 }
 
