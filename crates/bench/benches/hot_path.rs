@@ -33,6 +33,7 @@ fn tokens_for(algorithm: SigningAlgorithm) -> (JwtTokens, Option<SigningKey>) {
         secret: Some(b"a-benchmark-secret-of-at-least-32-bytes".to_vec()),
         issuer: "keygate".into(),
         audience: "keygate".into(),
+        access_token_ttl: chrono::Duration::minutes(15),
     });
     if !algorithm.is_asymmetric() {
         return (tokens, None);

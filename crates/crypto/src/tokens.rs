@@ -22,6 +22,9 @@ pub struct JwtSettings {
     /// The shared HMAC secret, if one is configured: it signs under HS256 and otherwise still
     /// verifies HS256 tokens issued before a move to asymmetric keys, until they expire.
     pub secret: Option<Vec<u8>>,
+    /// How long an access token lives: after a move to asymmetric keys the shared secret
+    /// verifies for this long past the move, and only tokens issued before it.
+    pub access_token_ttl: chrono::Duration,
     /// `iss` of every token.
     pub issuer: String,
     /// `aud` of every token.
@@ -35,6 +38,7 @@ impl std::fmt::Debug for JwtSettings {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("access_token_ttl", &self.access_token_ttl)
             .finish()
     }
 }
@@ -80,6 +84,7 @@ pub struct JwtTokens {
     ring: RwLock<Arc<Vec<RingKey>>>,
     issuer: String,
     audience: String,
+    access_token_ttl: chrono::Duration,
 }
 
 impl JwtTokens {
@@ -102,7 +107,23 @@ impl JwtTokens {
             ring: RwLock::default(),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            access_token_ttl: settings.access_token_ttl,
         }
+    }
+
+    /// Beside an asymmetric algorithm, whether an HS256 token of `claims` may still be honoured:
+    /// the move to asymmetric keys is the moment the earliest installed key began to sign, and
+    /// only a token issued before it and expiring within one token lifetime of it is one the
+    /// server itself made; past that lifetime the secret verifies nothing (whoever holds it could
+    /// mint any token, backdated or not).
+    fn honours_shared_after_move(&self, claims: &Claims, ring: &[RingKey]) -> bool {
+        let Some(moved_at) = ring.first().map(|key| key.signs_from) else {
+            return false;
+        };
+        let honoured_until = moved_at + self.access_token_ttl;
+        claims.iat <= moved_at.timestamp()
+            && claims.exp <= honoured_until.timestamp()
+            && Utc::now() < honoured_until
     }
 
     fn ring(&self) -> Arc<Vec<RingKey>> {
@@ -258,6 +279,16 @@ impl TokenVerifier for JwtTokens {
         let data =
             decode::<Claims>(token, &key.decoding, &key.validation).map_err(|_| refused())?;
         let claims = data.claims;
+        let by_shared = self
+            .shared
+            .as_ref()
+            .is_some_and(|shared| shared.kid == key.kid);
+        if by_shared
+            && self.algorithm.is_asymmetric()
+            && !self.honours_shared_after_move(&claims, &ring)
+        {
+            return Err(refused());
+        }
         let timestamp = |secs: i64| {
             DateTime::<Utc>::from_timestamp(secs, 0)
                 .ok_or(Error::Unauthorized("invalid token time"))

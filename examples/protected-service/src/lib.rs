@@ -59,6 +59,7 @@ impl Gate {
             secret: Some(settings.jwt_secret.clone()),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            access_token_ttl: keygate_domain::sessions::SessionSettings::default().access_token_ttl,
         }));
         Ok(Self::over(
             Arc::new(store),

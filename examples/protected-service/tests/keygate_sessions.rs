@@ -70,6 +70,7 @@ async fn a_token_of_an_ended_session_is_refused_with_the_store_mocked() {
         secret: Some(SECRET.as_bytes().to_vec()),
         issuer: "keygate".into(),
         audience: "keygate".into(),
+        access_token_ttl: chrono::Duration::minutes(15),
     }));
     // The session is not in the store (ended and purged): authenticate must say 401.
     let mut sessions = MockSessionRepository::new();

@@ -14,6 +14,7 @@ fn settings(algorithm: SigningAlgorithm, secret: Option<&str>) -> JwtSettings {
         secret: secret.map(|s| s.as_bytes().to_vec()),
         issuer: "keygate".into(),
         audience: "keygate-clients".into(),
+        access_token_ttl: Duration::minutes(15),
     }
 }
 
@@ -310,6 +311,70 @@ fn hs256_tokens_keep_verifying_after_a_move_to_eddsa() {
     let (eddsa_only, _) = asymmetric(SigningAlgorithm::EdDSA);
     assert!(eddsa_only.verify(&with_kid).is_err());
     assert!(eddsa_only.verify(&without_kid).is_err());
+}
+
+/// Beside an asymmetric algorithm the shared secret honours only tokens the server itself
+/// made before the move: issued before the earliest key began to sign, expiring within one
+/// token lifetime of it, and only during that lifetime. It verified any HS256 token, so
+/// whoever held the old secret could mint tokens for ever (issue 31).
+#[test]
+fn after_a_move_the_shared_secret_verifies_only_tokens_from_before_it() {
+    let minted = |issued_at: DateTime<Utc>, expires_at: DateTime<Utc>| {
+        hs256(SECRET)
+            .issue(&AccessClaims {
+                issued_at,
+                expires_at,
+                ..claims(Duration::minutes(5))
+            })
+            .expect("signed")
+    };
+    let moved_after = |ago: Duration| {
+        let tokens = JwtTokens::new(&settings(SigningAlgorithm::EdDSA, Some(SECRET)));
+        let moved_at = Utc::now() - ago;
+        tokens
+            .install(&[installed(
+                key(SigningAlgorithm::EdDSA, 1, moved_at),
+                None,
+                None,
+            )])
+            .expect("installed");
+        (tokens, moved_at)
+    };
+    let (just_moved, moved_at) = moved_after(Duration::minutes(1));
+    let from_before = minted(
+        moved_at - Duration::minutes(2),
+        moved_at + Duration::minutes(10),
+    );
+    assert!(
+        just_moved.verify(&from_before).is_ok(),
+        "issued before the move"
+    );
+    let now = Utc::now();
+    assert!(
+        just_moved
+            .verify(&minted(now, now + Duration::minutes(5)))
+            .is_err(),
+        "minted after the move"
+    );
+    assert!(
+        just_moved
+            .verify(&minted(
+                moved_at - Duration::minutes(2),
+                moved_at + Duration::hours(1)
+            ))
+            .is_err(),
+        "backdated, but living past one token lifetime after the move"
+    );
+    let (long_moved, moved_at) = moved_after(Duration::hours(1));
+    assert!(
+        long_moved
+            .verify(&minted(
+                moved_at - Duration::minutes(2),
+                Utc::now() + Duration::minutes(5)
+            ))
+            .is_err(),
+        "an hour after the move the secret verifies nothing"
+    );
 }
 
 #[test]

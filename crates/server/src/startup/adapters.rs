@@ -34,6 +34,7 @@ pub fn build_keygate(
         secret: signing.secret,
         issuer: settings.auth.issuer.clone(),
         audience: settings.auth.audience.clone(),
+        access_token_ttl: settings.auth.sessions.access_token_ttl,
     }));
     let hasher = Argon2Hasher::new(settings.auth.hashing).map_err(StartupError::Hashing)?;
     let crypto = CryptoPorts {

@@ -77,6 +77,7 @@ fn token(key: &SigningKey, issuer: &str, lifetime: i64) -> String {
         secret: None,
         issuer: issuer.into(),
         audience: "keygate".into(),
+        access_token_ttl: chrono::Duration::minutes(15),
     });
     tokens
         .install(&[InstalledKey {
