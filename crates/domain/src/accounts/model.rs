@@ -54,6 +54,16 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as a message about it may show it to someone else: the first character of
+    /// the local part and the domain (`a…@example.com`). A local part can be any text, such as
+    /// `https://evil.example/x`, which a mail reader would turn into a link in a genuine
+    /// message.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or(("", &self.0));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}…@{domain}")
+    }
 }
 
 /// A username: 3..32 characters of `A-Z a-z 0-9 _ . -`, unique case-insensitively.

@@ -406,14 +406,14 @@ impl AccountMail for EmailFlowService {
             let _ = self.send_verification(user, new).await;
         }
         if let Some(old) = old {
-            let shown = user.email.as_ref().map_or("(none)", Email::as_str);
+            // Shown masked: the new address is the caller's text, and the notice is genuine.
+            let shown = user
+                .email
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), Email::masked);
             let _ = self
                 .mail
-                .enqueue(
-                    MailKind::EmailChanged,
-                    old.as_str(),
-                    vec![("email", shown.to_owned())],
-                )
+                .enqueue(MailKind::EmailChanged, old.as_str(), vec![("email", shown)])
                 .await;
         }
     }

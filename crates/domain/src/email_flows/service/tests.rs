@@ -600,3 +600,18 @@ async fn a_password_or_email_change_ends_every_outstanding_link_and_code() {
         );
     }
 }
+
+/// The notice to the old address shows the new one masked: a local part such as
+/// `https://evil.example/x` would be a link in a genuine message (issue 31).
+#[tokio::test]
+async fn the_email_change_notice_shows_the_new_address_masked() {
+    let f = flows();
+    let mut moved = alice();
+    moved.email = Some(email("https://evil.example/x@evil.example"));
+    f.service
+        .email_changed(&moved, Some(email("alice@example.com")))
+        .await;
+    let shown = f.mail.last_value(MailKind::EmailChanged, "email");
+    assert_eq!(shown, "h…@evil.example");
+    assert!(!shown.contains("https://"), "{shown}");
+}
