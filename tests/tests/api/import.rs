@@ -42,6 +42,12 @@ print(json.dumps(out))
     serde_json::from_slice(&keygate_tests::python::run(["-c", MAKE, prefix])).expect("JSON")
 }
 
+/// Writes `rows` to `path` as JSON lines, each as given.
+fn write_rows(path: &Path, rows: &[Value]) {
+    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    std::fs::write(path, lines.join("\n")).expect("written");
+}
+
 fn write_jsonl(path: &Path, accounts: &[Value]) {
     let lines: Vec<String> = accounts
         .iter()
@@ -167,22 +173,17 @@ fn absurd_and_unknown_hashes_leave_the_account_without_a_password() {
     let app = TestApp::spawn(Store::Embedded);
     let dir = tempfile::tempdir().expect("a directory");
     let path = dir.path().join("odd.jsonl");
-    std::fs::write(
+    write_rows(
         &path,
-        [
+        &[
             json!({"_id": {"$oid": "6553f10000000000000000aa"}, "username": "costly",
                    "password": "pbkdf2:sha256:1000000000$salt$00"}),
             json!({"_id": "6553f10000000000000000bb", "username": "scrypty", "email": "s@example.com",
                    "password": "scrypt:1073741824:8:1$salt$00"}),
             json!({"id": 3, "username": "mystery", "password": "md5$x$y"}),
             json!({"id": 4, "password": "x"}),
-        ]
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n"),
-    )
-    .expect("written");
+        ],
+    );
     let (report, app) = import(app, &["--from", path.to_str().expect("a path")]);
     assert_eq!(report["hash_formats"]["refused"], 2, "{report}");
     assert_eq!(report["hash_formats"]["unknown"], 1);
@@ -210,9 +211,9 @@ fn hashes_costlier_than_a_login_are_refused_at_import(store: Store) {
     let dir = tempfile::tempdir().expect("a directory");
     let path = dir.path().join("costly.jsonl");
     let output = "1d6ce69b732baab62f34905899cbce7276146ebedcc3a0aeb7c0058b0dc22465";
-    std::fs::write(
+    write_rows(
         &path,
-        [
+        &[
             json!({"username": "gigabyte",
                    "password": "$argon2id$v=19$m=1048576,t=3,p=1$c2FsdHNhbHQ$SqlVijFGiPG+935vDSGEsA"}),
             json!({"username": "forever",
@@ -220,13 +221,8 @@ fn hashes_costlier_than_a_login_are_refused_at_import(store: Store) {
             json!({"username": "fortyeight",
                    "password": format!("pbkdf2:sha256:600000$wkVSFYsRzISnMq0v${}", output.repeat(48))}),
             json!({"username": "megabyte", "password": "x".repeat(1 << 20)}),
-        ]
-        .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join("\n"),
-    )
-    .expect("written");
+        ],
+    );
     let (report, app) = import(app, &["--from", path.to_str().expect("a path")]);
     assert_eq!(report["hash_formats"]["refused"], 4, "{report}");
     assert_eq!(report["outcomes"]["imported"], 4, "{report}");
