@@ -99,11 +99,29 @@ fn the_default_is_eddsa_published_in_a_cacheable_jwks(store: Store) {
 }
 
 fn es256_and_rs256_are_selectable(store: Store) {
-    for (algorithm, kty) in [("ES256", "EC"), ("RS256", "RSA")] {
+    for (algorithm, kty, public) in [
+        (
+            "ES256",
+            "EC",
+            &["kty", "crv", "x", "y", "alg", "use", "kid"][..],
+        ),
+        ("RS256", "RSA", &["kty", "n", "e", "alg", "use", "kid"][..]),
+    ] {
         let app = TestApp::spawn_with(store, &[("KEYGATE__AUTH__SIGNING__ALGORITHM", algorithm)]);
         let key = jwks(&app).body["keys"][0].clone();
         assert_eq!(key["kty"], kty, "{key}");
         assert_eq!(key["alg"], algorithm);
+        // Exactly the public members: no `d` (EC), no `d`, `p`, `q`, `dp`, `dq`, `qi` (RSA).
+        let mut members: Vec<&str> = key
+            .as_object()
+            .expect("a JWK")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        members.sort_unstable();
+        let mut expected = public.to_vec();
+        expected.sort_unstable();
+        assert_eq!(members, expected, "{key}");
         let (_, token, _) = app.signed_up_user();
         assert_eq!(header_of(&token)["alg"], algorithm);
         assert_eq!(header_of(&token)["kid"], key["kid"]);
