@@ -6,6 +6,7 @@ use keygate_domain::accounts::UserRepository;
 use keygate_domain::apis::records::RecordRepository;
 use keygate_domain::apis::{ApiKeyRepository, ApiRepository};
 use keygate_domain::data::DataRepository;
+use keygate_domain::mfa::SecondFactorRepository;
 use keygate_domain::Id;
 
 use crate::app::{Store, TestApp};
@@ -25,6 +26,8 @@ pub struct Leftovers {
     pub keys: usize,
     /// Records of the APIs asked about.
     pub records: u64,
+    /// Whether its second factors (TOTP, recovery codes, passkeys: one stored value) are there.
+    pub factors: bool,
 }
 
 impl TestApp {
@@ -71,7 +74,12 @@ impl TestApp {
 
 async fn count<S>(store: &S, user: &Id, apis: &[Id]) -> Leftovers
 where
-    S: UserRepository + DataRepository + ApiRepository + ApiKeyRepository + RecordRepository,
+    S: UserRepository
+        + DataRepository
+        + ApiRepository
+        + ApiKeyRepository
+        + RecordRepository
+        + SecondFactorRepository,
 {
     let account = UserRepository::find_by_id(store, user).await.unwrap();
     let mut leftovers = Leftovers {
@@ -82,6 +90,7 @@ where
             .unwrap()
             .len(),
         apis: store.list_for_owner(user, None, 100).await.unwrap().len(),
+        factors: store.find_factors(user).await.unwrap().is_some(),
         ..Leftovers::default()
     };
     for api in apis {
