@@ -118,6 +118,10 @@ pub enum Error {
     /// A correct password of an account whose email is not verified, where that is required.
     #[error("email address not verified")]
     EmailUnverified,
+    /// A sensitive change without a fresh proof: neither the current password nor a login
+    /// within `auth.reauth_window_secs` (§12).
+    #[error("reauthentication required")]
+    ReauthenticationRequired,
     /// Wrong identifier or password: one answer for both.
     #[error("invalid credentials")]
     InvalidCredentials,

@@ -17,6 +17,15 @@ pub struct Id(String);
 pub struct InvalidId;
 
 impl Id {
+    /// The second its creation time names (the first 4 bytes of every id Keygate makes); `None`
+    /// for an id from elsewhere that is no 24-hex text.
+    pub fn unix_seconds(&self) -> Option<i64> {
+        self.0
+            .get(..8)
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .map(i64::from)
+    }
+
     /// A fresh id for something created at `unix_seconds`, with 64 random bits from the OS.
     pub fn generate(unix_seconds: i64) -> Self {
         let mut random = [0u8; 8];

@@ -244,6 +244,7 @@ impl Keygate {
             throttle.clone(),
             require_verified_email,
         )
+        .with_reauthentication_window(settings.sessions.reauth_window)
         // Deleting an account erases its data, then its APIs (their records and keys with
         // them), and last its usage totals: erasing the others gives room back, which would
         // otherwise recreate the totals.

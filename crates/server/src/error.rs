@@ -192,6 +192,11 @@ impl From<Error> for ApiError {
                 "email_unverified",
                 "The account's email address is not verified yet",
             ),
+            Error::ReauthenticationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "reauthentication_required",
+                "This change needs the current password, or a login within the last minutes",
+            ),
             Error::InvalidApiKey(_) => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_api_key",

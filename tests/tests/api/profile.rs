@@ -268,7 +268,50 @@ fn guessing_the_current_password_is_throttled_like_logins(store: Store) {
         .expect_error(429, "rate_limited");
 }
 
+/// §12: changing the email needs a fresh proof. After `auth.reauth_window_secs` (1 s here)
+/// the session, refreshed or not, gets `403 reauthentication_required`; a wrong password is
+/// `401`; the current password confirms it. Other fields need nothing.
+fn an_email_change_needs_the_password_after_the_reauthentication_window(store: Store) {
+    let app = TestApp::spawn_with(store, &[("KEYGATE__AUTH__REAUTH_WINDOW_SECS", "1")]);
+    let username = unique("reauth");
+    app.register(&username, &format!("{username}@example.com"))
+        .expect(201);
+    let login = app.login(&username, PASSWORD);
+    let refresh = login.str("refresh_token").to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    // A refresh does not renew the window.
+    let refreshed = app.post("/token/refresh", &json!({"refresh_token": refresh}));
+    refreshed.expect(200);
+    let token = refreshed.str("access_token").to_owned();
+    let new = format!("{username}-new@example.com");
+    app.json("PUT", "/profile", Some(&token), &json!({"email": new}))
+        .expect_error(403, "reauthentication_required");
+    app.json(
+        "PUT",
+        "/profile",
+        Some(&token),
+        &json!({"email": new, "password": "not-the-password"}),
+    )
+    .expect_error(401, "invalid_credentials");
+    app.json(
+        "PUT",
+        "/profile",
+        Some(&token),
+        &json!({"full_name": "Re Auth"}),
+    )
+    .expect(200);
+    let changed = app.json(
+        "PUT",
+        "/profile",
+        Some(&token),
+        &json!({"email": new, "password": PASSWORD}),
+    );
+    changed.expect(200);
+    assert_eq!(changed.body["email"], new.as_str());
+}
+
 store_tests!(
+    an_email_change_needs_the_password_after_the_reauthentication_window,
     guessing_the_current_password_is_throttled_like_logins,
     profile_shows_the_account_without_secrets,
     put_and_patch_change_the_profile,

@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::model::{Age, Email, Gender, Password, PersonName, ProfileChanges, Settable, Username};
+use super::model::{
+    Age, CurrentPassword, Email, Gender, Password, PersonName, ProfileChanges, Settable, Username,
+};
 use super::password_policy::PasswordPolicy;
 use crate::error::{Error, FieldViolation, Result, Violations};
 
@@ -208,7 +210,6 @@ impl Credentials {
 
 /// Fields a profile update may not touch, and where to go instead.
 const NOT_HERE: &[(&str, &str)] = &[
-    ("password", "is changed with PUT /profile/password"),
     ("role", "cannot be changed by the account itself"),
     ("id", "cannot be changed"),
     ("created_at", "cannot be changed"),
@@ -269,6 +270,22 @@ impl ProfileForm {
             }),
             age,
             gender: settable(&body, "gender", &mut violations, Gender::new),
+            password: match body.get("password") {
+                None => None,
+                // The current password confirms an email change (§12); it is never changed here.
+                Some(_) if !body.contains_key("email") => {
+                    violations.push(FieldViolation::new(
+                        "password",
+                        "is changed with PUT /profile/password (here it only confirms an email change)",
+                    ));
+                    None
+                }
+                Some(Value::String(text)) => Some(CurrentPassword(text.clone())),
+                Some(_) => {
+                    violations.push(FieldViolation::new("password", "must be a string"));
+                    None
+                }
+            },
         };
         violations.finish_with(Some(changes))
     }

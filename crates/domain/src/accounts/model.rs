@@ -419,6 +419,18 @@ pub struct ProfileChanges {
     pub age: Settable<Age>,
     /// New gender.
     pub gender: Settable<Gender>,
+    /// The current password, given as the fresh proof an email change needs (§12).
+    pub password: Option<CurrentPassword>,
+}
+
+/// The account's current password as a request presents it: never shown in debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CurrentPassword(pub String);
+
+impl std::fmt::Debug for CurrentPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CurrentPassword(<redacted>)")
+    }
 }
 
 impl ProfileChanges {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use super::account_store::AccountStore;
 use super::forms::{Credentials, Deletion, LoginIdentifier, NewAccount, PasswordChange};
 use super::login::finish_first_factor;
+use super::model::{CurrentPassword, LoginStep, ProfileChanges, Role, User};
 #[cfg(test)]
 use super::model::{LoginOutcome, Settable};
-use super::model::{LoginStep, ProfileChanges, Role, User};
 use super::password_policy::PasswordPolicy;
 use super::ports::{AccountMail, SecondStep, UserDataEraser, UserRepository};
 use super::reauthentication::PasswordVerifier;
@@ -59,6 +59,8 @@ pub struct AccountService {
     erasers: Vec<Arc<dyn UserDataEraser>>,
     /// `auth.require_verified_email`: a right password of an unverified address gets `403`.
     require_verified_email: bool,
+    /// How long after its login a session may change the email without the password (§12).
+    reauth_window: chrono::Duration,
 }
 
 impl AccountService {
@@ -94,6 +96,7 @@ impl AccountService {
             policy: PasswordPolicy,
             erasers: Vec::new(),
             require_verified_email,
+            reauth_window: chrono::Duration::minutes(5),
         }
     }
 
@@ -203,14 +206,52 @@ impl AccountService {
         self.passwords.account_of(principal).await
     }
 
-    /// Applies a profile update; the account must keep a username or an email.
+    /// `auth.reauth_window_secs`: how long after its login a session may make a sensitive
+    /// change without the password again.
+    pub fn with_reauthentication_window(mut self, window: chrono::Duration) -> Self {
+        self.reauth_window = window;
+        self
+    }
+
+    /// The fresh proof a sensitive change needs (§12): the current `password`, checked (a wrong
+    /// one is `401` and counts as a failed login), or a session whose login was within the
+    /// window (its id names the second it began; a refresh keeps the id). Else `403`.
+    async fn require_fresh_proof(
+        &self,
+        principal: &Principal,
+        password: Option<&CurrentPassword>,
+        client_address: &str,
+    ) -> Result<()> {
+        if let Some(CurrentPassword(password)) = password {
+            let user = self.profile(principal).await?;
+            return self
+                .passwords
+                .verify_own_password(&user, password, client_address)
+                .await;
+        }
+        let logged_in_at = principal.session_id.unix_seconds().unwrap_or(i64::MIN);
+        let now = self.clock.now().timestamp();
+        if now.saturating_sub(logged_in_at) <= self.reauth_window.num_seconds() {
+            Ok(())
+        } else {
+            Err(Error::ReauthenticationRequired)
+        }
+    }
+
+    /// Applies a profile update; the account must keep a username or an email. Changing the
+    /// email needs a fresh proof (§12).
     pub async fn update_profile(
         &self,
         principal: &Principal,
         changes: ProfileChanges,
+        client_address: &str,
     ) -> Result<User> {
         if changes.is_empty() {
             return self.profile(principal).await;
+        }
+        if !changes.email.is_keep() {
+            self.require_fresh_proof(principal, changes.password.as_ref(), client_address)
+                .await?;
         }
         // The address before the write that succeeded (the closure runs once per attempt).
         let previous_email = std::cell::RefCell::new(None);

@@ -32,6 +32,14 @@ pub struct SessionSettings {
         serialize_with = "units::write_seconds"
     )]
     pub liveness_cache_ttl: Duration,
+    /// How long after a login its session may make a sensitive change without the password
+    /// again (`auth.reauth_window_secs`, default 5 minutes, §12). A refresh does not renew it.
+    #[serde(
+        rename = "reauth_window_secs",
+        deserialize_with = "units::seconds",
+        serialize_with = "units::write_seconds"
+    )]
+    pub reauth_window: Duration,
 }
 
 impl Default for SessionSettings {
@@ -40,6 +48,7 @@ impl Default for SessionSettings {
             access_token_ttl: Duration::minutes(15),
             session_ttl: Duration::days(30),
             liveness_cache_ttl: Duration::seconds(2),
+            reauth_window: Duration::minutes(5),
         }
     }
 }

@@ -77,6 +77,7 @@ pub async fn profile(
 
 /// `PUT /profile`, `PATCH /profile`: fields absent stay, `null` clears.
 pub async fn update_profile(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
     body: Deferred<JsonBody<ProfileForm>>,
@@ -85,7 +86,7 @@ pub async fn update_profile(
     let user = state
         .keygate
         .accounts
-        .update_profile(&principal, form.parse()?)
+        .update_profile(&principal, form.parse()?, &client_address(&req))
         .await?;
     let mut fields = profile_fields(&user);
     fields.mfa = Some(mfa_member(&state, &user).await?);
@@ -202,7 +203,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 auth: Token,
                 body: Some(schema::profile_body),
                 response: schema::profile,
-                errors: &[409],
+                errors: &[403, 409],
                 ..DOC
             },
             ..ROUTE
@@ -294,7 +295,9 @@ mod schema {
                 "username": {"anyOf": [username(), {"type": "null"}]},
                 "email": {"anyOf": [email(), {"type": "null"}]},
                 "name": free_text(PersonName::MAX_CHARS), "full_name": free_text(PersonName::MAX_CHARS),
-                "age": age(), "gender": free_text(Gender::MAX_CHARS)
+                "age": age(), "gender": free_text(Gender::MAX_CHARS),
+                "password": {"type": "string", "description":
+                    "the current password: confirms an email change when the login is older than auth.reauth_window_secs (§12); only beside email"}
             }
         })
     }

@@ -134,10 +134,11 @@ fn registration() -> NewAccount {
     .expect("a valid registration")
 }
 
+/// Alice, in a session she logged in to a minute ago (within the re-authentication window).
 fn principal() -> Principal {
     Principal {
         user_id: stored_user(Role::User).id,
-        session_id: Id::generate(2),
+        session_id: Id::generate((now() - chrono::Duration::minutes(1)).timestamp()),
     }
 }
 
@@ -581,7 +582,7 @@ async fn a_profile_edit_that_loses_a_race_is_reapplied_to_the_newer_account() {
         ..ProfileChanges::default()
     };
     let updated = service(users, MockPasswordHasher::new())
-        .update_profile(&principal(), changes)
+        .update_profile(&principal(), changes, "10.0.0.1")
         .await
         .expect("updated");
     assert_eq!(updated.password_hash, "$argon2id$new");
@@ -607,7 +608,8 @@ async fn profile_update_keeps_an_identifier_and_stamps_the_change() {
         ..ProfileChanges::default()
     };
     assert!(matches!(
-        svc.update_profile(&principal(), both_cleared).await,
+        svc.update_profile(&principal(), both_cleared, "10.0.0.1")
+            .await,
         Err(Error::Validation(_))
     ));
     let changes = ProfileChanges {
@@ -616,7 +618,7 @@ async fn profile_update_keeps_an_identifier_and_stamps_the_change() {
         ..ProfileChanges::default()
     };
     let user = svc
-        .update_profile(&principal(), changes)
+        .update_profile(&principal(), changes, "10.0.0.1")
         .await
         .expect("updated");
     assert_eq!(user.updated_at, now());
@@ -772,10 +774,80 @@ async fn a_new_account_and_a_changed_address_are_told_to_the_mail() {
             .expect("valid")
     };
     let changes = form(serde_json::json!({"email": "new@example.com"}));
-    svc.update_profile(&principal(), changes)
+    svc.update_profile(&principal(), changes, "10.0.0.1")
         .await
         .expect("changed");
     // The same address again is no change: nothing more is mailed (times(1) above).
     let same = form(serde_json::json!({"username": "alice"}));
-    svc.update_profile(&principal(), same).await.expect("kept");
+    svc.update_profile(&principal(), same, "10.0.0.1")
+        .await
+        .expect("kept");
+}
+
+/// §12: changing the email needs a fresh proof. A session older than the window (a refresh
+/// keeps the login's session id) gets `403 reauthentication_required`; the current password
+/// makes it fresh, a wrong one is `401`; other fields need nothing.
+#[tokio::test]
+async fn an_email_change_needs_the_password_or_a_recent_login() {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(stored_user(Role::User))));
+    users.expect_update().returning(|_, _| Ok(true));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|password, _| {
+        Ok(PasswordCheck {
+            matches: password == "old-password-ok",
+            needs_rehash: false,
+        })
+    });
+    let svc = service(users, hasher);
+    let stale = Principal {
+        session_id: Id::generate((now() - chrono::Duration::minutes(6)).timestamp()),
+        ..principal()
+    };
+    let form = |body: serde_json::Value| {
+        ProfileForm(body.as_object().cloned().expect("an object"))
+            .parse()
+            .expect("valid")
+    };
+    assert!(matches!(
+        svc.update_profile(
+            &stale,
+            form(serde_json::json!({"email": "new@example.com"})),
+            "a"
+        )
+        .await,
+        Err(Error::ReauthenticationRequired)
+    ));
+    assert!(matches!(
+        svc.update_profile(
+            &stale,
+            form(serde_json::json!({"email": "new@example.com", "password": "wrong"})),
+            "a"
+        )
+        .await,
+        Err(Error::InvalidCredentials)
+    ));
+    svc.update_profile(
+        &stale,
+        form(serde_json::json!({"email": "new@example.com", "password": "old-password-ok"})),
+        "a",
+    )
+    .await
+    .expect("the password is a fresh proof");
+    svc.update_profile(
+        &stale,
+        form(serde_json::json!({"full_name": "Alice A."})),
+        "a",
+    )
+    .await
+    .expect("a name needs no proof");
+    svc.update_profile(
+        &principal(),
+        form(serde_json::json!({"email": "new@example.com"})),
+        "a",
+    )
+    .await
+    .expect("a login a minute ago is fresh");
 }
