@@ -203,7 +203,7 @@ pub(super) fn routes() -> Vec<ContractRoute> {
                 auth: Token,
                 body: Some(schema::profile_body),
                 response: schema::profile,
-                errors: &[403, 409],
+                errors: &[403, 409, 429],
                 ..DOC
             },
             ..ROUTE
