@@ -369,13 +369,8 @@ impl LegacyHashes {
 impl keygate_domain::import::HashInspector for LegacyHashes {
     fn inspect(&self, hash: &str) -> keygate_domain::import::HashVerdict {
         use keygate_domain::import::HashVerdict;
-        if hash.len() > MAX_HASH_BYTES {
-            // Whatever it is, it is not stored: no format Keygate reads is this long.
-            return HashVerdict::Refused(format!(
-                "stored hash of {} bytes (at most {MAX_HASH_BYTES})",
-                hash.len()
-            ));
-        }
+        // A hash over MAX_HASH_BYTES is refused whatever it is: by the Argon2 limit, or by
+        // `LegacyHash::parse` before it looks at the format.
         if hash.starts_with("$argon2") {
             return match self.argon2.admits(hash) {
                 Ok(()) => HashVerdict::Argon2,
