@@ -314,6 +314,7 @@ mod tests {
             revision: 1,
             deleting: false,
             email_verified: false,
+            pending_email: None,
         }
     }
 

@@ -389,6 +389,7 @@ pub fn alice() -> crate::accounts::User {
         revision: 1,
         deleting: false,
         email_verified: false,
+        pending_email: None,
     }
 }
 

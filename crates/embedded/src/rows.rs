@@ -69,6 +69,9 @@ pub(crate) struct UserRow {
     /// Written only once the address is verified (absent in older rows: not verified).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     email_verified: bool,
+    /// Written only while an address change waits for its proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_email: Option<Email>,
 }
 
 impl Stored for User {
@@ -89,6 +92,7 @@ impl Stored for User {
             revision: self.revision,
             deleting: self.deleting,
             email_verified: self.email_verified,
+            pending_email: self.pending_email.clone(),
         }
     }
     fn from_row(row: UserRow) -> Self {
@@ -107,6 +111,7 @@ impl Stored for User {
             revision: row.revision,
             deleting: row.deleting,
             email_verified: row.email_verified,
+            pending_email: row.pending_email,
         }
     }
 }

@@ -69,6 +69,9 @@ pub struct UserDocument {
     deleting: bool,
     #[serde(default)]
     email_verified: bool,
+    /// Only while an address change waits for its proof (§12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_email: Option<String>,
 }
 
 impl UserDocument {
@@ -90,6 +93,7 @@ impl UserDocument {
             revision: stored(i64::try_from(user.revision))?,
             deleting: user.deleting,
             email_verified: user.email_verified,
+            pending_email: user.pending_email.as_ref().map(|e| e.as_str().to_owned()),
         })
     }
 
@@ -123,6 +127,7 @@ impl UserDocument {
             revision: stored(u64::try_from(self.revision))?,
             deleting: self.deleting,
             email_verified: self.email_verified,
+            pending_email: stored(self.pending_email.as_deref().map(Email::new).transpose())?,
         })
     }
 }

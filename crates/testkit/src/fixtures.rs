@@ -33,6 +33,7 @@ pub fn user(username: &str, email: &str) -> User {
         revision: 1,
         deleting: false,
         email_verified: false,
+        pending_email: None,
     }
 }
 

@@ -218,6 +218,33 @@ async fn ping_succeeds_on_a_healthy_store(stores: Repositories) {
     stores.users.ping().await.unwrap();
 }
 
+/// A verified address and a pending one (§12) round-trip; the pending one claims nothing:
+/// another account may take it, and it does not find the account.
+async fn a_pending_email_round_trips_and_claims_nothing(stores: Repositories) {
+    let mut alice = user("Alice", "alice@example.com");
+    alice.email_verified = true;
+    alice.pending_email = Some(Email::new("next@example.com").unwrap());
+    stores.users.insert(&alice).await.unwrap();
+    assert_eq!(
+        stores.users.find_by_id(&alice.id).await.unwrap(),
+        Some(alice.clone())
+    );
+    let next = Email::new("next@example.com").unwrap();
+    assert_eq!(stores.users.find_by_email(&next).await.unwrap(), None);
+    stores
+        .users
+        .insert(&user("Bob", "next@example.com"))
+        .await
+        .unwrap();
+    let mut moved = alice.clone();
+    moved.email = moved.pending_email.take();
+    moved.revision += 1;
+    assert!(matches!(
+        stores.users.update(&moved, alice.revision).await,
+        Err(Error::Conflict(ConflictKind::Email))
+    ));
+}
+
 /// Every case of this module; a case left out of this list fails the build (dead code).
 pub(crate) const CASES: &[Case] = &[
     case!(update_is_compare_and_set_on_the_revision),
@@ -231,4 +258,5 @@ pub(crate) const CASES: &[Case] = &[
     case!(delete_frees_email_and_username),
     case!(list_pages_in_id_order),
     case!(ping_succeeds_on_a_healthy_store),
+    case!(a_pending_email_round_trips_and_claims_nothing),
 ];

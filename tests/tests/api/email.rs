@@ -52,7 +52,9 @@ fn verification_links_prove_the_address_once(store: Store) {
         .expect(202);
 }
 
-fn an_email_change_is_verified_anew_and_the_old_address_is_told(store: Store) {
+/// §12: a new address takes effect once proven. Until its link is used the old address stays
+/// the account's for login and reset, and the profile shows `pending_email`.
+fn an_email_change_takes_effect_once_proven_and_the_old_address_is_told(store: Store) {
     let app = TestApp::spawn(store);
     let username = unique("mover");
     let old = register(&app, &username);
@@ -65,24 +67,78 @@ fn an_email_change_is_verified_anew_and_the_old_address_is_told(store: Store) {
         .expect(200);
 
     let new = format!("{username}-new@example.com");
-    app.json("PUT", "/profile", Some(&token), &json!({"email": new}))
-        .expect(200);
-    assert_eq!(
-        app.get("/profile", Some(&token)).body["email_verified"],
-        false
-    );
+    let asked = app.json("PUT", "/profile", Some(&token), &json!({"email": new}));
+    asked.expect(200);
+    assert_eq!(asked.body["email"], old.as_str());
+    assert_eq!(asked.body["pending_email"], new.as_str());
+    let profile = app.get("/profile", Some(&token));
+    assert_eq!(profile.body["email"], old.as_str());
+    assert_eq!(profile.body["email_verified"], true);
+    assert_eq!(profile.body["pending_email"], new.as_str());
     let notice = app.mail_to(&old, "email address of your account changed");
     // The new address shown masked: its local part is the caller's text (issue 31).
     let masked = format!("{}…@example.com", &new[..1]);
     assert!(notice.text.contains(&masked), "{}", notice.text);
     assert!(!notice.text.contains(&new), "{}", notice.text);
-    let link = app.mail_to(&new, "Confirm your email").link_token();
-    app.post("/email/verify", &json!({"token": link}))
+    // Meanwhile the old address is the account's: it logs in, a reset goes to it.
+    app.post("/login", &json!({"email": old, "password": PASSWORD}))
         .expect(200);
-    assert_eq!(
-        app.get("/profile", Some(&token)).body["email_verified"],
-        true
-    );
+    app.post("/login", &json!({"email": new, "password": PASSWORD}))
+        .expect_error(401, "invalid_credentials");
+    app.post("/password/forgot", &json!({"email": new}))
+        .expect(202);
+    app.post("/password/forgot", &json!({"email": old}))
+        .expect(202);
+    let reset_token = app.mail_to(&old, "Reset your password").link_token();
+
+    let link = app.mail_to(&new, "Confirm your email").link_token();
+    let proven = app.post("/email/verify", &json!({"token": link}));
+    proven.expect(200);
+    assert_eq!(proven.body["email"], new.as_str());
+    let profile = app.get("/profile", Some(&token));
+    assert_eq!(profile.body["email"], new.as_str());
+    assert_eq!(profile.body["email_verified"], true);
+    assert_eq!(profile.body["pending_email"], serde_json::Value::Null);
+    app.post("/login", &json!({"email": new, "password": PASSWORD}))
+        .expect(200);
+    app.post("/login", &json!({"email": old, "password": PASSWORD}))
+        .expect_error(401, "invalid_credentials");
+    // No reset was mailed to the address while it was only asked for, and the one mailed to
+    // the old address ended with the move.
+    assert!(keygate_tests::mail::all(&app.outbox_dir())
+        .iter()
+        .all(|mail| mail.to != new || !mail.subject.contains("Reset your password")));
+    app.post(
+        "/password/reset",
+        &json!({"token": reset_token, "new_password": "another-fine-lantern-9"}),
+    )
+    .expect_error(400, "invalid_token");
+}
+
+/// A pending address reserves nothing: if another account registers it first, proving it
+/// is `409 email_taken` and the account keeps its address. An address taken already is
+/// refused when it is asked for.
+fn a_pending_address_taken_meanwhile_is_refused_when_proven(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("slowmover");
+    let old = register(&app, &username);
+    let token = app
+        .login(&username, PASSWORD)
+        .str("access_token")
+        .to_owned();
+    let other = unique("quick");
+    let taken = register(&app, &other);
+    app.json("PUT", "/profile", Some(&token), &json!({"email": taken}))
+        .expect_error(409, "email_taken");
+    let new = format!("{username}-new@example.com");
+    app.json("PUT", "/profile", Some(&token), &json!({"email": new}))
+        .expect(200);
+    let link = app.mail_to(&new, "Confirm your email").link_token();
+    app.register(&unique("squatter"), &new).expect(201);
+    app.post("/email/verify", &json!({"token": link}))
+        .expect_error(409, "email_taken");
+    let profile = app.get("/profile", Some(&token));
+    assert_eq!(profile.body["email"], old.as_str());
 }
 
 fn a_password_reset_sets_the_password_and_ends_every_session(store: Store) {
@@ -314,7 +370,8 @@ fn a_password_or_email_change_ends_the_links_and_codes_mailed_before(store: Stor
 store_tests!(
     a_password_or_email_change_ends_the_links_and_codes_mailed_before,
     verification_links_prove_the_address_once,
-    an_email_change_is_verified_anew_and_the_old_address_is_told,
+    an_email_change_takes_effect_once_proven_and_the_old_address_is_told,
+    a_pending_address_taken_meanwhile_is_refused_when_proven,
     a_password_reset_sets_the_password_and_ends_every_session,
     login_codes_work_once_and_die_after_five_wrong_tries,
     an_unverified_account_is_refused_where_verification_is_required,

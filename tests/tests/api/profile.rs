@@ -307,7 +307,7 @@ fn an_email_change_needs_the_password_after_the_reauthentication_window(store: S
         &json!({"email": new, "password": PASSWORD}),
     );
     changed.expect(200);
-    assert_eq!(changed.body["email"], new.as_str());
+    assert_eq!(changed.body["pending_email"], new.as_str());
 }
 
 store_tests!(

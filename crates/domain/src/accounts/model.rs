@@ -363,6 +363,10 @@ pub struct User {
     /// Whether its current email address was proven by a verification link (§8); a change
     /// of address clears it.
     pub email_verified: bool,
+    /// An address asked for by `PUT /profile` and not yet proven (§12): it becomes `email`
+    /// when its verification link is used; until then `email` stays the account's address
+    /// for login, reset and codes.
+    pub pending_email: Option<Email>,
 }
 
 impl User {

@@ -57,9 +57,10 @@ pub trait SecondStep: Send + Sync {
 pub trait AccountMail: Send + Sync {
     /// A new account: a verification link to its address, if it has one.
     async fn account_created(&self, user: &User);
-    /// The account's address changed from `old`: a verification link to the new one, a
-    /// notice to the old one.
-    async fn email_changed(&self, user: &User, old: Option<Email>);
+    /// A change of the account's address was asked for (`user.pending_email` waits for its
+    /// proof) or the address was removed: every link and code outstanding ends, a
+    /// verification link goes to the pending address, and a notice to `notice_to`.
+    async fn email_changed(&self, user: &User, notice_to: Option<Email>);
     /// The account's password changed: every link and code outstanding ends.
     async fn password_changed(&self, user: &User) -> Result<()>;
 }

@@ -5,16 +5,17 @@ use std::sync::Arc;
 use super::account_store::AccountStore;
 use super::forms::{Credentials, Deletion, LoginIdentifier, NewAccount, PasswordChange};
 use super::login::finish_first_factor;
-use super::model::{CurrentPassword, LoginStep, ProfileChanges, Role, User};
 #[cfg(test)]
-use super::model::{LoginOutcome, Settable};
+use super::model::LoginOutcome;
+use super::model::Settable;
+use super::model::{CurrentPassword, LoginStep, ProfileChanges, Role, User};
 use super::password_policy::PasswordPolicy;
 use super::ports::{AccountMail, SecondStep, UserDataEraser, UserRepository};
 use super::reauthentication::PasswordVerifier;
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::crypto::PasswordHasher;
-use crate::error::{Error, FieldViolation, Result};
+use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
 use crate::paging::{Page, PageRequest};
 use crate::sessions::{Principal, SessionLifecycle};
@@ -138,6 +139,7 @@ impl AccountService {
             revision: 1,
             deleting: false,
             email_verified: false,
+            pending_email: None,
         };
         self.store.users().insert(&user).await?;
         // Best effort: the account exists either way, and a link can be asked for again.
@@ -239,7 +241,8 @@ impl AccountService {
     }
 
     /// Applies a profile update; the account must keep a username or an email. Changing the
-    /// email needs a fresh proof (§12).
+    /// email needs a fresh proof, and a new address only waits as `pending_email` until its
+    /// link is used (§12); removing the address takes effect at once.
     pub async fn update_profile(
         &self,
         principal: &Principal,
@@ -253,19 +256,36 @@ impl AccountService {
             self.require_fresh_proof(principal, changes.password.as_ref(), client_address)
                 .await?;
         }
-        // The address before the write that succeeded (the closure runs once per attempt).
-        let previous_email = std::cell::RefCell::new(None);
+        if let Settable::Set(asked) = &changes.email {
+            // A pending address reserves nothing, but one taken already is refused now
+            // rather than when its link is used.
+            let holder = self.store.users().find_by_email(asked).await?;
+            if holder.is_some_and(|holder| holder.id != principal.user_id) {
+                return Err(Error::Conflict(ConflictKind::Email));
+            }
+        }
+        // The address and pending address before the write that succeeded (the closure runs
+        // once per attempt).
+        let before = std::cell::RefCell::new((None, None));
         let updated = self
             .store
             .rewrite(&principal.user_id, |user| {
                 let changes = changes.clone();
-                let old_email = user.email.clone();
-                previous_email.replace(old_email.clone());
-                changes.username.apply(&mut user.username);
-                changes.email.apply(&mut user.email);
-                if user.email != old_email {
-                    user.email_verified = false;
+                before.replace((user.email.clone(), user.pending_email.clone()));
+                match changes.email {
+                    Settable::Keep => {}
+                    Settable::Clear => {
+                        user.email = None;
+                        user.email_verified = false;
+                        user.pending_email = None;
+                    }
+                    // Asking for the address the account has cancels a pending change.
+                    Settable::Set(asked) if user.email.as_ref() == Some(&asked) => {
+                        user.pending_email = None;
+                    }
+                    Settable::Set(asked) => user.pending_email = Some(asked),
                 }
+                changes.username.apply(&mut user.username);
                 changes.name.apply(&mut user.name);
                 changes.full_name.apply(&mut user.full_name);
                 changes.age.apply(&mut user.age);
@@ -279,9 +299,14 @@ impl AccountService {
                 Ok(())
             })
             .await?;
-        let previous_email = previous_email.into_inner();
-        if updated.email != previous_email {
-            self.mail.email_changed(&updated, previous_email).await;
+        let (email_before, pending_before) = before.into_inner();
+        if updated.email != email_before {
+            // Removed: the notice goes to the address it had.
+            self.mail.email_changed(&updated, email_before).await;
+        } else if updated.pending_email.is_some() && updated.pending_email != pending_before {
+            self.mail
+                .email_changed(&updated, updated.email.clone())
+                .await;
         }
         Ok(updated)
     }

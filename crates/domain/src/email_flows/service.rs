@@ -125,22 +125,28 @@ impl EmailFlowService {
             .begin_mail_request(&subject, client_address, self.clock.now())
     }
 
-    /// `POST /email/verify/request`: mails a verification link to the caller's address.
+    /// `POST /email/verify/request`: mails a verification link to the caller's pending
+    /// address, else to its address if that is not verified yet.
     pub async fn request_verification(
         &self,
         principal: &Principal,
         client_address: &str,
     ) -> Result<()> {
         let user = self.accounts.account(&principal.user_id).await?;
-        let email = user
-            .email
-            .clone()
-            .ok_or_else(|| Error::invalid("email", "the account has no email address to verify"))?;
-        self.throttle_mail_request(&format!("user:{}", user.id), client_address)?;
-        if user.email_verified {
-            return Ok(());
+        if user.email.is_none() && user.pending_email.is_none() {
+            return Err(Error::invalid(
+                "email",
+                "the account has no email address to verify",
+            ));
         }
-        self.send_verification(&user, &email).await
+        self.throttle_mail_request(&format!("user:{}", user.id), client_address)?;
+        // An address waiting for its proof is the one the caller wants proven.
+        let unproven = match (&user.pending_email, &user.email) {
+            (Some(pending), _) => pending,
+            (None, Some(email)) if !user.email_verified => email,
+            _ => return Ok(()),
+        };
+        self.send_verification(&user, unproven).await
     }
 
     /// Mails a verification link for `email` (the account's address now).
@@ -194,8 +200,10 @@ impl EmailFlowService {
             .await
     }
 
-    /// `POST /email/verify`: spends a verification token; the address it was sent to is
-    /// verified if it is still the account's.
+    /// `POST /email/verify`: spends a verification token. The address it was mailed to is
+    /// verified if it is still the account's; if it is the pending one, it becomes the
+    /// account's address (`409 email_taken` if another account took it meanwhile) and the
+    /// links and codes mailed to the old one end (§12).
     pub async fn verify_email(&self, token: VerificationToken) -> Result<User> {
         let UseOutcome::Used(secret) = self
             .links
@@ -204,9 +212,18 @@ impl EmailFlowService {
         else {
             return Err(Error::InvalidToken);
         };
-        self.accounts
+        let moved = std::cell::Cell::new(false);
+        let user = self
+            .accounts
             .rewrite(&secret.user_id, |user| {
-                if secret.email.is_none() || user.email != secret.email || user.deleting {
+                moved.set(false);
+                if secret.email.is_none() || user.deleting {
+                    return Err(Error::InvalidToken);
+                }
+                if user.pending_email == secret.email {
+                    user.email = user.pending_email.take();
+                    moved.set(true);
+                } else if user.email != secret.email {
                     return Err(Error::InvalidToken);
                 }
                 user.email_verified = true;
@@ -216,7 +233,11 @@ impl EmailFlowService {
             .map_err(|e| match e {
                 Error::Unauthorized(_) => Error::InvalidToken,
                 other => other,
-            })
+            })?;
+        if moved.get() {
+            self.one_time.delete_secrets_of(&user.id).await?;
+        }
+        Ok(user)
     }
 
     /// `POST /password/forgot`, after [`Self::throttle_mail_request`]: mails a reset link if
@@ -397,18 +418,18 @@ impl AccountMail for EmailFlowService {
         }
     }
 
-    /// A verification link to the new address, a notice to the old one (so a stolen session
-    /// cannot quietly move the account to another mailbox).
-    async fn email_changed(&self, user: &User, old: Option<Email>) {
-        // Links and codes mailed to the old address end with it (§12).
+    /// A verification link to the pending address, a notice to the account's address (so a
+    /// stolen session cannot quietly move the account to another mailbox).
+    async fn email_changed(&self, user: &User, notice_to: Option<Email>) {
+        // Links and codes mailed before end with the change (§12).
         let _ = self.one_time.delete_secrets_of(&user.id).await;
-        if let Some(new) = &user.email {
-            let _ = self.send_verification(user, new).await;
+        if let Some(pending) = &user.pending_email {
+            let _ = self.send_verification(user, pending).await;
         }
-        if let Some(old) = old {
+        if let Some(old) = notice_to {
             // Shown masked: the new address is the caller's text, and the notice is genuine.
             let shown = user
-                .email
+                .pending_email
                 .as_ref()
                 .map_or_else(|| "(none)".to_owned(), Email::masked);
             let _ = self

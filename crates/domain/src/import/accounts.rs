@@ -344,6 +344,7 @@ impl ImportService {
             revision: 1,
             deleting: false,
             email_verified: false,
+            pending_email: None,
         };
         Ok((user, format))
     }

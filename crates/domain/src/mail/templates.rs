@@ -59,8 +59,8 @@ impl MailKind {
             ),
             Self::EmailChanged => (
                 "The email address of your account changed",
-                "The email address of your account was changed from this address to {{email}}.\n\nIf you did not do this, reset your password at once and contact the service.\n",
-                "<p>The email address of your account was changed from this address to <b>{{email}}</b>.</p><p>If you did not do this, reset your password at once and contact the service.</p>",
+                "A change of your account's email address from this address to {{email}} was asked for. It takes effect once the link mailed to that address is used; until then this address stays the account's.\n\nIf you did not do this, reset your password at once (the reset link comes to this address) and contact the service.\n",
+                "<p>A change of your account's email address from this address to <b>{{email}}</b> was asked for. It takes effect once the link mailed to that address is used; until then this address stays the account's.</p><p>If you did not do this, reset your password at once (the reset link comes to this address) and contact the service.</p>",
             ),
         }
     }

@@ -46,6 +46,7 @@ pub fn users() -> [User; 2] {
             revision: 3,
             deleting: false,
             email_verified: false,
+            pending_email: None,
         },
         User {
             id: id(2),
@@ -62,6 +63,7 @@ pub fn users() -> [User; 2] {
             revision: 1,
             deleting: true,
             email_verified: false,
+            pending_email: None,
         },
     ]
 }

@@ -33,6 +33,8 @@ struct ProfileFields<'a> {
     created_at: String,
     updated_at: String,
     email_verified: bool,
+    /// An address asked for and not yet proven (§12).
+    pending_email: Option<&'a str>,
     /// The caller's own profile only (§9).
     #[serde(skip_serializing_if = "Option::is_none")]
     mfa: Option<serde_json::Value>,
@@ -53,6 +55,7 @@ fn profile_fields(user: &User) -> ProfileFields<'_> {
         created_at: timestamp(user.created_at),
         updated_at: timestamp(user.updated_at),
         email_verified: user.email_verified,
+        pending_email: user.pending_email.as_ref().map(Email::as_str),
         mfa: None,
         message: None,
     }
@@ -281,7 +284,8 @@ mod schema {
                 "gender": {"type": ["string", "null"]}, "role": {"type": "string"},
                 "created_at": {"type": "string", "format": TIME},
                 "updated_at": {"type": "string", "format": TIME},
-                "email_verified": {"type": "boolean"}
+                "email_verified": {"type": "boolean"},
+                "pending_email": {"type": ["string", "null"]}
             }),
             &["id", "role"],
         )

@@ -41,6 +41,7 @@ fn stored_user(role: Role) -> User {
         revision: 1,
         deleting: false,
         email_verified: false,
+        pending_email: None,
     }
 }
 
@@ -736,6 +737,7 @@ async fn with_a_second_step_a_right_password_opens_no_session_and_keeps_the_atte
 async fn a_new_account_and_a_changed_address_are_told_to_the_mail() {
     let mut users = MockUserRepository::new();
     users.expect_insert().returning(|_| Ok(()));
+    users.expect_find_by_email().returning(|_| Ok(None));
     users
         .expect_find_by_id()
         .returning(|_| Ok(Some(stored_user(Role::User))));
@@ -749,10 +751,11 @@ async fn a_new_account_and_a_changed_address_are_told_to_the_mail() {
         .withf(|u| u.email.as_ref().map(Email::as_str) == Some("alice@example.com"))
         .times(1)
         .returning(|_| ());
+    // §12: the new address only waits for its proof; the notice goes to the one in use.
     mail.expect_email_changed()
         .withf(|u, old| {
-            u.email.as_ref().map(Email::as_str) == Some("new@example.com")
-                && !u.email_verified
+            u.pending_email.as_ref().map(Email::as_str) == Some("new@example.com")
+                && u.email.as_ref().map(Email::as_str) == Some("alice@example.com")
                 && old.as_ref().map(Email::as_str) == Some("alice@example.com")
         })
         .times(1)
@@ -790,6 +793,7 @@ async fn a_new_account_and_a_changed_address_are_told_to_the_mail() {
 #[tokio::test]
 async fn an_email_change_needs_the_password_or_a_recent_login() {
     let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(|_| Ok(None));
     users
         .expect_find_by_id()
         .returning(|_| Ok(Some(stored_user(Role::User))));
@@ -850,4 +854,67 @@ async fn an_email_change_needs_the_password_or_a_recent_login() {
     )
     .await
     .expect("a login a minute ago is fresh");
+}
+
+/// §12: a new address only waits as `pending_email`; one another account holds is refused
+/// before anything is written or mailed, and asking for the address in use cancels the wait.
+#[tokio::test]
+async fn a_new_address_waits_for_its_proof_and_a_taken_one_is_refused() {
+    let pending = std::sync::Arc::new(std::sync::Mutex::new(Some(
+        Email::new("next@example.com").expect("valid"),
+    )));
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(|email| {
+        Ok((email.as_str() == "bob@example.com").then(|| User {
+            id: Id::generate(1),
+            ..stored_user(Role::User)
+        }))
+    });
+    let stored = pending.clone();
+    users.expect_find_by_id().returning(move |_| {
+        Ok(Some(User {
+            pending_email: stored.lock().expect("pending").clone(),
+            ..stored_user(Role::User)
+        }))
+    });
+    let written = pending.clone();
+    users.expect_update().times(1).returning(move |user, _| {
+        *written.lock().expect("pending") = user.pending_email.clone();
+        Ok(true)
+    });
+    let mut mail = MockAccountMail::new();
+    mail.expect_email_changed().never();
+    let svc = service_wired(
+        users,
+        MockPasswordHasher::new(),
+        MockSessionLifecycle::new(),
+        ThrottleLimits::default(),
+        no_second_factor(),
+        mail,
+    );
+    let form = |body: serde_json::Value| {
+        ProfileForm(body.as_object().cloned().expect("an object"))
+            .parse()
+            .expect("valid")
+    };
+    assert!(matches!(
+        svc.update_profile(
+            &principal(),
+            form(serde_json::json!({"email": "BOB@example.com"})),
+            "a"
+        )
+        .await,
+        Err(Error::Conflict(ConflictKind::Email))
+    ));
+    let kept = svc
+        .update_profile(
+            &principal(),
+            form(serde_json::json!({"email": "alice@example.com"})),
+            "a",
+        )
+        .await
+        .expect("the address in use");
+    assert_eq!(kept.email, stored_user(Role::User).email);
+    assert_eq!(kept.pending_email, None, "the wait is cancelled");
+    assert_eq!(*pending.lock().expect("pending"), None);
 }

@@ -229,10 +229,10 @@ async fn a_link_mailed_to_an_old_address_does_not_verify_the_new_one() {
     let f = flows();
     f.service.account_created(&alice()).await;
     let old_link = f.mail.last_token(MailKind::VerifyEmail);
-    // The address changes; its new link goes to the new address, a notice to the old one.
+    // A change is asked for; its link goes to the new address, a notice to the old one.
     {
         let mut users = f.users.0.lock().expect("users");
-        users[0].email = Some(email("new@example.com"));
+        users[0].pending_email = Some(email("new@example.com"));
     }
     let moved = f.users.get(&owner().user_id).expect("stored");
     f.service
@@ -265,6 +265,8 @@ async fn a_link_mailed_to_an_old_address_does_not_verify_the_new_one() {
         .await
         .expect("the new address is proven");
     assert_eq!(user.email, Some(email("new@example.com")));
+    assert_eq!(user.pending_email, None);
+    assert!(user.email_verified);
 }
 
 #[tokio::test]
@@ -559,13 +561,14 @@ async fn a_password_or_email_change_ends_every_outstanding_link_and_code() {
             f.service.password_changed(&alice()).await.expect("ended");
             "alice@example.com"
         } else {
+            // Asked for: the old address stays the account's, yet its links and code end.
             let mut moved = alice();
-            moved.email = Some(email("new@example.com"));
+            moved.pending_email = Some(email("new@example.com"));
             *f.users.0.lock().expect("users") = vec![moved.clone()];
             f.service
                 .email_changed(&moved, Some(email("alice@example.com")))
                 .await;
-            "new@example.com"
+            "alice@example.com"
         };
         assert!(
             matches!(
@@ -607,11 +610,48 @@ async fn a_password_or_email_change_ends_every_outstanding_link_and_code() {
 async fn the_email_change_notice_shows_the_new_address_masked() {
     let f = flows();
     let mut moved = alice();
-    moved.email = Some(email("https://evil.example/x@evil.example"));
+    moved.pending_email = Some(email("https://evil.example/x@evil.example"));
     f.service
         .email_changed(&moved, Some(email("alice@example.com")))
         .await;
     let shown = f.mail.last_value(MailKind::EmailChanged, "email");
     assert_eq!(shown, "h…@evil.example");
     assert!(!shown.contains("https://"), "{shown}");
+}
+
+/// §12: until the new address is proven the old one is the account's (a reset goes to it);
+/// once it is proven, what was mailed to the old address ends.
+#[tokio::test]
+async fn proving_a_pending_address_moves_the_account_and_ends_the_old_links() {
+    let f = flows();
+    let mut asked = alice();
+    asked.pending_email = Some(email("new@example.com"));
+    *f.users.0.lock().expect("users") = vec![asked.clone()];
+    f.service
+        .email_changed(&asked, Some(email("alice@example.com")))
+        .await;
+    let proof = f.mail.last_token(MailKind::VerifyEmail);
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    let sent = f.mail.sent();
+    let last = sent.last().expect("the reset");
+    assert_eq!(
+        (last.0, last.1.as_str()),
+        (MailKind::PasswordReset, "alice@example.com")
+    );
+    let reset_token = f.mail.last_token(MailKind::PasswordReset);
+    let moved = f
+        .service
+        .verify_email(VerificationToken(proof))
+        .await
+        .expect("proven");
+    assert_eq!(moved.email, Some(email("new@example.com")));
+    assert!(matches!(
+        f.service
+            .reset_password(reset(&reset_token, "brand-new-lantern-7"))
+            .await,
+        Err(Error::InvalidToken)
+    ));
 }
