@@ -224,6 +224,7 @@ impl Keygate {
                 sessions: sessions.clone(),
                 second_step: second_factor.clone(),
                 one_time: repositories.one_time.clone(),
+                factors: repositories.factors.clone(),
                 secrets: crypto.secrets.clone(),
                 mail: mail.clone(),
                 clock: clock.clone(),

@@ -34,6 +34,13 @@ fn verification_links_prove_the_address_once(store: Store) {
     let verified = app.post("/email/verify", &json!({"token": link_token}));
     verified.expect(200);
     assert_eq!(verified.body["email_verified"], true);
+    // The first proof of the mailbox ends the sessions started before it (§12).
+    app.get("/profile", Some(&token))
+        .expect_error(401, "unauthorized");
+    let token = app
+        .login(&username, PASSWORD)
+        .str("access_token")
+        .to_owned();
     assert_eq!(
         app.get("/profile", Some(&token)).body["email_verified"],
         true
@@ -58,13 +65,13 @@ fn an_email_change_takes_effect_once_proven_and_the_old_address_is_told(store: S
     let app = TestApp::spawn(store);
     let username = unique("mover");
     let old = register(&app, &username);
+    let first = app.mail_to(&old, "Confirm your email").link_token();
+    app.post("/email/verify", &json!({"token": first}))
+        .expect(200);
     let token = app
         .login(&username, PASSWORD)
         .str("access_token")
         .to_owned();
-    let first = app.mail_to(&old, "Confirm your email").link_token();
-    app.post("/email/verify", &json!({"token": first}))
-        .expect(200);
 
     let new = format!("{username}-new@example.com");
     let asked = app.json("PUT", "/profile", Some(&token), &json!({"email": new}));

@@ -338,7 +338,87 @@ fn base64_url(bytes: &[u8]) -> String {
     out
 }
 
+/// §12, account pre-hijacking (issue 31 hole 1): someone registers with the owner's address,
+/// which nobody has proven, and adds TOTP and a passkey. The owner resets the password from
+/// their mailbox: the intruder's session ends, their passkey logs in no more, and the owner's
+/// login asks for no second factor the intruder holds; the owner is told by mail.
+fn the_owners_first_proof_of_the_mailbox_removes_what_an_intruder_added(store: Store) {
+    let app = TestApp::spawn_with(store, &webauthn_env());
+    let (username, intruder) = account(&app);
+    let address = format!("{username}@example.com");
+    let enrolment = app.json("POST", "/mfa/totp", Some(&intruder), &json!({}));
+    enrolment.expect(201);
+    let secret = enrolment.str("secret").to_owned();
+    let code = keygate_tests::otp::pyotp_code(&secret, keygate_tests::otp::unix_now());
+    app.json(
+        "POST",
+        "/mfa/totp/confirm",
+        Some(&intruder),
+        &json!({"code": code}),
+    )
+    .expect(200);
+    let authenticator = Authenticator::new();
+    register(&app, &intruder, &authenticator, "intruder").expect(201);
+
+    app.post("/password/forgot", &json!({"email": address}))
+        .expect(202);
+    let reset = app.mail_to(&address, "Reset your password").link_token();
+    app.post(
+        "/password/reset",
+        &json!({"token": reset, "new_password": "owners-own-lantern-5"}),
+    )
+    .expect(200);
+
+    app.get("/profile", Some(&intruder))
+        .expect_error(401, "unauthorized");
+    let (challenge_id, options) = login_start(&app, None);
+    login_finish(&app, &challenge_id, &authenticator.get(&options))
+        .expect_error(401, "invalid_credentials");
+    let owner = app.post(
+        "/login",
+        &json!({"username": username, "password": "owners-own-lantern-5"}),
+    );
+    owner.expect(200);
+    assert!(owner.body.get("mfa_required").is_none(), "{}", owner.body);
+    let token = owner.str("access_token");
+    let profile = app.get("/profile", Some(token));
+    assert_eq!(profile.body["email_verified"], true);
+    assert_eq!(profile.body["mfa"], json!({"totp": false, "passkeys": 0}));
+    let told = app.mail_to(&address, "Your account was secured");
+    assert!(told.text.contains("removed"), "{}", told.text);
+}
+
+/// An owner who proved the address first keeps what they add afterwards: a reset of a
+/// verified address removes no passkey.
+fn factors_added_after_the_proof_stay(store: Store) {
+    let app = TestApp::spawn_with(store, &webauthn_env());
+    let username = unique("pk");
+    let address = format!("{username}@example.com");
+    app.register(&username, &address).expect(201);
+    let link = app.mail_to(&address, "Confirm your email").link_token();
+    app.post("/email/verify", &json!({"token": link}))
+        .expect(200);
+    let token = app
+        .login(&username, PASSWORD)
+        .str("access_token")
+        .to_owned();
+    let authenticator = Authenticator::new();
+    register(&app, &token, &authenticator, "mine").expect(201);
+    app.post("/password/forgot", &json!({"email": address}))
+        .expect(202);
+    let reset = app.mail_to(&address, "Reset your password").link_token();
+    app.post(
+        "/password/reset",
+        &json!({"token": reset, "new_password": "owners-own-lantern-5"}),
+    )
+    .expect(200);
+    let (challenge_id, options) = login_start(&app, None);
+    login_finish(&app, &challenge_id, &authenticator.get(&options)).expect(200);
+}
+
 store_tests!(
+    the_owners_first_proof_of_the_mailbox_removes_what_an_intruder_added,
+    factors_added_after_the_proof_stay,
     a_passkey_registers_lists_logs_in_without_a_username_and_is_deleted,
     every_refusal_of_a_passkey_ceremony,
 );

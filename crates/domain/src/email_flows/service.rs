@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::crypto::{PasswordHasher, SecretGenerator};
 use crate::error::{Error, Result};
 use crate::mail::{MailKind, MailQueue};
+use crate::mfa::SecondFactorRepository;
 use crate::one_time::{
     NewTokenSecret, OneTimeSecret, OneTimeSecretRepository, SecretPurpose, TokenSecrets, UseOutcome,
 };
@@ -60,6 +61,8 @@ pub struct EmailFlowPorts {
     pub second_step: Arc<dyn SecondStep>,
     /// Link tokens and codes.
     pub one_time: Arc<dyn OneTimeSecretRepository>,
+    /// The second factors, removed when an address is first proven (§12).
+    pub factors: Arc<dyn SecondFactorRepository>,
     /// Random secrets and their digests.
     pub secrets: Arc<dyn SecretGenerator>,
     /// The outbox.
@@ -80,6 +83,7 @@ pub struct EmailFlowService {
     sessions: Arc<dyn SessionLifecycle>,
     second_step: Arc<dyn SecondStep>,
     one_time: Arc<dyn OneTimeSecretRepository>,
+    factors: Arc<dyn SecondFactorRepository>,
     links: TokenSecrets,
     secrets: Arc<dyn SecretGenerator>,
     mail: Arc<dyn MailQueue>,
@@ -107,6 +111,7 @@ impl EmailFlowService {
                 ports.clock.clone(),
             ),
             one_time: ports.one_time,
+            factors: ports.factors,
             secrets: ports.secrets,
             mail: ports.mail,
             clock: ports.clock,
@@ -213,10 +218,12 @@ impl EmailFlowService {
             return Err(Error::InvalidToken);
         };
         let moved = std::cell::Cell::new(false);
+        let newly_proven = std::cell::Cell::new(false);
         let user = self
             .accounts
             .rewrite(&secret.user_id, |user| {
                 moved.set(false);
+                newly_proven.set(false);
                 if secret.email.is_none() || user.deleting {
                     return Err(Error::InvalidToken);
                 }
@@ -225,6 +232,8 @@ impl EmailFlowService {
                     moved.set(true);
                 } else if user.email != secret.email {
                     return Err(Error::InvalidToken);
+                } else {
+                    newly_proven.set(!user.email_verified);
                 }
                 user.email_verified = true;
                 Ok(())
@@ -237,7 +246,35 @@ impl EmailFlowService {
         if moved.get() {
             self.one_time.delete_secrets_of(&user.id).await?;
         }
+        if newly_proven.get() {
+            self.secure_newly_proven(&user).await?;
+        }
         Ok(user)
+    }
+
+    /// The mailbox of an address nobody had proven was just proven (§12, account
+    /// pre-hijacking): whatever was added before is not known to be the owner's, so every
+    /// session ends and every second factor goes; the owner is told when there were factors.
+    async fn secure_newly_proven(&self, user: &User) -> Result<()> {
+        self.sessions.revoke_all(&user.id).await?;
+        self.remove_unproven_factors(user).await
+    }
+
+    /// Removes every second factor of `user`, added before its address was proven, and tells
+    /// the owner when there were any.
+    async fn remove_unproven_factors(&self, user: &User) -> Result<()> {
+        let had_factors = self
+            .factors
+            .find_factors(&user.id)
+            .await?
+            .is_some_and(|factors| !factors.is_empty());
+        self.factors.delete_factors(&user.id).await?;
+        if let (true, Some(email)) = (had_factors, &user.email) {
+            self.mail
+                .enqueue(MailKind::AccountSecured, email.as_str(), Vec::new())
+                .await?;
+        }
+        Ok(())
     }
 
     /// `POST /password/forgot`, after [`Self::throttle_mail_request`]: mails a reset link if
@@ -291,17 +328,24 @@ impl EmailFlowService {
         )?;
         let hash = self.hasher.hash(&password).await?;
         let proven = secret.email.clone();
-        self.accounts
+        let newly_proven = std::cell::Cell::new(false);
+        let user = self
+            .accounts
             .rewrite(&user.id, |user| {
                 user.password_hash.clone_from(&hash);
                 // The link reached this mailbox: the address is proven too.
+                newly_proven.set(false);
                 if proven.is_some() && user.email == proven {
+                    newly_proven.set(!user.email_verified);
                     user.email_verified = true;
                 }
                 Ok(())
             })
             .await?;
         self.sessions.revoke_all(&user.id).await?;
+        if newly_proven.get() {
+            self.remove_unproven_factors(&user).await?;
+        }
         self.one_time.delete_secrets_of(&user.id).await
     }
 
@@ -386,12 +430,20 @@ impl EmailFlowService {
             UseOutcome::Used(secret) => {
                 let proves = |u: &User| secret.email.is_some() && u.email == secret.email;
                 let user = if !user.email_verified && proves(&user) {
-                    self.accounts
+                    let newly_proven = std::cell::Cell::new(false);
+                    let user = self
+                        .accounts
                         .rewrite(&user.id, |u| {
-                            u.email_verified = proves(u);
+                            newly_proven.set(!u.email_verified && proves(u));
+                            u.email_verified = u.email_verified || proves(u);
                             Ok(())
                         })
-                        .await?
+                        .await?;
+                    if newly_proven.get() {
+                        // Before the session this login starts, which is the owner's.
+                        self.secure_newly_proven(&user).await?;
+                    }
+                    user
                 } else {
                     user
                 };

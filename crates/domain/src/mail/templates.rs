@@ -20,14 +20,17 @@ pub enum MailKind {
     LoginCode,
     /// To the old address after an email change: the account's address changed.
     EmailChanged,
+    /// The address was proven for the first time: sessions ended and factors removed (§12).
+    AccountSecured,
 }
 
 impl MailKind {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::VerifyEmail,
         Self::PasswordReset,
         Self::LoginCode,
         Self::EmailChanged,
+        Self::AccountSecured,
     ];
 
     /// The file-name stem of its templates.
@@ -37,6 +40,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::LoginCode => "login_code",
             Self::EmailChanged => "email_changed",
+            Self::AccountSecured => "account_secured",
         }
     }
 
@@ -61,6 +65,11 @@ impl MailKind {
                 "The email address of your account changed",
                 "A change of your account's email address from this address to {{email}} was asked for. It takes effect once the link mailed to that address is used; until then this address stays the account's.\n\nIf you did not do this, reset your password at once (the reset link comes to this address) and contact the service.\n",
                 "<p>A change of your account's email address from this address to <b>{{email}}</b> was asked for. It takes effect once the link mailed to that address is used; until then this address stays the account's.</p><p>If you did not do this, reset your password at once (the reset link comes to this address) and contact the service.</p>",
+            ),
+            Self::AccountSecured => (
+                "Your account was secured",
+                "You just proved that this address is yours. The second factors (authenticator app, recovery codes, passkeys) added to the account before that were removed and every session was ended, because nobody had proven the address when they were added.\n\nIf you added them yourself, add them again.\n",
+                "<p>You just proved that this address is yours. The second factors (authenticator app, recovery codes, passkeys) added to the account before that were removed and every session was ended, because nobody had proven the address when they were added.</p><p>If you added them yourself, add them again.</p>",
             ),
         }
     }

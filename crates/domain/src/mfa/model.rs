@@ -139,6 +139,12 @@ impl SecondFactors {
         self.totp.as_ref().is_some_and(|t| t.confirmed)
     }
 
+    /// Whether there is nothing at all: no TOTP (not even one waiting for its first code), no
+    /// recovery code, no passkey.
+    pub fn is_empty(&self) -> bool {
+        self.totp.is_none() && self.recovery_codes.is_empty() && self.passkeys.is_empty()
+    }
+
     /// What a profile shows.
     pub fn summary(&self) -> MfaSummary {
         MfaSummary {

@@ -13,9 +13,10 @@ use crate::accounts::{
 use crate::crypto::MockPasswordHasher;
 use crate::email_flows::{CodeLoginForm, PasswordResetForm, VerificationToken};
 use crate::id::Id;
+use crate::mfa::{SecondFactorRepository, SecondFactors, StoredPasskey, TotpFactor};
 use crate::sessions::{IssuedTokens, MockSessionLifecycle};
 use crate::test_support::{
-    alice, counting_secrets, now, owner, MemoryOneTime, MemoryUsers, MovingClock,
+    alice, counting_secrets, now, owner, MemoryFactors, MemoryOneTime, MemoryUsers, MovingClock,
 };
 
 /// One queued message: its kind, recipient and template values.
@@ -72,6 +73,7 @@ struct Flows {
     service: EmailFlowService,
     users: Arc<MemoryUsers>,
     secrets: Arc<MemoryOneTime>,
+    factors: Arc<MemoryFactors>,
     mail: Arc<RecordingMail>,
     clock: MovingClock,
 }
@@ -105,6 +107,7 @@ fn hashing() -> MockPasswordHasher {
 fn flows_with(sessions: MockSessionLifecycle, second_step: MockSecondStep) -> Flows {
     let users = Arc::new(MemoryUsers::with(vec![alice()]));
     let secrets = Arc::new(MemoryOneTime::default());
+    let factors = Arc::new(MemoryFactors::default());
     let mail = Arc::new(RecordingMail::default());
     let clock = MovingClock::new();
     let service = EmailFlowService::new(
@@ -114,6 +117,7 @@ fn flows_with(sessions: MockSessionLifecycle, second_step: MockSecondStep) -> Fl
             sessions: Arc::new(sessions),
             second_step: Arc::new(second_step),
             one_time: secrets.clone(),
+            factors: factors.clone(),
             secrets: Arc::new(counting_secrets()),
             mail: mail.clone(),
             clock: Arc::new(clock.clone()),
@@ -128,13 +132,21 @@ fn flows_with(sessions: MockSessionLifecycle, second_step: MockSecondStep) -> Fl
         service,
         users,
         secrets,
+        factors,
         mail,
         clock,
     }
 }
 
 fn flows() -> Flows {
-    flows_with(MockSessionLifecycle::new(), no_second_factor())
+    flows_with(revoking_sessions(), no_second_factor())
+}
+
+/// Sessions that may be revoked any number of times (a first proof of the address ends them).
+fn revoking_sessions() -> MockSessionLifecycle {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions.expect_revoke_all().returning(|_| Ok(()));
+    sessions
 }
 
 fn email(text: &str) -> Email {
@@ -388,7 +400,7 @@ async fn unknown_or_deleting_accounts_get_no_mail() {
 
 #[tokio::test]
 async fn a_login_code_lives_10_minutes_survives_4_wrong_tries_and_proves_the_address() {
-    let mut sessions = MockSessionLifecycle::new();
+    let mut sessions = revoking_sessions();
     sessions
         .expect_start()
         .times(1)
@@ -480,8 +492,10 @@ async fn a_login_code_of_an_account_with_totp_leads_to_the_second_step() {
                 methods: vec!["totp"],
             }))
         });
-    // No session starts: MockSessionLifecycle has no expectation.
+    // No session starts: MockSessionLifecycle has no expectation. The address is proven
+    // already, so the TOTP is the owner's (a first proof would remove it).
     let f = flows_with(MockSessionLifecycle::new(), second_step);
+    f.users.0.lock().expect("users")[0].email_verified = true;
     f.service
         .send_login_code("alice@example.com")
         .await
@@ -535,6 +549,162 @@ async fn a_verification_request_of_a_verified_address_mails_nothing() {
         .await
         .expect("nothing to do");
     assert_eq!(f.mail.sent().len(), 1);
+}
+
+/// Alice's factors as someone who registered with her address before she proved it left
+/// them: TOTP on, recovery codes, a passkey.
+async fn plant_factors(f: &Flows) {
+    let factors = SecondFactors {
+        totp: Some(TotpFactor {
+            secret: crate::mfa::TotpSecret::new(vec![7; 20]),
+            confirmed: true,
+            last_used_step: 0,
+            created_at: now(),
+        }),
+        recovery_codes: vec![crate::crypto::SecretDigest("code".into())],
+        passkeys: vec![StoredPasskey {
+            id: Id::generate(9),
+            credential_id: "attacker-key".into(),
+            credential: "{}".into(),
+            name: "attacker".into(),
+            created_at: now(),
+            last_used_at: None,
+        }],
+        ..SecondFactors::none(owner().user_id)
+    };
+    assert!(f.factors.put_factors(&factors, 0).await.expect("stored"));
+}
+
+/// Sessions that must be revoked exactly once, for alice.
+fn sessions_revoked_once() -> MockSessionLifecycle {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions
+        .expect_revoke_all()
+        .withf(|id| *id == owner().user_id)
+        .times(1)
+        .returning(|_| Ok(()));
+    sessions
+}
+
+/// §12, account pre-hijacking: the first proof of the mailbox, by a verification link, ends
+/// every session and removes every factor added before; the owner is told.
+#[tokio::test]
+async fn a_first_verification_ends_the_sessions_and_removes_the_factors_added_before() {
+    let f = flows_with(sessions_revoked_once(), no_second_factor());
+    plant_factors(&f).await;
+    f.service.account_created(&alice()).await;
+    let token = f.mail.last_token(MailKind::VerifyEmail);
+    f.service
+        .verify_email(VerificationToken(token))
+        .await
+        .expect("verified");
+    assert_eq!(f.factors.of(&owner().user_id), None, "every factor removed");
+    let told = f.mail.sent();
+    assert_eq!(
+        (
+            told.last().expect("a notice").0,
+            told.last().expect("a notice").1.as_str()
+        ),
+        (MailKind::AccountSecured, "alice@example.com")
+    );
+}
+
+/// The same through a reset link, whose sessions end anyway: the factors go, once.
+#[tokio::test]
+async fn a_reset_that_first_proves_the_address_removes_the_factors_added_before() {
+    let f = flows_with(sessions_revoked_once(), no_second_factor());
+    plant_factors(&f).await;
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    let token = f.mail.last_token(MailKind::PasswordReset);
+    f.service
+        .reset_password(reset(&token, "brand-new-lantern-7"))
+        .await
+        .expect("reset");
+    assert_eq!(f.factors.of(&owner().user_id), None);
+    assert_eq!(
+        f.mail.sent().last().expect("a notice").0,
+        MailKind::AccountSecured
+    );
+}
+
+/// The same through a login code: the factors go before the second step is asked, so the
+/// login the owner just proved is not stopped by someone else's TOTP.
+#[tokio::test]
+async fn a_code_login_that_first_proves_the_address_removes_the_factors_before_the_second_step() {
+    let mut sessions = sessions_revoked_once();
+    sessions
+        .expect_start()
+        .times(1)
+        .returning(|id| Ok(tokens_for(id)));
+    let f = flows_with(sessions, no_second_factor());
+    plant_factors(&f).await;
+    f.service
+        .send_login_code("alice@example.com")
+        .await
+        .expect("queued");
+    let code = f.mail.last_value(MailKind::LoginCode, "code");
+    assert!(matches!(
+        f.service
+            .login_with_code(code_login(&code), "10.0.0.1")
+            .await
+            .expect("logged in"),
+        LoginStep::Done(_)
+    ));
+    assert_eq!(f.factors.of(&owner().user_id), None);
+}
+
+/// An address proven already is the owner's: a reset of it keeps the factors.
+#[tokio::test]
+async fn a_reset_of_a_verified_address_keeps_the_factors() {
+    let f = flows_with(sessions_revoked_once(), no_second_factor());
+    {
+        let mut users = f.users.0.lock().expect("users");
+        users[0].email_verified = true;
+    }
+    plant_factors(&f).await;
+    f.service
+        .send_password_reset("alice")
+        .await
+        .expect("queued");
+    let token = f.mail.last_token(MailKind::PasswordReset);
+    f.service
+        .reset_password(reset(&token, "brand-new-lantern-7"))
+        .await
+        .expect("reset");
+    assert!(f.factors.of(&owner().user_id).is_some());
+    assert_ne!(
+        f.mail.sent().last().expect("mail").0,
+        MailKind::AccountSecured
+    );
+}
+
+/// Proving the address an owner asked for moves the account; it is no first proof of the
+/// account's mailbox, so the owner's factors and sessions stay (even when the old address was
+/// never proven: the owner fixing a typo).
+#[tokio::test]
+async fn proving_a_pending_address_keeps_the_factors_and_sessions() {
+    let mut sessions = MockSessionLifecycle::new();
+    sessions.expect_revoke_all().never();
+    let f = flows_with(sessions, no_second_factor());
+    plant_factors(&f).await;
+    let mut asked = alice();
+    asked.pending_email = Some(email("fixed@example.com"));
+    *f.users.0.lock().expect("users") = vec![asked.clone()];
+    f.service.email_changed(&asked, asked.email.clone()).await;
+    let proof = f.mail.last_token(MailKind::VerifyEmail);
+    f.service
+        .verify_email(VerificationToken(proof))
+        .await
+        .expect("proven");
+    assert!(f.factors.of(&owner().user_id).is_some());
+    assert!(f
+        .mail
+        .sent()
+        .iter()
+        .all(|(kind, _, _)| *kind != MailKind::AccountSecured));
 }
 
 /// §12, what a change ends: a password change or an email change ends every reset link,
