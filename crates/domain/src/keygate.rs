@@ -182,12 +182,15 @@ impl Keygate {
             },
         );
         let throttle = Arc::new(LoginThrottle::new(settings.throttle));
-        let reauthentication = Arc::new(PasswordVerifier::new(
-            repositories.users.clone(),
-            crypto.hasher.clone(),
-            throttle.clone(),
-            clock.clone(),
-        ));
+        let reauthentication = Arc::new(
+            PasswordVerifier::new(
+                repositories.users.clone(),
+                crypto.hasher.clone(),
+                throttle.clone(),
+                clock.clone(),
+            )
+            .with_reauthentication_window(settings.sessions.reauth_window),
+        );
         let second_factor = Arc::new(SecondFactorService::new(
             SecondFactorPorts {
                 factors: repositories.factors.clone(),
@@ -420,8 +423,7 @@ mod tests {
         let deletion = DeletionForm {
             password: Some("right".into()),
         }
-        .parse()
-        .expect("a password");
+        .parse();
         keygate
             .accounts
             .delete_account(&owner(), deletion, "10.0.0.1")

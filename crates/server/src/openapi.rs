@@ -63,7 +63,7 @@ fn error_reason(status: u16) -> &'static str {
     match status {
         400 => "invalid JSON or a broken rule (`invalid_json`, `validation_failed`, `missing_parameters`)",
         401 => "missing, invalid or expired credentials",
-        403 => "the API key may not do this (another API's key, or a missing scope)",
+        403 => "not allowed: the API key may not do this (another API's key, a missing scope), the address is not verified (`email_unverified`), or the change needs a fresh proof (`reauthentication_required`: the current password or a recent login, §12)",
         404 => "not found, or not the caller's",
         408 => "the body did not arrive within `server.body_timeout_secs`",
         409 => "a conflict (`email_taken`, `username_taken`, `key_exists`, a concurrent change)",

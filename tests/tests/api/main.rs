@@ -18,6 +18,7 @@ mod mongo;
 mod operations;
 mod passkeys;
 mod profile;
+mod reauthentication;
 mod record_queries;
 mod records;
 mod register;

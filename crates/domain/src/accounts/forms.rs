@@ -338,20 +338,20 @@ pub struct DeletionForm {
     pub password: Option<String>,
 }
 
-/// An account deletion, confirmed by the account's password.
-#[derive(Clone)]
+/// An account deletion, confirmed by the account's password or, without one, by a recent
+/// login (§12).
+#[derive(Debug, Clone)]
 pub struct Deletion {
-    /// The password presented.
-    pub password: String,
+    /// The password presented, if any.
+    pub password: Option<CurrentPassword>,
 }
 
 impl DeletionForm {
-    /// The password is required (empty counts as absent).
-    pub fn parse(self) -> Result<Deletion> {
-        self.password
-            .filter(|p| !p.is_empty())
-            .map(|password| Deletion { password })
-            .ok_or_else(|| Error::MissingParameters(vec!["password".to_owned()]))
+    /// The password is optional (empty counts as absent): a recent login is proof enough.
+    pub fn parse(self) -> Deletion {
+        Deletion {
+            password: self.password.filter(|p| !p.is_empty()).map(CurrentPassword),
+        }
     }
 }
 
@@ -388,17 +388,19 @@ mod tests {
     }
 
     #[test]
-    fn passwords_of_a_change_and_a_deletion_are_required() {
-        match (
-            PasswordChangeForm::default().parse(),
-            DeletionForm::default().parse(),
-        ) {
-            (Err(Error::MissingParameters(change)), Err(Error::MissingParameters(deletion))) => {
+    fn a_change_needs_both_passwords_and_a_deletion_none() {
+        match PasswordChangeForm::default().parse() {
+            Err(Error::MissingParameters(change)) => {
                 assert_eq!(change, ["current_password", "new_password"]);
-                assert_eq!(deletion, ["password"]);
             }
-            _ => panic!("both must be missing parameters"),
+            _ => panic!("both passwords are required"),
         }
+        // §12: a recent login is proof enough for a deletion; empty counts as absent.
+        assert!(DeletionForm::default().parse().password.is_none());
+        let empty = DeletionForm {
+            password: Some(String::new()),
+        };
+        assert!(empty.parse().password.is_none());
     }
 
     fn registration() -> RegistrationForm {

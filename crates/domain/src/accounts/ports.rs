@@ -65,18 +65,20 @@ pub trait AccountMail: Send + Sync {
     async fn password_changed(&self, user: &User) -> Result<()>;
 }
 
-/// The caller's account, and its own password checked again before a sensitive change.
+/// The caller's account, and the fresh proof a sensitive change needs (§12).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Reauthentication: Send + Sync {
     /// The caller's account; `Unauthorized` once it is gone.
     async fn account(&self, principal: &Principal) -> Result<User>;
-    /// The caller's account after its password was checked; a wrong one is
-    /// `InvalidCredentials`, counted by the login throttle like a failed login.
-    async fn confirm_password(
+    /// The caller's account after a fresh proof: its current `password`, checked (a wrong
+    /// one is `InvalidCredentials`, counted by the login throttle like a failed login), or
+    /// without one a session whose login was within `auth.reauth_window_secs`; else
+    /// `ReauthenticationRequired`.
+    async fn fresh_proof<'a>(
         &self,
         principal: &Principal,
-        password: &str,
+        password: Option<&'a str>,
         client_address: &str,
     ) -> Result<User>;
 }

@@ -1,6 +1,7 @@
-//! The caller's own password, checked again before a sensitive change (turning TOTP off, new
-//! recovery codes, a password change, deletion): the same normal form, throttle and work as a
-//! login.
+//! The fresh proof a sensitive change needs (§12: the email, TOTP on or off, new recovery
+//! codes, a passkey added or removed, deletion; a password change always checks its current
+//! password): the caller's own password, with the same normal form, throttle and work as a
+//! login, or a session whose login was recent enough.
 
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub struct PasswordVerifier {
     hasher: Arc<dyn PasswordHasher>,
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
+    /// How long after its login a session counts as a fresh proof.
+    reauth_window: chrono::Duration,
 }
 
 impl PasswordVerifier {
@@ -37,7 +40,24 @@ impl PasswordVerifier {
             hasher,
             throttle,
             clock,
+            reauth_window: chrono::Duration::minutes(5),
         }
+    }
+
+    /// `auth.reauth_window_secs`: how long after its login a session may make a sensitive
+    /// change without the password.
+    #[must_use]
+    pub fn with_reauthentication_window(mut self, window: chrono::Duration) -> Self {
+        self.reauth_window = window;
+        self
+    }
+
+    /// Whether the login that began `principal`'s session was within the window (the session
+    /// id names the second it began; a refresh keeps the id).
+    fn logged_in_recently(&self, principal: &Principal) -> bool {
+        let logged_in_at = principal.session_id.unix_seconds().unwrap_or(i64::MIN);
+        let now = self.clock.now().timestamp();
+        now.saturating_sub(logged_in_at) <= self.reauth_window.num_seconds()
     }
 
     /// The caller's account; `Unauthorized` once it is gone.
@@ -93,15 +113,21 @@ impl Reauthentication for PasswordVerifier {
         self.account_of(principal).await
     }
 
-    async fn confirm_password(
+    async fn fresh_proof<'a>(
         &self,
         principal: &Principal,
-        password: &str,
+        password: Option<&'a str>,
         client_address: &str,
     ) -> Result<User> {
         let user = self.account_of(principal).await?;
-        self.verify_own_password(&user, password, client_address)
-            .await?;
+        match password {
+            Some(password) => {
+                self.verify_own_password(&user, password, client_address)
+                    .await?;
+            }
+            None if self.logged_in_recently(principal) => {}
+            None => return Err(Error::ReauthenticationRequired),
+        }
         Ok(user)
     }
 }

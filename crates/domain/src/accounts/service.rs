@@ -10,7 +10,7 @@ use super::model::LoginOutcome;
 use super::model::Settable;
 use super::model::{CurrentPassword, LoginStep, ProfileChanges, Role, User};
 use super::password_policy::PasswordPolicy;
-use super::ports::{AccountMail, SecondStep, UserDataEraser, UserRepository};
+use super::ports::{AccountMail, Reauthentication, SecondStep, UserDataEraser, UserRepository};
 use super::reauthentication::PasswordVerifier;
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
@@ -60,8 +60,6 @@ pub struct AccountService {
     erasers: Vec<Arc<dyn UserDataEraser>>,
     /// `auth.require_verified_email`: a right password of an unverified address gets `403`.
     require_verified_email: bool,
-    /// How long after its login a session may change the email without the password (§12).
-    reauth_window: chrono::Duration,
 }
 
 impl AccountService {
@@ -97,7 +95,6 @@ impl AccountService {
             policy: PasswordPolicy,
             erasers: Vec::new(),
             require_verified_email,
-            reauth_window: chrono::Duration::minutes(5),
         }
     }
 
@@ -210,34 +207,27 @@ impl AccountService {
 
     /// `auth.reauth_window_secs`: how long after its login a session may make a sensitive
     /// change without the password again.
+    #[must_use]
     pub fn with_reauthentication_window(mut self, window: chrono::Duration) -> Self {
-        self.reauth_window = window;
+        self.passwords = self.passwords.with_reauthentication_window(window);
         self
     }
 
-    /// The fresh proof a sensitive change needs (§12): the current `password`, checked (a wrong
-    /// one is `401` and counts as a failed login), or a session whose login was within the
-    /// window (its id names the second it began; a refresh keeps the id). Else `403`.
+    /// The fresh proof a sensitive change needs (§12): the current `password` or a recent
+    /// login (see [`Reauthentication::fresh_proof`]).
     async fn require_fresh_proof(
         &self,
         principal: &Principal,
         password: Option<&CurrentPassword>,
         client_address: &str,
-    ) -> Result<()> {
-        if let Some(CurrentPassword(password)) = password {
-            let user = self.profile(principal).await?;
-            return self
-                .passwords
-                .verify_own_password(&user, password, client_address)
-                .await;
-        }
-        let logged_in_at = principal.session_id.unix_seconds().unwrap_or(i64::MIN);
-        let now = self.clock.now().timestamp();
-        if now.saturating_sub(logged_in_at) <= self.reauth_window.num_seconds() {
-            Ok(())
-        } else {
-            Err(Error::ReauthenticationRequired)
-        }
+    ) -> Result<User> {
+        self.passwords
+            .fresh_proof(
+                principal,
+                password.map(|CurrentPassword(p)| p.as_str()),
+                client_address,
+            )
+            .await
     }
 
     /// Applies a profile update; the account must keep a username or an email. Changing the
@@ -347,17 +337,16 @@ impl AccountService {
         self.sessions.revoke_others(principal).await
     }
 
-    /// Deletes the caller's account and everything it owns, after checking its password.
+    /// Deletes the caller's account and everything it owns, after a fresh proof (§12: its
+    /// password, or a recent login).
     pub async fn delete_account(
         &self,
         principal: &Principal,
         deletion: Deletion,
         client_address: &str,
     ) -> Result<()> {
-        let Deletion { password } = deletion;
-        let user = self.profile(principal).await?;
-        self.passwords
-            .verify_own_password(&user, &password, client_address)
+        let user = self
+            .require_fresh_proof(principal, deletion.password.as_ref(), client_address)
             .await?;
         // Marked first, so nobody can log in meanwhile, and every other session ended, so
         // nothing but this request writes while what the account owns is erased. If anything

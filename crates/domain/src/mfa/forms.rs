@@ -34,16 +34,26 @@ impl TotpCodeForm {
     }
 }
 
-/// `DELETE /mfa/totp` and `POST /mfa/recovery_codes` as the client sent them.
+/// The body of a sensitive second-factor change (`POST /mfa/totp`, `DELETE /mfa/totp`,
+/// `POST /mfa/recovery_codes`, `POST /passkeys/register/start`, `DELETE /passkeys/{id}`) as
+/// the client sent it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PasswordConfirmationForm {
     /// The account's current password.
     pub password: Option<String>,
 }
 
-/// The account's password, presented again for a sensitive change.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PasswordConfirmation(pub String);
+/// The account's password presented again for a sensitive change, if it was; without it a
+/// recent login is the proof (§12).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct PasswordConfirmation(pub Option<String>);
+
+impl PasswordConfirmation {
+    /// The password, if one was presented.
+    pub fn password(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
 
 impl std::fmt::Debug for PasswordConfirmation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,11 +62,9 @@ impl std::fmt::Debug for PasswordConfirmation {
 }
 
 impl PasswordConfirmationForm {
-    /// The password, required.
-    pub fn parse(self) -> Result<PasswordConfirmation> {
-        present(self.password)
-            .map(PasswordConfirmation)
-            .ok_or_else(|| Error::missing(&[("password", true)]))
+    /// The password, optional (empty counts as absent).
+    pub fn parse(self) -> PasswordConfirmation {
+        PasswordConfirmation(present(self.password))
     }
 }
 
@@ -229,10 +237,11 @@ mod tests {
             ),
             ["code"]
         );
-        assert_eq!(
-            missing(PasswordConfirmationForm::default().parse()),
-            ["password"]
-        );
+        // §12: the password is optional, a recent login proof enough; blank is absent.
+        let blank = PasswordConfirmationForm {
+            password: Some(" ".into()),
+        };
+        assert_eq!(blank.parse().password(), None);
         assert_eq!(missing(SecondStepForm::default().parse()), ["mfa_token"]);
         assert_eq!(
             missing(

@@ -10,7 +10,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use super::factor_store::FactorStore;
-use super::forms::{PasskeyAnswer, PasskeyRegistration};
+use super::forms::{PasskeyAnswer, PasskeyRegistration, PasswordConfirmation};
 use super::model::{StoredPasskey, MAX_PASSKEYS};
 use super::passkeys::{PasskeyCeremonies, PasskeyUser};
 use super::ports::SecondFactorRepository;
@@ -134,15 +134,20 @@ impl PasskeyService {
         }
     }
 
-    /// `POST /passkeys/register/start`: creation options for a new passkey of the caller.
+    /// `POST /passkeys/register/start`, after a fresh proof (§12): creation options for a new
+    /// passkey of the caller.
     pub async fn start_registration(
         &self,
         principal: &Principal,
+        password: PasswordConfirmation,
         client_address: &str,
     ) -> Result<PasskeyChallenge> {
         self.throttle
             .begin_ceremony(client_address, self.clock.now())?;
-        let user = self.accounts.account(principal).await?;
+        let user = self
+            .accounts
+            .fresh_proof(principal, password.password(), client_address)
+            .await?;
         let factors = self.factors.of(&user.id).await?;
         if factors.passkeys.len() >= MAX_PASSKEYS {
             return Err(too_many_passkeys());
@@ -216,9 +221,19 @@ impl PasskeyService {
         Ok(self.factors.of(&user.id).await?.passkeys)
     }
 
-    /// `DELETE /passkeys/{passkey_id}`: someone else's or unknown is `404`.
-    pub async fn delete(&self, principal: &Principal, passkey_id: &str) -> Result<()> {
-        let user = self.accounts.account(principal).await?;
+    /// `DELETE /passkeys/{passkey_id}`, after a fresh proof (§12): someone else's or unknown
+    /// is `404`.
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        passkey_id: &str,
+        password: PasswordConfirmation,
+        client_address: &str,
+    ) -> Result<()> {
+        let user = self
+            .accounts
+            .fresh_proof(principal, password.password(), client_address)
+            .await?;
         let id: Id = passkey_id.parse().map_err(|_| Error::NotFound("passkey"))?;
         self.factors
             .change(&user.id, |factors| {

@@ -137,10 +137,18 @@ impl SecondFactorService {
         Ok(self.factors.of(user_id).await?.summary())
     }
 
-    /// `POST /mfa/totp`: a new secret waiting for its first code. A waiting one is replaced;
-    /// TOTP already on is `409 conflict` (turn it off first).
-    pub async fn enrol_totp(&self, principal: &Principal) -> Result<TotpEnrolment> {
-        let user = self.accounts.account(principal).await?;
+    /// `POST /mfa/totp`, after a fresh proof (§12): a new secret waiting for its first code.
+    /// A waiting one is replaced; TOTP already on is `409 conflict` (turn it off first).
+    pub async fn enrol_totp(
+        &self,
+        principal: &Principal,
+        password: PasswordConfirmation,
+        client_address: &str,
+    ) -> Result<TotpEnrolment> {
+        let user = self
+            .accounts
+            .fresh_proof(principal, password.password(), client_address)
+            .await?;
         let secret = self.otp.new_totp_secret()?;
         let now = self.clock.now();
         self.factors
@@ -211,8 +219,8 @@ impl SecondFactorService {
         Ok(codes)
     }
 
-    /// `DELETE /mfa/totp`: turns TOTP off (and voids the recovery codes) after checking the
-    /// password.
+    /// `DELETE /mfa/totp`: turns TOTP off (and voids the recovery codes) after a fresh proof
+    /// (§12: the password, or a recent login).
     pub async fn disable_totp(
         &self,
         principal: &Principal,
@@ -221,7 +229,7 @@ impl SecondFactorService {
     ) -> Result<()> {
         let user = self
             .accounts
-            .confirm_password(principal, &password.0, client_address)
+            .fresh_proof(principal, password.password(), client_address)
             .await?;
         self.factors
             .change(&user.id, |factors| {
@@ -237,8 +245,8 @@ impl SecondFactorService {
             .await
     }
 
-    /// `POST /mfa/recovery_codes`: a new set (returned once) after checking the password;
-    /// the old set is void.
+    /// `POST /mfa/recovery_codes`: a new set (returned once) after a fresh proof (§12); the
+    /// old set is void.
     pub async fn new_recovery_codes(
         &self,
         principal: &Principal,
@@ -247,7 +255,7 @@ impl SecondFactorService {
     ) -> Result<Vec<String>> {
         let user = self
             .accounts
-            .confirm_password(principal, &password.0, client_address)
+            .fresh_proof(principal, password.password(), client_address)
             .await?;
         let (codes, digests) = self.new_codes()?;
         self.factors

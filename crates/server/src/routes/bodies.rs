@@ -56,6 +56,13 @@ pub fn tokens() -> Value {
     )
 }
 
+/// A sensitive change's body (§12): the current password, optional when the session's login
+/// was within `auth.reauth_window_secs`; the body itself may be absent.
+pub(super) fn password_check() -> Value {
+    json!({"type": "object", "properties": {"password": {"type": "string", "description":
+        "the current password; needed when the login is older than auth.reauth_window_secs (§12)"}}})
+}
+
 /// Optional text without control characters, at most `max` characters.
 pub(super) fn free_text(max: usize) -> Value {
     json!({"type": ["string", "null"], "maxLength": max, "pattern": NO_CONTROLS})

@@ -9,16 +9,27 @@ use serde_json::json;
 use super::respond::{success, token_response};
 use super::{ContractRoute, DOC, ROUTE};
 use crate::error::ApiError;
-use crate::extract::{client_address, Authenticated, Deferred, JsonBody};
+use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
 use crate::openapi::Doc;
 use crate::state::AppState;
 
-/// `POST /mfa/totp`: a secret waiting for its first code.
+/// `POST /mfa/totp`: a secret waiting for its first code, after a fresh proof (§12).
 pub async fn enrol(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
+    body: Deferred<OptionalJsonBody<PasswordConfirmationForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let enrolment = state.keygate.second_factor.enrol_totp(&principal).await?;
+    let OptionalJsonBody(form) = body.get()?;
+    let enrolment = state
+        .keygate
+        .second_factor
+        .enrol_totp(
+            &principal,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
+        .await?;
     Ok(success(
         StatusCode::CREATED,
         json!({"secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri}),
@@ -41,18 +52,22 @@ pub async fn confirm(
     Ok(success(StatusCode::OK, json!({"recovery_codes": codes})))
 }
 
-/// `DELETE /mfa/totp`: TOTP off, after the password.
+/// `DELETE /mfa/totp`: TOTP off, after a fresh proof (§12).
 pub async fn disable(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<PasswordConfirmationForm>>,
+    body: Deferred<OptionalJsonBody<PasswordConfirmationForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(form) = body.get()?;
+    let OptionalJsonBody(form) = body.get()?;
     state
         .keygate
         .second_factor
-        .disable_totp(&principal, form.parse()?, &client_address(&req))
+        .disable_totp(
+            &principal,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -60,18 +75,22 @@ pub async fn disable(
     ))
 }
 
-/// `POST /mfa/recovery_codes`: a new set, after the password; the old set is void.
+/// `POST /mfa/recovery_codes`: a new set, after a fresh proof (§12); the old set is void.
 pub async fn recovery_codes(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<PasswordConfirmationForm>>,
+    body: Deferred<OptionalJsonBody<PasswordConfirmationForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(form) = body.get()?;
+    let OptionalJsonBody(form) = body.get()?;
     let codes = state
         .keygate
         .second_factor
-        .new_recovery_codes(&principal, form.parse()?, &client_address(&req))
+        .new_recovery_codes(
+            &principal,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
         .await?;
     Ok(success(StatusCode::OK, json!({"recovery_codes": codes})))
 }
@@ -115,11 +134,12 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/mfa/totp",
             handler: |r| r.to(enrol),
             doc: Doc {
-                summary: "Starts TOTP enrolment: a secret and its otpauth:// URI",
+                summary: "Starts TOTP enrolment (after a fresh proof, §12): a secret and its otpauth:// URI",
                 tag: "mfa",
                 auth: Token,
+                body: Some(b::password_check),
                 success: 201,
-                errors: &[409],
+                errors: &[401, 403, 409, 429],
                 ..DOC
             },
             ..ROUTE
@@ -129,11 +149,11 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/mfa/totp",
             handler: |r| r.to(disable),
             doc: Doc {
-                summary: "Turns TOTP off (and voids the recovery codes) after the password",
+                summary: "Turns TOTP off (and voids the recovery codes) after a fresh proof (§12)",
                 tag: "mfa",
                 auth: Token,
-                body: Some(schema::password_check_body),
-                errors: &[400, 401, 409, 429],
+                body: Some(b::password_check),
+                errors: &[401, 403, 409, 429],
                 ..DOC
             },
             ..ROUTE
@@ -157,11 +177,11 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/mfa/recovery_codes",
             handler: |r| r.to(recovery_codes),
             doc: Doc {
-                summary: "A new set of recovery codes after the password; the old set is void",
+                summary: "A new set of recovery codes after a fresh proof (§12); the old set is void",
                 tag: "mfa",
                 auth: Token,
-                body: Some(schema::password_check_body),
-                errors: &[400, 401, 409, 429],
+                body: Some(b::password_check),
+                errors: &[401, 403, 409, 429],
                 ..DOC
             },
             ..ROUTE
@@ -195,10 +215,5 @@ mod schema {
             "required": ["code"],
             "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}
         })
-    }
-
-    /// `DELETE /mfa/totp`, `POST /mfa/recovery_codes`.
-    pub(super) fn password_check_body() -> Value {
-        json!({"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}})
     }
 }

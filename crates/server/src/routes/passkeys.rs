@@ -2,7 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keygate_domain::mfa::{PasskeyChallenge, PasskeyFinishForm, PasskeyLoginForm, StoredPasskey};
+use keygate_domain::mfa::{
+    PasskeyChallenge, PasskeyFinishForm, PasskeyLoginForm, PasswordConfirmationForm, StoredPasskey,
+};
 use serde_json::{json, Value};
 
 use super::respond::{success, timestamp, token_response};
@@ -28,16 +30,23 @@ fn passkey_view(passkey: &StoredPasskey) -> Value {
     })
 }
 
-/// `POST /passkeys/register/start`: creation options for a new passkey.
+/// `POST /passkeys/register/start`: creation options for a new passkey, after a fresh proof
+/// (§12).
 pub async fn register_start(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
+    body: Deferred<OptionalJsonBody<PasswordConfirmationForm>>,
 ) -> Result<HttpResponse, ApiError> {
+    let OptionalJsonBody(form) = body.get()?;
     let challenge = state
         .keygate
         .passkeys
-        .start_registration(&principal, &client_address(&req))
+        .start_registration(
+            &principal,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
         .await?;
     Ok(challenge_response(&challenge))
 }
@@ -75,16 +84,24 @@ pub async fn list(
     ))
 }
 
-/// `DELETE /passkeys/{passkey_id}`.
+/// `DELETE /passkeys/{passkey_id}`, after a fresh proof (§12).
 pub async fn delete(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
     passkey_id: web::Path<String>,
+    body: Deferred<OptionalJsonBody<PasswordConfirmationForm>>,
 ) -> Result<HttpResponse, ApiError> {
+    let OptionalJsonBody(form) = body.get()?;
     state
         .keygate
         .passkeys
-        .delete(&principal, &passkey_id)
+        .delete(
+            &principal,
+            &passkey_id,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -160,11 +177,12 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/passkeys/register/start",
             handler: |r| r.to(register_start),
             doc: Doc {
-                summary: "Starts registering a passkey: WebAuthn creation options",
+                summary: "Starts registering a passkey (after a fresh proof, §12): WebAuthn creation options",
                 tag: "mfa",
                 auth: Token,
+                body: Some(b::password_check),
                 response: schema::passkey_challenge,
-                errors: &[409, 429],
+                errors: &[401, 403, 409, 429],
                 ..DOC
             },
             ..ROUTE
@@ -201,10 +219,11 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/passkeys/{passkey_id}",
             handler: |r| r.to(delete),
             doc: Doc {
-                summary: "Deletes one of the caller's passkeys",
+                summary: "Deletes one of the caller's passkeys, after a fresh proof (§12)",
                 tag: "mfa",
                 auth: Token,
-                errors: &[404],
+                body: Some(b::password_check),
+                errors: &[401, 403, 404, 429],
                 ..DOC
             },
             ..ROUTE

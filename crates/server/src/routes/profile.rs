@@ -14,7 +14,7 @@ use serde_json::json;
 use super::respond::{success, timestamp};
 use super::{ContractRoute, DOC, PAGING, ROUTE};
 use crate::error::ApiError;
-use crate::extract::{client_address, Authenticated, Deferred, JsonBody};
+use crate::extract::{client_address, Authenticated, Deferred, JsonBody, OptionalJsonBody};
 use crate::openapi::Doc;
 use crate::state::AppState;
 
@@ -121,13 +121,17 @@ pub async fn delete_account(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
-    body: Deferred<JsonBody<DeletionForm>>,
+    body: Deferred<OptionalJsonBody<DeletionForm>>,
 ) -> Result<HttpResponse, ApiError> {
-    let JsonBody(form) = body.get()?;
+    let OptionalJsonBody(form) = body.get()?;
     state
         .keygate
         .accounts
-        .delete_account(&principal, form.parse()?, &client_address(&req))
+        .delete_account(
+            &principal,
+            form.unwrap_or_default().parse(),
+            &client_address(&req),
+        )
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -216,11 +220,11 @@ pub(super) fn routes() -> Vec<ContractRoute> {
             path: "/profile",
             handler: |r| r.to(delete_account),
             doc: Doc {
-                summary: "Deletes the account and everything it owns",
+                summary: "Deletes the account and everything it owns, after a fresh proof (§12)",
                 tag: "accounts",
                 auth: Token,
-                body: Some(schema::delete_account_body),
-                errors: &[429],
+                body: Some(crate::routes::bodies::password_check),
+                errors: &[401, 403, 429],
                 ..DOC
             },
             ..ROUTE
@@ -313,11 +317,6 @@ mod schema {
             "properties": {"current_password": {"type": "string"}, "new_password": new_password()},
             "required": ["current_password", "new_password"]
         })
-    }
-
-    /// `DELETE /profile` (the password confirms).
-    pub(super) fn delete_account_body() -> Value {
-        json!({"type": "object", "properties": {"password": {"type": "string"}}})
     }
 
     /// `GET /users`.

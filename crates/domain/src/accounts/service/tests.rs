@@ -162,7 +162,7 @@ fn password_change(current: &str, new: &str) -> PasswordChange {
 
 fn deletion(password: &str) -> Deletion {
     Deletion {
-        password: password.into(),
+        password: Some(CurrentPassword(password.into())),
     }
 }
 

@@ -82,6 +82,14 @@ fn passkeys_requiring(sessions_started: usize, require_verified_email: bool) -> 
             Err(Error::Unauthorized("account no longer exists"))
         }
     });
+    // A recent login: the window itself is the verifier's.
+    accounts.expect_fresh_proof().returning(|p, _, _| {
+        if p.user_id == owner().user_id {
+            Ok(alice())
+        } else {
+            Err(Error::Unauthorized("account no longer exists"))
+        }
+    });
     let mut sessions = MockSessionLifecycle::new();
     sessions
         .expect_start()
@@ -141,7 +149,7 @@ fn assertion(challenge_id: &str, credential_id: &str, user: &Id) -> PasskeyAnswe
 async fn register(p: &Passkeys, credential_id: &str) -> StoredPasskey {
     let challenge = p
         .service
-        .start_registration(&owner(), "10.0.0.1")
+        .start_registration(&owner(), PasswordConfirmation::default(), "10.0.0.1")
         .await
         .expect("started");
     p.service
@@ -158,7 +166,7 @@ async fn a_registration_ceremony_lives_five_minutes_once_and_only_for_its_accoun
     let p = passkeys(0);
     let challenge = p
         .service
-        .start_registration(&owner(), "10.0.0.1")
+        .start_registration(&owner(), PasswordConfirmation::default(), "10.0.0.1")
         .await
         .expect("started");
     assert_eq!(challenge.options, json!({"user": "alice"}));
@@ -189,7 +197,7 @@ async fn a_registration_ceremony_lives_five_minutes_once_and_only_for_its_accoun
     ));
     let late = p
         .service
-        .start_registration(&owner(), "10.0.0.1")
+        .start_registration(&owner(), PasswordConfirmation::default(), "10.0.0.1")
         .await
         .expect("started");
     p.clock.advance(Duration::minutes(5));
@@ -211,7 +219,7 @@ async fn a_registered_passkey_is_listed_and_the_same_credential_cannot_come_twic
     assert_eq!(listed, vec![passkey.clone()]);
     let challenge = p
         .service
-        .start_registration(&owner(), "10.0.0.1")
+        .start_registration(&owner(), PasswordConfirmation::default(), "10.0.0.1")
         .await
         .expect("started");
     assert!(matches!(
@@ -224,15 +232,34 @@ async fn a_registered_passkey_is_listed_and_the_same_credential_cannot_come_twic
         Err(Error::Conflict(_))
     ));
     assert!(matches!(
-        p.service.delete(&owner(), "not-an-id").await,
+        p.service
+            .delete(
+                &owner(),
+                "not-an-id",
+                PasswordConfirmation::default(),
+                "10.0.0.1"
+            )
+            .await,
         Err(Error::NotFound("passkey"))
     ));
     assert!(matches!(
-        p.service.delete(&owner(), Id::generate(5).as_str()).await,
+        p.service
+            .delete(
+                &owner(),
+                Id::generate(5).as_str(),
+                PasswordConfirmation::default(),
+                "10.0.0.1"
+            )
+            .await,
         Err(Error::NotFound("passkey"))
     ));
     p.service
-        .delete(&owner(), passkey.id.as_str())
+        .delete(
+            &owner(),
+            passkey.id.as_str(),
+            PasswordConfirmation::default(),
+            "10.0.0.1",
+        )
         .await
         .expect("deleted");
     assert!(p.service.list(&owner()).await.expect("listed").is_empty());

@@ -40,14 +40,12 @@ fn sessions_starting(times: usize) -> MockSessionLifecycle {
 fn alice_with_password() -> MockReauthentication {
     let mut accounts = MockReauthentication::new();
     accounts.expect_account().returning(|_| Ok(alice()));
+    // No password stands for a recent login here; the window itself is the verifier's.
     accounts
-        .expect_confirm_password()
-        .returning(|_, password, _| {
-            if password == "right" {
-                Ok(alice())
-            } else {
-                Err(Error::InvalidCredentials)
-            }
+        .expect_fresh_proof()
+        .returning(|_, password, _| match password {
+            None | Some("right") => Ok(alice()),
+            Some(_) => Err(Error::InvalidCredentials),
         });
     accounts
 }
@@ -94,7 +92,11 @@ fn current_code(t: &Totp) -> String {
 
 /// Enrols and confirms TOTP for alice; the recovery codes.
 async fn turn_on(t: &Totp) -> Vec<String> {
-    let enrolment = t.service.enrol_totp(&owner()).await.expect("enrolled");
+    let enrolment = t
+        .service
+        .enrol_totp(&owner(), PasswordConfirmation::default(), "10.0.0.1")
+        .await
+        .expect("enrolled");
     assert!(
         enrolment
             .otpauth_uri
@@ -157,7 +159,10 @@ async fn a_wrong_first_code_leaves_totp_off_and_counts_as_a_failed_login() {
             ..ThrottleLimits::default()
         },
     );
-    t.service.enrol_totp(&owner()).await.expect("enrolled");
+    t.service
+        .enrol_totp(&owner(), PasswordConfirmation::default(), "10.0.0.1")
+        .await
+        .expect("enrolled");
     for _ in 0..2 {
         assert!(matches!(
             t.service
@@ -196,7 +201,9 @@ async fn confirming_turns_totp_on_with_ten_recovery_codes_stored_as_digests_and_
         .all(|d| d.as_str().starts_with("d-code")));
     // On already: a second enrolment is refused.
     assert!(matches!(
-        t.service.enrol_totp(&owner()).await,
+        t.service
+            .enrol_totp(&owner(), PasswordConfirmation::default(), "10.0.0.1")
+            .await,
         Err(Error::Conflict(_))
     ));
 }
@@ -349,8 +356,8 @@ async fn a_recovery_code_works_once_in_any_case_and_spacing() {
 async fn turning_totp_off_and_new_codes_need_the_password() {
     let t = totp(sessions_starting(0));
     let old = turn_on(&t).await;
-    let wrong = || PasswordConfirmation("wrong".into());
-    let right = || PasswordConfirmation("right".into());
+    let wrong = || PasswordConfirmation(Some("wrong".into()));
+    let right = || PasswordConfirmation(Some("right".into()));
     assert!(matches!(
         t.service
             .new_recovery_codes(&owner(), wrong(), "10.0.0.1")
