@@ -9,8 +9,8 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use keygate_domain::apis::records::{
-    matches, Access, FirstPositions, KeyRange, ListBounds, ListedRecords, PageCollector, Position,
-    QueryPlan, Record, RecordRepository, RemovedRecords,
+    matches_candidate, Access, FirstPositions, KeyRange, ListBounds, ListedRecords, PageCollector,
+    Position, QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Error, Id, Result};
@@ -228,7 +228,12 @@ impl<'t> Lister<'t> {
         {
             let (_, block) = block.or_unavailable()?;
             for entry in scan_blocks::entries(block.value())? {
-                if matches(&self.plan.query, |f| entry.fields.key(f).map(Cow::Borrowed))? {
+                let (matching, _) = matches_candidate(
+                    &self.plan.query,
+                    |f| entry.fields.key(f).map(Cow::Borrowed),
+                    || read_record(&self.records, &self.endpoint, &entry.id()?),
+                )?;
+                if matching {
                     found.offer(Position {
                         key: Some(entry.fields.key(field)?.to_vec()),
                         id: entry.id()?,

@@ -10,8 +10,8 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use keygate_domain::apis::records::{
-    hex_key, matches, missing_key, Access, FirstPositions, KeyRange, ListBounds, ListedRecords,
-    PageCollector, Position, QueryPlan, Record, RecordRepository, RemovedRecords,
+    hex_key, matches_candidate, missing_key, Access, FirstPositions, KeyRange, ListBounds,
+    ListedRecords, PageCollector, Position, QueryPlan, Record, RecordRepository, RemovedRecords,
 };
 use keygate_domain::apis::EndpointName;
 use keygate_domain::{Id, Result};
@@ -255,12 +255,14 @@ impl MongoStore {
             .find(shape.filter)
             .projection(doc! {"fields": 0, "ix": 0})
             .sort(shape.sort);
-        let carries_all = collector
-            .plan()
-            .query
-            .conditions()
-            .iter()
-            .all(|c| Some(c.field()) == carried);
+        // Every document found is a match, so the page's size bounds the find: not where a
+        // condition compares a cut value, whose candidates may be turned away.
+        let query = &collector.plan().query;
+        let carries_all = !query.compares_cut_values()
+            && query
+                .conditions()
+                .iter()
+                .all(|c| Some(c.field()) == carried);
         let find = if carries_all {
             find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
         } else {
@@ -367,7 +369,7 @@ impl MongoStore {
             let record = document.into_record()?;
             let keys = record.data.field_keys()?;
             let key_of = |f: &str| Ok(key_among(&keys, f));
-            if matches(&plan.query, key_of)? {
+            if matches_candidate(&plan.query, key_of, || Ok(record.clone()))?.0 {
                 found.offer(Position {
                     key: Some(record.data.field_key(field)?),
                     id: record.id,
@@ -425,23 +427,21 @@ impl RecordRepository for MongoStore {
         let mut plan = plan.clone();
         plan.after = None;
         let walked = match &plan.access {
-            Access::Points { slot, field, keys } => Some((
+            Access::Points { slot, keys, .. } => Some((
                 *slot,
-                field,
                 keys.iter()
                     .map(|k| Bson::String(hex_key(k)))
                     .collect::<Vec<_>>(),
             )),
-            Access::Ordered {
-                slot,
-                field,
-                ranges,
-                ..
-            } => Some((*slot, field, ranges.iter().map(range_condition).collect())),
+            Access::Ordered { slot, ranges, .. } => {
+                Some((*slot, ranges.iter().map(range_condition).collect()))
+            }
             Access::Scan => None,
         };
-        if let Some((slot, field, conditions)) = walked {
-            if plan.query.conditions().iter().all(|c| c.field() == field) {
+        if let Some((slot, conditions)) = walked {
+            // Every condition rides the walk and none compares a cut value: the index
+            // entries are the answer.
+            if plan.reads_only_matches() {
                 let mut total = 0;
                 for condition in conditions {
                     let mut filter = endpoint_filter(api_id, endpoint)?;

@@ -12,7 +12,7 @@ mod query;
 mod service;
 
 pub use body::RecordBody;
-pub use collect::{matches, PageCollector};
+pub use collect::{matches_candidate, PageCollector};
 pub use document::{
     check_document, json_pointer, merge_patch, nests_too_deep, MAX_DOCUMENT_DEPTH,
     MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS,

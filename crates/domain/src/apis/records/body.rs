@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::index_key::{missing_key, raw_key};
+use super::index_key::{exact_raw_key, missing_key, raw_key};
 use crate::error::{Error, Result};
 
 /// The top-level members of a document, in order, each value as unparsed text.
@@ -110,6 +110,17 @@ impl RecordBody {
             .into_iter()
             .find(|(name, _)| name == field)
             .map_or_else(missing_key, |(_, raw)| raw_key(raw)))
+    }
+
+    /// The whole-value key of the top-level member `field` (nothing cut, see
+    /// [`exact_raw_key`]); [`missing_key`] when there is none.
+    pub fn exact_field_key(&self, field: &str) -> Result<Vec<u8>> {
+        Ok(self
+            .members()?
+            .0
+            .into_iter()
+            .find(|(name, _)| name == field)
+            .map_or_else(missing_key, |(_, raw)| exact_raw_key(raw)))
     }
 
     /// The document cut down to the members named in `fields`, in the document's order.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::model::{ListBounds, ListedRecords, Record};
 use super::plan::{Position, QueryPlan};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Collects one page (or a count) from candidates offered in the plan's order.
 pub struct PageCollector<'p> {
@@ -66,7 +66,17 @@ impl<'p> PageCollector<'p> {
         record: impl FnOnce() -> Result<Record>,
     ) -> Result<bool> {
         let query = &self.plan.query;
-        if !matches(query, key_of)? {
+        let mut unread = Some(record);
+        let (matching, read) = matches_candidate(query, key_of, || match unread.take() {
+            Some(reader) => reader(),
+            None => Err(read_twice()),
+        })?;
+        let record = move || match (read, unread) {
+            (Some(record), _) => Ok(record),
+            (None, Some(reader)) => reader(),
+            (None, None) => Err(read_twice()),
+        };
+        if !matching {
             // Conditions that turn most candidates away would read without bound: past
             // `max_examined` turned away (or as many bytes), stop, and let the cursor go on
             // from this record.
@@ -119,15 +129,77 @@ impl<'p> PageCollector<'p> {
     }
 }
 
-/// Whether the record whose field keys `key_of` reads satisfies every condition.
-pub fn matches<'k>(
+/// A candidate's record asked for twice: a bug, answered as an internal error.
+fn read_twice() -> Error {
+    Error::Internal("a candidate's record was read twice".into())
+}
+
+/// Whether a candidate satisfies every condition, judged by its stored keys (`key_of`) and,
+/// only where one is a cut key of a condition's value, by its record (`record`, then given
+/// back so it is not read again).
+pub fn matches_candidate<'k>(
     query: &super::query::RecordQuery,
     mut key_of: impl FnMut(&str) -> Result<Cow<'k, [u8]>>,
+    record: impl FnOnce() -> Result<Record>,
+) -> Result<(bool, Option<Record>)> {
+    Ok(match judge(query, &mut key_of)? {
+        Judgement::No => (false, None),
+        Judgement::Yes => (true, None),
+        Judgement::ByWholeValue => {
+            let whole = record()?;
+            (matches_whole(query, &whole, &mut key_of)?, Some(whole))
+        }
+    })
+}
+
+/// What the stored keys say of a candidate.
+enum Judgement {
+    /// Some condition refuses it.
+    No,
+    /// Every condition holds.
+    Yes,
+    /// No condition refuses it, but some key is a cut one of a condition's values.
+    ByWholeValue,
+}
+
+/// Judges a candidate by its stored keys, which `key_of` reads.
+fn judge<'k>(
+    query: &super::query::RecordQuery,
+    key_of: &mut impl FnMut(&str) -> Result<Cow<'k, [u8]>>,
+) -> Result<Judgement> {
+    let mut whole = false;
+    for condition in query.conditions() {
+        let key = key_of(condition.field())?;
+        if !condition.matches(&key) {
+            return Ok(Judgement::No);
+        }
+        whole |= condition.needs_whole_value(&key);
+    }
+    Ok(if whole {
+        Judgement::ByWholeValue
+    } else {
+        Judgement::Yes
+    })
+}
+
+/// Whether `record` satisfies every condition, comparing whole values where its stored key
+/// is a cut one.
+fn matches_whole<'k>(
+    query: &super::query::RecordQuery,
+    record: &Record,
+    key_of: &mut impl FnMut(&str) -> Result<Cow<'k, [u8]>>,
 ) -> Result<bool> {
     for condition in query.conditions() {
-        if !condition.matches(&key_of(condition.field())?) {
+        let key = key_of(condition.field())?;
+        let holds = if condition.needs_whole_value(&key) {
+            condition.matches_whole(&record.data.exact_field_key(condition.field())?)
+        } else {
+            condition.matches(&key)
+        };
+        if !holds {
             return Ok(false);
         }
     }
     Ok(true)
 }
+

@@ -42,31 +42,51 @@ pub fn value_key(value: &Value) -> Vec<u8> {
 
 /// The key of a raw JSON value, parsing only a scalar (objects and arrays are never read).
 pub fn raw_key(raw: &RawValue) -> Vec<u8> {
+    raw_key_within(raw, MAX_KEY_VALUE_BYTES)
+}
+
+/// The key of a raw JSON value with nothing cut: what a query compares when the value it was
+/// given is longer than a key holds (see [`MAX_KEY_VALUE_BYTES`]).
+pub fn exact_raw_key(raw: &RawValue) -> Vec<u8> {
+    raw_key_within(raw, usize::MAX)
+}
+
+fn raw_key_within(raw: &RawValue, most: usize) -> Vec<u8> {
     let text = raw.get().trim_start();
     match text.as_bytes().first() {
         Some(b'{' | b'[') | None => vec![COMPOSITE],
         Some(b'"') => match serde_json::from_str::<String>(text) {
-            Ok(string) => string_key(&string),
+            Ok(string) => string_key_within(&string, most),
             Err(_) => vec![COMPOSITE],
         },
         Some(b'n') => vec![NULL],
         Some(b't') => vec![TRUE],
         Some(b'f') => vec![FALSE],
-        Some(_) => number_key(text.trim_end()).unwrap_or_else(|| vec![COMPOSITE]),
+        Some(_) => number_key_within(text.trim_end(), most).unwrap_or_else(|| vec![COMPOSITE]),
     }
 }
 
 /// The most bytes of a string or of a number's digits a key holds: longer values compare by
-/// that much of their start (so an index entry, and a cursor, stay small).
+/// that much of their start (so an index entry, and a cursor, stay small). Where a query's
+/// own value is longer, the candidates its key finds are compared by their whole value.
 pub const MAX_KEY_VALUE_BYTES: usize = 1_000;
 
 /// The key of a string.
 pub fn string_key(text: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(text.len().min(MAX_KEY_VALUE_BYTES) + 4);
+    string_key_within(text, MAX_KEY_VALUE_BYTES)
+}
+
+/// The key of a string with nothing cut.
+pub fn exact_string_key(text: &str) -> Vec<u8> {
+    string_key_within(text, usize::MAX)
+}
+
+fn string_key_within(text: &str, most: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(text.len().min(most).saturating_add(4));
     key.push(STRING);
     // NUL is escaped as 00 FF and the end written 00 01, so a prefix sorts first and a key
     // never runs into the record id appended after it.
-    for &byte in text.as_bytes().iter().take(MAX_KEY_VALUE_BYTES) {
+    for &byte in text.as_bytes().iter().take(most) {
         key.push(byte);
         if byte == 0 {
             key.push(0xff);
@@ -78,6 +98,15 @@ pub fn string_key(text: &str) -> Vec<u8> {
 
 /// The key of a JSON number written as `text`; `None` if it is not one.
 pub fn number_key(text: &str) -> Option<Vec<u8>> {
+    number_key_within(text, MAX_KEY_VALUE_BYTES)
+}
+
+/// The key of a JSON number with none of its digits cut.
+pub fn exact_number_key(text: &str) -> Option<Vec<u8>> {
+    number_key_within(text, usize::MAX)
+}
+
+fn number_key_within(text: &str, most: usize) -> Option<Vec<u8>> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -103,7 +132,7 @@ pub fn number_key(text: &str) -> Option<Vec<u8>> {
         return Some(vec![NUMBER, ZERO]);
     };
     let last = all.iter().rposition(|&d| d != b'0').unwrap_or(first);
-    let digits = &all[first..=last.min(first + MAX_KEY_VALUE_BYTES - 1)];
+    let digits = &all[first..=last.min(first.saturating_add(most.saturating_sub(1)))];
     let scale = exponent.saturating_add(integer.len() as i64 - first as i64);
     let mut key = Vec::with_capacity(digits.len() + 11);
     key.push(NUMBER);

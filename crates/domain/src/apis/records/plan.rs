@@ -221,6 +221,10 @@ impl QueryPlan {
     /// no condition is on another field than the walked one, and a scan neither filters nor
     /// sorts. A page then reads no more records than it returns.
     pub fn reads_only_matches(&self) -> bool {
+        if self.query.compares_cut_values() {
+            // A walk then also reads records that only share the start of a long value.
+            return false;
+        }
         let walked = match &self.access {
             Access::Scan => {
                 return self.query.conditions().is_empty() && self.query.sort().is_none()

@@ -10,7 +10,9 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use super::index_key::{kinds, missing_key, number_key, string_key};
+use super::index_key::{
+    exact_number_key, exact_string_key, kinds, missing_key, number_key, string_key,
+};
 use crate::error::{Error, FieldViolation, Result};
 
 /// The most conditions one query may carry.
@@ -154,9 +156,63 @@ impl Operator {
     }
 }
 
+/// How keys are made: as indexes hold them (long values cut), or whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// Cut at `MAX_KEY_VALUE_BYTES`, as stored.
+    Stored,
+    /// Nothing cut.
+    Exact,
+}
+
+impl Keys {
+    fn string(self, text: &str) -> Vec<u8> {
+        match self {
+            Self::Stored => string_key(text),
+            Self::Exact => exact_string_key(text),
+        }
+    }
+
+    fn number(self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            Self::Stored => number_key(text),
+            Self::Exact => exact_number_key(text),
+        }
+    }
+}
+
+/// The stored keys of `value` that were cut: a record whose key is one of them may hold the
+/// value or another with the same start, so its whole value decides.
+fn cut_keys(value: &str) -> Vec<Vec<u8>> {
+    let mut cut = Vec::new();
+    let string = string_key(value);
+    if string != exact_string_key(value) {
+        cut.push(string);
+    }
+    if serde_json::from_str::<serde_json::Number>(value).is_ok() {
+        if let (Some(stored), Some(exact)) = (number_key(value), exact_number_key(value)) {
+            if stored != exact {
+                cut.push(stored);
+            }
+        }
+    }
+    cut
+}
+
+/// `ranges` (sorted, disjoint) with each of `keys` added as a point where no range holds it.
+fn with_points(mut ranges: Vec<KeyRange>, keys: &[Vec<u8>]) -> Vec<KeyRange> {
+    for key in keys {
+        if !ranges.iter().any(|range| range.contains(key)) {
+            ranges.push(KeyRange::point(key.clone()));
+        }
+    }
+    ranges.sort_by(|x, y| start_order(&x.start, &y.start));
+    ranges
+}
+
 /// The keys a query value stands for when compared for equality.
-fn equal_keys(value: &str) -> Vec<Vec<u8>> {
-    let mut keys = vec![string_key(value)];
+fn equal_keys(value: &str, keys_made: Keys) -> Vec<Vec<u8>> {
+    let mut keys = vec![keys_made.string(value)];
     match value {
         "true" => keys.push(super::index_key::value_key(&serde_json::Value::Bool(true))),
         "false" => keys.push(super::index_key::value_key(&serde_json::Value::Bool(false))),
@@ -164,7 +220,7 @@ fn equal_keys(value: &str) -> Vec<Vec<u8>> {
         _ => {
             // Only what JSON itself would read as a number (no `+1`, `.5`, `01`).
             if serde_json::from_str::<serde_json::Number>(value).is_ok() {
-                if let Some(key) = number_key(value) {
+                if let Some(key) = keys_made.number(value) {
                     keys.push(key);
                 }
             }
@@ -206,14 +262,14 @@ fn complement_of_points(keys: Vec<Vec<u8>>) -> Vec<KeyRange> {
 
 /// The ranges of a range operator against `value`: among strings, and among numbers too when
 /// the value is one.
-fn comparison_ranges(operator: Operator, value: &str) -> Vec<KeyRange> {
+fn comparison_ranges(operator: Operator, value: &str, keys_made: Keys) -> Vec<KeyRange> {
     let mut ranges = Vec::new();
     let number = serde_json::from_str::<serde_json::Number>(value)
         .ok()
-        .and_then(|_| number_key(value));
+        .and_then(|_| keys_made.number(value));
     let kinds = [
         (number, kinds::NUMBERS),
-        (Some(string_key(value)), kinds::STRINGS),
+        (Some(keys_made.string(value)), kinds::STRINGS),
     ];
     for (key, (first, past_end)) in kinds {
         let Some(key) = key else { continue };
@@ -288,9 +344,15 @@ fn check_field_name(field: &str, parameter: &str) -> std::result::Result<(), Fie
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     field: String,
+    /// What a walk reads: the stored keys a match may have (a superset where a value was cut).
     ranges: Vec<KeyRange>,
     /// Whether an operator compared order (`gt`, `gte`, `lt`, `lte`, `ne`) rather than keys.
     ordered: bool,
+    /// The stored keys of the condition's values that were cut (empty nearly always): a
+    /// record whose key is one of them is judged by its whole value against `exact`.
+    cut: Vec<Vec<u8>>,
+    /// The same ranges with nothing cut.
+    exact: Vec<KeyRange>,
 }
 
 impl Condition {
@@ -304,9 +366,23 @@ impl Condition {
         &self.ranges
     }
 
-    /// Whether a record whose key for the field is `key` satisfies it.
+    /// Whether a record whose key for the field is `key` may satisfy it; certainly so unless
+    /// [`Self::needs_whole_value`] says the whole value decides.
     pub fn matches(&self, key: &[u8]) -> bool {
         self.ranges.iter().any(|range| range.contains(key))
+    }
+
+    /// Whether a record whose stored key for the field is `key` is judged by its whole value
+    /// ([`Self::matches_whole`]): its key is a cut one of the condition's values, which any
+    /// value with the same start shares.
+    pub fn needs_whole_value(&self, key: &[u8]) -> bool {
+        self.cut.iter().any(|cut| cut.as_slice() == key)
+    }
+
+    /// Whether a record whose field's whole-value key (see
+    /// [`exact_raw_key`](super::index_key::exact_raw_key)) is `exact_key` satisfies it.
+    pub fn matches_whole(&self, exact_key: &[u8]) -> bool {
+        self.exact.iter().any(|range| range.contains(exact_key))
     }
 
     /// The keys it accepts, when it accepts only single keys (`=`, `[in]`,
@@ -389,7 +465,12 @@ impl RecordQuery {
             .find(|c| c.field == condition.field)
         {
             Some(existing) => {
-                existing.ranges = intersect_all(&existing.ranges, &condition.ranges);
+                existing.exact = intersect_all(&existing.exact, &condition.exact);
+                existing.cut.extend(condition.cut);
+                existing.ranges = with_points(
+                    intersect_all(&existing.ranges, &condition.ranges),
+                    &existing.cut,
+                );
                 existing.ordered |= condition.ordered;
             }
             None => self.conditions.push(condition),
@@ -432,8 +513,14 @@ impl RecordQuery {
         fields
     }
 
-    /// Whether a record satisfies every condition; `key_of` gives the key of one of its
-    /// top-level fields ([`missing_key`] when it has none).
+    /// Whether some condition compares a value longer than a key holds, so that candidates
+    /// may need their whole value read ([`Condition::needs_whole_value`]).
+    pub fn compares_cut_values(&self) -> bool {
+        self.conditions.iter().any(|c| !c.cut.is_empty())
+    }
+
+    /// Whether a record may satisfy every condition (see [`Condition::matches`]); `key_of`
+    /// gives the key of one of its top-level fields ([`missing_key`] when it has none).
     pub fn matches(&self, mut key_of: impl FnMut(&str) -> Vec<u8>) -> bool {
         self.conditions
             .iter()
@@ -490,22 +577,53 @@ fn parse_condition(name: &str, value: &str) -> std::result::Result<Condition, Fi
         None => (name, Operator::Eq),
     };
     check_field_name(field, name)?;
-    let (ranges, ordered) = match operator {
-        Operator::Eq => (points(equal_keys(value)), false),
-        Operator::Ne => (complement_of_points(equal_keys(value)), true),
-        Operator::In => {
-            let values: Vec<&str> = value.split(',').collect();
-            if values.len() > MAX_IN_VALUES {
-                return Err(refused(
-                    name,
-                    format!("may list at most {MAX_IN_VALUES} values"),
-                ));
-            }
-            (
-                points(values.into_iter().flat_map(equal_keys).collect()),
-                false,
-            )
-        }
+    let values: Vec<&str> = match operator {
+        Operator::In => value.split(',').collect(),
+        Operator::Exists => Vec::new(),
+        _ => vec![value],
+    };
+    if values.len() > MAX_IN_VALUES {
+        return Err(refused(
+            name,
+            format!("may list at most {MAX_IN_VALUES} values"),
+        ));
+    }
+    let (ranges, ordered) = condition_ranges(name, operator, value, Keys::Stored)?;
+    let cut: Vec<Vec<u8>> = values.iter().flat_map(|v| cut_keys(v)).collect();
+    let exact = if cut.is_empty() {
+        ranges.clone()
+    } else {
+        condition_ranges(name, operator, value, Keys::Exact)?.0
+    };
+    Ok(Condition {
+        field: field.to_owned(),
+        ranges: with_points(ranges, &cut),
+        ordered,
+        cut,
+        exact,
+    })
+}
+
+/// The ranges of one condition, with keys made as `keys_made` says, and whether it compares
+/// order.
+fn condition_ranges(
+    name: &str,
+    operator: Operator,
+    value: &str,
+    keys_made: Keys,
+) -> std::result::Result<(Vec<KeyRange>, bool), FieldViolation> {
+    Ok(match operator {
+        Operator::Eq => (points(equal_keys(value, keys_made)), false),
+        Operator::Ne => (complement_of_points(equal_keys(value, keys_made)), true),
+        Operator::In => (
+            points(
+                value
+                    .split(',')
+                    .flat_map(|v| equal_keys(v, keys_made))
+                    .collect(),
+            ),
+            false,
+        ),
         Operator::Exists => match value {
             "true" => (
                 vec![KeyRange {
@@ -518,13 +636,8 @@ fn parse_condition(name: &str, value: &str) -> std::result::Result<Condition, Fi
             _ => return Err(refused(name, "must be true or false")),
         },
         Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => {
-            (comparison_ranges(operator, value), true)
+            (comparison_ranges(operator, value, keys_made), true)
         }
-    };
-    Ok(Condition {
-        field: field.to_owned(),
-        ranges,
-        ordered,
     })
 }
 
