@@ -24,10 +24,13 @@ pub use model::{
     PersonName, ProfileChanges, Role, Settable, User, Username,
 };
 pub use password_policy::PasswordPolicy;
-pub use ports::{AccountMail, Reauthentication, SecondStep, UserDataEraser, UserRepository};
+pub use ports::{
+    AccountMail, Reauthentication, SecondStep, ThrottleCounters, UserDataEraser, UserRepository,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
-    MockAccountMail, MockReauthentication, MockSecondStep, MockUserDataEraser, MockUserRepository,
+    MockAccountMail, MockReauthentication, MockSecondStep, MockThrottleCounters,
+    MockUserDataEraser, MockUserRepository,
 };
 pub use reauthentication::PasswordVerifier;
 pub use service::{AccountPorts, AccountService, UserListing};

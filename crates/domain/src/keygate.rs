@@ -181,7 +181,13 @@ impl Keygate {
                 records: settings.records,
             },
         );
-        let throttle = Arc::new(LoginThrottle::new(settings.throttle));
+        // Instances sharing a store count together (§12); a lone one counts in memory.
+        let throttle = Arc::new(match &repositories.shared_throttle {
+            Some(counters) => {
+                LoginThrottle::shared(settings.throttle, counters.clone(), crypto.secrets.clone())
+            }
+            None => LoginThrottle::new(settings.throttle),
+        });
         let reauthentication = Arc::new(
             PasswordVerifier::new(
                 repositories.users.clone(),
@@ -397,6 +403,7 @@ mod tests {
             one_time: Arc::new(MockOneTimeSecretRepository::new()),
             outbox: Arc::new(MockOutbox::new()),
             factors: Arc::new(factors),
+            shared_throttle: None,
         };
         let crypto = CryptoPorts {
             hasher: Arc::new(hasher),

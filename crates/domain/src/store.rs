@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::accounts::UserRepository;
+use crate::accounts::{ThrottleCounters, UserRepository};
 use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
 use crate::data::DataRepository;
@@ -73,6 +73,9 @@ pub struct Repositories {
     pub outbox: Arc<dyn Outbox>,
     /// Second factors: TOTP, recovery codes, passkeys.
     pub factors: Arc<dyn SecondFactorRepository>,
+    /// Throttle counters every instance shares, when the store is one several instances use
+    /// (§12); `None`: this process is the only one, and counts in memory.
+    pub shared_throttle: Option<Arc<dyn ThrottleCounters>>,
 }
 
 impl Repositories {
@@ -90,6 +93,14 @@ impl Repositories {
             one_time: store.clone(),
             outbox: store.clone(),
             factors: store,
+            shared_throttle: None,
         }
+    }
+
+    /// The same, with the throttles counted in `counters`, which every instance shares.
+    #[must_use]
+    pub fn sharing_throttles(mut self, counters: Arc<dyn ThrottleCounters>) -> Self {
+        self.shared_throttle = Some(counters);
+        self
     }
 }

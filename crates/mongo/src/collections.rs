@@ -32,3 +32,7 @@ pub const SECOND_FACTORS: &str = "second_factors";
 
 /// Mail waiting to be sent (§8), `_id` = message id.
 pub const OUTBOX: &str = "outbox";
+
+/// Throttle counters every instance shares (§12), `_id` = the counter's name (a digest of
+/// what is counted and its window); a TTL index on `expires_at` removes them.
+pub const THROTTLE_COUNTERS: &str = "throttle_counters";

@@ -9,7 +9,8 @@ use mongodb::{Database, IndexModel};
 use keygate_domain::apis::MAX_INDEXES_PER_ENDPOINT;
 
 use crate::collections::{
-    APIS, API_KEYS, DATA, ONE_TIME_SECRETS, OUTBOX, RECORDS, REFRESH_TOKENS, SESSIONS, USERS,
+    APIS, API_KEYS, DATA, ONE_TIME_SECRETS, OUTBOX, RECORDS, REFRESH_TOKENS, SESSIONS,
+    THROTTLE_COUNTERS, USERS,
 };
 
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
@@ -55,6 +56,13 @@ pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
                 expiring(),
             ),
         ])
+        .await?;
+    db.collection::<Document>(THROTTLE_COUNTERS)
+        .create_indexes([index(
+            doc! {"expires_at": 1},
+            "throttle_counters_expiry_ttl",
+            expiring(),
+        )])
         .await?;
     db.collection::<Document>(OUTBOX)
         .create_indexes([index(

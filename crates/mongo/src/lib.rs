@@ -22,6 +22,7 @@ mod second_factors;
 mod sessions;
 mod signing_keys;
 mod store;
+mod throttle_counters;
 mod usage;
 mod users;
 

@@ -109,6 +109,78 @@ fn sixteen_racing_registrations_over_two_instances_make_one_account() {
     keygate_tests::assert_one_registration_wins(&[&a, &b], 16, "race@example.com");
 }
 
+/// §12 (issue 31 hole 7): the login throttle holds for both instances together. Ten wrong
+/// passwords for one account, alternating between the instances, are each `401`; the 11th is
+/// `429` wherever it arrives. Before, each instance allowed ten of its own.
+#[test]
+fn two_instances_refuse_the_eleventh_wrong_password_wherever_it_arrives() {
+    let (a, b) = two_instances_on(&fresh_database_name(), &[]);
+    a.register("guarded", "guarded@example.com").expect(201);
+    let wrong = serde_json::json!({"username": "guarded", "password": "not-the-password-1"});
+    for i in 0..10 {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        instance
+            .post("/login", &wrong)
+            .expect_error(401, "invalid_credentials");
+    }
+    for instance in [&a, &b] {
+        let refused = instance.post("/login", &wrong);
+        refused.expect_error(429, "rate_limited");
+        assert!(refused.header("retry-after").is_some(), "{}", refused.text);
+    }
+    // Even the right password waits: the account's window is full.
+    a.login("guarded", PASSWORD)
+        .expect_error(429, "rate_limited");
+}
+
+/// Racing guesses over both instances: of 24 wrong passwords sent at once, at most 10 are
+/// checked (`401`); the others are `429`.
+#[test]
+fn racing_guesses_over_two_instances_check_at_most_the_limit() {
+    let (a, b) = two_instances_on(&fresh_database_name(), &[]);
+    a.register("raced", "raced@example.com").expect(201);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..24)
+            .map(|i| {
+                let instance = if i % 2 == 0 { &a } else { &b };
+                scope.spawn(move || {
+                    instance
+                        .post(
+                            "/login",
+                            &serde_json::json!({"username": "raced", "password": "wrong-guess-12"}),
+                        )
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 24, "{statuses:?}");
+    assert!(checked <= 10, "{checked} guesses were checked: {statuses:?}");
+    assert!(checked >= 1, "{statuses:?}");
+}
+
+/// The mail-request throttle too: five reset requests for one address over both instances,
+/// then the sixth is `429` on either (the suite's own limit lifted back to the default).
+#[test]
+fn two_instances_share_the_mail_request_throttle() {
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__AUTH__THROTTLE__MAIL_REQUESTS_PER_ACCOUNT", "5")],
+    );
+    let forgot = serde_json::json!({"email": "someone@example.com"});
+    for i in 0..5 {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        instance.post("/password/forgot", &forgot).expect(202);
+    }
+    b.post("/password/forgot", &forgot)
+        .expect_error(429, "rate_limited");
+    a.post("/password/forgot", &forgot)
+        .expect_error(429, "rate_limited");
+}
+
 /// A SecantusDB server of this test's own, on disk so it can be stopped and started again.
 struct OwnServer {
     python: String,

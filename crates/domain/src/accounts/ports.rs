@@ -1,6 +1,7 @@
 //! The account store port.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::model::{Email, PendingSecondFactor, User, Username};
 use crate::error::Result;
@@ -81,4 +82,18 @@ pub trait Reauthentication: Send + Sync {
         password: Option<&'a str>,
         client_address: &str,
     ) -> Result<User>;
+}
+
+/// Counters every instance shares, kept by a store that several instances use (§12: the
+/// throttles hold for all instances together). Each change is one atomic step.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ThrottleCounters: Send + Sync {
+    /// Adds `amount` (may be negative) to `counter`, created at 0 if it is not there, and
+    /// keeps it at least until `expires_at`; the count after the change.
+    async fn add(&self, counter: &str, amount: i64, expires_at: DateTime<Utc>) -> Result<i64>;
+    /// The count of `counter`; 0 if there is none.
+    async fn get(&self, counter: &str) -> Result<i64>;
+    /// Removes `counters` (those that are there).
+    async fn remove(&self, counters: &[String]) -> Result<()>;
 }

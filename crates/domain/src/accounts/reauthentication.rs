@@ -76,15 +76,16 @@ impl PasswordVerifier {
             return Err(Error::InvalidCredentials);
         }
         let account_key = format!("user:{}", user.id);
-        let attempt =
-            self.throttle
-                .begin_attempt(&account_key, client_address, self.clock.now())?;
+        let attempt = self
+            .throttle
+            .begin_attempt(&account_key, client_address, self.clock.now())
+            .await?;
         if self
             .check_password(password, &user.password_hash)
             .await?
             .matches
         {
-            self.throttle.succeeded(attempt);
+            self.throttle.succeeded(attempt).await;
             Ok(())
         } else {
             Err(Error::InvalidCredentials)

@@ -120,7 +120,9 @@ impl AccountService {
         let now = self.clock.now();
         // Counted before the hash and the uniqueness check, so neither Argon2 work nor
         // `409 email_taken` answers come in unlimited numbers.
-        self.throttle.begin_registration(client_address, now)?;
+        self.throttle
+            .begin_registration(client_address, now)
+            .await?;
         let user = User {
             id: Id::generate(now.timestamp()),
             username,
@@ -153,11 +155,14 @@ impl AccountService {
         if credentials.is_oversized() {
             // It can name no account and match no password: answered like any failure, and
             // counted against the address, without a lookup or a hash.
-            let _ = self.throttle.begin_attempt(
-                &format!("unknown:{}", credentials.identifier_text()),
-                client_address,
-                now,
-            )?;
+            let _ = self
+                .throttle
+                .begin_attempt(
+                    &format!("unknown:{}", credentials.identifier_text()),
+                    client_address,
+                    now,
+                )
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         let user = self
@@ -170,7 +175,8 @@ impl AccountService {
         };
         let attempt = self
             .throttle
-            .begin_attempt(&account_key, client_address, now)?;
+            .begin_attempt(&account_key, client_address, now)
+            .await?;
 
         // An account being deleted answers like an unknown one.
         let Some(user) = user.filter(|u| !u.deleting) else {
@@ -185,7 +191,7 @@ impl AccountService {
             return Err(Error::InvalidCredentials);
         }
         if self.require_verified_email && !user.email_verified {
-            self.throttle.succeeded(attempt);
+            self.throttle.succeeded(attempt).await;
             return Err(Error::EmailUnverified);
         }
         let user = if check.needs_rehash {
@@ -194,9 +200,12 @@ impl AccountService {
             user
         };
         // With TOTP on, the attempt stays counted until the second factor is right too.
-        finish_first_factor(&*self.second_step, &*self.sessions, user, || {
-            self.throttle.succeeded(attempt)
-        })
+        finish_first_factor(
+            &*self.second_step,
+            &*self.sessions,
+            user,
+            (&self.throttle, attempt),
+        )
         .await
     }
 

@@ -124,10 +124,11 @@ impl EmailFlowService {
     /// Counts a request that will send mail about `subject` (an identifier or address) from
     /// `client_address`: `429` past the per-address or per-subject window. Checked before the
     /// answer, so it says nothing about whether the account exists.
-    pub fn throttle_mail_request(&self, subject: &str, client_address: &str) -> Result<()> {
+    pub async fn throttle_mail_request(&self, subject: &str, client_address: &str) -> Result<()> {
         let subject = format!("mail:{}", subject.trim().to_lowercase());
         self.throttle
             .begin_mail_request(&subject, client_address, self.clock.now())
+            .await
     }
 
     /// `POST /email/verify/request`: mails a verification link to the caller's pending
@@ -144,7 +145,8 @@ impl EmailFlowService {
                 "the account has no email address to verify",
             ));
         }
-        self.throttle_mail_request(&format!("user:{}", user.id), client_address)?;
+        self.throttle_mail_request(&format!("user:{}", user.id), client_address)
+            .await?;
         // An address waiting for its proof is the one the caller wants proven.
         let unproven = match (&user.pending_email, &user.email) {
             (Some(pending), _) => pending,
@@ -414,7 +416,8 @@ impl EmailFlowService {
         };
         let attempt = self
             .throttle
-            .begin_attempt(&account_key, client_address, now)?;
+            .begin_attempt(&account_key, client_address, now)
+            .await?;
         let Some(user) = user.filter(|u| !u.deleting) else {
             return Err(Error::InvalidCredentials);
         };
@@ -447,9 +450,12 @@ impl EmailFlowService {
                 } else {
                     user
                 };
-                finish_first_factor(&*self.second_step, &*self.sessions, user, || {
-                    self.throttle.succeeded(attempt)
-                })
+                finish_first_factor(
+                    &*self.second_step,
+                    &*self.sessions,
+                    user,
+                    (&self.throttle, attempt),
+                )
                 .await
             }
             UseOutcome::Wrong | UseOutcome::Unknown => Err(Error::InvalidCredentials),

@@ -143,7 +143,8 @@ impl PasskeyService {
         client_address: &str,
     ) -> Result<PasskeyChallenge> {
         self.throttle
-            .begin_ceremony(client_address, self.clock.now())?;
+            .begin_ceremony(client_address, self.clock.now())
+            .await?;
         let user = self
             .accounts
             .fresh_proof(principal, password.password(), client_address)
@@ -257,7 +258,8 @@ impl PasskeyService {
         client_address: &str,
     ) -> Result<PasskeyChallenge> {
         self.throttle
-            .begin_ceremony(client_address, self.clock.now())?;
+            .begin_ceremony(client_address, self.clock.now())
+            .await?;
         let expected = match username.map(str::trim).filter(|u| !u.is_empty()) {
             Some(name) => match Username::new(name) {
                 Ok(username) => self
@@ -301,12 +303,14 @@ impl PasskeyService {
         let Some(claimed) = self.ceremonies.claimed_user(&credential) else {
             let _ = self
                 .throttle
-                .begin_attempt("passkey:unknown", client_address, now)?;
+                .begin_attempt("passkey:unknown", client_address, now)
+                .await?;
             return Err(Error::InvalidCredentials);
         };
-        let attempt =
-            self.throttle
-                .begin_attempt(&format!("user:{claimed}"), client_address, now)?;
+        let attempt = self
+            .throttle
+            .begin_attempt(&format!("user:{claimed}"), client_address, now)
+            .await?;
         if expected != nobody() && expected != claimed {
             return Err(Error::InvalidCredentials);
         }
@@ -323,7 +327,7 @@ impl PasskeyService {
             .ceremonies
             .finish_login(&credential, &state, &factors.passkeys)?;
         if self.require_verified_email && !user.email_verified {
-            self.throttle.succeeded(attempt);
+            self.throttle.succeeded(attempt).await;
             return Err(Error::EmailUnverified);
         }
         self.factors
@@ -341,7 +345,7 @@ impl PasskeyService {
                 Ok(())
             })
             .await?;
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         let tokens = self.sessions.start(&user.id).await?;
         Ok(LoginOutcome { user, tokens })
     }

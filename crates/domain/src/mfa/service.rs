@@ -184,11 +184,14 @@ impl SecondFactorService {
         client_address: &str,
     ) -> Result<Vec<String>> {
         let user = self.accounts.account(principal).await?;
-        let attempt = self.throttle.begin_attempt(
-            &format!("user:{}", user.id),
-            client_address,
-            self.clock.now(),
-        )?;
+        let attempt = self
+            .throttle
+            .begin_attempt(
+                &format!("user:{}", user.id),
+                client_address,
+                self.clock.now(),
+            )
+            .await?;
         let (codes, digests) = self.new_codes()?;
         let now = self.clock.now();
         self.factors
@@ -214,7 +217,7 @@ impl SecondFactorService {
                 }
             })
             .await?;
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         self.sessions.revoke_others(principal).await?;
         Ok(codes)
     }
@@ -307,9 +310,10 @@ impl SecondFactorService {
             .await?
             .filter(|u| !u.deleting)
             .ok_or(Error::InvalidToken)?;
-        let attempt =
-            self.throttle
-                .begin_attempt(&format!("user:{}", user.id), client_address, now)?;
+        let attempt = self
+            .throttle
+            .begin_attempt(&format!("user:{}", user.id), client_address, now)
+            .await?;
         match self.prove(&user, &answer.proof).await {
             Ok(()) => {}
             Err(Error::InvalidCredentials) => {
@@ -329,7 +333,7 @@ impl SecondFactorService {
             UseOutcome::Used(_) => {}
             UseOutcome::Wrong | UseOutcome::Unknown => return Err(Error::InvalidToken),
         }
-        self.throttle.succeeded(attempt);
+        self.throttle.succeeded(attempt).await;
         let tokens = self.sessions.start(&user.id).await?;
         Ok(LoginOutcome { user, tokens })
     }

@@ -66,7 +66,8 @@ pub async fn forgot(
     state
         .keygate
         .email_flows
-        .throttle_mail_request(&request.identifier, &client_address(&req))?;
+        .throttle_mail_request(&request.identifier, &client_address(&req))
+        .await?;
     let state = state.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = state
@@ -110,7 +111,8 @@ pub async fn request_code(
     state
         .keygate
         .email_flows
-        .throttle_mail_request(&request.email, &client_address(&req))?;
+        .throttle_mail_request(&request.email, &client_address(&req))
+        .await?;
     let state = state.clone();
     actix_web::rt::spawn(async move {
         if let Err(e) = state

@@ -109,7 +109,10 @@ pub async fn open_store(
             .await
             .map_err(StartupError::Store)?;
             let description = format!("MongoDB database '{}'", settings.database.name);
-            Ok((measured(Arc::new(store), metrics), description))
+            let store = Arc::new(store);
+            // Several instances may share the database: their throttles count there (§12).
+            let repositories = measured(store.clone(), metrics).sharing_throttles(store);
+            Ok((repositories, description))
         }
         Some(url) => Err(StartupError::UnsupportedDatabase(unsupported_database(url))),
     }

@@ -202,4 +202,3 @@ fn matches_whole<'k>(
     }
     Ok(true)
 }
-
