@@ -81,14 +81,20 @@ impl Outbox for EmbeddedStore {
         .await
     }
 
-    async fn remove(&self, id: &Id) -> Result<()> {
+    async fn remove(&self, id: &Id, claimed_until: DateTime<Utc>) -> Result<bool> {
         let id = id.to_string();
         self.write(move |txn| {
-            txn.open_table(OUTBOX)
+            let mut table = txn.open_table(OUTBOX).or_unavailable()?;
+            let ours = table
+                .get(id.as_str())
                 .or_unavailable()?
-                .remove(id.as_str())
-                .or_unavailable()?;
-            Ok(())
+                .map(|row| decode::<QueuedMail>(row.value()))
+                .transpose()?
+                .is_some_and(|mail| mail.lease_until == Some(claimed_until));
+            if ours {
+                table.remove(id.as_str()).or_unavailable()?;
+            }
+            Ok(ours)
         })
         .await
     }
@@ -96,9 +102,10 @@ impl Outbox for EmbeddedStore {
     async fn retry_later(
         &self,
         id: &Id,
+        claimed_until: DateTime<Utc>,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let id = id.to_string();
         self.write(move |txn| {
             let mut table = txn.open_table(OUTBOX).or_unavailable()?;
@@ -107,15 +114,18 @@ impl Outbox for EmbeddedStore {
                 .or_unavailable()?
                 .map(|row| decode::<QueuedMail>(row.value()))
                 .transpose()?;
-            if let Some(mut mail) = stored {
-                mail.attempts = attempts;
-                mail.next_attempt_at = next_attempt_at;
-                mail.lease_until = None;
-                table
-                    .insert(id.as_str(), encode(&mail)?.as_slice())
-                    .or_unavailable()?;
+            match stored {
+                Some(mut mail) if mail.lease_until == Some(claimed_until) => {
+                    mail.attempts = attempts;
+                    mail.next_attempt_at = next_attempt_at;
+                    mail.lease_until = None;
+                    table
+                        .insert(id.as_str(), encode(&mail)?.as_slice())
+                        .or_unavailable()?;
+                    Ok(true)
+                }
+                _ => Ok(false),
             }
-            Ok(())
         })
         .await
     }

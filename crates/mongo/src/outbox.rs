@@ -106,30 +106,37 @@ impl Outbox for MongoStore {
         Ok(claimed)
     }
 
-    async fn remove(&self, id: &Id) -> Result<()> {
+    async fn remove(&self, id: &Id, claimed_until: DateTime<Utc>) -> Result<bool> {
         let outbox = self.database().collection::<Document>(OUTBOX);
-        self.run(outbox.delete_one(doc! {"_id": object_id(id)?}))
+        let removed = self
+            .run(
+                outbox.delete_one(
+                    doc! {"_id": object_id(id)?, "lease_until": bson_time(claimed_until)},
+                ),
+            )
             .await?;
-        Ok(())
+        Ok(removed.deleted_count == 1)
     }
 
     async fn retry_later(
         &self,
         id: &Id,
+        claimed_until: DateTime<Utc>,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let outbox = self.database().collection::<Document>(OUTBOX);
-        self.run(outbox.update_one(
-            doc! {"_id": object_id(id)?},
-            doc! {"$set": {
-                "attempts": i64::from(attempts),
-                "next_attempt_at": bson_time(next_attempt_at),
-                "lease_until": Bson::Null,
-            }},
-        ))
-        .await?;
-        Ok(())
+        let changed = self
+            .run(outbox.update_one(
+                doc! {"_id": object_id(id)?, "lease_until": bson_time(claimed_until)},
+                doc! {"$set": {
+                    "attempts": i64::from(attempts),
+                    "next_attempt_at": bson_time(next_attempt_at),
+                    "lease_until": Bson::Null,
+                }},
+            ))
+            .await?;
+        Ok(changed.matched_count == 1)
     }
 
     async fn queued(&self) -> Result<u64> {

@@ -277,10 +277,17 @@ async fn the_outbox_leases_retries_and_removes(stores: Repositories) {
         .await
         .unwrap();
     assert_eq!(after.len(), 1);
-    outbox
-        .retry_later(&due.id, 3, now() + Duration::seconds(30))
+    let second = after[0].lease_until.unwrap();
+    let first = claimed[0].lease_until.unwrap();
+    assert_ne!(first, second);
+    // The first worker's lapsed claim can neither remove nor release it (issue 31).
+    assert!(!outbox.remove(&due.id, first).await.unwrap());
+    assert!(!outbox.retry_later(&due.id, first, 9, now()).await.unwrap());
+    assert_eq!(outbox.queued().await.unwrap(), 2);
+    assert!(outbox
+        .retry_later(&due.id, second, 3, now() + Duration::seconds(30))
         .await
-        .unwrap();
+        .unwrap());
     assert!(outbox.claim_due(now(), lease, 10).await.unwrap().is_empty());
     let retried = outbox
         .claim_due(
@@ -292,7 +299,10 @@ async fn the_outbox_leases_retries_and_removes(stores: Repositories) {
         .unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 3);
-    outbox.remove(&due.id).await.unwrap();
+    assert!(outbox
+        .remove(&due.id, retried[0].lease_until.unwrap())
+        .await
+        .unwrap());
     assert_eq!(outbox.queued().await.unwrap(), 1);
 }
 

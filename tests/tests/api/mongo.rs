@@ -158,7 +158,10 @@ fn racing_guesses_over_two_instances_check_at_most_the_limit() {
     let checked = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(checked + refused, 24, "{statuses:?}");
-    assert!(checked <= 10, "{checked} guesses were checked: {statuses:?}");
+    assert!(
+        checked <= 10,
+        "{checked} guesses were checked: {statuses:?}"
+    );
     assert!(checked >= 1, "{statuses:?}");
 }
 
@@ -179,6 +182,37 @@ fn two_instances_share_the_mail_request_throttle() {
         .expect_error(429, "rate_limited");
     a.post("/password/forgot", &forgot)
         .expect_error(429, "rate_limited");
+}
+
+/// Two instances on one MongoDB, both delivering from the one outbox to one real mail
+/// server: every message arrives exactly once (each is claimed by one worker at a time).
+#[test]
+fn two_instances_deliver_each_message_exactly_once() {
+    let smtp = keygate_tests::smtp::SmtpServer::start();
+    let url = smtp.url();
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__EMAIL__SMTP_URL", url.as_str())],
+    );
+    let count = 12;
+    for i in 0..count {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        instance
+            .register(&format!("once{i}"), &format!("once{i}@example.com"))
+            .expect(201);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while keygate_tests::mail::all(smtp.maildir()).len() < count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Both workers poll every 100 ms: give a second delivery every chance to happen.
+    std::thread::sleep(Duration::from_secs(2));
+    let arrived = keygate_tests::mail::all(smtp.maildir());
+    let mut recipients: Vec<String> = arrived.iter().map(|mail| mail.to.clone()).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(arrived.len(), count, "{recipients:?}");
+    assert_eq!(recipients.len(), count, "{recipients:?}");
 }
 
 /// A SecantusDB server of this test's own, on disk so it can be stopped and started again.

@@ -23,15 +23,19 @@ pub trait Outbox: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<QueuedMail>>;
-    /// Removes a message that was delivered (or given up on).
-    async fn remove(&self, id: &Id) -> Result<()>;
-    /// Records a failed try and releases the message until `next_attempt_at`.
+    /// Removes a message that was delivered (or given up on) by the worker whose claim holds
+    /// it until `claimed_until` (the `lease_until` its claim answered); false, and nothing
+    /// changed, if that claim lapsed and another worker took the message since.
+    async fn remove(&self, id: &Id, claimed_until: DateTime<Utc>) -> Result<bool>;
+    /// Records a failed try and releases the message until `next_attempt_at`, under the same
+    /// condition as [`Outbox::remove`].
     async fn retry_later(
         &self,
         id: &Id,
+        claimed_until: DateTime<Utc>,
         attempts: u32,
         next_attempt_at: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// How many messages are waiting.
     async fn queued(&self) -> Result<u64>;
 }

@@ -19,10 +19,10 @@ use crate::id::Id;
 pub struct MailSettings {
     /// Tries before a message is given up (`email.max_attempts`, default 10).
     pub max_attempts: u32,
-    /// How long a worker holds a message it took (a crashed worker's messages are taken
-    /// again after this).
+    /// How long a worker holds a message it took, from the moment it took it (a crashed
+    /// worker's messages are taken again after this).
     pub lease: Duration,
-    /// The most messages one round takes.
+    /// The most messages one round sends, each claimed in turn.
     pub batch: usize,
 }
 
@@ -38,13 +38,12 @@ impl Default for MailSettings {
 
 impl MailSettings {
     /// The settings for `max_attempts` tries (at least one) of a mail server that may take
-    /// `timeout` per message: a worker holds what it took for longer than sending a whole
-    /// batch can take (plus 30 s), so on MongoDB another instance never takes a message that
-    /// is still being sent; never less than the default lease.
+    /// `timeout` per message: each message is claimed just before it is sent and held for
+    /// longer than sending it can take (plus 30 s), so on MongoDB another instance never takes
+    /// a message that is still being sent; never less than the default lease.
     pub fn for_delivery(max_attempts: u32, timeout: std::time::Duration) -> Self {
         let defaults = Self::default();
-        let sending = timeout.saturating_mul(u32::try_from(defaults.batch).unwrap_or(u32::MAX));
-        let lease = Duration::from_std(sending.saturating_add(std::time::Duration::from_secs(30)))
+        let lease = Duration::from_std(timeout.saturating_add(std::time::Duration::from_secs(30)))
             .unwrap_or(defaults.lease)
             .max(defaults.lease);
         Self {
@@ -78,6 +77,9 @@ pub struct DeliveryRound {
     pub retried: Vec<(Id, DeliveryError)>,
     /// Messages given up.
     pub dropped: Vec<(Id, DeliveryError)>,
+    /// Messages whose claim lapsed while they were being sent (another worker may have taken
+    /// them): left as that worker has them. Never, unless delivery outlasts the lease.
+    pub lease_lost: usize,
 }
 
 /// Queues mail and delivers it.
@@ -133,20 +135,29 @@ impl MailService {
         Ok(())
     }
 
-    /// Delivers what is due, one round. A failed try waits 2^attempts seconds (at most an
-    /// hour) before the next; after `max_attempts` tries, or a permanent refusal, the message
-    /// is dropped (the round says which, for the operator's log).
+    /// Delivers what is due, one round: each message claimed just before it is sent, so its
+    /// lease only has to cover its own delivery. A failed try waits 2^attempts seconds (at most
+    /// an hour) before the next; after `max_attempts` tries, or a permanent refusal, the message
+    /// is dropped (the round says which, for the operator's log). Removing or releasing a
+    /// message only acts while this worker's claim holds it.
     pub async fn deliver_due(&self) -> Result<DeliveryRound> {
-        let now = self.clock.now();
-        let claimed = self
-            .outbox
-            .claim_due(now, now + self.settings.lease, self.settings.batch)
-            .await?;
         let mut round = DeliveryRound::default();
-        for mail in claimed {
+        for _ in 0..self.settings.batch {
+            let now = self.clock.now();
+            let Some(mail) = self
+                .outbox
+                .claim_due(now, now + self.settings.lease, 1)
+                .await?
+                .pop()
+            else {
+                break;
+            };
+            let claimed_until = mail.lease_until.unwrap_or(now + self.settings.lease);
             match self.mailer.deliver(&mail.id, &mail.message).await {
                 Ok(()) => {
-                    self.outbox.remove(&mail.id).await?;
+                    if !self.outbox.remove(&mail.id, claimed_until).await? {
+                        round.lease_lost += 1;
+                    }
                     self.sent.fetch_add(1, Ordering::Relaxed);
                     round.sent += 1;
                 }
@@ -155,15 +166,21 @@ impl MailService {
                     let attempts = mail.attempts.saturating_add(1);
                     let permanent = matches!(error, DeliveryError::Permanent(_));
                     if permanent || attempts >= self.settings.max_attempts {
-                        self.outbox.remove(&mail.id).await?;
+                        if !self.outbox.remove(&mail.id, claimed_until).await? {
+                            round.lease_lost += 1;
+                        }
                         self.dropped.fetch_add(1, Ordering::Relaxed);
                         round.dropped.push((mail.id.clone(), error));
                     } else {
                         let wait =
                             Duration::seconds(1_i64 << attempts.min(12)).min(Duration::hours(1));
-                        self.outbox
-                            .retry_later(&mail.id, attempts, self.clock.now() + wait)
+                        let released = self
+                            .outbox
+                            .retry_later(&mail.id, claimed_until, attempts, self.clock.now() + wait)
                             .await?;
+                        if !released {
+                            round.lease_lost += 1;
+                        }
                         round.retried.push((mail.id.clone(), error));
                     }
                 }

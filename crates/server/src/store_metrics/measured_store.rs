@@ -216,8 +216,14 @@ measured_ports! {
             lease_until: DateTime<Utc>,
             limit: usize
         ) -> Result<Vec<QueuedMail>>;
-        fn remove(&self, id: &Id) -> Result<()>;
-        fn retry_later(&self, id: &Id, attempts: u32, next_attempt_at: DateTime<Utc>) -> Result<()>;
+        fn remove(&self, id: &Id, claimed_until: DateTime<Utc>) -> Result<bool>;
+        fn retry_later(
+            &self,
+            id: &Id,
+            claimed_until: DateTime<Utc>,
+            attempts: u32,
+            next_attempt_at: DateTime<Utc>
+        ) -> Result<bool>;
         fn queued(&self) -> Result<u64>;
     }
     SigningKeyRepository as "signing_keys" {

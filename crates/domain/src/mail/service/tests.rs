@@ -37,19 +37,28 @@ impl Outbox for MemoryOutbox {
         }
         Ok(taken)
     }
-    async fn remove(&self, id: &Id) -> Result<()> {
-        self.mails.lock().expect("lock").retain(|m| &m.id != id);
-        Ok(())
+    async fn remove(&self, id: &Id, claimed_until: DateTime<Utc>) -> Result<bool> {
+        let mut mails = self.mails.lock().expect("lock");
+        let before = mails.len();
+        mails.retain(|m| !(&m.id == id && m.lease_until == Some(claimed_until)));
+        Ok(mails.len() < before)
     }
-    async fn retry_later(&self, id: &Id, attempts: u32, at: DateTime<Utc>) -> Result<()> {
+    async fn retry_later(
+        &self,
+        id: &Id,
+        claimed_until: DateTime<Utc>,
+        attempts: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
         for mail in self.mails.lock().expect("lock").iter_mut() {
-            if &mail.id == id {
+            if &mail.id == id && mail.lease_until == Some(claimed_until) {
                 mail.attempts = attempts;
                 mail.next_attempt_at = at;
                 mail.lease_until = None;
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
     async fn queued(&self) -> Result<u64> {
         Ok(self.mails.lock().expect("lock").len() as u64)
@@ -169,5 +178,60 @@ async fn a_held_message_is_not_taken_twice() {
     assert_eq!(
         service.deliver_due().await.expect("a round"),
         DeliveryRound::default()
+    );
+}
+
+/// A mail server that takes longer than the lease: meanwhile another worker claims the message
+/// again. The slow worker's removal then leaves the other's claim alone (issue 31), and says
+/// so in its round.
+#[tokio::test]
+async fn a_worker_whose_lease_lapsed_leaves_the_message_to_the_one_holding_it() {
+    struct ClaimedMeanwhile {
+        outbox: Arc<MemoryOutbox>,
+    }
+    #[async_trait]
+    impl Mailer for ClaimedMeanwhile {
+        async fn deliver(&self, _: &Id, _: &MailMessage) -> std::result::Result<(), DeliveryError> {
+            // The lease lapses while this one sends: another worker takes the message.
+            let later = now() + Duration::minutes(5);
+            let taken = self
+                .outbox
+                .claim_due(later, later + Duration::seconds(60), 1)
+                .await
+                .expect("claimed");
+            assert_eq!(taken.len(), 1);
+            Ok(())
+        }
+    }
+    let outbox = Arc::new(MemoryOutbox::default());
+    let service = MailService::new(
+        outbox.clone(),
+        Arc::new(ClaimedMeanwhile {
+            outbox: outbox.clone(),
+        }),
+        Arc::new(crate::mail::Templates::default()),
+        Arc::new(fixed_clock()),
+        MailSettings::default(),
+    );
+    service.queue(message("slow")).await.expect("queued");
+    let round = service.deliver_due().await.expect("a round");
+    assert_eq!((round.sent, round.lease_lost), (1, 1));
+    let left = outbox.mails.lock().expect("lock").clone();
+    assert_eq!(left.len(), 1, "the other worker's claim still holds it");
+    assert_eq!(
+        left[0].lease_until,
+        Some(now() + Duration::minutes(5) + Duration::seconds(60))
+    );
+}
+
+/// Each message is claimed just before it is sent, with a lease of its own: a lease covers
+/// one delivery (the SMTP timeout and 30 s), never a whole batch.
+#[test]
+fn the_lease_covers_one_delivery() {
+    let settings = MailSettings::for_delivery(3, std::time::Duration::from_secs(120));
+    assert_eq!(settings.lease, Duration::seconds(150));
+    assert_eq!(
+        MailSettings::for_delivery(3, std::time::Duration::from_secs(5)).lease,
+        MailSettings::default().lease
     );
 }
