@@ -10,8 +10,10 @@
 //! `BENCH_ONLY` (runs the paths whose label contains it), `BENCH_RECORDS` (the endpoint sizes
 //! of the records-at-scale section, `10000,100000,1000000`; empty skips it), `KEYGATE_BIN`
 //! (`target/release/keygate`), `MONGODB_URI` (run on MongoDB instead of the embedded store).
+//! Last, the timing of refused `POST /login/code` by kind of address (`code_timing`).
 
 mod client;
+mod code_timing;
 mod load;
 mod records_at_scale;
 mod scenarios;
@@ -137,6 +139,13 @@ async fn bench() -> Result<(), SetupError> {
         // On a server of its own, so the memory it reports is this section's.
         let scale = Server::start(&binary, mongodb_uri.as_deref()).await?;
         records_at_scale::run(&scale, &sizes, seconds).await?;
+    }
+    if only
+        .as_ref()
+        .is_none_or(|o| "POST /login/code".contains(o.as_str()))
+    {
+        let timing = Server::start_with(&binary, mongodb_uri.as_deref(), code_timing::ENV).await?;
+        code_timing::run(&timing).await?;
     }
     // Each hashing thread gives its memory back after IDLE_RELEASE without a login; they
     // notice one after the other.

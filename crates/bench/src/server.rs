@@ -27,6 +27,15 @@ impl Server {
     /// Starts `binary` on the embedded store (or on `mongodb_uri`) and waits until it answers
     /// `/health`. Quotas are lifted: the write runs store more than one account may keep.
     pub async fn start(binary: &Path, mongodb_uri: Option<&str>) -> Result<Self, SetupError> {
+        Self::start_with(binary, mongodb_uri, &[]).await
+    }
+
+    /// The same, with `env` set as well (settings a section needs of its own).
+    pub async fn start_with(
+        binary: &Path,
+        mongodb_uri: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, SetupError> {
         let data = tempfile::tempdir()?;
         let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let log = std::fs::File::create(data.path().join("server.log"))?;
@@ -43,6 +52,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
+        command.envs(env.iter().copied());
         if let Some(uri) = mongodb_uri {
             let name = format!("keygate_bench_{}", std::process::id());
             command

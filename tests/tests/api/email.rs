@@ -374,7 +374,34 @@ fn a_password_or_email_change_ends_the_links_and_codes_mailed_before(store: Stor
     }
 }
 
+/// A refused code login is answered no sooner than 25 ms after it arrived, whoever the
+/// address belongs to, so that the store work behind it (a live code's try is a durable write)
+/// cannot tell who has an account (issue 31). A lower bound only: it cannot fail by slowness.
+fn refused_code_logins_wait_out_one_floor(store: Store) {
+    let app = TestApp::spawn(store);
+    let username = unique("floor");
+    let email = register(&app, &username);
+    app.post("/login/code/request", &json!({"email": email}))
+        .expect(202);
+    let _ = app.mail_to(&email, "Your login code");
+    for address in [
+        email.as_str(),
+        "nobody-at-all@example.com",
+        "not an address",
+    ] {
+        let started = std::time::Instant::now();
+        app.post("/login/code", &json!({"email": address, "code": "000000"}))
+            .expect_error(401, "invalid_credentials");
+        assert!(
+            started.elapsed() >= Duration::from_millis(25),
+            "{address}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 store_tests!(
+    refused_code_logins_wait_out_one_floor,
     a_password_or_email_change_ends_the_links_and_codes_mailed_before,
     verification_links_prove_the_address_once,
     an_email_change_takes_effect_once_proven_and_the_old_address_is_told,

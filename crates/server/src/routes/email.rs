@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use keygate_domain::email_flows::{
     CodeLoginForm, CodeRequestForm, PasswordResetForm, ResetRequestForm, VerificationForm,
 };
+use keygate_domain::Error;
 use serde_json::json;
 
 use super::respond::{login_step_response, success};
@@ -130,18 +131,32 @@ pub async fn request_code(
     ))
 }
 
+/// The earliest a refused code login is answered, from the moment its request arrived. Who
+/// has an account, and who holds a live code, costs different store work (a code's try is
+/// a durable write): every refusal waits out the same floor, well above that work, so its
+/// timing tells nothing (issue 31). The wait holds no worker.
+const CODE_REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// `POST /login/code`: an emailed code logs in; the `/login` success body.
 pub async fn login_with_code(
     req: HttpRequest,
     state: web::Data<AppState>,
     JsonBody(form): JsonBody<CodeLoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let step = state
+    let arrived = tokio::time::Instant::now();
+    let outcome = state
         .keygate
         .email_flows
         .login_with_code(form.parse()?, &client_address(&req))
-        .await?;
-    Ok(login_step_response(&step))
+        .await;
+    match outcome {
+        Ok(step) => Ok(login_step_response(&step)),
+        Err(refused @ Error::InvalidCredentials) => {
+            tokio::time::sleep_until(arrived + CODE_REFUSAL_FLOOR).await;
+            Err(refused.into())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The email (§8) routes, in matching order.
