@@ -454,6 +454,23 @@ impl TestApp {
             login.str("refresh_token").to_owned(),
         )
     }
+
+    /// A new account named after `prefix` that proved its address (`<username>@example.com`)
+    /// through its verification mail before logging in, as an owner would: a first proof
+    /// ends the sessions and factors added before it (§12). `(username, access token)`.
+    pub fn proven_account(&self, prefix: &str) -> (String, String) {
+        let username = crate::unique(prefix);
+        let address = format!("{username}@example.com");
+        self.register(&username, &address).expect(201);
+        let link = self.mail_to(&address, "Confirm your email").link_token();
+        self.post("/email/verify", &serde_json::json!({"token": link}))
+            .expect(200);
+        let token = self
+            .login(&username, crate::PASSWORD)
+            .str("access_token")
+            .to_owned();
+        (username, token)
+    }
 }
 
 /// The keygate binary with the test environment: nothing inherited but `PATH`, the test

@@ -19,16 +19,7 @@ fn other_than(code: &str) -> &'static str {
 /// recovery codes)`. Proven first, as an owner would: a first proof of the mailbox removes
 /// the factors added before it (§12).
 fn account_with_totp(app: &TestApp) -> (String, String, String, Vec<String>) {
-    let username = unique("totp");
-    let address = format!("{username}@example.com");
-    app.register(&username, &address).expect(201);
-    let link = app.mail_to(&address, "Confirm your email").link_token();
-    app.post("/email/verify", &json!({"token": link}))
-        .expect(200);
-    let token = app
-        .login(&username, PASSWORD)
-        .str("access_token")
-        .to_owned();
+    let (username, token) = app.proven_account("totp");
     let enrolment = app.json("POST", "/mfa/totp", Some(&token), &json!({}));
     enrolment.expect(201);
     let secret = enrolment.str("secret").to_owned();

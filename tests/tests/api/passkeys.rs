@@ -392,16 +392,8 @@ fn the_owners_first_proof_of_the_mailbox_removes_what_an_intruder_added(store: S
 /// verified address removes no passkey.
 fn factors_added_after_the_proof_stay(store: Store) {
     let app = TestApp::spawn_with(store, &webauthn_env());
-    let username = unique("pk");
+    let (username, token) = app.proven_account("pk");
     let address = format!("{username}@example.com");
-    app.register(&username, &address).expect(201);
-    let link = app.mail_to(&address, "Confirm your email").link_token();
-    app.post("/email/verify", &json!({"token": link}))
-        .expect(200);
-    let token = app
-        .login(&username, PASSWORD)
-        .str("access_token")
-        .to_owned();
     let authenticator = Authenticator::new();
     register(&app, &token, &authenticator, "mine").expect(201);
     app.post("/password/forgot", &json!({"email": address}))

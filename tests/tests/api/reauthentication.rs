@@ -3,7 +3,7 @@
 //! for separately, so a route that skips the proof fails here.
 
 use keygate_tests::otp::{pyotp_code, unix_now};
-use keygate_tests::{store_tests, unique, Store, TestApp, PASSWORD};
+use keygate_tests::{store_tests, Store, TestApp, PASSWORD};
 use serde_json::json;
 
 /// The server with a 1 s window and passkeys configured.
@@ -23,24 +23,9 @@ fn let_the_window_pass() {
     std::thread::sleep(std::time::Duration::from_millis(2_500));
 }
 
-/// A registered account whose address is proven: `(username, a fresh access token)`.
-fn proven_account(app: &TestApp) -> (String, String) {
-    let username = unique("reauth");
-    let address = format!("{username}@example.com");
-    app.register(&username, &address).expect(201);
-    let link = app.mail_to(&address, "Confirm your email").link_token();
-    app.post("/email/verify", &json!({"token": link}))
-        .expect(200);
-    let token = app
-        .login(&username, PASSWORD)
-        .str("access_token")
-        .to_owned();
-    (username, token)
-}
-
 fn every_second_factor_change_needs_a_fresh_proof(store: Store) {
     let app = spawn(store);
-    let (_, fresh) = proven_account(&app);
+    let (_, fresh) = app.proven_account("reauth");
     // Within the window no password is needed, and no body either.
     app.request(
         "POST",
@@ -52,7 +37,7 @@ fn every_second_factor_change_needs_a_fresh_proof(store: Store) {
     app.json("POST", "/passkeys/register/start", Some(&fresh), &json!({}))
         .expect(200);
 
-    let (_, stale) = proven_account(&app);
+    let (_, stale) = app.proven_account("reauth");
     let_the_window_pass();
     let with = |password: &str| json!({ "password": password });
     app.json("POST", "/mfa/totp", Some(&stale), &json!({}))
@@ -105,7 +90,7 @@ fn every_second_factor_change_needs_a_fresh_proof(store: Store) {
 
 fn deleting_the_account_needs_a_fresh_proof(store: Store) {
     let app = spawn(store);
-    let (username, stale) = proven_account(&app);
+    let (username, stale) = app.proven_account("reauth");
     let_the_window_pass();
     app.request(
         "DELETE",
