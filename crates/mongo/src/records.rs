@@ -218,17 +218,16 @@ fn offer_document(
 impl MongoStore {
     /// Streams the records `filter` selects in `sort` order into the collector; false once it
     /// wants no more. `sort_field` is the field whose key goes into each position (sorted
-    /// walks); `carried` is the field whose condition `filter` itself applies, if any.
+    /// walks).
     async fn offer_all(
         &self,
         collector: &mut PageCollector<'_>,
         filter: Document,
         sort: Document,
         sort_field: Option<&str>,
-        carried: Option<&str>,
     ) -> Result<bool> {
         let mut cursor = self
-            .open_shape(collector, QueryShape { filter, sort }, carried)
+            .open_shape(collector, QueryShape { filter, sort })
             .await?;
         // Read one document at a time, so a page stops at its bounds instead of holding
         // every record the limit allows.
@@ -240,30 +239,21 @@ impl MongoStore {
         Ok(true)
     }
 
-    /// Opens the find of one query shape, without the stored keys. When the field whose
-    /// condition the filter itself applies (`carried`) bears every condition, each document
-    /// read is kept, so it asks for no more than the page wants; otherwise it reads in
-    /// batches until the collector's bounds end the read.
+    /// Opens the find of one query shape, without the stored keys. When the plan reads only
+    /// matches (every condition rides the walk, none compares a cut value), each document read
+    /// is kept, so it asks for no more than the page wants; otherwise it reads in batches
+    /// until the collector's bounds end the read.
     async fn open_shape(
         &self,
         collector: &PageCollector<'_>,
         shape: QueryShape,
-        carried: Option<&str>,
     ) -> Result<mongodb::Cursor<RecordDocument>> {
         let records = self.records();
         let find = records
             .find(shape.filter)
             .projection(doc! {"fields": 0, "ix": 0})
             .sort(shape.sort);
-        // Every document found is a match, so the page's size bounds the find: not where a
-        // condition compares a cut value, whose candidates may be turned away.
-        let query = &collector.plan().query;
-        let carries_all = !query.compares_cut_values()
-            && query
-                .conditions()
-                .iter()
-                .all(|c| Some(c.field()) == carried);
-        let find = if carries_all {
+        let find = if collector.plan().reads_only_matches() {
             find.limit(i64::try_from(collector.wanted().max(1)).unwrap_or(i64::MAX))
         } else {
             find.batch_size(256)
@@ -284,17 +274,17 @@ impl MongoStore {
                 .scan_sorted(api_id, endpoint, collector, &sort.field, sort.descending)
                 .await;
         }
-        let (sort_field, carried) = match &plan.access {
-            Access::Scan => (None, None),
-            Access::Points { field, .. } => {
+        let sort_field = match &plan.access {
+            Access::Scan => None,
+            Access::Points { .. } => {
                 let shapes = query_shapes(api_id, endpoint, plan)?;
-                return self.merge_newest_first(collector, shapes, field).await;
+                return self.merge_newest_first(collector, shapes).await;
             }
-            Access::Ordered { field, .. } => (Some(field.as_str()), Some(field.as_str())),
+            Access::Ordered { field, .. } => Some(field.as_str()),
         };
         for shape in query_shapes(api_id, endpoint, plan)? {
             if !self
-                .offer_all(collector, shape.filter, shape.sort, sort_field, carried)
+                .offer_all(collector, shape.filter, shape.sort, sort_field)
                 .await?
             {
                 break;
@@ -309,12 +299,11 @@ impl MongoStore {
         &self,
         collector: &mut PageCollector<'_>,
         shapes: Vec<QueryShape>,
-        carried: &str,
     ) -> Result<()> {
         let mut cursors = Vec::with_capacity(shapes.len());
         let mut heads = Vec::with_capacity(shapes.len());
         for shape in shapes {
-            let mut cursor = self.open_shape(collector, shape, Some(carried)).await?;
+            let mut cursor = self.open_shape(collector, shape).await?;
             heads.push(self.run(cursor.try_next()).await?);
             cursors.push(cursor);
         }
@@ -353,7 +342,7 @@ impl MongoStore {
             // Order does not change a count.
             let filter = endpoint_filter(api_id, endpoint)?;
             return self
-                .offer_all(collector, filter, doc! {"_id": -1}, None, None)
+                .offer_all(collector, filter, doc! {"_id": -1}, None)
                 .await
                 .map(|_| ());
         }
