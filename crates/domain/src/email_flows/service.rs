@@ -231,13 +231,13 @@ impl EmailFlowService {
                 }
                 if user.pending_email == secret.email {
                     user.email = user.pending_email.take();
+                    user.email_verified = true;
                     moved.set(true);
                 } else if user.email != secret.email {
                     return Err(Error::InvalidToken);
                 } else {
-                    newly_proven.set(!user.email_verified);
+                    newly_proven.set(prove_mailbox(user, secret.email.as_ref()));
                 }
-                user.email_verified = true;
                 Ok(())
             })
             .await
@@ -336,11 +336,7 @@ impl EmailFlowService {
             .rewrite(&user.id, |user| {
                 user.password_hash.clone_from(&hash);
                 // The link reached this mailbox: the address is proven too.
-                newly_proven.set(false);
-                if proven.is_some() && user.email == proven {
-                    newly_proven.set(!user.email_verified);
-                    user.email_verified = true;
-                }
+                newly_proven.set(prove_mailbox(user, proven.as_ref()));
                 Ok(())
             })
             .await?;
@@ -437,8 +433,7 @@ impl EmailFlowService {
                     let user = self
                         .accounts
                         .rewrite(&user.id, |u| {
-                            newly_proven.set(!u.email_verified && proves(u));
-                            u.email_verified = u.email_verified || proves(u);
+                            newly_proven.set(prove_mailbox(u, secret.email.as_ref()));
                             Ok(())
                         })
                         .await?;
@@ -496,6 +491,15 @@ impl AccountMail for EmailFlowService {
                 .await;
         }
     }
+}
+
+/// A link or code mailed to `mailed_to` was used: if that is still `user`'s address, it is
+/// verified. Whether it was not before, so this is the mailbox's first proof (§12).
+fn prove_mailbox(user: &mut User, mailed_to: Option<&Email>) -> bool {
+    let proves = mailed_to.is_some() && user.email.as_ref() == mailed_to;
+    let first = proves && !user.email_verified;
+    user.email_verified |= proves;
+    first
 }
 
 /// Six uniformly random decimal digits from the OS generator.
