@@ -225,7 +225,8 @@ impl LoginThrottle {
         }
     }
 
-    /// Counts one hit per `(rule, subject)`, all or none: the hits, or the seconds to wait.
+    /// Counts one hit per `(rule, subject)`, all or none, in the order given (a shared store
+    /// stops at the first full window): the hits, or the seconds to wait.
     async fn count(
         &self,
         subjects: &[(Rule, &str)],
@@ -282,9 +283,11 @@ impl LoginThrottle {
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<Attempt> {
+        // The address first: once it is full, a flood of invented identifiers from it makes
+        // no counter of its own in a shared store.
         let counted = self
             .admit(
-                &[(Rule::Accounts, account), (Rule::Addresses, address)],
+                &[(Rule::Addresses, address), (Rule::Accounts, account)],
                 now,
             )
             .await;
@@ -293,7 +296,7 @@ impl LoginThrottle {
         }
         let mut hits = counted?.into_iter();
         match (hits.next(), hits.next()) {
-            (Some(account), Some(address)) => Ok(Attempt { account, address }),
+            (Some(address), Some(account)) => Ok(Attempt { account, address }),
             _ => Err(Error::Internal("the throttle counted too few hits".into())),
         }
     }
@@ -343,8 +346,8 @@ impl LoginThrottle {
     ) -> Result<()> {
         self.admit(
             &[
-                (Rule::MailAccounts, account),
                 (Rule::MailAddresses, address),
+                (Rule::MailAccounts, account),
             ],
             now,
         )

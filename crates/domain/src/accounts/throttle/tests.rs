@@ -360,3 +360,32 @@ async fn tables_stay_bounded_under_endless_identifiers() {
         throttle.tracked_keys()
     );
 }
+
+/// Once an address is full, guesses from it with endless invented identifiers make no
+/// counters in a shared store (each would otherwise stay until its window ends).
+#[tokio::test]
+async fn a_full_address_makes_no_counters_for_the_identifiers_it_tries() {
+    let counters = Arc::new(FakeCounters::default());
+    let throttle = LoginThrottle::shared(
+        ThrottleLimits {
+            address_failures: 1,
+            ..limits()
+        },
+        counters.clone(),
+        Arc::new(Names),
+    );
+    let now = on_the_hour();
+    let _ = throttle.begin_attempt("first", "10.0.0.1", now).await;
+    for i in 0..50 {
+        assert!(refused(
+            throttle
+                .begin_attempt(&format!("invented-{i}"), "10.0.0.1", now)
+                .await
+        ));
+    }
+    let made = counters.0.lock().expect("counters").len();
+    assert_eq!(
+        made, 2,
+        "the address's counter and the first account's only"
+    );
+}
