@@ -10,10 +10,13 @@
 //! `BENCH_ONLY` (runs the paths whose label contains it), `BENCH_RECORDS` (the endpoint sizes
 //! of the records-at-scale section, `10000,100000,1000000`; empty skips it), `KEYGATE_BIN`
 //! (`target/release/keygate`), `MONGODB_URI` (run on MongoDB instead of the embedded store).
-//! Last, the timing of refused `POST /login/code` by kind of address (`code_timing`).
+//! Last, the timing of refused `POST /login/code` by kind of address (`code_timing`), and what
+//! a guess against the costliest hash an import admits costs (`imported_hash_cost`, embedded
+//! store; `BENCH_ONLY=imported` runs it alone).
 
 mod client;
 mod code_timing;
+mod imported_hash_cost;
 mod load;
 mod records_at_scale;
 mod scenarios;
@@ -146,6 +149,12 @@ async fn bench() -> Result<(), SetupError> {
     {
         let timing = Server::start_with(&binary, mongodb_uri.as_deref(), code_timing::ENV).await?;
         code_timing::run(&timing).await?;
+    }
+    if only
+        .as_ref()
+        .is_none_or(|o| "imported hash cost".contains(o.as_str()))
+    {
+        imported_hash_cost::run(&binary).await?;
     }
     // Each hashing thread gives its memory back after IDLE_RELEASE without a login; they
     // notice one after the other.

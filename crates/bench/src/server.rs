@@ -36,7 +36,44 @@ impl Server {
         mongodb_uri: Option<&str>,
         env: &[(&str, &str)],
     ) -> Result<Self, SetupError> {
+        Self::start_in(tempfile::tempdir()?, binary, mongodb_uri, env).await
+    }
+
+    /// Starts `binary` on the embedded store after `keygate import --from users.jsonl` has
+    /// brought in `rows` (JSON lines), with `env` set for both.
+    pub async fn start_imported(
+        binary: &Path,
+        rows: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self, SetupError> {
         let data = tempfile::tempdir()?;
+        let source = data.path().join("users.jsonl");
+        std::fs::write(&source, rows)?;
+        let output = Command::new(binary)
+            .arg("import")
+            .arg("--from")
+            .arg(&source)
+            .env("KEYGATE__ENVIRONMENT", "development")
+            .env("KEYGATE__DATABASE__PATH", data.path())
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "keygate import failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        Self::start_in(data, binary, None, env).await
+    }
+
+    async fn start_in(
+        data: TempDir,
+        binary: &Path,
+        mongodb_uri: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, SetupError> {
         let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let log = std::fs::File::create(data.path().join("server.log"))?;
         let mut command = Command::new(binary);
@@ -96,18 +133,28 @@ impl Server {
         self.data.path()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's resident memory now and at its peak, in KiB (Linux; `None` elsewhere).
     pub fn resident_kib(&self) -> Option<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-        };
-        Some((field("VmRSS:")?, field("VmHWM:")?))
+        resident_kib_of(self.child.id())
     }
+}
+
+/// Process `pid`'s resident memory now and at its peak, in KiB (Linux; `None` elsewhere).
+pub fn resident_kib_of(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 impl Drop for Server {

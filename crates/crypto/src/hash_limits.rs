@@ -27,6 +27,19 @@ pub struct Argon2Limit {
     max_memory_kib: u64,
     max_work: u64,
     max_lanes: u64,
+    /// What the server's own hashes cost: a stored hash above it is [`Weight::Costly`].
+    base_memory_kib: u64,
+    base_work: u64,
+}
+
+/// What verifying an admitted hash costs next to one of the server's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// No more memory or work than a hash the server makes itself.
+    Ordinary,
+    /// More (an imported hash within the bound): verified in the costly lane, so it never
+    /// holds a thread the server's own logins need.
+    Costly,
 }
 
 impl Argon2Limit {
@@ -40,12 +53,15 @@ impl Argon2Limit {
             max_memory_kib: ARGON2_FACTOR * memory,
             max_work: ARGON2_FACTOR * memory * passes,
             max_lanes: ARGON2_FACTOR * lanes,
+            base_memory_kib: u64::from(settings.memory_kib),
+            base_work: u64::from(settings.memory_kib) * u64::from(settings.iterations),
         }
     }
 
-    /// Whether the PHC string `phc` is within the bounds; why not, otherwise (an unreadable
-    /// string is refused too). Reads the parameters only: nothing is allocated or hashed.
-    pub fn admits(&self, phc: &str) -> Result<(), String> {
+    /// Whether the PHC string `phc` is within the bounds, and what verifying it weighs; why
+    /// not, otherwise (an unreadable string is refused too). Reads the parameters only:
+    /// nothing is allocated or hashed.
+    pub fn admits(&self, phc: &str) -> Result<Weight, String> {
         if phc.len() > MAX_HASH_BYTES {
             return Err(format!(
                 "stored Argon2 hash of {} bytes (at most {})",
@@ -79,6 +95,10 @@ impl Argon2Limit {
                 self.max_lanes
             ));
         }
-        Ok(())
+        if memory > self.base_memory_kib || memory * passes > self.base_work {
+            Ok(Weight::Costly)
+        } else {
+            Ok(Weight::Ordinary)
+        }
     }
 }

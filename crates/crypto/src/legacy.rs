@@ -373,7 +373,7 @@ impl keygate_domain::import::HashInspector for LegacyHashes {
         // `LegacyHash::parse` before it looks at the format.
         if hash.starts_with("$argon2") {
             return match self.argon2.admits(hash) {
-                Ok(()) => HashVerdict::Argon2,
+                Ok(_) => HashVerdict::Argon2,
                 Err(why) => HashVerdict::Refused(why),
             };
         }

@@ -6,13 +6,18 @@
 //! allocation per hash on the blocking pool let the allocator keep gigabytes). Jobs wait in a
 //! bounded queue: past `max_waiting` a request is refused at once with `Overloaded` (503 with
 //! `Retry-After`) instead of holding its connection for as long as the queue takes.
+//!
+//! A hash that costs more than the server's own (an imported one: every legacy format, an
+//! Argon2 hash above the configured parameters) is verified in a lane of its own, one thread
+//! with its own queue and no area kept: eight guesses against a bcrypt of cost 14 keep that
+//! thread busy for seconds, and every other login still finds the threads it had.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::hash_limits::Argon2Limit;
+use crate::hash_limits::{Argon2Limit, Weight};
 use crate::hashing_settings::HashingSettings;
 use crate::legacy::LegacyHash;
 use argon2::password_hash::rand_core::OsRng;
@@ -157,6 +162,8 @@ impl Pool {
 pub struct Argon2Hasher {
     params: Params,
     pool: Arc<Pool>,
+    /// The lane of hashes costlier than the server's own: one thread, no area kept.
+    costly: Arc<Pool>,
     dummy_hash: Arc<str>,
     /// The costliest stored hash verified; a costlier one matches nothing.
     limit: Argon2Limit,
@@ -190,9 +197,11 @@ impl Argon2Hasher {
             settings.max_waiting,
             idle_release,
         )?;
+        let costly = Pool::start(1, 0, settings.max_waiting, idle_release)?;
         Ok(Self {
             params,
             pool: Arc::new(pool),
+            costly: Arc::new(costly),
             dummy_hash: dummy_hash.into(),
             limit: Argon2Limit::of(&settings),
         })
@@ -200,7 +209,7 @@ impl Argon2Hasher {
 
     /// How many hashing jobs are waiting for a thread right now (for metrics).
     pub fn waiting(&self) -> usize {
-        self.pool.waiting.load(Ordering::SeqCst)
+        self.pool.waiting.load(Ordering::SeqCst) + self.costly.waiting.load(Ordering::SeqCst)
     }
 
     /// Hashes started since start-up, and how long they waited for a thread in total.
@@ -214,6 +223,22 @@ impl Argon2Hasher {
     /// How many hashing threads hold a memory area right now (for metrics and tests).
     pub fn areas_held(&self) -> usize {
         self.pool.areas_held.load(Ordering::SeqCst)
+    }
+}
+
+impl Argon2Hasher {
+    /// A wrong password, answered after the dummy verification, for a stored hash that is
+    /// not verified (unusable, or past the limit).
+    async fn wrong_after_dummy(&self, password: String) -> Result<PasswordCheck> {
+        let (hash, params) = (self.dummy_hash.clone(), self.params.clone());
+        self.pool
+            .run(move |memory| {
+                verify_with(&params, memory, &password, &hash).map(|_| PasswordCheck {
+                    matches: false,
+                    needs_rehash: false,
+                })
+            })
+            .await
     }
 }
 
@@ -308,39 +333,40 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck> {
         let (password, hash, params) = (password.to_owned(), hash.to_owned(), self.params.clone());
         if !hash.starts_with("$argon2") {
-            // An imported account's hash (§10): checked on the same pool, under the same queue
-            // bound, and replaced by Argon2id once it matched. One in no usable format matches
-            // nothing, after a dummy Argon2 verification so it answers as slowly as any other.
-            let dummy = self.dummy_hash.clone();
-            return self
-                .pool
-                .run(move |memory| match LegacyHash::parse(&hash) {
-                    Ok(legacy) => Ok(PasswordCheck {
-                        matches: legacy.verify(&password),
-                        needs_rehash: true,
-                    }),
-                    Err(_) => {
-                        verify_with(&params, memory, &password, &dummy).map(|_| PasswordCheck {
-                            matches: false,
-                            needs_rehash: false,
+            // An imported account's hash (§10): checked in the costly lane and replaced by
+            // Argon2id once it matched. One in no usable format matches nothing, after a dummy
+            // Argon2 verification so it answers as slowly as any other.
+            return match LegacyHash::parse(&hash) {
+                Ok(legacy) => {
+                    self.costly
+                        .run(move |_| {
+                            Ok(PasswordCheck {
+                                matches: legacy.verify(&password),
+                                needs_rehash: true,
+                            })
                         })
-                    }
-                })
-                .await;
+                        .await
+                }
+                Err(_) => self.wrong_after_dummy(password).await,
+            };
         }
         // A stored hash past the limit (it may come from anywhere) is never computed with its
         // own parameters: it answers as a wrong password, after the dummy verification that
         // makes it as slow as one.
-        let (limit, dummy) = (self.limit, self.dummy_hash.clone());
-        self.pool
-            .run(move |memory| match limit.admits(&hash) {
-                Ok(()) => verify_with(&params, memory, &password, &hash),
-                Err(_) => verify_with(&params, memory, &password, &dummy).map(|_| PasswordCheck {
-                    matches: false,
-                    needs_rehash: false,
-                }),
-            })
-            .await
+        match self.limit.admits(&hash) {
+            Ok(Weight::Ordinary) => {
+                self.pool
+                    .run(move |memory| verify_with(&params, memory, &password, &hash))
+                    .await
+            }
+            // With no area of its own: `verify_with` takes a temporary one, freed at once.
+            Ok(Weight::Costly) => {
+                self.costly
+                    .run(move |memory| verify_with(&params, memory, &password, &hash))
+                    .await
+            }
+            Err(_) => self.wrong_after_dummy(password).await,
+        }
     }
 
     async fn verify_dummy(&self, password: &str) -> Result<()> {
@@ -507,6 +533,53 @@ mod tests {
                 needs_rehash: false
             }
         );
+    }
+
+    /// Guesses against imported hashes that cost more than the server's own wait in a lane of
+    /// their own: a login against one of the server's hashes, asked for after three of them,
+    /// is answered while they still run, on a server with a single hashing thread (issue 31).
+    #[tokio::test]
+    async fn costlier_imported_hashes_never_hold_the_threads_of_ordinary_logins() {
+        let hasher = Argon2Hasher::new(HashingSettings {
+            max_concurrent: 1,
+            ..cheap()
+        })
+        .expect("hasher");
+        let own = hasher.hash(&password("correct horse")).await.expect("hash");
+        let slow = "pbkdf2:sha256:400000$salt$00000000000000000000000000000000000000000000000000000000000000ff";
+        let done = Arc::new(AtomicUsize::new(0));
+        let guesses: Vec<_> = (0..3)
+            .map(|_| {
+                let (hasher, done) = (hasher.clone(), done.clone());
+                tokio::spawn(async move {
+                    let check = hasher.verify("guess", slow).await.expect("answered");
+                    done.fetch_add(1, Ordering::SeqCst);
+                    check
+                })
+            })
+            .collect();
+        while hasher.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let ordinary = hasher.verify("correct horse", &own).await.expect("verify");
+        assert!(ordinary.matches);
+        assert!(
+            done.load(Ordering::SeqCst) <= 1,
+            "the ordinary login waited for {} costly guesses",
+            done.load(Ordering::SeqCst)
+        );
+        for guess in guesses {
+            assert!(!guess.await.expect("joined").matches);
+        }
+        // An Argon2 hash above the server's parameters but within the limit verifies in that
+        // lane too, in a temporary area: no thread keeps one of its size.
+        let costly = phc_of("correct horse", 1024, 2, 1);
+        let check = hasher
+            .verify("correct horse", &costly)
+            .await
+            .expect("verify");
+        assert!(check.matches && check.needs_rehash);
+        assert!(hasher.areas_held() <= 1);
     }
 
     #[tokio::test]
