@@ -44,6 +44,12 @@ fn median(times: &mut [Duration]) -> f64 {
     times[times.len() / 2].as_secs_f64() * 1000.0
 }
 
+/// The 10th, 50th and 90th percentiles in ms, of sorted `times`.
+fn spread(times: &[Duration]) -> String {
+    let at = |q: usize| times[times.len() * q / 100].as_secs_f64() * 1000.0;
+    format!("{:.3} / {:.3} / {:.3}", at(10), at(50), at(90))
+}
+
 async fn wrong_code(connection: &mut Connection, email: &str) -> Result<Duration, SetupError> {
     let body = json!({"email": email, "code": "000000"}).to_string();
     let raw = request("POST", "/login/code", &[], Some(&body));
@@ -93,6 +99,10 @@ pub async fn run(server: &Server) -> Result<(), SetupError> {
             }
         }
     }
+    let spreads = [&mut live, &mut idle, &mut unknown].map(|t| {
+        t.sort();
+        spread(t)
+    });
     let (live, idle, unknown) = (median(&mut live), median(&mut idle), median(&mut unknown));
     println!("\n`POST /login/code` with a wrong code, {SAMPLES} samples each, median ms:");
     println!("| address | median ms | minus unknown ms |");
@@ -100,5 +110,9 @@ pub async fn run(server: &Server) -> Result<(), SetupError> {
     println!("| has a live code | {live:.3} | {:.3} |", live - unknown);
     println!("| account, no code | {idle:.3} | {:.3} |", idle - unknown);
     println!("| no account | {unknown:.3} | 0.000 |");
+    println!(
+        "p10 / p50 / p90 ms: live code {}; account, no code {}; no account {}",
+        spreads[0], spreads[1], spreads[2]
+    );
     Ok(())
 }
