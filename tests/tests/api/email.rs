@@ -470,6 +470,17 @@ fn mail_waits_out_a_mail_server_outage() {
     assert!(!verification.link_token().is_empty());
 }
 
+/// How many messages `app` has queued since it started (`/metrics`).
+fn mail_queued(app: &TestApp) -> u64 {
+    let queued = "keygate_mail_messages_total{outcome=\"queued\"} ";
+    app.get("/metrics", None)
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix(queued))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("the queued mail counter")
+}
+
 /// Keygate killed (SIGKILL) with mail queued and the mail server down loses none of it: the
 /// restarted server sends it.
 #[test]
@@ -481,9 +492,18 @@ fn queued_mail_survives_a_kill_9() {
     );
     let username = unique("killed");
     let email = register(&app, &username);
+    let queued_before = mail_queued(&app);
     app.post("/login/code/request", &json!({"email": email}))
         .expect(202);
-    std::thread::sleep(Duration::from_millis(500));
+    // The 202 answers before the message is queued: wait until it is, then kill.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while mail_queued(&app) == queued_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the code mail was never queued"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // restart() kills the process outright, then starts it on the same data.
     let app = app.restart();
     smtp.start_again();

@@ -515,22 +515,33 @@ fn an_import_killed_half_way_is_finished_by_the_next_run() {
     std::fs::write(&path, lines.join("\n")).expect("written");
     let path = path.to_str().expect("a path");
 
-    let mut app = TestApp::spawn(Store::Embedded);
-    app.stop();
-    let mut first = app.spawn_command(&["import", "--from", path]);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    first.kill().expect("killed");
-    let _ = first.wait();
+    // Killed after a wait that grows until the kill lands half way (some imported, not all),
+    // whatever this machine's speed: the import reports nothing while it runs.
+    let mut wait = std::time::Duration::from_millis(250);
+    let app = loop {
+        let mut app = TestApp::spawn(Store::Embedded);
+        app.stop();
+        let mut first = app.spawn_command(&["import", "--from", path]);
+        std::thread::sleep(wait);
+        let finished_first = first.try_wait().expect("polled").is_some();
+        first.kill().expect("killed");
+        let _ = first.wait();
+        assert!(!finished_first, "the whole import ran within {wait:?}");
 
-    let (second, app) = app.run_offline(&["import", "--from", path]);
-    let second = report(&second);
-    let imported = second["outcomes"]["imported"].as_u64().unwrap_or(0);
-    let before = second["outcomes"]["already_imported"].as_u64().unwrap_or(0);
-    assert_eq!(imported + before, USERS as u64, "{second}");
-    assert!(
-        before > 0,
-        "the first run had imported some before it was killed: {second}"
-    );
+        let (second, app) = app.run_offline(&["import", "--from", path]);
+        let second = report(&second);
+        let imported = second["outcomes"]["imported"].as_u64().unwrap_or(0);
+        let before = second["outcomes"]["already_imported"].as_u64().unwrap_or(0);
+        assert_eq!(imported + before, USERS as u64, "{second}");
+        if before > 0 {
+            break app;
+        }
+        assert!(
+            wait < std::time::Duration::from_secs(20),
+            "nothing was imported within {wait:?}: {second}"
+        );
+        wait *= 2;
+    };
     let (third, _app) = app.run_offline(&["import", "--from", path]);
     assert_eq!(
         report(&third)["outcomes"],

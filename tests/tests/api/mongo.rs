@@ -67,6 +67,77 @@ fn a_logout_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
     .expect_error(401, "unauthorized");
 }
 
+/// Polls `token` on `instance` until it is refused, within a 1 s TTL and 2 s of slack.
+fn refused_within_the_ttl(instance: &TestApp, token: &str, after: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let reply = instance.get("/profile", Some(token));
+        if reply.status == 401 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still accepted 3 s after {after} with a 1 s TTL: {}",
+            reply.text
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A password change on one instance ends the other sessions on every instance: the other
+/// instance refuses a session it had checked within the revocation TTL, and its refresh token.
+#[test]
+fn a_password_change_on_one_instance_revokes_on_the_other_within_the_cache_ttl() {
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "1")],
+    );
+    let (username, kept, _) = a.signed_up_user();
+    let other = a.login(&username, keygate_tests::PASSWORD);
+    let (token, refresh) = (other.str("access_token"), other.str("refresh_token"));
+    b.get("/profile", Some(token)).expect(200);
+    a.json(
+        "PUT",
+        "/profile/password",
+        Some(&kept),
+        &serde_json::json!({"current_password": keygate_tests::PASSWORD,
+            "new_password": "another long passphrase 77"}),
+    )
+    .expect(200);
+    refused_within_the_ttl(&b, token, "a password change");
+    b.post(
+        "/token/refresh",
+        &serde_json::json!({"refresh_token": refresh}),
+    )
+    .expect_error(401, "unauthorized");
+    // The session that changed it stays.
+    b.get("/profile", Some(&kept)).expect(200);
+}
+
+/// Deleting the account on one instance ends its sessions on the other within the TTL.
+#[test]
+fn an_account_deleted_on_one_instance_is_refused_by_the_other_within_the_cache_ttl() {
+    let (a, b) = two_instances_on(
+        &fresh_database_name(),
+        &[("KEYGATE__AUTH__REVOCATION_CACHE_TTL_SECS", "1")],
+    );
+    let (_, token, refresh) = a.signed_up_user();
+    b.get("/profile", Some(&token)).expect(200);
+    a.json(
+        "DELETE",
+        "/profile",
+        Some(&token),
+        &serde_json::json!({"password": keygate_tests::PASSWORD}),
+    )
+    .expect(200);
+    refused_within_the_ttl(&b, &token, "the account's deletion");
+    b.post(
+        "/token/refresh",
+        &serde_json::json!({"refresh_token": refresh}),
+    )
+    .expect_error(401, "unauthorized");
+}
+
 #[test]
 fn a_key_revoked_on_one_instance_is_refused_by_the_other_within_the_cache_ttl() {
     let (a, b) = two_instances_on(

@@ -318,11 +318,32 @@ fn a_rotation_publishes_ahead_then_retires_the_old_key() {
     let next = both[1].clone();
     assert!(said.contains(&next), "{said}");
 
-    // Until publish_ahead has passed the old key still signs, and its tokens verify.
+    // Until the next key's signs_from the old key still signs, and its tokens verify: a
+    // token issued a whole second before that moment carries the old kid, one issued at or
+    // after it the next (judged by the token's own iat, whatever this machine's speed).
+    let signs_from = said
+        .rsplit("signs from ")
+        .next()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at.trim()).ok())
+        .expect("the rotation says when the next key signs")
+        .timestamp();
     let login = app.login(&username, PASSWORD);
-    if rotated_at.elapsed() < Duration::from_millis(1500) {
-        assert_eq!(header_of(login.str("access_token"))["kid"], first[0]);
+    let token = login.str("access_token");
+    let issued_at = claims_of(token)["iat"].as_i64().expect("iat");
+    let kid = header_of(token)["kid"].clone();
+    if issued_at < signs_from {
+        assert_eq!(kid, first[0], "issued at {issued_at}, before {signs_from}");
+    } else {
+        assert_eq!(
+            kid,
+            next.as_str(),
+            "issued at {issued_at}, from {signs_from}"
+        );
     }
+    assert!(
+        issued_at < signs_from || rotated_at.elapsed() > Duration::from_secs(1),
+        "the old key stopped signing before publish_ahead had passed"
+    );
     app.get("/profile", Some(&old_token)).expect(200);
 
     eventually(Duration::from_secs(10), "the next key signs", || {
