@@ -109,8 +109,10 @@ fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
     let (jsonl, csv) = (dir.path().join("users.jsonl"), dir.path().join("users.csv"));
     write_jsonl(&jsonl, &from_jsonl);
     write_csv(&csv, &from_csv);
-    // Someone registered one of the names already: that account is skipped, never merged.
+    // Someone registered one of the names already, and someone else one of the addresses:
+    // those accounts are skipped, never merged.
     app.register("cv0", "someone-else@example.com").expect(201);
+    app.register("someone-else", "cv1@example.com").expect(201);
 
     let jsonl_path = jsonl.to_str().expect("a path");
     let (dry, app) = import(app, &["--from", jsonl_path, "--dry-run"]);
@@ -138,11 +140,26 @@ fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
         "idempotent"
     );
     let (csv_report, app) = import(app, &["--from", csv.to_str().expect("a path")]);
-    assert_eq!(csv_report["outcomes"]["imported"], 8, "{csv_report}");
+    assert_eq!(csv_report["outcomes"]["imported"], 7, "{csv_report}");
     assert_eq!(csv_report["outcomes"]["skipped_username_taken"], 1);
+    assert_eq!(csv_report["outcomes"]["skipped_email_taken"], 1);
     assert_eq!(csv_report["skipped"][0]["source_id"], "100");
+    assert_eq!(csv_report["skipped"][1]["source_id"], "101");
+    // Beyond the report: the owners of the names and addresses taken keep their accounts and
+    // passwords; the imported passwords open nothing.
+    app.login("cv0", PASSWORD).expect(200);
+    app.login("cv0", "old-secret-0-ünï")
+        .expect_error(401, "invalid_credentials");
+    app.login("someone-else", PASSWORD).expect(200);
+    app.post(
+        "/login",
+        &json!({"identifier": "cv1@example.com", "password": "old-secret-1-ünï"}),
+    )
+    .expect_error(401, "invalid_credentials");
+    app.login("cv1", "old-secret-1-ünï")
+        .expect_error(401, "invalid_credentials");
 
-    for account in from_jsonl.iter().chain(&from_csv[1..]) {
+    for account in from_jsonl.iter().chain(&from_csv[2..]) {
         let (username, password) = (
             account["username"].as_str().expect("a name"),
             account["password"].as_str().expect("a password"),
@@ -160,10 +177,9 @@ fn every_format_logs_in_after_an_import_and_is_upgraded(store: Store) {
         app.get("/profile", Some(&token)).body["full_name"],
         "Name, with a comma 3"
     );
-    if store == Store::Embedded {
-        let hash = app.stored_password_hash(&id);
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-    }
+    // On both stores: the stored hash is Argon2id now.
+    let hash = app.stored_password_hash(&id);
+    assert!(hash.starts_with("$argon2id$"), "{store:?}: {hash}");
 }
 
 /// A hash whose cost no login should pay is refused at import: the account comes in without
