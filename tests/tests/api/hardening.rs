@@ -67,6 +67,16 @@ fn a_burst_of_guesses_cannot_beat_the_address_throttle() {
         "{checked} guesses were checked: {:?}",
         statuses(&replies)
     );
+    // Each refusal of the burst says when to come back: whole seconds, within the window
+    // (the address window is 5 minutes by default).
+    for refused in replies.iter().filter(|r| r.status == 429) {
+        refused.expect_error(429, "rate_limited");
+        let retry: u64 = refused
+            .header("retry-after")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| panic!("a 429 without a Retry-After: {:?}", refused.text));
+        assert!((1..=300).contains(&retry), "Retry-After: {retry}");
+    }
 }
 
 /// Item 2: Resident memory stays bounded through a storm of real (OWASP-cost) logins.

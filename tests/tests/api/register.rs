@@ -19,18 +19,28 @@ fn registers_with_every_earlier_systems_fields(store: Store) {
         "{id}"
     );
     // compat 002: username + email + full_name + age + gender
-    app.post(
+    let aliased = app.post(
         "/api/register",
         &json!({"username": "bob_2", "email": "bob@example.com", "password": PASSWORD,
                 "full_name": "Bob Two", "age": 33, "gender": "male"}),
-    )
-    .expect(201);
+    );
     // compat 004: username only
-    app.post(
+    let versioned = app.post(
         "/v1/register",
         &json!({"username": "carol.4", "password": PASSWORD}),
-    )
-    .expect(201);
+    );
+    // The aliases answer with the same body as /register, each with an id of its own.
+    for reply in [&aliased, &versioned] {
+        reply.expect(201);
+        assert_eq!(reply.body["status"], "success", "{}", reply.text);
+        assert_eq!(reply.body["message"], "User registered successfully");
+        let other = reply.str("user_id");
+        assert!(
+            other.len() == 24 && other.bytes().all(|b| b.is_ascii_hexdigit()) && other != id,
+            "{other}"
+        );
+    }
+    assert_ne!(aliased.str("user_id"), versioned.str("user_id"));
     // The accounts log in with what they registered with.
     app.post(
         "/login",

@@ -43,6 +43,22 @@ fn users_lists_usernames_only_page_by_page(store: Store) {
         }
     }
     assert_eq!(seen.len(), 5);
+    // Every account once: the pages neither repeat nor skip one.
+    let mut distinct = seen.clone();
+    distinct.sort_by_key(|u| u.to_string());
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "{seen:?}");
+    let mut listed = users
+        .iter()
+        .map(|u| u["username"].to_string())
+        .collect::<Vec<_>>();
+    listed.sort();
+    let mut paged = seen.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    paged.sort();
+    assert_eq!(listed, paged, "the pages hold what one listing holds");
+    // A cursor that is not one is refused, not read from the start.
+    app.get("/users?cursor=not-a-cursor", Some(&token))
+        .expect_error(400, "validation_failed");
 }
 
 fn users_needs_a_token_and_a_sane_limit(store: Store) {
