@@ -207,6 +207,16 @@ impl Argon2Hasher {
         })
     }
 
+    /// A wrong password, answered after the dummy verification, for a stored hash that is
+    /// not verified (unusable, or past the limit).
+    async fn wrong_after_dummy(&self, password: &str) -> Result<PasswordCheck> {
+        self.verify_dummy(password).await?;
+        Ok(PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        })
+    }
+
     /// How many hashing jobs are waiting for a thread right now (for metrics).
     pub fn waiting(&self) -> usize {
         self.pool.waiting.load(Ordering::SeqCst) + self.costly.waiting.load(Ordering::SeqCst)
@@ -223,22 +233,6 @@ impl Argon2Hasher {
     /// How many hashing threads hold a memory area right now (for metrics and tests).
     pub fn areas_held(&self) -> usize {
         self.pool.areas_held.load(Ordering::SeqCst)
-    }
-}
-
-impl Argon2Hasher {
-    /// A wrong password, answered after the dummy verification, for a stored hash that is
-    /// not verified (unusable, or past the limit).
-    async fn wrong_after_dummy(&self, password: String) -> Result<PasswordCheck> {
-        let (hash, params) = (self.dummy_hash.clone(), self.params.clone());
-        self.pool
-            .run(move |memory| {
-                verify_with(&params, memory, &password, &hash).map(|_| PasswordCheck {
-                    matches: false,
-                    needs_rehash: false,
-                })
-            })
-            .await
     }
 }
 
@@ -347,26 +341,20 @@ impl PasswordHasher for Argon2Hasher {
                         })
                         .await
                 }
-                Err(_) => self.wrong_after_dummy(password).await,
+                Err(_) => self.wrong_after_dummy(&password).await,
             };
         }
         // A stored hash past the limit (it may come from anywhere) is never computed with its
         // own parameters: it answers as a wrong password, after the dummy verification that
         // makes it as slow as one.
-        match self.limit.admits(&hash) {
-            Ok(Weight::Ordinary) => {
-                self.pool
-                    .run(move |memory| verify_with(&params, memory, &password, &hash))
-                    .await
-            }
-            // With no area of its own: `verify_with` takes a temporary one, freed at once.
-            Ok(Weight::Costly) => {
-                self.costly
-                    .run(move |memory| verify_with(&params, memory, &password, &hash))
-                    .await
-            }
-            Err(_) => self.wrong_after_dummy(password).await,
-        }
+        // A costly one has no area of its own: `verify_with` takes a temporary one, freed at once.
+        let lane = match self.limit.admits(&hash) {
+            Ok(Weight::Ordinary) => &self.pool,
+            Ok(Weight::Costly) => &self.costly,
+            Err(_) => return self.wrong_after_dummy(&password).await,
+        };
+        lane.run(move |memory| verify_with(&params, memory, &password, &hash))
+            .await
     }
 
     async fn verify_dummy(&self, password: &str) -> Result<()> {
