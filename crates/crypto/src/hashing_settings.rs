@@ -12,7 +12,7 @@ pub struct HashingSettings {
     /// Lanes (OWASP: 1).
     pub parallelism: u32,
     /// Hashing threads: hashes that run at the same time (default: one per core).
-    #[serde(deserialize_with = "keygate_domain::settings::units::at_least_one")]
+    #[serde(deserialize_with = "keygate_domain::units::at_least_one")]
     pub max_concurrent: usize,
     /// Hashes that may wait for a thread; one more is refused with `Overloaded`.
     pub max_waiting: usize,

@@ -1,7 +1,7 @@
 //! Where passkeys are valid (`auth.webauthn.*`): the section as configured, and the relying
 //! party it resolves to once the server's public address is known.
 
-use keygate_domain::settings::units;
+use keygate_domain::units;
 use serde::{Deserialize, Serialize};
 
 /// The `auth.webauthn.*` section: each key may be left out.

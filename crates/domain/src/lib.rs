@@ -40,6 +40,7 @@ pub mod error;
 pub mod id;
 pub mod import;
 pub mod introspection;
+pub mod json;
 mod keygate;
 pub mod mail;
 pub mod mfa;
@@ -53,6 +54,7 @@ pub mod store;
 #[cfg(test)]
 #[allow(missing_docs)]
 mod test_support;
+pub mod units;
 pub mod usage;
 
 pub use clock::{Clock, SystemClock};

@@ -49,14 +49,14 @@ pub struct ValidationLimits {
     /// Documents validated at once; more wait for a slot (within their budget).
     #[serde(
         rename = "validation_concurrency",
-        deserialize_with = "keygate_domain::settings::units::at_least_one"
+        deserialize_with = "keygate_domain::units::at_least_one"
     )]
     pub concurrency: usize,
     /// The longest one document may take, waiting for a slot included.
     #[serde(
         rename = "validation_budget_ms",
-        deserialize_with = "keygate_domain::settings::units::std_millis",
-        serialize_with = "keygate_domain::settings::units::write_std_millis"
+        deserialize_with = "keygate_domain::units::std_millis",
+        serialize_with = "keygate_domain::units::write_std_millis"
     )]
     pub budget: Duration,
 }

@@ -208,7 +208,7 @@ impl From<Error> for ApiError {
             Error::IndexRequired { field, message } => Self {
                 // The record field to index, as a JSON pointer into the records.
                 details: vec![FieldViolation::new(
-                    keygate_domain::apis::records::json_pointer("", &field),
+                    keygate_domain::json::json_pointer("", &field),
                     message.clone(),
                 )],
                 ..Self::new(StatusCode::BAD_REQUEST, "index_required", message)

@@ -15,8 +15,8 @@ use super::keys::Scopes;
 use super::model::{
     DisplayName, Endpoint, EndpointName, FieldIndex, IndexState, MAX_INDEXES_PER_ENDPOINT,
 };
-use super::records::json_pointer;
 use crate::error::{Error, FieldViolation, Result, Violations};
+use crate::json::json_pointer;
 use crate::schema::{check_bounds, SchemaValidator};
 
 /// The most endpoints one API may have.

@@ -13,10 +13,7 @@ mod service;
 
 pub use body::RecordBody;
 pub use collect::{matches_candidate, PageCollector};
-pub use document::{
-    check_document, json_pointer, merge_patch, nests_too_deep, MAX_DOCUMENT_DEPTH,
-    MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS,
-};
+pub use document::{check_document, merge_patch, MAX_RECORD_BYTES, MAX_TOP_LEVEL_FIELDS};
 pub use index_key::{
     hex_key, missing_key, number_key, raw_key, string_key, unhex_key, value_key,
     MAX_KEY_VALUE_BYTES,

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::model::DataKey;
-use crate::apis::records::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 use crate::error::{Error, FieldViolation, Result, Violations};
+use crate::json::{nests_too_deep, MAX_DOCUMENT_DEPTH};
 
 /// A value may nest at most [`MAX_DOCUMENT_DEPTH`] levels, so a stored entry can always be
 /// read back whatever wraps it.

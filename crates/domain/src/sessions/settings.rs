@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::settings::units;
+use crate::units;
 
 /// Lifetimes of the tokens a session issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

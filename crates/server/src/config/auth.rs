@@ -5,7 +5,7 @@ use std::time::Duration;
 use keygate_crypto::{HashingSettings, WebauthnConfig};
 use keygate_domain::accounts::ThrottleLimits;
 use keygate_domain::sessions::SessionSettings;
-use keygate_domain::settings::units;
+use keygate_domain::units;
 use serde::Deserialize;
 
 /// Tokens, hashing and throttling (`auth.*`).

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keygate_domain::settings::units;
+use keygate_domain::units;
 use serde::Deserialize;
 
 /// Which store to use and where.

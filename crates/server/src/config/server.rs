@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use keygate_domain::settings::units;
+use keygate_domain::units;
 use serde::Deserialize;
 
 /// The HTTP listener.

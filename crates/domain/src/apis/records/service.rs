@@ -56,11 +56,11 @@ pub struct RecordServiceSettings {
     pub schema_cache_capacity: usize,
     /// The most bytes of records one list page carries (`records.max_page_bytes`); past it
     /// the page ends early and its cursor goes on.
-    #[serde(deserialize_with = "crate::settings::units::at_least_one")]
+    #[serde(deserialize_with = "crate::units::at_least_one")]
     pub max_page_bytes: usize,
     /// The most records one filtered list examines where no index serves it
     /// (`records.max_scan`); past it the page ends early and its cursor goes on.
-    #[serde(deserialize_with = "crate::settings::units::at_least_one")]
+    #[serde(deserialize_with = "crate::units::at_least_one")]
     pub max_scan: usize,
 }
 
