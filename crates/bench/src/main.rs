@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use keygate_crypto::{Argon2Hasher, HashingSettings, IDLE_RELEASE};
-use keygate_domain::crypto::PasswordHasher;
+use keygate_domain::accounts::PasswordHasher;
 
 use crate::scenarios::Fixture;
 use crate::server::{Server, SetupError};

@@ -25,7 +25,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
 use async_trait::async_trait;
 use keygate_domain::accounts::Password;
-use keygate_domain::crypto::{PasswordCheck, PasswordHasher};
+use keygate_domain::accounts::{PasswordCheck, PasswordHasher};
 use keygate_domain::{Error, Result};
 use subtle::ConstantTimeEq;
 

@@ -25,12 +25,13 @@ pub use model::{
 };
 pub use password_policy::PasswordPolicy;
 pub use ports::{
-    AccountMail, Reauthentication, SecondStep, ThrottleCounters, UserDataEraser, UserRepository,
+    AccountMail, PasswordCheck, PasswordHasher, Reauthentication, SecondStep, ThrottleCounters,
+    UserDataEraser, UserRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
-    MockAccountMail, MockReauthentication, MockSecondStep, MockThrottleCounters,
-    MockUserDataEraser, MockUserRepository,
+    MockAccountMail, MockPasswordHasher, MockReauthentication, MockSecondStep,
+    MockThrottleCounters, MockUserDataEraser, MockUserRepository,
 };
 pub use reauthentication::PasswordVerifier;
 pub use service::{AccountPorts, AccountService, UserListing};

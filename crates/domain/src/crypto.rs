@@ -1,34 +1,11 @@
-//! Ports to the crypto adapter: password hashing, access tokens and random secrets.
+//! Ports to the crypto adapter: access tokens and random secrets. Password hashing is an
+//! accounts port ([`crate::accounts::PasswordHasher`]).
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::Password;
 use crate::error::Result;
 use crate::id::Id;
-
-/// What a password verification found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PasswordCheck {
-    /// The password matches the hash.
-    pub matches: bool,
-    /// The hash was made with parameters weaker than today's and should be replaced.
-    pub needs_rehash: bool,
-}
-
-/// Hashes and verifies passwords (Argon2id in the real adapter), off the async workers.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait PasswordHasher: Send + Sync {
-    /// A PHC string for `password`, with a fresh salt.
-    async fn hash(&self, password: &Password) -> Result<String>;
-    /// Whether `password` matches the PHC string `hash`.
-    async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck>;
-    /// Spends the time of one verification without any account, so an unknown account answers
-    /// as slowly as a known one.
-    async fn verify_dummy(&self, password: &str) -> Result<()>;
-}
 
 /// The claims an access token carries, in domain terms.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::accounts::PasswordHasher;
 use crate::accounts::{AccountPorts, AccountService, LoginThrottle, PasswordVerifier};
 use crate::apis::records::RecordService;
 use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
 use crate::clock::Clock;
-use crate::crypto::{PasswordHasher, SecretGenerator, TokenIssuer, TokenVerifier};
+use crate::crypto::{SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
 use crate::email_flows::{EmailFlowPorts, EmailFlowService};
 use crate::import::{ContentImportService, HashInspector, ImportService, Migration};
@@ -290,12 +291,12 @@ mod tests {
     use mockall::Sequence;
 
     use super::*;
-    use crate::accounts::{DeletionForm, MockUserRepository, Role, User};
+    use crate::accounts::{
+        DeletionForm, MockPasswordHasher, MockUserRepository, PasswordCheck, Role, User,
+    };
     use crate::apis::records::MockRecordRepository;
     use crate::apis::{MockApiKeyRepository, MockApiRepository};
-    use crate::crypto::{
-        MockPasswordHasher, MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, PasswordCheck,
-    };
+    use crate::crypto::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier};
     use crate::data::MockDataRepository;
     use crate::mail::{MockMailer, MockOutbox};
     use crate::mfa::{MockOtpGenerator, MockSecondFactorRepository};

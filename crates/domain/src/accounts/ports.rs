@@ -1,12 +1,34 @@
-//! The account store port.
+//! The accounts' ports: the account store, password hashing, and the other rooms accounts call.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::model::{Email, PendingSecondFactor, User, Username};
+use super::model::{Email, Password, PendingSecondFactor, User, Username};
 use crate::error::Result;
 use crate::id::Id;
 use crate::sessions::Principal;
+
+/// What a password verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCheck {
+    /// The password matches the hash.
+    pub matches: bool,
+    /// The hash was made with parameters weaker than today's and should be replaced.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords (Argon2id in the real adapter), off the async workers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC string for `password`, with a fresh salt.
+    async fn hash(&self, password: &Password) -> Result<String>;
+    /// Whether `password` matches the PHC string `hash`.
+    async fn verify(&self, password: &str, hash: &str) -> Result<PasswordCheck>;
+    /// Spends the time of one verification without any account, so an unknown account answers
+    /// as slowly as a known one.
+    async fn verify_dummy(&self, password: &str) -> Result<()>;
+}
 
 /// Stores accounts. Email and username (case-insensitive) are unique: the store itself decides
 /// uniqueness atomically and answers `Error::Conflict(Email | Username)`.

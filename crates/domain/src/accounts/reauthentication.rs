@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use super::account_store::AccountStore;
 use super::forms::MAX_PASSWORD_BYTES;
 use super::model::{nfkc, User};
+use super::ports::{PasswordCheck, PasswordHasher};
 use super::ports::{Reauthentication, UserRepository};
 use super::throttle::LoginThrottle;
 use crate::clock::Clock;
-use crate::crypto::{PasswordCheck, PasswordHasher};
 use crate::error::{Error, Result};
 use crate::sessions::Principal;
 

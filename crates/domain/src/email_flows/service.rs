@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use super::forms::{CodeLogin, PasswordReset, VerificationToken};
+use crate::accounts::PasswordHasher;
 use crate::accounts::{
     finish_first_factor, AccountMail, AccountStore, Email, LoginIdentifier, LoginStep,
     LoginThrottle, PasswordPolicy, SecondStep, User, UserRepository,
 };
 use crate::clock::Clock;
-use crate::crypto::{PasswordHasher, SecretGenerator};
+use crate::crypto::SecretGenerator;
 use crate::error::{Error, Result};
 use crate::mail::{MailKind, MailQueue};
 use crate::mfa::SecondFactorRepository;

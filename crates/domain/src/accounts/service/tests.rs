@@ -10,9 +10,9 @@ use crate::accounts::ports::{
 };
 use crate::accounts::throttle::ThrottleLimits;
 use crate::accounts::{Age, Email, LoginForm, RegistrationForm, Username};
+use crate::accounts::{MockPasswordHasher, PasswordCheck};
 use crate::accounts::{PendingSecondFactor, ProfileForm};
 use crate::clock::MockClock;
-use crate::crypto::{MockPasswordHasher, PasswordCheck};
 use crate::error::ConflictKind;
 use crate::sessions::{IssuedTokens, MockSessionLifecycle};
 use crate::test_support::{fixed_clock, now};

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use super::*;
+use crate::accounts::MockPasswordHasher;
 use crate::accounts::{
     AccountMail, Email, LoginStep, MockSecondStep, PendingSecondFactor, ThrottleLimits,
 };
-use crate::crypto::MockPasswordHasher;
 use crate::email_flows::{CodeLoginForm, PasswordResetForm, VerificationToken};
 use crate::id::Id;
 use crate::mfa::{SecondFactorRepository, SecondFactors, StoredPasskey, TotpFactor};
