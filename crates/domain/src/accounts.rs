@@ -20,8 +20,8 @@ pub use forms::{
 };
 pub use login::finish_first_factor;
 pub use model::{
-    Age, CurrentPassword, Email, Gender, LoginOutcome, LoginStep, Password, PendingSecondFactor,
-    PersonName, ProfileChanges, Role, Settable, User, Username,
+    AccountDetails, Age, CurrentPassword, Email, Gender, LoginOutcome, LoginStep, Password,
+    PendingSecondFactor, PersonName, ProfileChanges, Role, Settable, User, Username,
 };
 pub use password_policy::PasswordPolicy;
 pub use ports::{

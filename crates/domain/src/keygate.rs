@@ -292,7 +292,7 @@ mod tests {
 
     use super::*;
     use crate::accounts::{
-        DeletionForm, MockPasswordHasher, MockUserRepository, PasswordCheck, Role, User,
+        DeletionForm, MockPasswordHasher, MockUserRepository, PasswordCheck, User,
     };
     use crate::apis::records::MockRecordRepository;
     use crate::apis::{MockApiKeyRepository, MockApiRepository};
@@ -310,23 +310,15 @@ mod tests {
     use crate::usage::MockUsageRepository;
 
     fn account() -> User {
-        User {
-            id: owner().user_id,
-            username: None,
-            email: Some(crate::accounts::Email::new("a@example.com").expect("valid")),
-            password_hash: "hash".into(),
-            name: None,
-            full_name: None,
-            age: None,
-            gender: None,
-            role: Role::User,
-            created_at: now(),
-            updated_at: now(),
-            revision: 1,
-            deleting: false,
-            email_verified: false,
-            pending_email: None,
-        }
+        User::new_account(
+            owner().user_id,
+            crate::accounts::AccountDetails {
+                email: Some(crate::accounts::Email::new("a@example.com").expect("valid")),
+                ..crate::accounts::AccountDetails::default()
+            },
+            "hash".into(),
+            now(),
+        )
     }
 
     /// Deleting an account through the wired services marks it, ends its other sessions,

@@ -374,23 +374,16 @@ impl crate::one_time::OneTimeSecretRepository for MemoryOneTime {
 
 /// An account `alice` (alice@example.com, unverified) with id `…01`.
 pub fn alice() -> crate::accounts::User {
-    crate::accounts::User {
-        id: owner().user_id,
-        username: Some(crate::accounts::Username::new("alice").expect("valid")),
-        email: Some(crate::accounts::Email::new("alice@example.com").expect("valid")),
-        password_hash: "$argon2id$stored".into(),
-        name: None,
-        full_name: None,
-        age: None,
-        gender: None,
-        role: crate::accounts::Role::User,
-        created_at: now(),
-        updated_at: now(),
-        revision: 1,
-        deleting: false,
-        email_verified: false,
-        pending_email: None,
-    }
+    crate::accounts::User::new_account(
+        owner().user_id,
+        crate::accounts::AccountDetails {
+            username: Some(crate::accounts::Username::new("alice").expect("valid")),
+            email: Some(crate::accounts::Email::new("alice@example.com").expect("valid")),
+            ..crate::accounts::AccountDetails::default()
+        },
+        "$argon2id$stored".into(),
+        now(),
+    )
 }
 
 /// Second factors in memory, with the store's compare-and-set on revisions.

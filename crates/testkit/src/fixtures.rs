@@ -1,7 +1,7 @@
 //! Builders of valid entities for the conformance cases.
 
 use chrono::{DateTime, Duration, Utc};
-use keygate_domain::accounts::{Email, Role, User, Username};
+use keygate_domain::accounts::{AccountDetails, Email, User, Username};
 use keygate_domain::apis::records::Record;
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiName, DisplayName, Endpoint, EndpointName, Scopes,
@@ -18,23 +18,16 @@ pub fn now() -> DateTime<Utc> {
 /// A new account with this username and email.
 pub fn user(username: &str, email: &str) -> User {
     let now = now();
-    User {
-        id: Id::generate(now.timestamp()),
-        username: Some(Username::new(username).unwrap()),
-        email: Some(Email::new(email).unwrap()),
-        password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-        name: None,
-        full_name: None,
-        age: None,
-        gender: None,
-        role: Role::User,
-        created_at: now,
-        updated_at: now,
-        revision: 1,
-        deleting: false,
-        email_verified: false,
-        pending_email: None,
-    }
+    User::new_account(
+        Id::generate(now.timestamp()),
+        AccountDetails {
+            username: Some(Username::new(username).unwrap()),
+            email: Some(Email::new(email).unwrap()),
+            ..AccountDetails::default()
+        },
+        "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        now,
+    )
 }
 
 /// A new live session of `user_id`, valid for a day.

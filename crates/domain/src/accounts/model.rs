@@ -369,7 +369,60 @@ pub struct User {
     pub pending_email: Option<Email>,
 }
 
+/// What a new account is told at its creation, besides its id and its password hash: the
+/// profile a registration form or an imported row gives.
+#[derive(Debug, Clone, Default)]
+pub struct AccountDetails {
+    /// Its username, if it chose one.
+    pub username: Option<Username>,
+    /// Its email, if it gave one.
+    pub email: Option<Email>,
+    /// `name`.
+    pub name: Option<PersonName>,
+    /// `full_name`.
+    pub full_name: Option<PersonName>,
+    /// Age.
+    pub age: Option<Age>,
+    /// Gender.
+    pub gender: Option<Gender>,
+}
+
 impl User {
+    /// A new ordinary account created at `created_at`: first revision, no proven address,
+    /// nothing pending. The one place a `User` is made from nothing.
+    pub fn new_account(
+        id: Id,
+        details: AccountDetails,
+        password_hash: String,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        let AccountDetails {
+            username,
+            email,
+            name,
+            full_name,
+            age,
+            gender,
+        } = details;
+        Self {
+            id,
+            username,
+            email,
+            password_hash,
+            name,
+            full_name,
+            age,
+            gender,
+            role: Role::User,
+            created_at,
+            updated_at: created_at,
+            revision: 1,
+            deleting: false,
+            email_verified: false,
+            pending_email: None,
+        }
+    }
+
     /// What names the account to a person: its username, else its email, else its id.
     pub fn handle(&self) -> &str {
         self.username

@@ -8,7 +8,7 @@ use super::login::finish_first_factor;
 #[cfg(test)]
 use super::model::LoginOutcome;
 use super::model::Settable;
-use super::model::{CurrentPassword, LoginStep, ProfileChanges, Role, User};
+use super::model::{AccountDetails, CurrentPassword, LoginStep, ProfileChanges, Role, User};
 use super::password_policy::PasswordPolicy;
 use super::ports::PasswordHasher;
 use super::ports::{AccountMail, Reauthentication, SecondStep, UserDataEraser, UserRepository};
@@ -123,23 +123,16 @@ impl AccountService {
         self.throttle
             .begin_registration(client_address, now)
             .await?;
-        let user = User {
-            id: Id::generate(now.timestamp()),
+        let details = AccountDetails {
             username,
             email,
-            password_hash: self.hasher.hash(&password).await?,
             name,
             full_name,
             age,
             gender,
-            role: Role::User,
-            created_at: now,
-            updated_at: now,
-            revision: 1,
-            deleting: false,
-            email_verified: false,
-            pending_email: None,
         };
+        let password_hash = self.hasher.hash(&password).await?;
+        let user = User::new_account(Id::generate(now.timestamp()), details, password_hash, now);
         self.store.users().insert(&user).await?;
         // Best effort: the account exists either way, and a link can be asked for again.
         self.mail.account_created(&user).await;

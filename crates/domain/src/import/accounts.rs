@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::accounts::{Age, Email, Gender, PersonName, Role, User, UserRepository, Username};
+use crate::accounts::{
+    AccountDetails, Age, Email, Gender, PersonName, User, UserRepository, Username,
+};
 use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
@@ -324,11 +326,9 @@ impl ImportService {
         };
         let now = self.clock.now();
         let created_at = legacy.created_at.unwrap_or(now);
-        let user = User {
-            id: id.clone(),
+        let details = AccountDetails {
             username,
             email,
-            password_hash,
             name: optional_name(&legacy.name, "name")?,
             full_name: optional_name(&legacy.full_name, "full_name")?,
             age: legacy
@@ -338,13 +338,10 @@ impl ImportService {
             gender: text(&legacy.gender)
                 .map(|g| Gender::new(&g).map_err(|e| format!("gender: {}", e.message)))
                 .transpose()?,
-            role: Role::User,
-            created_at,
+        };
+        let user = User {
             updated_at: now.max(created_at),
-            revision: 1,
-            deleting: false,
-            email_verified: false,
-            pending_email: None,
+            ..User::new_account(id.clone(), details, password_hash, created_at)
         };
         Ok((user, format))
     }

@@ -9,7 +9,7 @@ use crate::accounts::ports::{
     MockAccountMail, MockSecondStep, MockUserDataEraser, MockUserRepository,
 };
 use crate::accounts::throttle::ThrottleLimits;
-use crate::accounts::{Age, Email, LoginForm, RegistrationForm, Username};
+use crate::accounts::{AccountDetails, Age, Email, LoginForm, RegistrationForm, Username};
 use crate::accounts::{MockPasswordHasher, PasswordCheck};
 use crate::accounts::{PendingSecondFactor, ProfileForm};
 use crate::clock::MockClock;
@@ -27,21 +27,17 @@ fn alice_id() -> Id {
 
 fn stored_user(role: Role) -> User {
     User {
-        id: alice_id(),
-        username: Some(Username::new("alice").expect("valid")),
-        email: Some(Email::new("alice@example.com").expect("valid")),
-        password_hash: "$argon2id$stored".into(),
-        name: None,
-        full_name: None,
-        age: None,
-        gender: None,
         role,
-        created_at: now(),
-        updated_at: now(),
-        revision: 1,
-        deleting: false,
-        email_verified: false,
-        pending_email: None,
+        ..User::new_account(
+            alice_id(),
+            AccountDetails {
+                username: Some(Username::new("alice").expect("valid")),
+                email: Some(Email::new("alice@example.com").expect("valid")),
+                ..AccountDetails::default()
+            },
+            "$argon2id$stored".into(),
+            now(),
+        )
     }
 }
 
