@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text_value::string_conversions;
+
 /// An entity identifier: 12 bytes shown as 24 hex characters. The first four bytes are the
 /// creation time in seconds, so ids sort roughly by creation, as ObjectIds do.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -75,19 +77,7 @@ impl FromStr for Id {
     }
 }
 
-impl TryFrom<String> for Id {
-    type Error = InvalidId;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse()
-    }
-}
-
-impl From<Id> for String {
-    fn from(id: Id) -> Self {
-        id.0
-    }
-}
+string_conversions!(Id: InvalidId => str::parse);
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

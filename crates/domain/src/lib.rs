@@ -54,6 +54,7 @@ pub mod store;
 #[cfg(test)]
 #[allow(missing_docs)]
 mod test_support;
+mod text_value;
 pub mod units;
 pub mod usage;
 

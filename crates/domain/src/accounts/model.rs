@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, FieldViolation};
 use crate::id::Id;
 use crate::sessions::IssuedTokens;
+use crate::text_value::string_conversions;
 
 /// A lower-cased, syntactically valid email address.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -261,49 +262,22 @@ impl PersonName {
     }
 }
 
-macro_rules! string_conversions {
-    ($($ty:ident => $ctor:expr),* $(,)?) => {$(
-        impl TryFrom<String> for $ty {
-            type Error = FieldViolation;
-            fn try_from(raw: String) -> Result<Self, Self::Error> {
-                $ctor(&raw)
-            }
-        }
-        impl From<$ty> for String {
-            fn from(value: $ty) -> Self {
-                value.0
-            }
-        }
-        impl fmt::Debug for $ty where $ty: Clone {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($ty), self.0)
-            }
-        }
-    )*};
+string_conversions!(
+    Email => Email::new,
+    Username => Username::new,
+    Gender => Gender::new,
+    PersonName => |raw| PersonName::new(raw, "name"),
+);
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({:?})", self.0)
+    }
 }
 
-string_conversions!(Email => Email::new, Username => Username::new);
-
-impl TryFrom<String> for Gender {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::new(&raw)
-    }
-}
-impl From<Gender> for String {
-    fn from(value: Gender) -> Self {
-        value.0
-    }
-}
-impl TryFrom<String> for PersonName {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::new(&raw, "name")
-    }
-}
-impl From<PersonName> for String {
-    fn from(value: PersonName) -> Self {
-        value.0
+impl fmt::Debug for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Username({:?})", self.0)
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::FieldViolation;
 use crate::id::Id;
+use crate::text_value::string_conversions;
 
 /// Slugs that are never handed out: every fixed word of the route table, and a few that a
 /// future route may want. An API named like one of them could shadow a route.
@@ -109,19 +110,6 @@ impl ApiName {
     }
 }
 
-impl TryFrom<String> for ApiName {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<ApiName> for String {
-    fn from(name: ApiName) -> Self {
-        name.0
-    }
-}
-
 impl fmt::Debug for ApiName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ApiName({})", self.0)
@@ -133,6 +121,12 @@ impl fmt::Display for ApiName {
         f.write_str(&self.0)
     }
 }
+
+string_conversions!(
+    ApiName => ApiName::parse,
+    DisplayName => |raw| DisplayName::new(raw, "display_name"),
+    EndpointName => |raw| EndpointName::new(raw, "endpoint"),
+);
 
 /// How a client names one of its APIs in a management URL: by id, or by its unique name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,19 +181,6 @@ impl DisplayName {
     }
 }
 
-impl TryFrom<String> for DisplayName {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::new(&raw, "display_name")
-    }
-}
-
-impl From<DisplayName> for String {
-    fn from(name: DisplayName) -> Self {
-        name.0
-    }
-}
-
 /// An endpoint's name: 1..=64 characters of `a-z A-Z 0-9 _ -`, never `keys` (in any case),
 /// which `/api/{api_id}/keys` uses.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -239,19 +220,6 @@ impl EndpointName {
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for EndpointName {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::new(&raw, "endpoint")
-    }
-}
-
-impl From<EndpointName> for String {
-    fn from(name: EndpointName) -> Self {
-        name.0
     }
 }
 

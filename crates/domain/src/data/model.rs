@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::FieldViolation;
 use crate::id::Id;
+use crate::text_value::string_conversions;
 
 /// A data key: 1..256 characters, none of them a control character. Anything else printable
 /// is allowed, `/`, `.`, `$`, spaces and non-ASCII included.
@@ -43,18 +44,7 @@ impl DataKey {
     }
 }
 
-impl TryFrom<String> for DataKey {
-    type Error = FieldViolation;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::new(&raw)
-    }
-}
-
-impl From<DataKey> for String {
-    fn from(key: DataKey) -> Self {
-        key.0
-    }
-}
+string_conversions!(DataKey => DataKey::new);
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
