@@ -72,32 +72,7 @@ impl EmbeddedStore {
 
     fn create_tables(&self) -> Result<()> {
         let txn = self.db.begin_write().or_unavailable()?;
-        txn.open_table(tables::USERS).or_unavailable()?;
-        txn.open_table(tables::USERS_BY_EMAIL).or_unavailable()?;
-        txn.open_table(tables::USERS_BY_USERNAME).or_unavailable()?;
-        txn.open_table(tables::SESSIONS).or_unavailable()?;
-        txn.open_table(tables::SESSIONS_BY_USER).or_unavailable()?;
-        txn.open_table(tables::REFRESH_TOKENS).or_unavailable()?;
-        txn.open_table(tables::REFRESH_TOKENS_BY_USER)
-            .or_unavailable()?;
-        txn.open_table(tables::DATA).or_unavailable()?;
-        txn.open_table(tables::APIS).or_unavailable()?;
-        txn.open_table(tables::APIS_BY_NAME).or_unavailable()?;
-        txn.open_table(tables::APIS_BY_OWNER).or_unavailable()?;
-        txn.open_table(tables::API_KEYS).or_unavailable()?;
-        txn.open_table(tables::API_KEYS_BY_API).or_unavailable()?;
-        txn.open_table(tables::RECORDS).or_unavailable()?;
-        txn.open_table(tables::RECORD_SCAN).or_unavailable()?;
-        txn.open_table(tables::RECORD_INDEX).or_unavailable()?;
-        txn.open_table(tables::APIS_BUILDING_INDEXES)
-            .or_unavailable()?;
-        txn.open_table(tables::USAGE).or_unavailable()?;
-        txn.open_table(tables::SIGNING_KEYS).or_unavailable()?;
-        txn.open_table(tables::ONE_TIME_SECRETS).or_unavailable()?;
-        txn.open_table(tables::ONE_TIME_SECRETS_BY_USER)
-            .or_unavailable()?;
-        txn.open_table(tables::OUTBOX).or_unavailable()?;
-        txn.open_table(tables::SECOND_FACTORS).or_unavailable()?;
+        tables::create_all(&txn).or_unavailable()?;
         txn.commit().or_unavailable()
     }
 

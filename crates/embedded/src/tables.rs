@@ -1,6 +1,6 @@
 //! The redb tables and the key layouts of their secondary indexes.
 
-use redb::TableDefinition;
+use redb::{TableDefinition, TableError, WriteTransaction};
 
 /// Accounts by id, as JSON.
 pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -66,6 +66,35 @@ pub const ONE_TIME_SECRETS_BY_USER: TableDefinition<&str, ()> =
 pub const SECOND_FACTORS: TableDefinition<&str, &[u8]> = TableDefinition::new("second_factors");
 /// Mail waiting to be sent (§8) by message id, as JSON.
 pub const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+
+/// Creates every table a new file needs (opening one creates it), so a reader never meets a
+/// missing table. `STORE_FORMAT` is written when its facts are.
+pub fn create_all(txn: &WriteTransaction) -> Result<(), TableError> {
+    txn.open_table(USERS)?;
+    txn.open_table(USERS_BY_EMAIL)?;
+    txn.open_table(USERS_BY_USERNAME)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_table(SESSIONS_BY_USER)?;
+    txn.open_table(REFRESH_TOKENS)?;
+    txn.open_table(REFRESH_TOKENS_BY_USER)?;
+    txn.open_table(DATA)?;
+    txn.open_table(APIS)?;
+    txn.open_table(APIS_BY_NAME)?;
+    txn.open_table(APIS_BY_OWNER)?;
+    txn.open_table(API_KEYS)?;
+    txn.open_table(API_KEYS_BY_API)?;
+    txn.open_table(RECORDS)?;
+    txn.open_table(RECORD_SCAN)?;
+    txn.open_table(RECORD_INDEX)?;
+    txn.open_table(APIS_BUILDING_INDEXES)?;
+    txn.open_table(USAGE)?;
+    txn.open_table(SIGNING_KEYS)?;
+    txn.open_table(ONE_TIME_SECRETS)?;
+    txn.open_table(ONE_TIME_SECRETS_BY_USER)?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(SECOND_FACTORS)?;
+    Ok(())
+}
 
 /// The key of a child row in a per-user index: `parent/child`. Ids and digests are hex, so
 /// `/` never occurs inside either part.
