@@ -8,7 +8,7 @@ use keygate_domain::{Id, Result};
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 
-use crate::api_documents::ApiKeyDocument;
+use crate::documents::ApiKeyDocument;
 use crate::documents::{bson_time, object_id};
 use crate::store::MongoStore;
 

@@ -7,8 +7,8 @@ use keygate_domain::apis::{ApiDefinition, ApiName, ApiRepository};
 use keygate_domain::{Id, Result};
 use mongodb::bson::doc;
 
-use crate::api_documents::ApiDocument;
 use crate::documents::object_id;
+use crate::documents::ApiDocument;
 use crate::store::MongoStore;
 
 #[async_trait]

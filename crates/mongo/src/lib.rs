@@ -6,7 +6,6 @@
 //! failure becomes a domain error (a duplicate key a `Conflict`, a lost server `Unavailable`).
 #![warn(missing_docs)]
 
-mod api_documents;
 mod api_keys;
 mod apis;
 mod collections;
@@ -16,7 +15,6 @@ mod errors;
 mod indexes;
 mod one_time;
 mod outbox;
-mod record_documents;
 mod records;
 mod second_factors;
 mod sessions;

@@ -4,75 +4,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keygate_domain::accounts::Email;
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::one_time::{OneTimeSecret, OneTimeSecretRepository, SecretPurpose, UseOutcome};
-use keygate_domain::{Error, Id, Result};
+use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 
 use crate::collections::ONE_TIME_SECRETS;
-use crate::documents::{bson_time, domain_id, domain_time, object_id};
+use crate::documents::{bson_time, object_id, secret_document, secret_of};
 use crate::store::MongoStore;
-
-fn document(secret: &OneTimeSecret) -> Result<Document> {
-    let mut document = doc! {
-        "_id": &secret.key,
-        "purpose": secret.purpose.as_str(),
-        "user_id": object_id(&secret.user_id)?,
-        "digest": secret.digest.as_str(),
-        "expires_at": bson_time(secret.expires_at),
-        "tries_left": i64::from(secret.tries_left),
-    };
-    if let Some(email) = &secret.email {
-        document.insert("email", email.as_str());
-    }
-    if let Some(payload) = &secret.payload {
-        document.insert("payload", payload.as_str());
-    }
-    Ok(document)
-}
-
-fn secret(document: &Document) -> Result<OneTimeSecret> {
-    let unreadable = |what: &str| Error::Internal(format!("stored one-time secret: bad {what}"));
-    Ok(OneTimeSecret {
-        key: document
-            .get_str("_id")
-            .map_err(|_| unreadable("key"))?
-            .to_owned(),
-        purpose: document
-            .get_str("purpose")
-            .ok()
-            .and_then(SecretPurpose::parse)
-            .ok_or_else(|| unreadable("purpose"))?,
-        user_id: domain_id(
-            document
-                .get_object_id("user_id")
-                .map_err(|_| unreadable("user"))?,
-        )?,
-        email: match document.get_str("email") {
-            Ok(email) => Some(Email::new(email).map_err(|_| unreadable("email"))?),
-            Err(_) => None,
-        },
-        payload: document.get_str("payload").ok().map(str::to_owned),
-        digest: SecretDigest(
-            document
-                .get_str("digest")
-                .map_err(|_| unreadable("digest"))?
-                .to_owned(),
-        ),
-        expires_at: domain_time(
-            *document
-                .get_datetime("expires_at")
-                .map_err(|_| unreadable("expiry"))?,
-        )?,
-        tries_left: document
-            .get_i64("tries_left")
-            .ok()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| unreadable("tries"))?,
-    })
-}
 
 /// The filter of the live secret of `purpose` under `key`: unexpired, with tries left.
 fn live(key: &str, purpose: SecretPurpose, now: DateTime<Utc>) -> Document {
@@ -90,7 +30,7 @@ impl OneTimeSecretRepository for MongoStore {
         let secrets = self.database().collection::<Document>(ONE_TIME_SECRETS);
         self.run(
             secrets
-                .replace_one(doc! {"_id": &secret.key}, document(secret)?)
+                .replace_one(doc! {"_id": &secret.key}, secret_document(secret)?)
                 .upsert(true),
         )
         .await?;
@@ -109,7 +49,7 @@ impl OneTimeSecretRepository for MongoStore {
         let mut right = live.clone();
         right.insert("digest", presented.as_str());
         if let Some(used) = self.run(secrets.find_one_and_delete(right)).await? {
-            return Ok(UseOutcome::Used(secret(&used)?));
+            return Ok(UseOutcome::Used(secret_of(&used)?));
         }
         let taken = self
             .run(
@@ -139,7 +79,7 @@ impl OneTimeSecretRepository for MongoStore {
         let secrets = self.database().collection::<Document>(ONE_TIME_SECRETS);
         self.run(secrets.find_one(live(key, purpose, now)))
             .await?
-            .map(|found| secret(&found))
+            .map(|found| secret_of(&found))
             .transpose()
     }
 

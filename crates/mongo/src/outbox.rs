@@ -3,74 +3,20 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keygate_domain::mail::{MailMessage, Outbox, QueuedMail};
-use keygate_domain::{Error, Id, Result};
+use keygate_domain::mail::{Outbox, QueuedMail};
+use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
 
 use crate::collections::OUTBOX;
-use crate::documents::{bson_time, domain_id, domain_time, object_id};
+use crate::documents::{bson_time, mail_document, mail_of, object_id};
 use crate::store::MongoStore;
-
-fn document(mail: &QueuedMail) -> Result<Document> {
-    Ok(doc! {
-        "_id": object_id(&mail.id)?,
-        "to": &mail.message.to,
-        "subject": &mail.message.subject,
-        "text": &mail.message.text,
-        "html": &mail.message.html,
-        "created_at": bson_time(mail.created_at),
-        "attempts": i64::from(mail.attempts),
-        "next_attempt_at": bson_time(mail.next_attempt_at),
-        "lease_until": mail.lease_until.map_or(Bson::Null, |at| Bson::DateTime(bson_time(at))),
-    })
-}
-
-fn mail(document: &Document) -> Result<QueuedMail> {
-    let unreadable = |what: &str| Error::Internal(format!("stored mail: bad {what}"));
-    let text = |field: &str| {
-        document
-            .get_str(field)
-            .map(str::to_owned)
-            .map_err(|_| unreadable(field))
-    };
-    let time = |field: &str| {
-        document
-            .get_datetime(field)
-            .map_err(|_| unreadable(field))
-            .and_then(|at| domain_time(*at))
-    };
-    Ok(QueuedMail {
-        id: domain_id(
-            document
-                .get_object_id("_id")
-                .map_err(|_| unreadable("id"))?,
-        )?,
-        message: MailMessage {
-            to: text("to")?,
-            subject: text("subject")?,
-            text: text("text")?,
-            html: text("html")?,
-        },
-        created_at: time("created_at")?,
-        attempts: document
-            .get_i64("attempts")
-            .ok()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| unreadable("attempts"))?,
-        next_attempt_at: time("next_attempt_at")?,
-        lease_until: match document.get("lease_until") {
-            Some(Bson::DateTime(at)) => Some(domain_time(*at)?),
-            _ => None,
-        },
-    })
-}
 
 #[async_trait]
 impl Outbox for MongoStore {
     async fn enqueue(&self, mail: &QueuedMail) -> Result<()> {
         let outbox = self.database().collection::<Document>(OUTBOX);
-        self.run(outbox.insert_one(document(mail)?)).await?;
+        self.run(outbox.insert_one(mail_document(mail)?)).await?;
         Ok(())
     }
 
@@ -99,7 +45,7 @@ impl Outbox for MongoStore {
                 )
                 .await?;
             match taken {
-                Some(document) => claimed.push(mail(&document)?),
+                Some(document) => claimed.push(mail_of(&document)?),
                 None => break,
             }
         }

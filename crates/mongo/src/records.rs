@@ -18,8 +18,8 @@ use keygate_domain::{Id, Result};
 use mongodb::bson::{doc, Bson, Document};
 
 use crate::documents::object_id;
+use crate::documents::{index_slots, RecordDocument};
 use crate::indexes::slot_field;
-use crate::record_documents::{index_slots, RecordDocument};
 use crate::store::MongoStore;
 
 /// How often a deletion re-reads a record that changed between its read and its delete.

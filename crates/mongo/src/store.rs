@@ -8,10 +8,10 @@ use mongodb::bson::doc;
 use mongodb::options::{ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 
-use crate::api_documents::{ApiDocument, ApiKeyDocument};
+use crate::documents::RecordDocument;
+use crate::documents::{ApiDocument, ApiKeyDocument};
 use crate::documents::{DataDocument, RefreshTokenDocument, SessionDocument, UserDocument};
 use crate::errors::from_driver;
-use crate::record_documents::RecordDocument;
 use crate::{collections, indexes};
 
 /// How to reach the database.

@@ -14,7 +14,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime as BsonDateTime, Document};
 use serde::{Deserialize, Serialize};
 
-use crate::documents::{bson_time, domain_id, domain_time, object_id};
+use super::convert::{bson_time, domain_id, domain_time, object_id};
 
 /// The `ix` subdocument of a record for the endpoint's indexed fields, in declaration order.
 pub fn index_slots(data: &RecordBody, indexed: &[String]) -> Result<Document> {

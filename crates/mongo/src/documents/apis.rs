@@ -11,7 +11,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::DateTime as BsonDateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::documents::{bson_time, domain_id, domain_time, object_id};
+use super::convert::{bson_time, domain_id, domain_time, object_id};
 
 fn invalid(what: &str, error: impl std::fmt::Display) -> Error {
     Error::Internal(format!("stored {what} is invalid: {error}"))
