@@ -1,14 +1,13 @@
 //! Black-box tests of the whole keygate binary over HTTP, one module per part of the contract.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod abuse;
 mod apis;
-mod attacks;
 mod data;
 mod defaults;
 mod docs_page;
 mod email;
 mod errors;
-mod hardening;
 mod health;
 mod import;
 mod lifecycle;
