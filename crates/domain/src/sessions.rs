@@ -8,7 +8,7 @@ mod ports;
 mod service;
 mod settings;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{AuthError, Authenticator};
 pub use forms::{Logout, LogoutForm, Refresh, RefreshForm};
 pub use model::{IssuedTokens, Principal, RefreshToken, Session};
 #[cfg(any(test, feature = "mocks"))]

@@ -4,6 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use keygate_domain::error::bounded;
+use keygate_domain::sessions::AuthError;
 use keygate_domain::{ConflictKind, Error, FieldViolation};
 use serde::Serialize;
 
@@ -151,6 +152,12 @@ impl ResponseError for ApiError {
             error: &self.message,
             details: &self.details,
         })
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Error::from(error).into()
     }
 }
 

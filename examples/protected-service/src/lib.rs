@@ -14,9 +14,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keygate_crypto::{JwtSettings, JwtTokens};
 use keygate_domain::crypto::TokenVerifier;
-use keygate_domain::sessions::{Authenticator, SessionRepository, SessionSettings};
+use keygate_domain::sessions::{AuthError, Authenticator, SessionRepository, SessionSettings};
 use keygate_domain::signing::SigningAlgorithm;
-use keygate_domain::{Error, SystemClock};
+use keygate_domain::SystemClock;
 use keygate_mongo::{MongoSettings, MongoStore};
 use serde_json::json;
 
@@ -103,13 +103,15 @@ async fn orders(gate: web::Data<Gate>, request: HttpRequest) -> HttpResponse {
             "owner": principal.user_id.as_str(),
             "orders": [],
         })),
-        Err(Error::Unauthorized(reason)) => HttpResponse::Unauthorized().json(json!({
+        Err(AuthError::Unauthorized(reason)) => HttpResponse::Unauthorized().json(json!({
             "status": "error",
             "error": {"code": "unauthorized", "message": reason},
         })),
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({
-            "status": "error",
-            "error": {"code": "unavailable", "message": "sessions cannot be checked right now"},
-        })),
+        Err(AuthError::Unavailable(_) | AuthError::Internal(_)) => {
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "error",
+                "error": {"code": "unavailable", "message": "sessions cannot be checked right now"},
+            }))
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::settings::SessionSettings;
 use crate::cache::BoundedCache;
 use crate::clock::Clock;
 use crate::crypto::{AccessClaims, TokenVerifier};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::id::Id;
 
 /// The most sessions remembered as live.
@@ -16,6 +16,42 @@ const LIVE_SESSIONS_CACHED: usize = 100_000;
 
 /// The most access tokens remembered as verified (about 0.5 KiB each).
 const VERIFIED_TOKENS_CACHED: usize = 10_000;
+
+/// Why [`Authenticator::authenticate`] refused a token: all a service guarding its routes
+/// must tell apart, narrower than the whole contract's [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No valid token, or its session has ended: answer 401.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// The session store or the signing keys cannot be read right now: answer 503, the client
+    /// may retry.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the text is for logs, never for clients.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<Error> for AuthError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Unauthorized(reason) => Self::Unauthorized(reason),
+            Error::Unavailable(reason) => Self::Unavailable(reason),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthorized(reason) => Self::Unauthorized(reason),
+            AuthError::Unavailable(reason) => Self::Unavailable(reason),
+            AuthError::Internal(reason) => Self::Internal(reason),
+        }
+    }
+}
 
 /// Turns an access token into the [`Principal`] behind it, when the token is valid and its
 /// session still active. Built from the session store, a token verifier, a clock and the
@@ -54,7 +90,7 @@ impl Authenticator {
     }
 
     /// The caller behind an access token, if the token is valid and its session still active.
-    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
         let claims = match self
             .verified_tokens
@@ -80,7 +116,7 @@ impl Authenticator {
                     .find(&claims.session_id)
                     .await?
                     .filter(|s| s.is_active(now) && s.user_id == claims.user_id)
-                    .ok_or(Error::Unauthorized("session ended"))?;
+                    .ok_or(AuthError::Unauthorized("session ended"))?;
                 self.live
                     .insert_unless_removed(key, session.clone(), now, ticket);
                 session

@@ -4,6 +4,7 @@ use super::*;
 use crate::clock::MockClock;
 use crate::crypto::{MockSecretGenerator, MockTokenIssuer, MockTokenVerifier, SecretDigest};
 use crate::sessions::ports::MockSessionRepository;
+use crate::sessions::AuthError;
 use chrono::Duration;
 use mockall::predicate::eq;
 
@@ -234,10 +235,10 @@ async fn authenticate_requires_an_active_session_of_the_token_user() {
     let svc = service(repo);
     let principal = svc.authenticator().authenticate("good").await;
     // Ids are random, so the claims' ids differ from the stored session's user: refused.
-    assert!(matches!(principal, Err(Error::Unauthorized(_))));
+    assert!(matches!(principal, Err(AuthError::Unauthorized(_))));
     assert!(matches!(
         svc.authenticator().authenticate("bad").await,
-        Err(Error::Unauthorized(_))
+        Err(AuthError::Unauthorized(_))
     ));
 }
 
@@ -270,7 +271,31 @@ async fn authenticate_accepts_a_live_session_and_refuses_a_revoked_one() {
     revoked.revoked_at = Some(now());
     assert!(matches!(
         build(revoked).authenticate("any").await,
-        Err(Error::Unauthorized(_))
+        Err(AuthError::Unauthorized(_))
+    ));
+}
+
+/// An embedding service tells three answers apart, whatever the contract's error variants:
+/// a store outage is `Unavailable` (503), never `Unauthorized` (which would log users out).
+#[tokio::test]
+async fn authenticate_narrows_a_store_outage_to_unavailable() {
+    let (user_id, session_id) = (Id::generate(1), Id::generate(2));
+    let mut repo = MockSessionRepository::new();
+    repo.expect_find()
+        .returning(|_| Err(Error::Unavailable("store down".into())));
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    let authenticator = Authenticator::new(
+        Arc::new(repo),
+        Arc::new(verifier_for(&user_id, &session_id)),
+        Arc::new(clock),
+        SessionSettings::default(),
+    );
+    let refused = authenticator.authenticate("any").await;
+    assert_eq!(refused, Err(AuthError::Unavailable("store down".into())));
+    assert!(matches!(
+        Error::from(AuthError::Unavailable("x".into())),
+        Error::Unavailable(reason) if reason == "x"
     ));
 }
 
@@ -315,7 +340,7 @@ async fn a_live_session_is_read_once_per_ttl_and_forgotten_at_logout() {
     // At once on this instance: the next request reads the store and is refused.
     assert!(matches!(
         svc.authenticator().authenticate("token").await,
-        Err(Error::Unauthorized(_))
+        Err(AuthError::Unauthorized(_))
     ));
 }
 
@@ -363,7 +388,7 @@ async fn a_token_is_verified_once_and_refused_once_it_has_expired() {
     }
     assert!(matches!(
         svc.authenticator().authenticate("token").await,
-        Err(Error::Unauthorized(_))
+        Err(AuthError::Unauthorized(_))
     ));
 }
 
