@@ -8,6 +8,7 @@ use crate::accounts::PasswordHasher;
 use crate::accounts::{AccountPorts, AccountService, LoginThrottle, PasswordVerifier};
 use crate::apis::records::RecordService;
 use crate::apis::{ApiPorts, ApiService, ApiServices, ApiSettings, IndexBuilder};
+use crate::audit::{AuditEraser, AuditService, AuditTrail};
 use crate::clock::Clock;
 use crate::crypto::{SecretGenerator, TokenIssuer, TokenVerifier};
 use crate::data::DataService;
@@ -93,6 +94,11 @@ pub struct Keygate {
     pub introspection: Arc<TokenIntrospector>,
     /// Signing keys: made, rotated and published (§7); refreshed by the server's upkeep.
     pub signing: Arc<SigningKeyService>,
+    /// The audit log (§13): read, exported and purged.
+    pub audit: Arc<AuditService>,
+    /// Where every service records its security events (its refusals of unknown accounts
+    /// are a metric).
+    pub audit_trail: Arc<AuditTrail>,
     /// The schema validator the API forms compile their schemas with
     /// ([`crate::apis::NewApi::parse`], [`crate::apis::ApiChanges::parse`]).
     pub schemas: Arc<dyn SchemaValidator>,
@@ -108,6 +114,13 @@ impl Keygate {
         settings: KeygateSettings,
         mail_ports: MailPorts,
     ) -> Self {
+        let audit_trail = Arc::new(AuditTrail::new(repositories.audit.clone(), clock.clone()));
+        let audit = Arc::new(AuditService::new(
+            repositories.audit.clone(),
+            repositories.users.clone(),
+            clock.clone(),
+            settings.audit,
+        ));
         let mail = Arc::new(MailService::new(
             repositories.outbox.clone(),
             mail_ports.mailer,
@@ -117,11 +130,11 @@ impl Keygate {
         ));
         let signing = Arc::new(SigningKeyService::new(
             repositories.signing_keys.clone(),
-            crypto.key_generator,
-            crypto.key_installer,
+            (crypto.key_generator, crypto.key_installer),
             clock.clone(),
             settings.signing,
             settings.sessions.access_token_ttl,
+            audit_trail.clone(),
         ));
         let introspection = Arc::new(TokenIntrospector::new(IntrospectionPorts {
             verifier: crypto.verifier.clone(),
@@ -141,6 +154,7 @@ impl Keygate {
             authenticator.clone(),
             crypto.issuer,
             crypto.secrets.clone(),
+            audit_trail.clone(),
         ));
         let quota = Quota::new(repositories.usage.clone(), settings.limits.usage);
         let data = Arc::new(DataService::new(
@@ -156,12 +170,14 @@ impl Keygate {
             secrets: crypto.secrets.clone(),
             clock: clock.clone(),
             quota: quota.clone(),
+            audit: audit_trail.clone(),
         };
         let migration = Arc::new(Migration::new(
             ImportService::new(
                 repositories.users.clone(),
                 crypto.legacy_hashes,
                 clock.clone(),
+                audit_trail.clone(),
             ),
             ContentImportService::new(
                 api_ports.clone(),
@@ -208,6 +224,7 @@ impl Keygate {
                 one_time: repositories.one_time.clone(),
                 secrets: crypto.secrets.clone(),
                 clock: clock.clone(),
+                audit: audit_trail.clone(),
             },
             throttle.clone(),
             settings.mfa,
@@ -222,6 +239,7 @@ impl Keygate {
                 one_time: repositories.one_time.clone(),
                 secrets: crypto.secrets.clone(),
                 clock: clock.clone(),
+                audit: audit_trail.clone(),
             },
             throttle.clone(),
             settings.email_flows.require_verified_email,
@@ -238,6 +256,7 @@ impl Keygate {
                 secrets: crypto.secrets.clone(),
                 mail: mail.clone(),
                 clock: clock.clone(),
+                audit: audit_trail.clone(),
             },
             throttle.clone(),
             settings.email_flows,
@@ -251,6 +270,7 @@ impl Keygate {
                 second_step: second_factor.clone(),
                 mail: email_flows.clone(),
                 clock,
+                audit: audit_trail.clone(),
             },
             throttle.clone(),
             require_verified_email,
@@ -262,6 +282,7 @@ impl Keygate {
         .erasing(data.clone())
         .erasing(apis.clone())
         .erasing(Arc::new(FactorEraser(repositories.factors.clone())))
+        .erasing(Arc::new(AuditEraser::new(repositories.audit.clone())))
         .erasing(Arc::new(quota));
         Self {
             accounts: Arc::new(accounts),
@@ -280,6 +301,8 @@ impl Keygate {
             migration,
             introspection,
             signing,
+            audit,
+            audit_trail,
             schemas,
         }
     }
@@ -396,6 +419,7 @@ mod tests {
             one_time: Arc::new(MockOneTimeSecretRepository::new()),
             outbox: Arc::new(MockOutbox::new()),
             factors: Arc::new(factors),
+            audit: Arc::new(crate::test_support::MemoryAudit::default()),
             shared_throttle: None,
         };
         let crypto = CryptoPorts {

@@ -31,6 +31,7 @@
 
 pub mod accounts;
 pub mod apis;
+pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod crypto;

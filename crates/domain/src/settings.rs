@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::ThrottleLimits;
 use crate::apis::records::RecordServiceSettings;
+use crate::audit::AuditSettings;
 use crate::email_flows::EmailFlowSettings;
 use crate::mail::MailSettings;
 use crate::mfa::MfaSettings;
@@ -55,4 +56,6 @@ pub struct KeygateSettings {
     pub mail: MailSettings,
     /// The second factor (`auth.issuer`).
     pub mfa: MfaSettings,
+    /// The audit log's retention (`audit.*`).
+    pub audit: AuditSettings,
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::accounts::{ThrottleCounters, UserRepository};
 use crate::apis::records::RecordRepository;
 use crate::apis::{ApiKeyRepository, ApiRepository};
+use crate::audit::AuditRepository;
 use crate::data::DataRepository;
 use crate::mail::Outbox;
 use crate::mfa::SecondFactorRepository;
@@ -28,6 +29,7 @@ pub trait Store:
     + OneTimeSecretRepository
     + Outbox
     + SecondFactorRepository
+    + AuditRepository
     + 'static
 {
 }
@@ -44,6 +46,7 @@ impl<S> Store for S where
         + OneTimeSecretRepository
         + Outbox
         + SecondFactorRepository
+        + AuditRepository
         + 'static
 {
 }
@@ -73,6 +76,8 @@ pub struct Repositories {
     pub outbox: Arc<dyn Outbox>,
     /// Second factors: TOTP, recovery codes, passkeys.
     pub factors: Arc<dyn SecondFactorRepository>,
+    /// Security events (§13).
+    pub audit: Arc<dyn AuditRepository>,
     /// Throttle counters every instance shares, when the store is one several instances use
     /// (§12); `None`: this process is the only one, and counts in memory.
     pub shared_throttle: Option<Arc<dyn ThrottleCounters>>,
@@ -92,7 +97,8 @@ impl Repositories {
             signing_keys: store.clone(),
             one_time: store.clone(),
             outbox: store.clone(),
-            factors: store,
+            factors: store.clone(),
+            audit: store,
             shared_throttle: None,
         }
     }

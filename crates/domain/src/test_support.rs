@@ -154,6 +154,7 @@ impl Mocks {
             secrets: Arc::new(self.secrets),
             clock: Arc::new(self.clock),
             quota: Quota::new(Arc::new(self.usage), UsageLimits::default()),
+            audit: audit_trail().0,
         }
     }
 }
@@ -440,4 +441,54 @@ pub fn stepping_otp() -> crate::mfa::MockOtpGenerator {
         Ok(format!("code-{n:04}"))
     });
     otp
+}
+
+/// An audit log in memory: every event the services record, for tests to read back.
+#[derive(Default)]
+pub struct MemoryAudit(pub std::sync::Mutex<Vec<crate::audit::AuditEvent>>);
+
+#[async_trait::async_trait]
+impl crate::audit::AuditRepository for MemoryAudit {
+    async fn append_event(&self, event: &crate::audit::AuditEvent) -> crate::Result<()> {
+        self.0.lock().expect("events").push(event.clone());
+        Ok(())
+    }
+    async fn count_in_window(
+        &self,
+        _window: &str,
+        event: &crate::audit::AuditEvent,
+    ) -> crate::Result<()> {
+        self.append_event(event).await
+    }
+    async fn list_events(
+        &self,
+        _query: &crate::audit::AuditQuery,
+        _before: Option<Id>,
+        _limit: usize,
+    ) -> crate::Result<crate::audit::AuditBatch> {
+        Ok(crate::audit::AuditBatch::default())
+    }
+    async fn purge_older_than(&self, _cutoff: DateTime<Utc>, _max: usize) -> crate::Result<usize> {
+        Ok(0)
+    }
+    async fn blank_account(
+        &self,
+        _account_id: &Id,
+        _after: Option<Id>,
+        _max: usize,
+    ) -> crate::Result<Option<Id>> {
+        Ok(None)
+    }
+}
+
+/// A trail recording into a fresh [`MemoryAudit`], and that log.
+pub fn audit_trail() -> (Arc<crate::audit::AuditTrail>, Arc<MemoryAudit>) {
+    let log = Arc::new(MemoryAudit::default());
+    (
+        Arc::new(crate::audit::AuditTrail::new(
+            log.clone(),
+            Arc::new(fixed_clock()),
+        )),
+        log,
+    )
 }

@@ -7,6 +7,7 @@
 
 mod api_keys;
 mod apis;
+mod audit;
 mod data;
 mod group_commit;
 mod one_time;

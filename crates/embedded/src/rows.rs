@@ -8,6 +8,7 @@
 //! store's `documents/` are.
 
 mod apis;
+mod audit;
 mod data;
 mod factors;
 mod one_time;
@@ -18,5 +19,6 @@ mod signing_keys;
 mod stored;
 mod users;
 
+pub(crate) use audit::EventRow;
 pub(crate) use data::decode_listed;
 pub(crate) use stored::{decode, encode, Stored};

@@ -9,6 +9,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use crate::group_commit::GroupCommitter;
 use crate::read_pool::ReadPool;
 use crate::record_rows::RecordCounts;
+use crate::rows::EventRow;
 use crate::scan_blocks;
 use crate::tables;
 use crate::unavailable::OrUnavailable;
@@ -104,7 +105,32 @@ impl EmbeddedStore {
     /// is on disk. It shares a transaction and a flush with the writes queued beside it, and
     /// may run again alone if one of those fails (see `group_commit`): `work` must only
     /// touch the transaction it is given.
+    ///
+    /// An audit event the use case attached to this change (`AuditTrail::around`) is written
+    /// in the same transaction, so the change and its event land together or not at all (§13).
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        match keygate_domain::audit::take_attached_event() {
+            None => self.writer.write(work).await,
+            Some(event) => {
+                let event = EventRow::of(&event)?;
+                self.writer
+                    .write(move |txn| {
+                        let outcome = work(txn)?;
+                        event.insert(txn)?;
+                        Ok(outcome)
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// Runs `work` like [`Self::write`], leaving any attached audit event to a later write:
+    /// for the audit log's own writes.
+    pub(crate) async fn write_unaudited<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&WriteTransaction) -> Result<T> + Send + 'static,

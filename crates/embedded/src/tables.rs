@@ -67,10 +67,21 @@ pub const SECOND_FACTORS: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 /// Mail waiting to be sent (§8) by message id, as JSON.
 pub const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 
+/// Audit events (§13) by event id (which sorts by time), as JSON.
+pub const AUDIT_EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("audit_events");
+/// Index: `account_id/event_id` → nothing, for an account's events newest first.
+pub const AUDIT_BY_ACCOUNT: TableDefinition<&str, ()> = TableDefinition::new("audit_by_account");
+/// Failed-login windows: `minute|account_id|address` → the id of the window's `login.failed`.
+pub const AUDIT_LOGIN_WINDOWS: TableDefinition<&str, &str> =
+    TableDefinition::new("audit_login_windows");
+
 /// Creates every table a new file needs (opening one creates it), so a reader never meets a
 /// missing table. `STORE_FORMAT` is written when its facts are.
 pub fn create_all(txn: &WriteTransaction) -> Result<(), TableError> {
     txn.open_table(USERS)?;
+    txn.open_table(AUDIT_EVENTS)?;
+    txn.open_table(AUDIT_BY_ACCOUNT)?;
+    txn.open_table(AUDIT_LOGIN_WINDOWS)?;
     txn.open_table(USERS_BY_EMAIL)?;
     txn.open_table(USERS_BY_USERNAME)?;
     txn.open_table(SESSIONS)?;

@@ -36,3 +36,6 @@ pub const OUTBOX: &str = "outbox";
 /// Throttle counters every instance shares (§12), `_id` = the counter's name (a digest of
 /// what is counted and its window); a TTL index on `expires_at` removes them.
 pub const THROTTLE_COUNTERS: &str = "throttle_counters";
+
+/// Audit events (§13), `_id` = event id (an ObjectId that sorts by time).
+pub const AUDIT_EVENTS: &str = "audit_events";

@@ -3,6 +3,7 @@
 //! One file per collection, named as the embedded store's `rows/` are.
 
 mod apis;
+mod audit;
 mod convert;
 mod data;
 mod factors;
@@ -14,6 +15,7 @@ mod signing_keys;
 mod users;
 
 pub(crate) use apis::{ApiDocument, ApiKeyDocument};
+pub(crate) use audit::{audit_document, audit_event_of};
 pub(crate) use convert::{bson_time, object_id};
 pub(crate) use data::{DataDocument, ListedDocument};
 pub(crate) use factors::{out_of_range, FactorsDocument};

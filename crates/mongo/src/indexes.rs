@@ -9,8 +9,8 @@ use mongodb::{Database, IndexModel};
 use keygate_domain::apis::MAX_INDEXES_PER_ENDPOINT;
 
 use crate::collections::{
-    APIS, API_KEYS, DATA, ONE_TIME_SECRETS, OUTBOX, RECORDS, REFRESH_TOKENS, SESSIONS,
-    THROTTLE_COUNTERS, USERS,
+    APIS, API_KEYS, AUDIT_EVENTS, DATA, ONE_TIME_SECRETS, OUTBOX, RECORDS, REFRESH_TOKENS,
+    SESSIONS, THROTTLE_COUNTERS, USERS,
 };
 
 /// The unique index on API names; its name is how a duplicate-key error names the rule.
@@ -23,6 +23,10 @@ pub const DATA_KEY_INDEX: &str = "data_user_key_unique";
 
 /// The unique index on email; its name is how a duplicate-key error names the field.
 pub const USERS_EMAIL_INDEX: &str = "users_email_unique";
+/// An account's events, newest first (`GET /audit`).
+pub const AUDIT_ACCOUNT_INDEX: &str = "audit_events_account";
+/// Events of given actions, newest first (`GET /admin/audit?action=`).
+pub const AUDIT_ACTION_INDEX: &str = "audit_events_action";
 /// The unique index on the lower-cased username.
 pub const USERS_USERNAME_INDEX: &str = "users_username_lower_unique";
 
@@ -43,6 +47,21 @@ fn expiring() -> IndexOptions {
 
 /// Creates every index; creating an existing index with the same definition is a no-op.
 pub async fn ensure(db: &Database) -> mongodb::error::Result<()> {
+    db.collection::<Document>(AUDIT_EVENTS)
+        .create_indexes([
+            index(
+                doc! {"account_id": 1, "_id": -1},
+                AUDIT_ACCOUNT_INDEX,
+                IndexOptions::default(),
+            ),
+            index(
+                doc! {"action": 1, "_id": -1},
+                AUDIT_ACTION_INDEX,
+                IndexOptions::default(),
+            ),
+            index(doc! {"window": 1}, "audit_events_window", unique_sparse()),
+        ])
+        .await?;
     db.collection::<Document>(ONE_TIME_SECRETS)
         .create_indexes([
             index(

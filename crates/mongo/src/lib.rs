@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod apis;
+mod audit;
 mod collections;
 mod data;
 mod documents;
@@ -24,5 +25,6 @@ mod throttle_counters;
 mod usage;
 mod users;
 
+pub use audit::{audit_index, audit_shape};
 pub use records::{query_shapes, QueryShape};
 pub use store::{MongoSettings, MongoStore};

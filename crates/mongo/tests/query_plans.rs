@@ -173,3 +173,97 @@ async fn every_query_shape_runs_on_a_records_index() {
     }
     assert!(checked >= 20, "only {checked} shapes explained");
 }
+
+/// An account's newest events and an administrator's filtered view (§13) are index reads:
+/// each find the audit log sends is put to `explain`.
+#[tokio::test]
+async fn every_audit_listing_runs_on_an_index() {
+    use keygate_domain::audit::{Action, Actor, AuditEvent, AuditQuery, AuditRepository};
+    use keygate_mongo::{audit_index, audit_shape};
+
+    let database = format!("kg_audit_plans_{}", Id::generate(0));
+    let store = MongoStore::connect(&MongoSettings {
+        url: url(),
+        database: database.clone(),
+        operation_timeout: Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    let (account, other) = (Id::generate(1), Id::generate(2));
+    let now = chrono::Utc::now();
+    for i in 0..40 {
+        let action = [
+            Action::LoginSucceeded,
+            Action::LoginFailed,
+            Action::ApiCreated,
+        ][i % 3];
+        let event = AuditEvent::new(
+            action,
+            Actor::user(&account),
+            now + chrono::Duration::microseconds(i as i64),
+        )
+        .account(if i % 2 == 0 { &account } else { &other });
+        store.append_event(&event).await.unwrap();
+    }
+    let client = mongodb::Client::with_uri_str(url()).await.unwrap();
+    let db = client.database(&database);
+    let before = Id::generate_ordered(now + chrono::Duration::microseconds(20));
+    let queries = [
+        AuditQuery {
+            account_id: Some(account.clone()),
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            account_id: Some(account.clone()),
+            actions: Some(vec![Action::LoginFailed, Action::LoginSucceeded]),
+            since: Some(now),
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            actions: Some(vec![Action::ApiCreated]),
+            ..AuditQuery::default()
+        },
+        AuditQuery {
+            since: Some(now),
+            until: Some(now + chrono::Duration::seconds(1)),
+            ..AuditQuery::default()
+        },
+    ];
+    for query in &queries {
+        for after in [None, Some(&before)] {
+            let shape = audit_shape(query, after).unwrap();
+            let explained = db
+                .run_command(doc! {
+                    "explain": {"find": "audit_events", "filter": shape.filter.clone(),
+                                "sort": shape.sort.clone(), "limit": 51,
+                                "hint": audit_index(query)},
+                    "verbosity": "queryPlanner",
+                })
+                .await
+                .unwrap();
+            let winning = explained
+                .get_document("queryPlanner")
+                .and_then(|planner| planner.get_document("winningPlan"))
+                .unwrap_or_else(|e| panic!("{query:?}: no winning plan ({e}): {explained}"));
+            let (mut names, mut indexes) = (Vec::new(), Vec::new());
+            stages(winning, &mut names, &mut indexes);
+            assert!(
+                names.iter().any(|n| n == "IXSCAN") && !names.iter().any(|n| n == "COLLSCAN"),
+                "{query:?} after {after:?}: {:?} → {winning}",
+                shape.filter
+            );
+            let expected = if query.account_id.is_some() {
+                "audit_events_account"
+            } else if query.actions.is_some() {
+                "audit_events_action"
+            } else {
+                "_id_"
+            };
+            assert_eq!(audit_index(query), expected);
+            assert!(
+                indexes.iter().any(|i| i == expected),
+                "{query:?}: {indexes:?}, expected {expected}: {winning}"
+            );
+        }
+    }
+}

@@ -84,6 +84,8 @@ pub struct Settings {
     pub docs: DocsSettings,
     /// Mail (§8).
     pub email: EmailSettings,
+    /// The audit log (§13).
+    pub audit: keygate_domain::audit::AuditSettings,
 }
 impl Settings {
     /// What the domain's services are configured with, signing with `algorithm` (resolved
@@ -109,6 +111,7 @@ impl Settings {
             mfa: MfaSettings {
                 issuer: self.auth.issuer.clone(),
             },
+            audit: self.audit,
         }
     }
 }

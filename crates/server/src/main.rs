@@ -14,6 +14,10 @@ const USAGE: &str = "usage: keygate [serve]
        keygate demote <username-or-email>    withdraw it
        keygate keys rotate                   make the next signing key (published now,
                                              signing after auth.signing.publish_ahead_secs)
+       keygate audit export [--since <time>] [--until <time>] [--action <actions>]
+                            [--account-id <id>]
+                                             write the audit log as JSON lines, newest
+                                             first, to standard output
        keygate import --from <source> [--dry-run] [--map field=column ...] [--table name]
                                              bring an earlier system's users in: a
                                              mongodb://host/<db>, postgresql://… or
@@ -31,6 +35,7 @@ async fn main() -> ExitCode {
         SetRole(String, Role),
         RotateKeys,
         Import(operator::ImportRequest),
+        ExportAudit(keygate_domain::audit::AuditQuery),
     }
     let command = match args
         .iter()
@@ -42,6 +47,13 @@ async fn main() -> ExitCode {
         ["promote", identifier] => Command::SetRole(identifier.to_string(), Role::Admin),
         ["demote", identifier] => Command::SetRole(identifier.to_string(), Role::User),
         ["keys", "rotate"] => Command::RotateKeys,
+        ["audit", "export", rest @ ..] => match export_request(rest) {
+            Ok(query) => Command::ExportAudit(query),
+            Err(problem) => {
+                eprintln!("{problem}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         ["import", rest @ ..] => match import_request(rest) {
             Ok(request) => Command::Import(request),
             Err(problem) => {
@@ -66,7 +78,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    keygate_server::telemetry::init(settings.log.format);
+    if let Command::ExportAudit(_) = &command {
+        keygate_server::telemetry::init_on_stderr(settings.log.format);
+    } else {
+        keygate_server::telemetry::init(settings.log.format);
+    }
     if let Command::Import(request) = &command {
         return match operator::import(&settings, request).await {
             Ok(report) => {
@@ -75,6 +91,19 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("cannot import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Command::ExportAudit(query) = &command {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        return match operator::export_audit(&settings, query, &mut out).await {
+            Ok(written) => {
+                tracing::info!(written, "audit events exported");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot export the audit log: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -117,6 +146,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `keygate audit export`'s arguments: `--since`, `--until`, `--action`, `--account-id`.
+fn export_request(args: &[&str]) -> Result<keygate_domain::audit::AuditQuery, String> {
+    let (mut since, mut until, mut action, mut account) = (None, None, None, None);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let slot = match *flag {
+            "--since" => &mut since,
+            "--until" => &mut until,
+            "--action" => &mut action,
+            "--account-id" => &mut account,
+            other => return Err(format!("unknown option {other}")),
+        };
+        *slot = Some(*rest.next().ok_or_else(|| format!("{flag} needs a value"))?);
+    }
+    keygate_domain::audit::AuditQuery::parse(action, since, until, account)
+        .map_err(|e| e.to_string())
 }
 
 /// `keygate import`'s arguments: `--from <source>`, `--dry-run`, `--map field=column`.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::rt::task::JoinHandle;
 use keygate_domain::apis::IndexBuilder;
+use keygate_domain::audit::AuditService;
 use keygate_domain::mail::MailService;
 use keygate_domain::one_time::Purger;
 use keygate_domain::sessions::SessionService;
@@ -38,6 +39,7 @@ impl Upkeep {
             spawn_index_builds(keygate.indexes.clone(), INDEX_BUILD_INTERVAL),
             spawn_key_refresh(keygate.signing.clone(), settings.auth.signing.refresh),
             spawn_mail_delivery(keygate.mail.clone(), settings.email.poll_interval),
+            spawn_audit_purge(keygate.audit.clone(), AUDIT_PURGE_INTERVAL),
         ];
         let mut control_socket = None;
         #[cfg(unix)]
@@ -89,6 +91,26 @@ pub fn spawn_session_purge(
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "purged expired link tokens and login codes"),
                 Err(e) => tracing::warn!("purging expired link tokens failed: {e}"),
+            }
+        }
+    })
+}
+
+/// How often events past `audit.retention_days` are looked for.
+pub const AUDIT_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Removes audit events past their retention (§13) at start-up and then every `every`, in
+/// small batches so the purge never holds the store's writer for long. A failure is logged
+/// and tried again at the next tick.
+pub fn spawn_audit_purge(audit: Arc<AuditService>, every: Duration) -> JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(every);
+        loop {
+            ticks.tick().await;
+            match audit.purge_expired().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged audit events past their retention"),
+                Err(e) => tracing::warn!("purging audit events failed: {e}"),
             }
         }
     })

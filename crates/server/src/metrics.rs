@@ -46,6 +46,8 @@ pub struct ServiceReadings {
     pub throttled_logins: u64,
     /// Registrations refused by the throttle.
     pub throttled_registrations: u64,
+    /// Failed logins for identifiers that name no account: counted, never stored (§13).
+    pub unknown_login_failures: u64,
     /// Mail queued, sent, failed and given up since start (§8).
     pub mail: MailCounts,
 }
@@ -148,6 +150,13 @@ impl HttpMetrics {
              keygate_throttle_refusals_total{{kind=\"registration\"}} {}",
             readings.throttled_logins, readings.throttled_registrations
         );
+        single(
+            &mut out,
+            "keygate_login_failures_unknown_account_total",
+            "counter",
+            "Failed logins for identifiers that name no account (counted here, never stored in the audit log).",
+            readings.unknown_login_failures.to_string(),
+        );
         let mail = readings.mail;
         let _ = writeln!(
             out,
@@ -219,6 +228,7 @@ mod tests {
             hashing_waited: Duration::from_millis(250),
             live_sessions_cached: 7,
             throttled_logins: 2,
+            unknown_login_failures: 4,
             throttled_registrations: 1,
             mail: MailCounts {
                 queued: 4,

@@ -16,6 +16,47 @@ pub enum OperatorError {
     /// The command itself failed (unknown account, store error).
     #[error("{0}")]
     Domain(#[from] keygate_domain::Error),
+    /// Its output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(String),
+}
+
+/// Events read per store call by `keygate audit export`.
+const EXPORT_BATCH: usize = 1_000;
+
+/// Writes every audit event `query` wants to `out`, newest first, one JSON object per line
+/// (`keygate audit export`, the same lines as `GET /admin/audit?format=jsonl`); answers how
+/// many. Reads a batch at a time, so memory stays bounded whatever the log's size. With the
+/// embedded store, the server must be stopped first.
+pub async fn export_audit(
+    settings: &Settings,
+    query: &keygate_domain::audit::AuditQuery,
+    out: &mut impl std::io::Write,
+) -> Result<u64, OperatorError> {
+    let (store, _) = open_store(settings, None).await?;
+    let (keygate, _) = build_keygate(store, settings)?;
+    let mut before = None;
+    let mut written = 0u64;
+    loop {
+        let (events, next) = keygate
+            .audit
+            .export_batch(query, before, EXPORT_BATCH)
+            .await?;
+        for event in &events {
+            serde_json::to_writer(&mut *out, event)
+                .map_err(|e| OperatorError::Output(e.to_string()))?;
+            out.write_all(b"\n")
+                .map_err(|e| OperatorError::Output(e.to_string()))?;
+            written += 1;
+        }
+        match next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    out.flush()
+        .map_err(|e| OperatorError::Output(e.to_string()))?;
+    Ok(written)
 }
 
 /// Gives the account named by `identifier` (username, or email) the role `role`, and says

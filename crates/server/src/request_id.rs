@@ -1,5 +1,6 @@
 //! `x-request-id` on every response: the client's own when it sent a sane one, else a fresh one.
 //! Every log line of the request carries it, so a 500 can be traced from the client's report.
+//! The request is served inside its audit context (address, user agent, request id; §13).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -98,7 +99,20 @@ pub async fn assign(
     let method = req.method().clone();
     // The raw path is never logged: it may hold a data key or a record id.
     let span = tracing::info_span!("request", id = %id, method = %method_label(&method));
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    // What the audit log learns of the request (§13): from the connection and its headers,
+    // never from the body.
+    let context = keygate_domain::audit::RequestContext {
+        address: crate::extract::client_address(req.request()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(keygate_domain::audit::cut_user_agent),
+        request_id: Some(id.clone()),
+    };
+    let mut response =
+        keygate_domain::audit::serve_request(context, next.call(req).instrument(span.clone()))
+            .await?;
     let status = response.status();
     let route = response.request().match_pattern().map_or_else(
         || "unmatched".to_owned(),

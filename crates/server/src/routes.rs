@@ -7,6 +7,7 @@
 
 mod accounts;
 mod apis;
+mod audit;
 mod bodies;
 mod data;
 mod email;
@@ -166,6 +167,7 @@ pub fn contract() -> Vec<ContractRoute> {
         apis::routes(),
         keys::routes(),
         records::routes(),
+        audit::routes(),
     ]
     .into_iter()
     .flatten()

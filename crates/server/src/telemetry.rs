@@ -23,13 +23,26 @@ fn wants_json(format: LogFormat, terminal: bool) -> bool {
 /// pretty lines as `format` says; colours only when standard output is a terminal, so a log
 /// redirected to a file holds no escape codes.
 pub fn init(format: LogFormat) {
+    install(format, std::io::stdout().is_terminal(), std::io::stdout);
+}
+
+/// The same, writing to standard error: for a command whose standard output is its data
+/// (`keygate audit export`).
+pub fn init_on_stderr(format: LogFormat) {
+    install(format, std::io::stderr().is_terminal(), std::io::stderr);
+}
+
+fn install<W>(format: LogFormat, terminal: bool, writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let terminal = std::io::stdout().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(terminal);
+        .with_ansi(terminal)
+        .with_writer(writer);
     let _ = if wants_json(format, terminal) {
         builder
             .json()

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used)] // assertions in a test suite: a panic is the failure report
 
 mod apis;
+mod audit;
 mod data;
 mod factors;
 pub mod fixtures;
@@ -64,6 +65,7 @@ pub fn all_cases() -> Vec<Case> {
         signing_keys::CASES,
         mail::CASES,
         factors::CASES,
+        audit::CASES,
     ]
     .concat()
 }

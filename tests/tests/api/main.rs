@@ -3,6 +3,7 @@
 
 mod abuse;
 mod apis;
+mod audit;
 mod data;
 mod defaults;
 mod docs_page;

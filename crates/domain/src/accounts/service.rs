@@ -14,6 +14,7 @@ use super::ports::PasswordHasher;
 use super::ports::{AccountMail, Reauthentication, SecondStep, UserDataEraser, UserRepository};
 use super::reauthentication::PasswordVerifier;
 use super::throttle::LoginThrottle;
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, FieldViolation, Result};
 use crate::id::Id;
@@ -44,6 +45,8 @@ pub struct AccountPorts {
     pub mail: Arc<dyn AccountMail>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security events are recorded (§13).
+    pub audit: Arc<AuditTrail>,
 }
 
 /// The account use cases.
@@ -55,6 +58,7 @@ pub struct AccountService {
     mail: Arc<dyn AccountMail>,
     throttle: Arc<LoginThrottle>,
     clock: Arc<dyn Clock>,
+    audit: Arc<AuditTrail>,
     passwords: PasswordVerifier,
     policy: PasswordPolicy,
     erasers: Vec<Arc<dyn UserDataEraser>>,
@@ -77,6 +81,7 @@ impl AccountService {
             second_step,
             mail,
             clock,
+            audit,
         } = ports;
         Self {
             passwords: PasswordVerifier::new(
@@ -92,6 +97,7 @@ impl AccountService {
             mail,
             throttle,
             clock,
+            audit,
             policy: PasswordPolicy,
             erasers: Vec::new(),
             require_verified_email,
@@ -133,7 +139,14 @@ impl AccountService {
         };
         let password_hash = self.hasher.hash(&password).await?;
         let user = User::new_account(Id::generate(now.timestamp()), details, password_hash, now);
-        self.store.users().insert(&user).await?;
+        let event = self
+            .audit
+            .event(Action::AccountRegistered, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        self.audit
+            .around(event, self.store.users().insert(&user))
+            .await?;
         // Best effort: the account exists either way, and a link can be asked for again.
         self.mail.account_created(&user).await;
         Ok(user)
@@ -156,6 +169,7 @@ impl AccountService {
                     now,
                 )
                 .await?;
+            self.audit.unknown_login_failed();
             return Err(Error::InvalidCredentials);
         }
         let user = self
@@ -166,14 +180,27 @@ impl AccountService {
             Some(user) => format!("user:{}", user.id),
             None => format!("unknown:{}", credentials.normalised_identifier()),
         };
-        let attempt = self
+        let attempt = match self
             .throttle
             .begin_attempt(&account_key, client_address, now)
-            .await?;
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(refused @ Error::RateLimited { .. }) => {
+                if let Some(user) = &user {
+                    self.audit
+                        .refused_login(Action::LoginThrottled, &user.id, "password")
+                        .await?;
+                }
+                return Err(refused);
+            }
+            Err(other) => return Err(other),
+        };
 
         // An account being deleted answers like an unknown one.
         let Some(user) = user.filter(|u| !u.deleting) else {
             self.hasher.verify_dummy(&credentials.password).await?;
+            self.audit.unknown_login_failed();
             return Err(Error::InvalidCredentials);
         };
         let check = self
@@ -181,10 +208,16 @@ impl AccountService {
             .check_password(&credentials.password, &user.password_hash)
             .await?;
         if !check.matches {
+            self.audit
+                .refused_login(Action::LoginFailed, &user.id, "password")
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         if self.require_verified_email && !user.email_verified {
             self.throttle.succeeded(attempt).await;
+            self.audit
+                .refused_login(Action::LoginFailed, &user.id, "email_unverified")
+                .await?;
             return Err(Error::EmailUnverified);
         }
         let user = if check.needs_rehash {
@@ -194,9 +227,8 @@ impl AccountService {
         };
         // With TOTP on, the attempt stays counted until the second factor is right too.
         finish_first_factor(
-            &*self.second_step,
-            &*self.sessions,
-            user,
+            (&*self.second_step, &*self.sessions, &self.audit),
+            (user, "password"),
             (&self.throttle, attempt),
         )
         .await
@@ -292,6 +324,24 @@ impl AccountService {
             })
             .await?;
         let (email_before, pending_before) = before.into_inner();
+        let email_event = if updated.email != email_before {
+            Some(Action::EmailChanged)
+        } else if updated.pending_email.is_some() && updated.pending_email != pending_before {
+            Some(Action::EmailChangeRequested)
+        } else {
+            None
+        };
+        if let Some(action) = email_event {
+            // After the write, which may have changed nothing else worth an event.
+            self.audit
+                .record(
+                    self.audit
+                        .event(action, Actor::user(&updated.id))
+                        .account(&updated.id)
+                        .target("user", &updated.id),
+                )
+                .await?;
+        }
         if updated.email != email_before {
             // Removed: the notice goes to the address it had.
             self.mail.email_changed(&updated, email_before).await;
@@ -329,11 +379,19 @@ impl AccountService {
             ));
         }
         let hash = self.hasher.hash(&password).await?;
-        self.store
-            .rewrite(&user.id, |user| {
-                user.password_hash.clone_from(&hash);
-                Ok(())
-            })
+        let event = self
+            .audit
+            .event(Action::PasswordChanged, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        self.audit
+            .around(
+                event,
+                self.store.rewrite(&user.id, |user| {
+                    user.password_hash.clone_from(&hash);
+                    Ok(())
+                }),
+            )
             .await?;
         self.mail.password_changed(&user).await?;
         self.sessions.revoke_others(principal).await
@@ -364,7 +422,18 @@ impl AccountService {
             eraser.erase_user_data(&user.id).await?;
         }
         self.sessions.forget_user(&user.id).await?;
-        self.store.users().delete(&user.id).await?;
+        // Its events have lost their addresses (the audit eraser ran above); this one never
+        // has them (§13).
+        let mut event = self
+            .audit
+            .event(Action::AccountDeleted, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        event.address = None;
+        event.user_agent = None;
+        self.audit
+            .around(event, self.store.users().delete(&user.id))
+            .await?;
         Ok(())
     }
 
@@ -400,11 +469,24 @@ impl AccountService {
         if user.role == role {
             return Ok(user);
         }
-        self.store
-            .rewrite(&user.id, |user| {
-                user.role = role;
-                Ok(())
-            })
+        let action = match role {
+            Role::Admin => Action::RoleGranted,
+            Role::User => Action::RoleRevoked,
+        };
+        let event = self
+            .audit
+            .event(action, Actor::operator())
+            .account(&user.id)
+            .target("user", &user.id)
+            .detail("role", "admin");
+        self.audit
+            .around(
+                event,
+                self.store.rewrite(&user.id, |user| {
+                    user.role = role;
+                    Ok(())
+                }),
+            )
             .await
     }
 

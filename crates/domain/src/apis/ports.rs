@@ -32,6 +32,8 @@ pub struct ApiPorts {
     pub clock: Arc<dyn Clock>,
     /// Per-account storage quotas (records count against their API's owner).
     pub quota: Quota,
+    /// Where security events are recorded (§13).
+    pub audit: Arc<crate::audit::AuditTrail>,
 }
 
 /// Stores API definitions. Names are unique across all users, decided atomically by the store

@@ -12,6 +12,7 @@ use super::keys::{ApiKey, ApiKeyText, Scopes};
 use super::model::{ApiDefinition, ApiName, ApiRef, Endpoint, EndpointName, IndexState};
 use super::ports::ApiPorts;
 use crate::accounts::UserDataEraser;
+use crate::audit::{Action, Actor};
 use crate::error::{ConflictKind, Error, FieldViolation, Result, Violations};
 use crate::id::Id;
 use crate::json::json_pointer;
@@ -134,7 +135,11 @@ impl ApiService {
                 }
             }
         }
+        self.audit(Action::ApiCreated, owner, "api", &api.id)
+            .await?;
         let key = self.issue(&api, Scopes::ALL, None).await?;
+        self.audit(Action::ApiKeyIssued, owner, "api_key", &key.key.id)
+            .await?;
         Ok(CreatedApi { api, key })
     }
 
@@ -274,6 +279,8 @@ impl ApiService {
             }
             if updated? {
                 self.caches.forget_definition(next.name.as_str());
+                self.audit(Action::ApiChanged, owner, "api", &next.id)
+                    .await?;
                 let keys = self.ports.keys.list_for_api(&next.id).await?;
                 return Ok(ApiView { api: next, keys });
             }
@@ -287,6 +294,8 @@ impl ApiService {
     pub async fn delete(&self, owner: &Principal, api: &str) -> Result<ApiDefinition> {
         let api = self.owned(owner, api).await?;
         self.remove(&api).await?;
+        self.audit(Action::ApiDeleted, owner, "api", &api.id)
+            .await?;
         Ok(api)
     }
 
@@ -304,7 +313,23 @@ impl ApiService {
             return Err(Error::invalid("/expires_at", "must be in the future"));
         }
         let api = self.owned(owner, api).await?;
-        self.issue(&api, spec.scopes, spec.expires_at).await
+        let issued = self.issue(&api, spec.scopes, spec.expires_at).await?;
+        self.audit(Action::ApiKeyIssued, owner, "api_key", &issued.key.id)
+            .await?;
+        Ok(issued)
+    }
+
+    /// Records `action` by `owner` on `kind` `id`, after the change and before the answer.
+    async fn audit(&self, action: Action, owner: &Principal, kind: &str, id: &Id) -> Result<()> {
+        let trail = &self.ports.audit;
+        trail
+            .record(
+                trail
+                    .event(action, Actor::user(&owner.user_id))
+                    .account(&owner.user_id)
+                    .target(kind, id),
+            )
+            .await
     }
 
     /// Revokes one key of one of the caller's APIs; it stops working at once on this instance,
@@ -319,6 +344,8 @@ impl ApiService {
             .await?
             .ok_or(Error::NotFound("key"))?;
         self.caches.keys.remove(&key.public_id);
+        self.audit(Action::ApiKeyRevoked, owner, "api_key", &key.id)
+            .await?;
         Ok(key)
     }
 

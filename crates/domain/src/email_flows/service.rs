@@ -11,6 +11,7 @@ use crate::accounts::{
     finish_first_factor, AccountMail, AccountStore, Email, LoginIdentifier, LoginStep,
     LoginThrottle, PasswordPolicy, SecondStep, User, UserRepository,
 };
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::crypto::SecretGenerator;
 use crate::error::{Error, Result};
@@ -70,6 +71,8 @@ pub struct EmailFlowPorts {
     pub mail: Arc<dyn MailQueue>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security events are recorded (§13).
+    pub audit: Arc<AuditTrail>,
 }
 
 /// The key a login code of `user` is stored under (one live code per account).
@@ -89,6 +92,7 @@ pub struct EmailFlowService {
     secrets: Arc<dyn SecretGenerator>,
     mail: Arc<dyn MailQueue>,
     clock: Arc<dyn Clock>,
+    audit: Arc<AuditTrail>,
     throttle: Arc<LoginThrottle>,
     policy: PasswordPolicy,
     settings: EmailFlowSettings,
@@ -116,6 +120,7 @@ impl EmailFlowService {
             secrets: ports.secrets,
             mail: ports.mail,
             clock: ports.clock,
+            audit: ports.audit,
             throttle,
             policy: PasswordPolicy,
             settings,
@@ -222,30 +227,41 @@ impl EmailFlowService {
         };
         let moved = std::cell::Cell::new(false);
         let newly_proven = std::cell::Cell::new(false);
-        let user = self
-            .accounts
-            .rewrite(&secret.user_id, |user| {
-                moved.set(false);
-                newly_proven.set(false);
-                if secret.email.is_none() || user.deleting {
-                    return Err(Error::InvalidToken);
-                }
-                if user.pending_email == secret.email {
-                    user.email = user.pending_email.take();
-                    user.email_verified = true;
-                    moved.set(true);
-                } else if user.email != secret.email {
-                    return Err(Error::InvalidToken);
-                } else {
-                    newly_proven.set(prove_mailbox(user, secret.email.as_ref()));
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| match e {
-                Error::Unauthorized(_) => Error::InvalidToken,
-                other => other,
-            })?;
+        let rewrite = self.accounts.rewrite(&secret.user_id, |user| {
+            moved.set(false);
+            newly_proven.set(false);
+            if secret.email.is_none() || user.deleting {
+                return Err(Error::InvalidToken);
+            }
+            if user.pending_email == secret.email {
+                user.email = user.pending_email.take();
+                user.email_verified = true;
+                moved.set(true);
+            } else if user.email != secret.email {
+                return Err(Error::InvalidToken);
+            } else {
+                newly_proven.set(prove_mailbox(user, secret.email.as_ref()));
+            }
+            Ok(())
+        });
+        let user = rewrite.await.map_err(|e| match e {
+            Error::Unauthorized(_) => Error::InvalidToken,
+            other => other,
+        })?;
+        let action = if moved.get() {
+            Action::EmailChanged
+        } else {
+            Action::EmailVerified
+        };
+        self.audit
+            .record(
+                self.audit
+                    .event(action, Actor::user(&user.id))
+                    .account(&user.id)
+                    .target("user", &user.id)
+                    .detail("newly_proven", newly_proven.get()),
+            )
+            .await?;
         if moved.get() {
             self.one_time.delete_secrets_of(&user.id).await?;
         }
@@ -295,6 +311,14 @@ impl EmailFlowService {
         let Some(email) = user.email.clone() else {
             return Ok(());
         };
+        self.audit
+            .record(
+                self.audit
+                    .event(Action::PasswordResetRequested, Actor::user(&user.id))
+                    .account(&user.id)
+                    .target("user", &user.id),
+            )
+            .await?;
         self.mail_link(
             &user,
             &email,
@@ -332,14 +356,22 @@ impl EmailFlowService {
         let hash = self.hasher.hash(&password).await?;
         let proven = secret.email.clone();
         let newly_proven = std::cell::Cell::new(false);
+        let event = self
+            .audit
+            .event(Action::PasswordReset, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
         let user = self
-            .accounts
-            .rewrite(&user.id, |user| {
-                user.password_hash.clone_from(&hash);
-                // The link reached this mailbox: the address is proven too.
-                newly_proven.set(prove_mailbox(user, proven.as_ref()));
-                Ok(())
-            })
+            .audit
+            .around(
+                event,
+                self.accounts.rewrite(&user.id, |user| {
+                    user.password_hash.clone_from(&hash);
+                    // The link reached this mailbox: the address is proven too.
+                    newly_proven.set(prove_mailbox(user, proven.as_ref()));
+                    Ok(())
+                }),
+            )
             .await?;
         self.sessions.revoke_all(&user.id).await?;
         if newly_proven.get() {
@@ -411,14 +443,30 @@ impl EmailFlowService {
             Some(user) => format!("user:{}", user.id),
             None => format!("unknown:{}", email.trim().to_lowercase()),
         };
-        let attempt = self
+        let attempt = match self
             .throttle
             .begin_attempt(&account_key, client_address, now)
-            .await?;
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(refused @ Error::RateLimited { .. }) => {
+                if let Some(user) = &user {
+                    self.audit
+                        .refused_login(Action::LoginThrottled, &user.id, "code")
+                        .await?;
+                }
+                return Err(refused);
+            }
+            Err(other) => return Err(other),
+        };
         let Some(user) = user.filter(|u| !u.deleting) else {
+            self.audit.unknown_login_failed();
             return Err(Error::InvalidCredentials);
         };
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            self.audit
+                .refused_login(Action::LoginFailed, &user.id, "code")
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         let presented = self.secrets.digest(&format!("{}:{code}", user.id));
@@ -447,14 +495,18 @@ impl EmailFlowService {
                     user
                 };
                 finish_first_factor(
-                    &*self.second_step,
-                    &*self.sessions,
-                    user,
+                    (&*self.second_step, &*self.sessions, &self.audit),
+                    (user, "code"),
                     (&self.throttle, attempt),
                 )
                 .await
             }
-            UseOutcome::Wrong | UseOutcome::Unknown => Err(Error::InvalidCredentials),
+            UseOutcome::Wrong | UseOutcome::Unknown => {
+                self.audit
+                    .refused_login(Action::LoginFailed, &user.id, "code")
+                    .await?;
+                Err(Error::InvalidCredentials)
+            }
         }
     }
 }

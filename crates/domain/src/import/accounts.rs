@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::{
     AccountDetails, Age, Email, Gender, PersonName, User, UserRepository, Username,
 };
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::error::{ConflictKind, Error, Result};
 use crate::id::Id;
@@ -165,6 +166,7 @@ pub struct ImportService {
     users: Arc<dyn UserRepository>,
     hashes: Arc<dyn HashInspector>,
     clock: Arc<dyn Clock>,
+    audit: Arc<AuditTrail>,
 }
 
 impl ImportService {
@@ -173,8 +175,10 @@ impl ImportService {
         users: Arc<dyn UserRepository>,
         hashes: Arc<dyn HashInspector>,
         clock: Arc<dyn Clock>,
+        audit: Arc<AuditTrail>,
     ) -> Self {
         Self {
+            audit,
             users,
             hashes,
             clock,
@@ -246,7 +250,13 @@ impl ImportService {
             let outcome = if dry_run {
                 self.would_conflict(&user).await?
             } else {
-                match self.users.insert(&user).await {
+                let event = self
+                    .audit
+                    .event(Action::AccountImported, Actor::operator())
+                    .account(&user.id)
+                    .target("user", &user.id)
+                    .detail("hash_format", format.to_string());
+                match self.audit.around(event, self.users.insert(&user)).await {
                     Ok(()) => None,
                     Err(Error::Conflict(ConflictKind::Username)) => {
                         Some(ImportOutcome::UsernameTaken)

@@ -97,6 +97,16 @@ pub enum SecondFactorProof {
     RecoveryCode(String),
 }
 
+impl SecondFactorProof {
+    /// What kind of proof it is, as the audit log names it (never the code itself).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SecondFactorProof::Totp(_) => "totp",
+            SecondFactorProof::RecoveryCode(_) => "recovery_code",
+        }
+    }
+}
+
 impl SecondStepForm {
     /// The token and exactly one of `code` and `recovery_code`.
     pub fn parse(self) -> Result<SecondFactorAnswer> {

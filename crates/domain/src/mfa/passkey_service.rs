@@ -15,6 +15,7 @@ use super::model::{StoredPasskey, MAX_PASSKEYS};
 use super::passkeys::{PasskeyCeremonies, PasskeyUser};
 use super::ports::SecondFactorRepository;
 use crate::accounts::{LoginOutcome, LoginThrottle, Reauthentication, UserRepository, Username};
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::crypto::SecretGenerator;
 use crate::error::{ConflictKind, Error, Result};
@@ -58,6 +59,8 @@ pub struct PasskeyPorts {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security events are recorded (§13).
+    pub audit: Arc<AuditTrail>,
 }
 
 /// Passkeys: registered, listed, deleted, and logged in with.
@@ -69,6 +72,7 @@ pub struct PasskeyService {
     sessions: Arc<dyn SessionLifecycle>,
     challenges: TokenSecrets,
     clock: Arc<dyn Clock>,
+    audit: Arc<AuditTrail>,
     throttle: Arc<LoginThrottle>,
     /// `auth.require_verified_email`: a right passkey of an unverified address gets `403`,
     /// as a right password does (§12).
@@ -91,6 +95,7 @@ impl PasskeyService {
             sessions: ports.sessions,
             challenges: TokenSecrets::new(ports.one_time, ports.secrets, ports.clock.clone()),
             clock: ports.clock,
+            audit: ports.audit,
             throttle,
             require_verified_email,
         }
@@ -195,24 +200,28 @@ impl PasskeyService {
             created_at: now,
             last_used_at: None,
         };
-        self.factors
-            .change(&principal.user_id, |factors| {
-                if factors.passkeys.len() >= MAX_PASSKEYS {
-                    return Err(too_many_passkeys());
-                }
-                if factors
-                    .passkeys
-                    .iter()
-                    .any(|p| p.credential_id == passkey.credential_id)
-                {
-                    return Err(Error::Conflict(ConflictKind::Other(
-                        "this passkey is already registered".into(),
-                    )));
-                }
-                factors.passkeys.push(passkey.clone());
-                Ok(())
-            })
-            .await?;
+        let event = self
+            .audit
+            .event(Action::PasskeyAdded, Actor::user(&principal.user_id))
+            .account(&principal.user_id)
+            .target("passkey", &passkey.id);
+        let change = self.factors.change(&principal.user_id, |factors| {
+            if factors.passkeys.len() >= MAX_PASSKEYS {
+                return Err(too_many_passkeys());
+            }
+            if factors
+                .passkeys
+                .iter()
+                .any(|p| p.credential_id == passkey.credential_id)
+            {
+                return Err(Error::Conflict(ConflictKind::Other(
+                    "this passkey is already registered".into(),
+                )));
+            }
+            factors.passkeys.push(passkey.clone());
+            Ok(())
+        });
+        self.audit.around(event, change).await?;
         Ok(passkey)
     }
 
@@ -236,17 +245,21 @@ impl PasskeyService {
             .fresh_proof(principal, password.password(), client_address)
             .await?;
         let id: Id = passkey_id.parse().map_err(|_| Error::NotFound("passkey"))?;
-        self.factors
-            .change(&user.id, |factors| {
-                let at = factors
-                    .passkeys
-                    .iter()
-                    .position(|p| p.id == id)
-                    .ok_or(Error::NotFound("passkey"))?;
-                factors.passkeys.remove(at);
-                Ok(())
-            })
-            .await
+        let event = self
+            .audit
+            .event(Action::PasskeyRemoved, Actor::user(&user.id))
+            .account(&user.id)
+            .target("passkey", &id);
+        let change = self.factors.change(&user.id, |factors| {
+            let at = factors
+                .passkeys
+                .iter()
+                .position(|p| p.id == id)
+                .ok_or(Error::NotFound("passkey"))?;
+            factors.passkeys.remove(at);
+            Ok(())
+        });
+        self.audit.around(event, change).await
     }
 
     /// `POST /login/passkey/start`: request options any discoverable passkey of the site may
@@ -312,6 +325,9 @@ impl PasskeyService {
             .begin_attempt(&format!("user:{claimed}"), client_address, now)
             .await?;
         if expected != nobody() && expected != claimed {
+            self.audit
+                .refused_login(Action::LoginFailed, &claimed, "passkey")
+                .await?;
             return Err(Error::InvalidCredentials);
         }
         let Some(user) = self
@@ -323,9 +339,18 @@ impl PasskeyService {
             return Err(Error::InvalidCredentials);
         };
         let factors = self.factors.of(&user.id).await?;
-        let used = self
+        let used = match self
             .ceremonies
-            .finish_login(&credential, &state, &factors.passkeys)?;
+            .finish_login(&credential, &state, &factors.passkeys)
+        {
+            Ok(used) => used,
+            Err(refused) => {
+                self.audit
+                    .refused_login(Action::LoginFailed, &user.id, "passkey")
+                    .await?;
+                return Err(refused);
+            }
+        };
         if self.require_verified_email && !user.email_verified {
             self.throttle.succeeded(attempt).await;
             return Err(Error::EmailUnverified);
@@ -346,7 +371,16 @@ impl PasskeyService {
             })
             .await?;
         self.throttle.succeeded(attempt).await;
-        let tokens = self.sessions.start(&user.id).await?;
+        let event = self
+            .audit
+            .event(Action::LoginSucceeded, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id)
+            .detail("method", "passkey");
+        let tokens = self
+            .audit
+            .around(event, self.sessions.start(&user.id))
+            .await?;
         Ok(LoginOutcome { user, tokens })
     }
 }

@@ -21,6 +21,7 @@ use crate::accounts::{
     LoginOutcome, LoginThrottle, PendingSecondFactor, Reauthentication, SecondStep, User,
     UserRepository,
 };
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::crypto::{SecretDigest, SecretGenerator};
 use crate::error::{ConflictKind, Error, Result};
@@ -72,6 +73,8 @@ pub struct SecondFactorPorts {
     pub secrets: Arc<dyn SecretGenerator>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security events are recorded (§13).
+    pub audit: Arc<AuditTrail>,
 }
 
 /// A TOTP enrolment under way: what the authenticator app needs.
@@ -102,6 +105,7 @@ pub struct SecondFactorService {
     tokens: TokenSecrets,
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
+    audit: Arc<AuditTrail>,
     throttle: Arc<LoginThrottle>,
     settings: MfaSettings,
 }
@@ -127,6 +131,7 @@ impl SecondFactorService {
             one_time: ports.one_time,
             secrets: ports.secrets,
             clock: ports.clock,
+            audit: ports.audit,
             throttle,
             settings,
         }
@@ -194,29 +199,41 @@ impl SecondFactorService {
             .await?;
         let (codes, digests) = self.new_codes()?;
         let now = self.clock.now();
-        self.factors
-            .change(&user.id, |factors| {
-                let Some(totp) = factors.totp.as_mut() else {
-                    return Err(Error::Conflict(ConflictKind::Other(
-                        "no TOTP enrolment is waiting; POST /mfa/totp first".into(),
-                    )));
-                };
-                if totp.confirmed {
-                    return Err(Error::Conflict(ConflictKind::Other(
-                        "TOTP is already on".into(),
-                    )));
+        let enabled = self
+            .audit
+            .event(Action::TotpEnabled, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        let change = self.factors.change(&user.id, |factors| {
+            let Some(totp) = factors.totp.as_mut() else {
+                return Err(Error::Conflict(ConflictKind::Other(
+                    "no TOTP enrolment is waiting; POST /mfa/totp first".into(),
+                )));
+            };
+            if totp.confirmed {
+                return Err(Error::Conflict(ConflictKind::Other(
+                    "TOTP is already on".into(),
+                )));
+            }
+            match check_code(&*self.otp, totp, &code.0, now) {
+                TotpCheck::Fresh(step) => {
+                    totp.confirmed = true;
+                    totp.last_used_step = step;
+                    factors.recovery_codes.clone_from(&digests);
+                    Ok(())
                 }
-                match check_code(&*self.otp, totp, &code.0, now) {
-                    TotpCheck::Fresh(step) => {
-                        totp.confirmed = true;
-                        totp.last_used_step = step;
-                        factors.recovery_codes.clone_from(&digests);
-                        Ok(())
-                    }
-                    TotpCheck::Replayed | TotpCheck::Wrong => Err(Error::InvalidCredentials),
-                }
-            })
-            .await?;
+                TotpCheck::Replayed | TotpCheck::Wrong => Err(Error::InvalidCredentials),
+            }
+        });
+        match self.audit.around(enabled, change).await {
+            Err(Error::InvalidCredentials) => {
+                self.audit
+                    .refused_login(Action::MfaFailed, &user.id, "totp_confirmation")
+                    .await?;
+                return Err(Error::InvalidCredentials);
+            }
+            other => other?,
+        }
         self.throttle.succeeded(attempt).await;
         self.sessions.revoke_others(principal).await?;
         Ok(codes)
@@ -234,18 +251,22 @@ impl SecondFactorService {
             .accounts
             .fresh_proof(principal, password.password(), client_address)
             .await?;
-        self.factors
-            .change(&user.id, |factors| {
-                if factors.totp.is_none() {
-                    return Err(Error::Conflict(ConflictKind::Other(
-                        "TOTP is not on".into(),
-                    )));
-                }
-                factors.totp = None;
-                factors.recovery_codes.clear();
-                Ok(())
-            })
-            .await
+        let event = self
+            .audit
+            .event(Action::TotpDisabled, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        let change = self.factors.change(&user.id, |factors| {
+            if factors.totp.is_none() {
+                return Err(Error::Conflict(ConflictKind::Other(
+                    "TOTP is not on".into(),
+                )));
+            }
+            factors.totp = None;
+            factors.recovery_codes.clear();
+            Ok(())
+        });
+        self.audit.around(event, change).await
     }
 
     /// `POST /mfa/recovery_codes`: a new set (returned once) after a fresh proof (§12); the
@@ -261,17 +282,21 @@ impl SecondFactorService {
             .fresh_proof(principal, password.password(), client_address)
             .await?;
         let (codes, digests) = self.new_codes()?;
-        self.factors
-            .change(&user.id, |factors| {
-                if !factors.totp_on() {
-                    return Err(Error::Conflict(ConflictKind::Other(
-                        "TOTP is not on; recovery codes come with it".into(),
-                    )));
-                }
-                factors.recovery_codes.clone_from(&digests);
-                Ok(())
-            })
-            .await?;
+        let event = self
+            .audit
+            .event(Action::RecoveryCodesCreated, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id);
+        let change = self.factors.change(&user.id, |factors| {
+            if !factors.totp_on() {
+                return Err(Error::Conflict(ConflictKind::Other(
+                    "TOTP is not on; recovery codes come with it".into(),
+                )));
+            }
+            factors.recovery_codes.clone_from(&digests);
+            Ok(())
+        });
+        self.audit.around(event, change).await?;
         Ok(codes)
     }
 
@@ -321,6 +346,9 @@ impl SecondFactorService {
                 self.one_time
                     .use_secret(key.as_str(), SecretPurpose::SecondFactor, &wrong, now)
                     .await?;
+                self.audit
+                    .refused_login(Action::MfaFailed, &user.id, answer.proof.kind())
+                    .await?;
                 return Err(Error::InvalidCredentials);
             }
             Err(other) => return Err(other),
@@ -334,7 +362,26 @@ impl SecondFactorService {
             UseOutcome::Wrong | UseOutcome::Unknown => return Err(Error::InvalidToken),
         }
         self.throttle.succeeded(attempt).await;
-        let tokens = self.sessions.start(&user.id).await?;
+        if let SecondFactorProof::RecoveryCode(_) = &answer.proof {
+            self.audit
+                .record(
+                    self.audit
+                        .event(Action::RecoveryCodeUsed, Actor::user(&user.id))
+                        .account(&user.id)
+                        .target("user", &user.id),
+                )
+                .await?;
+        }
+        let event = self
+            .audit
+            .event(Action::LoginSucceeded, Actor::user(&user.id))
+            .account(&user.id)
+            .target("user", &user.id)
+            .detail("method", answer.proof.kind());
+        let tokens = self
+            .audit
+            .around(event, self.sessions.start(&user.id))
+            .await?;
         Ok(LoginOutcome { user, tokens })
     }
 

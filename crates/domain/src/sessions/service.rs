@@ -9,6 +9,7 @@ use super::forms::{Logout, Refresh};
 use super::model::{IssuedTokens, Principal, RefreshToken, Session};
 use super::ports::{SessionLifecycle, SessionRepository};
 use super::settings::SessionSettings;
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::crypto::{AccessClaims, SecretGenerator, TokenIssuer};
 use crate::error::{Error, Result};
@@ -24,15 +25,18 @@ pub struct SessionService {
     secrets: Arc<dyn SecretGenerator>,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
+    audit: Arc<AuditTrail>,
 }
 
 impl SessionService {
     /// Issues tokens with `issuer` and refresh secrets from `secrets`, over the store, clock
-    /// and settings of `authenticator`.
+    /// and settings of `authenticator`; logouts and stolen refresh tokens are recorded in
+    /// `audit`.
     pub fn new(
         authenticator: Arc<Authenticator>,
         issuer: Arc<dyn TokenIssuer>,
         secrets: Arc<dyn SecretGenerator>,
+        audit: Arc<AuditTrail>,
     ) -> Self {
         let (sessions, clock, settings) = authenticator.parts();
         Self {
@@ -42,7 +46,21 @@ impl SessionService {
             authenticator,
             issuer,
             secrets,
+            audit,
         }
+    }
+
+    /// Records that `token`'s session was revoked because the token came back.
+    async fn reuse_detected(&self, user_id: &Id, session_id: &Id) -> Result<()> {
+        self.audit
+            .record(
+                self.audit
+                    .event(Action::RefreshReuseDetected, Actor::user(user_id))
+                    .failed()
+                    .account(user_id)
+                    .target("session", session_id),
+            )
+            .await
     }
 
     /// The authenticator this service revokes through.
@@ -64,6 +82,8 @@ impl SessionService {
             self.authenticator
                 .forget_session(&token.user_id, &token.session_id);
             self.sessions.revoke(&token.session_id, now).await?;
+            self.reuse_detected(&token.user_id, &token.session_id)
+                .await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
         if token.expires_at <= now {
@@ -85,6 +105,7 @@ impl SessionService {
             self.authenticator
                 .forget_session(&session.user_id, &session.id);
             self.sessions.revoke(&session.id, now).await?;
+            self.reuse_detected(&session.user_id, &session.id).await?;
             return Err(Error::Unauthorized("refresh token reused; session revoked"));
         }
         self.issue_pair(&session, refresh_token)
@@ -95,16 +116,29 @@ impl SessionService {
     /// revocation is not cached after it: once this answers, the tokens are refused here.
     pub async fn logout(&self, principal: &Principal, logout: Logout) -> Result<()> {
         let now = self.clock.now();
+        let event = self
+            .audit
+            .event(Action::SessionRevoked, Actor::user(&principal.user_id))
+            .account(&principal.user_id)
+            .target("session", &principal.session_id)
+            .detail("everywhere", logout == Logout::Everywhere);
         if logout == Logout::Everywhere {
             let revoked = self
-                .sessions
-                .revoke_all_for_user(&principal.user_id, None, now)
+                .audit
+                .around(
+                    event,
+                    self.sessions
+                        .revoke_all_for_user(&principal.user_id, None, now),
+                )
                 .await;
             self.authenticator
                 .forget_sessions_of(&principal.user_id, None);
             revoked
         } else {
-            let revoked = self.sessions.revoke(&principal.session_id, now).await;
+            let revoked = self
+                .audit
+                .around(event, self.sessions.revoke(&principal.session_id, now))
+                .await;
             self.authenticator
                 .forget_session(&principal.user_id, &principal.session_id);
             revoked

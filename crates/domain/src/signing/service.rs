@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::model::{PublicJwk, SigningAlgorithm, SigningKey};
 use super::ports::{SigningKeyGenerator, SigningKeyRepository, TokenKeyInstaller};
 use super::rotation::{InstalledKey, KeySchedule, PlannedKey};
+use crate::audit::{Action, Actor, AuditTrail};
 use crate::clock::Clock;
 use crate::error::Result;
 
@@ -90,18 +91,20 @@ pub struct SigningKeyService {
     clock: Arc<dyn Clock>,
     schedule: KeySchedule,
     published: RwLock<Arc<PublishedKeys>>,
+    audit: Arc<AuditTrail>,
 }
 
 impl SigningKeyService {
     /// The service over `store`, making keys with `generator` and handing them to `installer`;
-    /// `token_lifetime` is the access tokens' (a retired key stays published that long).
+    /// `token_lifetime` is the access tokens' (a retired key stays published that long); each
+    /// new key is recorded in `audit` as `signing_key.rotated`.
     pub fn new(
         store: Arc<dyn SigningKeyRepository>,
-        generator: Arc<dyn SigningKeyGenerator>,
-        installer: Arc<dyn TokenKeyInstaller>,
+        (generator, installer): (Arc<dyn SigningKeyGenerator>, Arc<dyn TokenKeyInstaller>),
         clock: Arc<dyn Clock>,
         settings: SigningSettings,
         token_lifetime: Duration,
+        audit: Arc<AuditTrail>,
     ) -> Self {
         Self {
             store,
@@ -115,7 +118,24 @@ impl SigningKeyService {
                 token_lifetime,
             },
             published: RwLock::default(),
+            audit,
         }
+    }
+
+    /// Records that the newest of `keys` was made, by the schedule or by `keygate keys rotate`.
+    async fn rotated(&self, keys: &[SigningKey], scheduled: bool) -> Result<()> {
+        let Some(newest) = keys.last() else {
+            return Ok(());
+        };
+        self.audit
+            .record(
+                self.audit
+                    .event(Action::SigningKeyRotated, Actor::operator())
+                    .target("signing_key", &newest.kid)
+                    .detail("signs_from", newest.signs_from.to_rfc3339())
+                    .detail("scheduled", scheduled),
+            )
+            .await
     }
 
     /// The algorithm tokens are signed with.
@@ -130,8 +150,11 @@ impl SigningKeyService {
         let now = self.clock.now();
         let mut keys = self.store.list_signing_keys().await?;
         if let Some(plan) = self.schedule.due(&keys, now) {
-            self.make(plan, now).await?;
+            let created = self.make(plan, now).await?;
             keys = self.store.list_signing_keys().await?;
+            if created {
+                self.rotated(&keys, true).await?;
+            }
         }
         for generation in self.schedule.disposable(&keys, now) {
             self.store.delete_signing_key(generation).await?;
@@ -153,6 +176,9 @@ impl SigningKeyService {
         };
         let keys = self.store.list_signing_keys().await?;
         self.install(&keys, now)?;
+        if created {
+            self.rotated(&keys, false).await?;
+        }
         let newest = keys
             .last()
             .ok_or_else(|| crate::Error::Internal("no signing key after a rotation".to_owned()))?;

@@ -59,6 +59,7 @@ pub async fn metrics(
         live_sessions_cached: state.keygate.authenticator.live_sessions_cached(),
         throttled_logins: refusals.logins,
         throttled_registrations: refusals.registrations,
+        unknown_login_failures: state.keygate.audit_trail.unknown_login_failures(),
         mail: state.keygate.mail.counts(),
     };
     let mut text = state.http_metrics.render(&readings);

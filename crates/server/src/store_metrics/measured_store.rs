@@ -14,6 +14,7 @@ use keygate_domain::apis::records::{
 use keygate_domain::apis::{
     ApiDefinition, ApiKey, ApiKeyRepository, ApiName, ApiRepository, EndpointName,
 };
+use keygate_domain::audit::{AuditBatch, AuditEvent, AuditQuery, AuditRepository};
 use keygate_domain::crypto::SecretDigest;
 use keygate_domain::data::{DataEntry, DataKey, DataRepository, ListedEntry};
 use keygate_domain::mail::{Outbox, QueuedMail};
@@ -236,6 +237,13 @@ measured_ports! {
         fn put_factors(&self, factors: &SecondFactors, expected: u64) -> Result<bool>;
         fn delete_factors(&self, user_id: &Id) -> Result<()>;
     }
+    AuditRepository as "audit" {
+        fn append_event(&self, event: &AuditEvent) -> Result<()>;
+        fn count_in_window(&self, window: &str, event: &AuditEvent) -> Result<()>;
+        fn list_events(&self, query: &AuditQuery, before: Option<Id>, limit: usize) -> Result<AuditBatch>;
+        fn purge_older_than(&self, cutoff: DateTime<Utc>, max: usize) -> Result<usize>;
+        fn blank_account(&self, account_id: &Id, after: Option<Id>, max: usize) -> Result<Option<Id>>;
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +270,7 @@ mod tests {
             "one_time",
             "outbox",
             "factors",
+            "audit",
         ];
         for label in OPERATIONS {
             let (port, method) = label.split_once('.').expect("<port>.<method>");

@@ -89,6 +89,7 @@ fn service_wired(
             second_step: Arc::new(second_step),
             mail: Arc::new(mail),
             clock: clock(),
+            audit: crate::test_support::audit_trail().0,
         },
         Arc::new(LoginThrottle::new(limits)),
         false,

@@ -121,6 +121,7 @@ fn flows_with(sessions: MockSessionLifecycle, second_step: MockSecondStep) -> Fl
             secrets: Arc::new(counting_secrets()),
             mail: mail.clone(),
             clock: Arc::new(clock.clone()),
+            audit: crate::test_support::audit_trail().0,
         },
         Arc::new(LoginThrottle::new(ThrottleLimits::default())),
         EmailFlowSettings {

@@ -35,7 +35,12 @@ fn migration(users: Arc<MemoryUsers>) -> Migration {
         .returning(|text| SecretDigest(hex_digest(text)));
     let clock = Arc::new(fixed_clock());
     Migration::new(
-        ImportService::new(users.clone(), Arc::new(hashes), clock),
+        ImportService::new(
+            users.clone(),
+            Arc::new(hashes),
+            clock,
+            crate::test_support::audit_trail().0,
+        ),
         ContentImportService::new(
             Mocks::new().ports(),
             Arc::new(MockDataRepository::new()),

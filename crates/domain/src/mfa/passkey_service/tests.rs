@@ -113,6 +113,7 @@ fn passkeys_requiring(sessions_started: usize, require_verified_email: bool) -> 
             one_time: secrets.clone(),
             secrets: Arc::new(counting_secrets()),
             clock: Arc::new(clock.clone()),
+            audit: crate::test_support::audit_trail().0,
         },
         Arc::new(LoginThrottle::new(ThrottleLimits::default())),
         require_verified_email,

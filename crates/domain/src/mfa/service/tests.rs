@@ -64,6 +64,7 @@ fn totp_with(sessions: MockSessionLifecycle, limits: ThrottleLimits) -> Totp {
             one_time: secrets.clone(),
             secrets: Arc::new(counting_secrets()),
             clock: Arc::new(clock.clone()),
+            audit: crate::test_support::audit_trail().0,
         },
         Arc::new(LoginThrottle::new(limits)),
         MfaSettings {

@@ -84,6 +84,7 @@ fn verifying_service(
         Arc::new(authenticator),
         Arc::new(MockTokenIssuer::new()),
         Arc::new(MockSecretGenerator::new()),
+        crate::test_support::audit_trail().0,
     )
 }
 
@@ -118,7 +119,12 @@ fn service(repo: MockSessionRepository) -> SessionService {
         Arc::new(clock),
         SessionSettings::default(),
     );
-    SessionService::new(Arc::new(authenticator), Arc::new(issuer), Arc::new(secrets))
+    SessionService::new(
+        Arc::new(authenticator),
+        Arc::new(issuer),
+        Arc::new(secrets),
+        crate::test_support::audit_trail().0,
+    )
 }
 
 #[tokio::test]

@@ -88,11 +88,11 @@ fn instance(
     let installer = Arc::new(RecordingInstaller::default());
     let service = SigningKeyService::new(
         store,
-        Arc::new(CountingGenerator::default()),
-        installer.clone(),
+        (Arc::new(CountingGenerator::default()), installer.clone()),
         Arc::new(fixed_clock()),
         settings(algorithm),
         Duration::seconds(900),
+        crate::test_support::audit_trail().0,
     );
     (service, installer)
 }
