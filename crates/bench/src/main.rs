@@ -12,8 +12,10 @@
 //! (`target/release/keygate`), `MONGODB_URI` (run on MongoDB instead of the embedded store).
 //! Last, the timing of refused `POST /login/code` by kind of address (`code_timing`), and what
 //! a guess against the costliest hash an import admits costs (`imported_hash_cost`, embedded
-//! store; `BENCH_ONLY=imported` runs it alone).
+//! store; `BENCH_ONLY=imported` runs it alone), and the audit log at `BENCH_AUDIT_EVENTS` events
+//! (10⁶; 0 skips it; embedded store; `BENCH_ONLY=audit` runs it alone).
 
+mod audit_at_scale;
 mod client;
 mod code_timing;
 mod imported_hash_cost;
@@ -155,6 +157,13 @@ async fn bench() -> Result<(), SetupError> {
         .is_none_or(|o| "imported hash cost".contains(o.as_str()))
     {
         imported_hash_cost::run(&binary).await?;
+    }
+    let audit_events: u64 = setting("BENCH_AUDIT_EVENTS", "1000000").parse()?;
+    if audit_events > 0
+        && mongodb_uri.is_none()
+        && only.as_ref().is_none_or(|o| "audit".contains(o.as_str()))
+    {
+        audit_at_scale::run(&binary, audit_events, seconds).await?;
     }
     // Each hashing thread gives its memory back after IDLE_RELEASE without a login; they
     // notice one after the other.

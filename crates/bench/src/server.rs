@@ -68,6 +68,15 @@ impl Server {
         Self::start_in(data, binary, None, env).await
     }
 
+    /// Starts `binary` on the embedded store already in `data` (prepared by the caller).
+    pub async fn start_on(
+        data: TempDir,
+        binary: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, SetupError> {
+        Self::start_in(data, binary, None, env).await
+    }
+
     async fn start_in(
         data: TempDir,
         binary: &Path,

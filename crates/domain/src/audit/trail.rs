@@ -16,7 +16,14 @@ pub struct AuditTrail {
     events: Arc<dyn AuditRepository>,
     clock: Arc<dyn Clock>,
     unknown_login_failures: AtomicU64,
+    /// The `login.throttled` windows this instance has stored this minute (and the minute):
+    /// a throttled request costs no hash, so each one must not cost a durable write either.
+    throttled_windows: std::sync::Mutex<(i64, std::collections::HashSet<String>)>,
 }
+
+/// The most throttled windows remembered per minute; past it, further ones are not stored
+/// this minute (the throttle's own metric still counts them).
+const MAX_THROTTLED_WINDOWS: usize = 10_000;
 
 impl AuditTrail {
     /// A trail that keeps its events in `events`.
@@ -25,6 +32,7 @@ impl AuditTrail {
             events,
             clock,
             unknown_login_failures: AtomicU64::new(0),
+            throttled_windows: std::sync::Mutex::default(),
         }
     }
 
@@ -61,7 +69,9 @@ impl AuditTrail {
 
     /// A refused login of the account `account_id` (`login.failed`, `login.throttled`,
     /// `mfa.failed`): at most one event per action, account, address and minute, its
-    /// `details.count` the attempts it stands for, so failures cannot flood the log.
+    /// `details.count` the attempts it stands for, so failures cannot flood the log. A
+    /// `login.throttled` is stored once per window by each instance, without a count of the
+    /// refusals after it: those cost the attacker nothing, and must not cost a store write.
     pub async fn refused_login(&self, action: Action, account_id: &Id, reason: &str) -> Result<()> {
         let event = self
             .event(action, Actor::user(account_id))
@@ -75,7 +85,23 @@ impl AuditTrail {
             event.at.timestamp().div_euclid(60),
             event.address.as_deref().unwrap_or("")
         );
+        if action == Action::LoginThrottled && !self.first_throttled(&window, &event) {
+            return Ok(());
+        }
         self.events.count_in_window(&window, &event).await
+    }
+
+    /// Whether `window` is the first of its kind this instance sees this minute.
+    fn first_throttled(&self, window: &str, event: &AuditEvent) -> bool {
+        let minute = event.at.timestamp().div_euclid(60);
+        let mut seen = self
+            .throttled_windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.0 != minute {
+            *seen = (minute, std::collections::HashSet::new());
+        }
+        seen.1.len() < MAX_THROTTLED_WINDOWS && seen.1.insert(window.to_owned())
     }
 
     /// A failed login for an identifier that names no account: counted, never stored (an
@@ -192,5 +218,23 @@ mod tests {
         }
         trail.unknown_login_failed();
         assert_eq!(trail.unknown_login_failures(), 1);
+    }
+
+    #[tokio::test]
+    async fn throttled_refusals_cost_one_write_per_window() {
+        let mut events = MockAuditRepository::new();
+        events
+            .expect_count_in_window()
+            .withf(|_, e| e.action == Action::LoginThrottled)
+            .times(2)
+            .returning(|_, _| Ok(()));
+        let trail = trail(events);
+        let other: Id = "6553f1000000000000000002".parse().expect("an id");
+        for account in [user(), user(), user(), other.clone(), other] {
+            trail
+                .refused_login(Action::LoginThrottled, &account, "password")
+                .await
+                .expect("recorded or skipped");
+        }
     }
 }
