@@ -11,7 +11,7 @@ use redb::{ReadTransaction, ReadableTable};
 
 use crate::rows::{decode, encode, EventRow};
 use crate::store::EmbeddedStore;
-use crate::tables::{AUDIT_BY_ACCOUNT, AUDIT_EVENTS, AUDIT_LOGIN_WINDOWS};
+use crate::tables::{AUDIT_BY_ACCOUNT, AUDIT_BY_ACTION, AUDIT_EVENTS, AUDIT_LOGIN_WINDOWS};
 use crate::unavailable::OrUnavailable;
 
 /// The most events one listing call examines: a filter that matches little costs each page
@@ -78,8 +78,35 @@ fn list_in(
         }
         Ok(true)
     };
-    match &query.account_id {
-        Some(account) => {
+    match (&query.account_id, &query.actions) {
+        (None, Some(actions)) => {
+            // Each action's newest `limit + 1` in the range, from its index; the page's are
+            // the newest of them all. At most 33 × 501 keys, whatever the log's size.
+            let index = txn.open_table(AUDIT_BY_ACTION).or_unavailable()?;
+            let mut ids = Vec::new();
+            for action in actions {
+                let (from, to) = (format!("{action}/{low}"), format!("{action}/{high}"));
+                for entry in index
+                    .range(from.as_str()..to.as_str())
+                    .or_unavailable()?
+                    .rev()
+                    .take(limit + 1)
+                {
+                    let (key, ()) = entry.or_unavailable().map(|(k, v)| (k, v.value()))?;
+                    if let Some((_, id)) = key.value().split_once('/') {
+                        ids.push(id.to_owned());
+                    }
+                }
+            }
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(limit + 1);
+            for id in ids {
+                if let Some(row) = events.get(id.as_str()).or_unavailable()? {
+                    batch.events.push(decode(row.value())?);
+                }
+            }
+        }
+        (Some(account), _) => {
             let index = txn.open_table(AUDIT_BY_ACCOUNT).or_unavailable()?;
             let (from, to) = (format!("{account}/{low}"), format!("{account}/{high}"));
             for entry in index
@@ -99,7 +126,7 @@ fn list_in(
                 }
             }
         }
-        None => {
+        (None, None) => {
             for entry in events
                 .range(low.as_str()..high.as_str())
                 .or_unavailable()?
@@ -195,11 +222,15 @@ impl AuditRepository for EmbeddedStore {
             for entry in events.range(..bound.as_str()).or_unavailable()?.take(max) {
                 let (key, row) = entry.or_unavailable()?;
                 let event: AuditEvent = decode(row.value())?;
-                doomed.push((key.value().to_owned(), event.account_id));
+                doomed.push((key.value().to_owned(), event.account_id, event.action));
             }
             let mut index = txn.open_table(AUDIT_BY_ACCOUNT).or_unavailable()?;
-            for (id, account) in &doomed {
+            let mut by_action = txn.open_table(AUDIT_BY_ACTION).or_unavailable()?;
+            for (id, account, action) in &doomed {
                 events.remove(id.as_str()).or_unavailable()?;
+                by_action
+                    .remove(format!("{action}/{id}").as_str())
+                    .or_unavailable()?;
                 if let Some(account) = account {
                     index
                         .remove(format!("{account}/{id}").as_str())

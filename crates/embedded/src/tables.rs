@@ -71,6 +71,8 @@ pub const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 pub const AUDIT_EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("audit_events");
 /// Index: `account_id/event_id` → nothing, for an account's events newest first.
 pub const AUDIT_BY_ACCOUNT: TableDefinition<&str, ()> = TableDefinition::new("audit_by_account");
+/// Index: `action/event_id` → nothing, for an administrator's view of some actions.
+pub const AUDIT_BY_ACTION: TableDefinition<&str, ()> = TableDefinition::new("audit_by_action");
 /// Failed-login windows: `minute|account_id|address` → the id of the window's `login.failed`.
 pub const AUDIT_LOGIN_WINDOWS: TableDefinition<&str, &str> =
     TableDefinition::new("audit_login_windows");
@@ -81,6 +83,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), TableError> {
     txn.open_table(USERS)?;
     txn.open_table(AUDIT_EVENTS)?;
     txn.open_table(AUDIT_BY_ACCOUNT)?;
+    txn.open_table(AUDIT_BY_ACTION)?;
     txn.open_table(AUDIT_LOGIN_WINDOWS)?;
     txn.open_table(USERS_BY_EMAIL)?;
     txn.open_table(USERS_BY_USERNAME)?;

@@ -9,7 +9,7 @@ use keygate_domain::Result;
 use redb::WriteTransaction;
 
 use super::stored::{encode, Stored};
-use crate::tables::{AUDIT_BY_ACCOUNT, AUDIT_EVENTS};
+use crate::tables::{AUDIT_BY_ACCOUNT, AUDIT_BY_ACTION, AUDIT_EVENTS};
 use crate::unavailable::OrUnavailable;
 
 /// An event as the file keeps it.
@@ -90,13 +90,17 @@ impl Stored for AuditEvent {
 /// Writes `event` and its index entry in `txn`: the one way an event enters the file.
 pub(crate) fn insert_event(
     txn: &WriteTransaction,
-    id: &str,
+    (id, action): (&str, &str),
     row: &[u8],
     account: Option<&str>,
 ) -> Result<()> {
     txn.open_table(AUDIT_EVENTS)
         .or_unavailable()?
         .insert(id, row)
+        .or_unavailable()?;
+    txn.open_table(AUDIT_BY_ACTION)
+        .or_unavailable()?
+        .insert(format!("{action}/{id}").as_str(), ())
         .or_unavailable()?;
     if let Some(account) = account {
         txn.open_table(AUDIT_BY_ACCOUNT)
@@ -112,6 +116,7 @@ pub(crate) struct EventRow {
     id: String,
     row: Vec<u8>,
     account: Option<String>,
+    action: &'static str,
 }
 
 impl EventRow {
@@ -121,6 +126,7 @@ impl EventRow {
             id: event.event_id.to_string(),
             row: encode(event)?,
             account: event.account_id.as_ref().map(ToString::to_string),
+            action: event.action.as_str(),
         })
     }
 
@@ -131,6 +137,11 @@ impl EventRow {
 
     /// Writes it in `txn`.
     pub(crate) fn insert(&self, txn: &WriteTransaction) -> Result<()> {
-        insert_event(txn, &self.id, &self.row, self.account.as_deref())
+        insert_event(
+            txn,
+            (&self.id, self.action),
+            &self.row,
+            self.account.as_deref(),
+        )
     }
 }
