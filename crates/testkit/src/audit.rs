@@ -171,7 +171,7 @@ async fn the_purge_removes_old_events_in_batches(stores: Repositories) {
         )
         .await
         .unwrap();
-    assert_eq!(ids(&by_action.events), vec![kept.event_id], "nor in any index");
+    assert_eq!(ids(&by_action.events), vec![kept.event_id], "by action too");
 }
 
 /// Blanking an account empties the address and user agent of each of its events, a batch at
