@@ -209,6 +209,13 @@ impl AuditRepository for EmbeddedStore {
         before: Option<Id>,
         limit: usize,
     ) -> Result<AuditBatch> {
+        // An account's page or an action's page reads at most a page of index entries and
+        // rows: microseconds, served on the calling thread like a point lookup. A filter
+        // that may examine up to MAX_EXAMINED events goes to the reading threads.
+        let bounded = query.actions.is_none() || query.account_id.is_none();
+        if bounded && (query.account_id.is_some() || query.actions.is_some()) {
+            return self.read_now(|txn| list_in(txn, query, before.as_ref(), limit));
+        }
         let query = query.clone();
         self.read(move |txn| list_in(txn, &query, before.as_ref(), limit))
             .await
